@@ -1,0 +1,1 @@
+"""The faces of tunecost: the FastAPI app, the Python client and the CLI."""

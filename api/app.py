@@ -1,0 +1,100 @@
+"""The FastAPI app. ``create_app(settings, run_jobs=True)`` also runs a job runner in-process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import require_reader
+from api.routes import catalog, jobs
+from api.schemas import Health
+from service.db import get_engine, upgrade
+from service.errors import Conflict, InvalidField, NotFound
+from service.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+try:
+    VERSION = version("tunecost")
+except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    VERSION = "0+unknown"
+
+DESCRIPTION = """
+**What does it cost to tune this optimizer?** Submit (alpha, epsilon) tuning jobs; Ray
+workers train them; every trial lands as a point of a suboptimality-vs-trials curve.
+
+* `POST /v1/jobs` queues a job (422 naming the field on bad input).
+* `GET /v1/jobs/{id}/curve` gives the curve (JSON or CSV); `GET /v1/best-configs` the best config.
+* Each job is an Optuna study in the same database: `tunecost dashboard` shows it live.
+"""
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Domain errors raised in ``service/`` become HTTP errors here, in one place."""
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(InvalidField)
+    async def _invalid(_: Request, exc: InvalidField) -> JSONResponse:
+        detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            upgrade(settings.resolved_database_url)
+        stop = threading.Event()
+        runner_thread = None
+        if run_jobs:
+            from service.runner import JobRunner  # imports no ray until a job runs
+
+            runner = JobRunner(settings)
+            runner_thread = threading.Thread(target=runner.run_forever, args=(stop,), name="tunecost-runner", daemon=True)
+            runner_thread.start()
+        app.state.runner_stop = stop
+        try:
+            yield
+        finally:
+            stop.set()
+            if runner_thread is not None:
+                runner_thread.join(timeout=30)
+
+    app = FastAPI(
+        title="tunecost",
+        version=VERSION,
+        summary="Measure what an optimizer costs to tune.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    _install_error_handlers(app)
+
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_reader)])
+    v1.include_router(jobs.router)
+    v1.include_router(catalog.router)
+    app.include_router(v1)
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    def healthz() -> Health:
+        with get_engine(settings.resolved_database_url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return Health(status="ok", database=get_engine(settings.resolved_database_url).dialect.name, version=VERSION)
+
+    return app

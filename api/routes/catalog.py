@@ -1,0 +1,34 @@
+"""/v1/catalog and /v1/best-configs: what can be tuned, and the best found so far."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import UrlDep
+from api.schemas import BestConfigPublic, CatalogPublic
+from search_spaces import SEARCHERS, adabelief_grid, paper_grid
+from service import jobs as job_service
+from workers.registry import OPTIMIZERS, TASKS
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/catalog", response_model=CatalogPublic, summary="Tasks, optimizers, searchers and named spaces")
+def catalog() -> CatalogPublic:
+    return CatalogPublic(
+        tasks=[t.to_json() for t in TASKS.values()],
+        optimizers=[o.to_json() for o in OPTIMIZERS.values()],
+        searchers=[s.to_json() for s in SEARCHERS.values()],
+        spaces={"paper": paper_grid().to_json(), "paper-adabelief": adabelief_grid().to_json()},
+    )
+
+
+@router.get(
+    "/best-configs",
+    response_model=BestConfigPublic,
+    responses={404: {"description": "Finished trial not found"}},
+    summary="Best (alpha, epsilon) over all finished trials of a task and optimizer",
+)
+def best_config(url: UrlDep, task: str, optimizer: str, recipe_hash: str | None = None) -> BestConfigPublic:
+    best = job_service.best_config(url, task, optimizer, recipe_hash=recipe_hash)
+    return BestConfigPublic(**best.to_json())

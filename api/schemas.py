@@ -1,0 +1,168 @@
+"""Response schemas, in families: ``JobPublic`` / ``JobsPublic``, ``TrialPublic`` / ``TrialsPublic``.
+
+Request bodies are the service's own job specs (:mod:`service.specs`), so the API
+and the runner validate a job the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.models import Job, Trial
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "kind": "search",
+                    "state": "succeeded",
+                    "task": "digits-mlp",
+                    "optimizer": "adam",
+                    "searcher": "tpe",
+                    "budget": 12,
+                    "trials_done": 12,
+                    "study_name": "tunecost-job-1",
+                }
+            ]
+        }
+    )
+
+    id: int
+    kind: str
+    state: str = Field(description="queued, running, succeeded, failed or cancelled")
+    task: str
+    optimizer: str
+    searcher: str | None
+    budget: int | None
+    trials_done: int = Field(description="Distinct configs evaluated so far.")
+    study_name: str | None = Field(description="The job's Optuna study (open it in optuna-dashboard).")
+    spec: dict[str, Any]
+    owner: str | None
+    cancel_requested: bool
+    reference_error: float | None = Field(description="e* used for suboptimality.")
+    reference_source: str | None = Field(description="'user' or 'best-known'.")
+    best: dict[str, Any] | None = Field(description="Best (alpha, epsilon, error, trial) of the job so far.")
+    result: dict[str, Any] | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+
+    @classmethod
+    def from_job(cls, job: Job, *, trials_done: int = 0, best: dict[str, Any] | None = None) -> JobPublic:
+        return cls(
+            id=job.id,
+            kind=job.kind,
+            state=job.state,
+            task=job.task,
+            optimizer=job.optimizer,
+            searcher=job.searcher,
+            budget=job.spec.get("budget"),
+            trials_done=trials_done,
+            study_name=job.study_name,
+            spec=job.spec,
+            owner=job.owner,
+            cancel_requested=job.cancel_requested,
+            reference_error=job.reference_error,
+            reference_source=job.reference_source,
+            best=best,
+            result=job.result,
+            error=job.error,
+            attempts=job.attempts,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            heartbeat_at=job.heartbeat_at,
+        )
+
+
+class JobsPublic(BaseModel):
+    data: list[JobPublic]
+    count: int = Field(description="Jobs matching the filters, over all pages.")
+    offset: int
+    limit: int
+
+
+class TrialPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    position: int = Field(description="Order in which the searcher's proposals were answered.")
+    number: int | None = Field(description="Trial count (1, 2, ...); null for cached answers.")
+    seed: int
+    alpha: float
+    epsilon: float
+    error: float | None = Field(description="Validation error, percent.")
+    val_loss: float | None
+    train_loss: float | None
+    status: str
+    cached: bool
+    diverged: bool
+    seconds: float | None
+    best_so_far: float | None
+    suboptimality: float | None = Field(description="best_so_far - e*, percentage points.")
+    optuna_trial_number: int | None
+    message: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_trial(cls, trial: Trial) -> TrialPublic:
+        return cls.model_validate(trial)
+
+
+class TrialsPublic(BaseModel):
+    data: list[TrialPublic]
+    count: int
+
+
+class CurvePoint(BaseModel):
+    trial: int
+    alpha: float
+    epsilon: float
+    error: float | None
+    best_so_far: float | None
+    suboptimality: float | None
+    diverged: bool
+
+
+class CurvePublic(BaseModel):
+    job_id: int
+    state: str
+    reference_error: float | None
+    reference_source: str | None
+    points: list[CurvePoint]
+
+
+class BestConfigPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"alpha": 0.005, "epsilon": 1e-06, "error": 2.43, "job_id": 1, "trial": 9, "trials_considered": 12}]
+        }
+    )
+
+    alpha: float
+    epsilon: float
+    error: float
+    job_id: int
+    trial: int | None
+    trials_considered: int = Field(description="Finished trials of (task, optimizer) the best was chosen from.")
+
+
+class CatalogPublic(BaseModel):
+    tasks: list[dict[str, Any]]
+    optimizers: list[dict[str, Any]]
+    searchers: list[dict[str, Any]]
+    spaces: dict[str, dict[str, Any]]
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    version: str

@@ -1,0 +1,39 @@
+"""Alembic environment: the URL comes from the caller's config or from the settings."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from service.db import VERSION_TABLE, get_engine
+from service.models import Base
+from service.settings import get_settings
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url
+
+
+def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    # Optuna's tables share the database; autogenerate must leave them alone.
+    return not (
+        type_ == "table" and reflected and compare_to is None and not name.startswith("tunecost_")
+    )
+
+
+if context.is_offline_mode():
+    context.configure(
+        url=url, target_metadata=Base.metadata, version_table=VERSION_TABLE, literal_binds=True
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    with get_engine(url).connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            version_table=VERSION_TABLE,
+            include_object=_include_object,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()

@@ -1,0 +1,40 @@
+"""What to try next: (alpha, epsilon) search spaces and searchers, all as Optuna samplers."""
+
+from search_spaces._registry import SEARCHERS, SearcherInfo, build_sampler, validate_options
+from search_spaces._spaces import (
+    ADABELIEF_EPSILONS,
+    ALPHA,
+    ALPHA_INDEX,
+    EPSILON,
+    EPSILON_INDEX,
+    PAPER_ALPHAS,
+    PAPER_EPSILONS,
+    BoxSpace,
+    GridSpace,
+    Space,
+    SpaceError,
+    adabelief_grid,
+    paper_grid,
+    space_from_json,
+)
+
+__all__ = [
+    "ADABELIEF_EPSILONS",
+    "ALPHA",
+    "ALPHA_INDEX",
+    "EPSILON",
+    "EPSILON_INDEX",
+    "PAPER_ALPHAS",
+    "PAPER_EPSILONS",
+    "SEARCHERS",
+    "BoxSpace",
+    "GridSpace",
+    "SearcherInfo",
+    "Space",
+    "SpaceError",
+    "adabelief_grid",
+    "build_sampler",
+    "paper_grid",
+    "space_from_json",
+    "validate_options",
+]

@@ -1,0 +1,26 @@
+"""Domain errors. ``api/`` turns each into one HTTP status in one place."""
+
+from __future__ import annotations
+
+
+class TunecostError(Exception):
+    """Base class of every error the service raises on purpose."""
+
+
+class NotFound(TunecostError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} not found")
+        self.what = what
+
+
+class InvalidField(TunecostError):
+    """Input that passed the schema but not the service's rules (e.g. the budget cap)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Conflict(TunecostError):
+    """The request is valid but the resource's state forbids it (cancel a finished job)."""

@@ -1,0 +1,358 @@
+"""Runs a ``search`` job as a Ray Tune experiment.
+
+    Tuner(trainable with {cpu, gpu} resources,
+          search_alg = ConcurrencyLimiter(CachingSearcher(OptunaSearch(sampler, RDB storage))),
+          reuse_actors=True, FailureConfig(max_failures), callbacks=[TrialRecorder])
+
+* ``OptunaSearch`` writes the job's Optuna study into the service's own database, so
+  optuna-dashboard shows it live.
+* ``CachingSearcher`` (hand-written: no library answers re-proposals from a cache)
+  answers a config the job already evaluated from the job's cache: the searcher
+  is told the known error, a ``cached`` row is written, and no Tune trial (and no
+  budget) is spent on it (DESIGN.md, "Trial count").
+* ``TrialRecorder`` writes one ``tunecost_trials`` row per finished trial, with
+  best-so-far and suboptimality, as soon as the trial ends: a crash loses no
+  finished trial. A restarted job resumes: its finished rows seed the cache and
+  the Optuna study is loaded, so only the remaining budget is trained.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from ray import tune
+from ray.tune.search import ConcurrencyLimiter, Searcher
+from ray.tune.search.optuna import OptunaSearch
+from sqlalchemy import select
+
+from search_spaces import Space, build_sampler, space_from_json
+from service.db import session_scope
+from service.models import Trial, TrialStatus, utcnow
+from service.specs import SearchSpec
+from workers.trainable import run_trial
+
+log = logging.getLogger(__name__)
+METRIC = "error"
+
+ConfigKey = tuple[float, float]
+
+
+def _key(config: dict[str, Any]) -> ConfigKey:
+    return float(config["alpha"]), float(config["epsilon"])
+
+
+def _finite_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+class TrialRecorder(tune.Callback):
+    """Writes each finished trial to ``tunecost_trials`` with best-so-far and suboptimality."""
+
+    def __init__(
+        self,
+        url: str,
+        job_id: int,
+        seed: int,
+        reference_error: float | None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.url, self.job_id, self.seed = url, job_id, seed
+        self.reference_error = reference_error
+        self.on_progress = on_progress
+        self._lock = threading.Lock()
+        with session_scope(url) as session:
+            rows = list(session.scalars(select(Trial).where(Trial.job_id == job_id).order_by(Trial.position)))
+        self.position = max((r.position for r in rows), default=0)
+        self.number = max((r.number or 0 for r in rows), default=0)
+        completed = [r for r in rows if r.number is not None and r.error is not None]
+        self.best = min((r.error for r in completed), default=None)
+        self.cache: dict[ConfigKey, float] = {(r.alpha, r.epsilon): r.error for r in completed}
+        self.failed = sum(r.status == TrialStatus.FAILED for r in rows)
+
+    # Tune pickles its callbacks with the experiment state; the copy never runs.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_lock"] = None
+        state["on_progress"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _suboptimality(self) -> float | None:
+        if self.best is None or self.reference_error is None:
+            return None
+        return self.best - self.reference_error
+
+    def _write(self, config: dict[str, Any], *, counted: bool, **fields: Any) -> Trial:
+        with self._lock:
+            self.position += 1
+            if counted:
+                self.number += 1
+            error = fields.get("error")
+            if error is not None and counted:
+                self.best = error if self.best is None else min(self.best, error)
+                self.cache[_key(config)] = error
+            row = Trial(
+                job_id=self.job_id,
+                position=self.position,
+                number=self.number if counted else None,
+                seed=self.seed,
+                alpha=float(config["alpha"]),
+                epsilon=float(config["epsilon"]),
+                best_so_far=self.best,
+                suboptimality=self._suboptimality(),
+                optuna_trial_number=config.get("optuna_trial"),
+                created_at=utcnow(),
+                **fields,
+            )
+            with session_scope(self.url) as session:
+                session.add(row)
+            if counted and self.on_progress:
+                self.on_progress(self.number)
+            return row
+
+    def record_result(self, config: dict[str, Any], result: dict[str, Any]) -> Trial:
+        return self._write(
+            config,
+            counted=True,
+            error=float(result[METRIC]),
+            val_loss=_finite_or_none(result.get("val_loss")),
+            train_loss=_finite_or_none(result.get("train_loss")),
+            diverged=bool(result.get("diverged", False)),
+            seconds=_finite_or_none(result.get("seconds")),
+            status=TrialStatus.COMPLETE,
+            cached=False,
+        )
+
+    def record_cached(self, config: dict[str, Any], error: float) -> Trial:
+        return self._write(
+            config, counted=False, error=error, status=TrialStatus.COMPLETE, cached=True, diverged=False
+        )
+
+    def record_failure(self, config: dict[str, Any], message: str) -> Trial:
+        self.failed += 1
+        return self._write(
+            config, counted=False, error=None, status=TrialStatus.FAILED, cached=False, message=message
+        )
+
+    # --- Tune callback hooks (run in the driver) ---
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        result = trial.last_result or {}
+        if METRIC in result:
+            self.record_result(trial.config, result)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        error = trial.get_error()
+        message = str(error).strip().splitlines()[-1] if error else "trial failed"
+        self.record_failure(trial.config, message[:2000])
+
+
+class CachingSearcher(Searcher):
+    """Answers re-proposed configs from the job's cache instead of training them again.
+
+    A proposal equal to a config that is still running is held back until that trial
+    ends, then answered from the cache. If the inner searcher proposes only cached
+    configs ``max_cached_in_a_row`` times in a row, it is stuck and the search ends.
+    """
+
+    def __init__(self, searcher: Searcher, recorder: TrialRecorder, *, max_cached_in_a_row: int = 1000):
+        super().__init__(metric=searcher.metric, mode=searcher.mode)
+        self.searcher = searcher
+        self.recorder = recorder
+        self.max_cached_in_a_row = max_cached_in_a_row
+        self.exhausted = False
+        self._inner_ids: dict[str, str] = {}  # outer (Tune) trial id -> inner searcher trial id
+        self._configs: dict[str, dict[str, Any]] = {}
+        self._running: set[ConfigKey] = set()
+        self._waiting: dict[ConfigKey, list[tuple[str, dict[str, Any]]]] = {}
+        self._counter = 0
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        return self.searcher.set_search_properties(metric, mode, config, **spec)
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        return False  # let the ConcurrencyLimiter outside us do it
+
+    def _answer_from_cache(self, inner_id: str, config: dict[str, Any], error: float) -> None:
+        self.searcher.on_trial_complete(inner_id, result={METRIC: error})
+        self.recorder.record_cached(config, error)
+
+    def suggest(self, trial_id: str) -> dict | str | None:
+        for _ in range(self.max_cached_in_a_row):
+            self._counter += 1
+            inner_id = f"{trial_id}~{self._counter}"
+            config = self.searcher.suggest(inner_id)
+            if config is None or config == Searcher.FINISHED:
+                return config
+            key = _key(config)
+            if key in self.recorder.cache:
+                self._answer_from_cache(inner_id, config, self.recorder.cache[key])
+                continue
+            if key in self._running:
+                self._waiting.setdefault(key, []).append((inner_id, config))
+                return None  # ask again later; answered when the running twin ends
+            self._inner_ids[trial_id] = inner_id
+            self._configs[trial_id] = config
+            self._running.add(key)
+            return config
+        log.warning("searcher proposed %d cached configs in a row; ending the search", self.max_cached_in_a_row)
+        self.exhausted = True
+        return Searcher.FINISHED
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if trial_id in self._inner_ids:
+            self.searcher.on_trial_result(self._inner_ids[trial_id], result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        inner_id = self._inner_ids.pop(trial_id, None)
+        config = self._configs.pop(trial_id, None)
+        if inner_id is None or config is None:
+            return
+        self.searcher.on_trial_complete(inner_id, result=result, error=error)
+        key = _key(config)
+        self._running.discard(key)
+        for waiting_id, waiting_config in self._waiting.pop(key, []):
+            if key in self.recorder.cache:
+                self._answer_from_cache(waiting_id, waiting_config, self.recorder.cache[key])
+            else:  # the twin failed: so does the held-back proposal
+                self.searcher.on_trial_complete(waiting_id, error=True)
+
+    # Tune checkpoints its searcher; tunecost's state is the database (a resumed job
+    # rebuilds the cache from its rows and reloads its Optuna study), so there is none here.
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    def save(self, checkpoint_path: str) -> None:
+        pass
+
+    def restore(self, checkpoint_path: str) -> None:
+        pass
+
+
+class CancelStopper(tune.Stopper):
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        return False
+
+    def stop_all(self) -> bool:
+        return self.event.is_set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"stopped": self.event.is_set()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.event = threading.Event()
+        if state["stopped"]:
+            self.event.set()
+
+
+class DefineByRun:
+    """The define-by-run space for ``OptunaSearch``: suggests the space's parameters, returns (alpha, epsilon).
+
+    A class rather than a closure because Tune pickles its searcher with the experiment.
+    """
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+
+    def __call__(self, trial: optuna.Trial) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for name, dist in self.space.distributions().items():
+            if isinstance(dist, optuna.distributions.IntDistribution):
+                params[name] = trial.suggest_int(name, dist.low, dist.high, log=dist.log)
+            else:
+                params[name] = trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+        alpha, epsilon = self.space.decode(params)
+        trial.set_user_attr("alpha", alpha)
+        trial.set_user_attr("epsilon", epsilon)
+        return {"alpha": alpha, "epsilon": epsilon, "optuna_trial": trial.number}
+
+
+def _fail_stale_optuna_trials(study: optuna.Study) -> None:
+    """Trials left RUNNING by a crashed runner would never finish; mark them failed."""
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+
+
+def run_search(
+    *,
+    url: str,
+    job_id: int,
+    study_name: str,
+    spec: SearchSpec,
+    reference_error: float | None,
+    stop_event: threading.Event,
+    results_dir: str,
+    data_dir: str | None,
+    on_progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) the search; returns a summary for the job's ``result``."""
+    space = space_from_json(spec.space or {})
+    storage = optuna.storages.RDBStorage(url)
+    study = optuna.create_study(storage=storage, study_name=study_name, direction="minimize", load_if_exists=True)
+    for key, value in {
+        "tunecost_job_id": job_id,
+        "task": spec.task,
+        "optimizer": spec.optimizer,
+        "searcher": spec.searcher,
+        "seed": spec.seed,
+        "space": spec.space,
+    }.items():
+        study.set_user_attr(key, value)
+    _fail_stale_optuna_trials(study)
+
+    recorder = TrialRecorder(url, job_id, spec.seed, reference_error, on_progress)
+    remaining = spec.budget - recorder.number
+    summary: dict[str, Any] = {"study_name": study_name, "resumed_from": recorder.number}
+    if remaining <= 0:
+        return summary
+
+    sampler = build_sampler(spec.searcher, space, seed=spec.seed, options=spec.searcher_options)
+    optuna_search = OptunaSearch(
+        space=DefineByRun(space), metric=METRIC, mode="min", sampler=sampler, study_name=study_name, storage=storage
+    )
+    caching = CachingSearcher(optuna_search, recorder)
+    search_alg = ConcurrencyLimiter(caching, max_concurrent=spec.max_concurrent)
+
+    trainable = tune.with_resources(
+        tune.with_parameters(
+            run_trial,
+            task=spec.task,
+            optimizer=spec.optimizer,
+            seed=spec.seed,
+            recipe=spec.recipe,
+            data_dir=data_dir,
+            threads=max(1, int(spec.resources.cpu)),
+        ),
+        {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
+    )
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(search_alg=search_alg, num_samples=remaining, reuse_actors=True),
+        run_config=tune.RunConfig(
+            name=f"job-{job_id}",
+            storage_path=results_dir,
+            failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+            callbacks=[recorder],
+            stop=CancelStopper(stop_event),
+            verbose=0,
+        ),
+    )
+    tuner.fit()
+    summary.update(trained=recorder.number, failed=recorder.failed, searcher_exhausted=caching.exhausted)
+    return summary

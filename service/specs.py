@@ -1,0 +1,168 @@
+"""Job specifications: what a user submits, validated once and stored normalized.
+
+These pydantic models are the single source of truth for a job's inputs: the REST
+API uses them as request bodies (so a bad field is a 422 naming it), the CLI and
+the runner re-validate stored specs with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from search_spaces import SEARCHERS, SpaceError, adabelief_grid, paper_grid, space_from_json, validate_options
+from workers.registry import OPTIMIZERS, TASKS, recipe_for
+
+
+class Resources(BaseModel):
+    """Ray resources for one trial. Fractional GPUs pack several trials on one GPU."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: float = Field(1.0, gt=0, description="CPUs per trial.")
+    gpu: float = Field(0.0, ge=0, description="GPUs per trial; fractions allowed (0.25: four per GPU).")
+
+
+def default_space(optimizer: str) -> dict[str, Any]:
+    """The paper's 21x21 grid; AdaBelief gets its epsilon-shifted grid."""
+    return (adabelief_grid() if optimizer == "adabelief" else paper_grid()).to_json()
+
+
+def recipe_hash(task: str, recipe: dict[str, Any]) -> str:
+    """Identifies (task, full recipe): landscapes and best-known errors compare within one."""
+    payload = json.dumps({"task": task, "recipe": recipe}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class SearchSpec(BaseModel):
+    """A live tuning job: each trial trains ``task`` with ``optimizer`` at the searcher's (alpha, epsilon)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "search",
+                    "task": "digits-mlp",
+                    "optimizer": "adam",
+                    "searcher": "tpe",
+                    "budget": 12,
+                    "seed": 0,
+                }
+            ]
+        },
+    )
+
+    kind: Literal["search"] = "search"
+    task: str = Field(description="A task from `GET /v1/catalog`, e.g. `digits-mlp`.")
+    optimizer: str = Field(description="An optimizer from the catalog, e.g. `adam`.")
+    searcher: str = Field("tpe", description="A searcher from the catalog, e.g. `tpe`.")
+    searcher_options: dict[str, Any] = Field(
+        default_factory=dict, validate_default=True, description="Searcher options (see the catalog)."
+    )
+    space: dict[str, Any] | None = Field(
+        None,
+        validate_default=True,
+        description='Search space; default the paper\'s 21x21 grid (AdaBelief: its shifted grid). '
+        '`{"type": "grid", "alphas": [...], "epsilons": [...]}`, `{"type": "grid", "name": "paper"}` '
+        'or `{"type": "box", "alpha": [lo, hi], "epsilon": [lo, hi]}`.',
+    )
+    budget: int = Field(gt=0, description="Distinct (alpha, epsilon) configs to train.")
+    seed: int = Field(0, ge=0, description="Seeds the searcher and the training run.")
+    recipe: dict[str, Any] = Field(
+        default_factory=dict, validate_default=True, description="Overrides of the task's recipe."
+    )
+    resources: Resources = Field(default_factory=Resources)
+    max_concurrent: int = Field(1, ge=1, le=256, description="Trials running at once.")
+    max_failures: int = Field(1, ge=0, le=10, description="Retries of a trial that raised.")
+    reference_error: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="e*, the best achievable error (%), for suboptimality; default: best known.",
+    )
+
+    # Field validators run in field order and see earlier valid fields in `info.data`,
+    # so every error carries the name of the field it is about.
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str) -> str:
+        if value not in TASKS:
+            raise ValueError(f"unknown task {value!r}; known: {sorted(TASKS)}")
+        return value
+
+    @field_validator("optimizer")
+    @classmethod
+    def _known_optimizer(cls, value: str) -> str:
+        if value not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {value!r}; known: {sorted(OPTIMIZERS)}")
+        return value
+
+    @field_validator("searcher")
+    @classmethod
+    def _known_searcher(cls, value: str) -> str:
+        if value not in SEARCHERS:
+            raise ValueError(f"unknown searcher {value!r}; known: {sorted(SEARCHERS)}")
+        return value
+
+    @field_validator("searcher_options")
+    @classmethod
+    def _valid_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "searcher" not in info.data:
+            return value
+        try:
+            return validate_options(info.data["searcher"], value)
+        except SpaceError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("space")
+    @classmethod
+    def _valid_space(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        if value is None:
+            return default_space(info.data.get("optimizer", ""))
+        try:
+            return space_from_json(value).to_json()
+        except SpaceError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("budget")
+    @classmethod
+    def _budget_fits_space(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("space") is not None:
+            size = space_from_json(info.data["space"]).size
+            if value > size:
+                raise ValueError(f"{value} exceeds the {size} distinct configs of the space")
+        return value
+
+    @field_validator("recipe")
+    @classmethod
+    def _valid_recipe(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        task = info.data.get("task")
+        if task is None:
+            return value
+        try:
+            recipe = recipe_for(task, value)
+        except KeyError as exc:
+            known = sorted(TASKS[task].recipe)
+            raise ValueError(f"unknown key {exc.args[0]!r} for {task}; known: {known}") from None
+        for key, default in TASKS[task].recipe.items():
+            given = recipe[key]
+            if default is None or given is None or key not in value:
+                continue
+            numeric = isinstance(default, int | float) and not isinstance(default, bool)
+            ok = isinstance(given, int | float) and not isinstance(given, bool) if numeric else isinstance(
+                given, type(default)
+            )
+            if not ok or (numeric and given < 0):
+                raise ValueError(f"{key} must be a non-negative {type(default).__name__}, got {given!r}")
+        return recipe
+
+    @property
+    def recipe_hash(self) -> str:
+        return recipe_hash(self.task, self.recipe)
+
+
+JobSpec = Annotated[SearchSpec, Field(discriminator="kind")]

@@ -1,0 +1,128 @@
+"""Torch-free catalog of optimizers and tasks.
+
+The API validates names and shows the catalog from here without importing torch;
+the training code resolves the same names to torch objects in
+:mod:`workers.optimizers` and :mod:`workers.tasks`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    name: str
+    description: str
+    default_alpha: float  # library default learning rate: GLD's `default` start point
+    default_epsilon: float
+    epsilon_role: str  # where epsilon enters the update
+    reference: str
+    options: dict[str, Any] = field(default_factory=dict)  # fixed extra kwargs
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    name: str
+    description: str
+    num_classes: int
+    recipe: dict[str, Any]  # defaults; jobs may override keys through `recipe`
+    needs_data_dir: bool = False
+    analytic: bool = False  # no training: a closed-form objective for tests and benchmarks
+
+    @property
+    def chance_error(self) -> float:
+        """Validation error (%) of a constant classifier: what a diverged trial scores."""
+        return 100.0 * (1.0 - 1.0 / self.num_classes)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["chance_error"] = self.chance_error
+        return out
+
+
+_ADAM_EPS = "added to sqrt(v_hat) in the denominator: alpha * m_hat / (sqrt(v_hat) + eps)"
+
+OPTIMIZERS: dict[str, OptimizerInfo] = {
+    info.name: info
+    for info in [
+        OptimizerInfo(
+            "sgd",
+            "SGD with heavy-ball momentum 0.9 (torch.optim.SGD).",
+            0.1,
+            1e-8,
+            "unused: SGD has no epsilon, so the landscape is flat along epsilon",
+            "torch.optim.SGD",
+            {"momentum": 0.9},
+        ),
+        OptimizerInfo(
+            "adam",
+            "Adam (Kingma & Ba, 2015; torch.optim.Adam).",
+            1e-3,
+            1e-8,
+            _ADAM_EPS,
+            "torch.optim.Adam",
+        ),
+        OptimizerInfo(
+            "amsgrad",
+            "AMSGrad (Reddi et al., 2018; torch.optim.Adam(amsgrad=True)).",
+            1e-3,
+            1e-8,
+            "added to sqrt(max_t v_hat) in the denominator",
+            "torch.optim.Adam",
+            {"amsgrad": True},
+        ),
+        OptimizerInfo(
+            "adamw",
+            "AdamW, decoupled weight decay (Loshchilov & Hutter, 2019; torch.optim.AdamW).",
+            1e-3,
+            1e-8,
+            _ADAM_EPS,
+            "torch.optim.AdamW",
+        ),
+    ]
+}
+
+
+TASKS: dict[str, TaskInfo] = {
+    info.name: info
+    for info in [
+        TaskInfo(
+            "digits-mlp",
+            "scikit-learn digits (1,797 8x8 images), MLP 64-128-10; validation split carved "
+            "from the training part.",
+            10,
+            {
+                "epochs": 20,
+                "batch_size": 64,
+                "hidden": 128,
+                "weight_decay": 0.0,
+                "schedule": "step",  # x0.1 at 50% and 75% of training, as in the paper
+                "val_fraction": 0.2,
+                "subset": None,  # fidelity knob: use only this many training examples
+            },
+        ),
+        TaskInfo(
+            "synthetic-bowl",
+            "No training: a closed-form error surface over (log alpha, log epsilon) with a "
+            "coupled valley and divergence above alpha = 100. For tests and overhead benchmarks.",
+            10,
+            {"optimum_alpha": 1e-2, "optimum_epsilon": 1e-6, "sleep_s": 0.0},
+            analytic=True,
+        ),
+    ]
+}
+
+
+def recipe_for(task: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The task's recipe with ``overrides`` applied; unknown keys raise ``KeyError``."""
+    base = dict(TASKS[task].recipe)
+    for key, value in (overrides or {}).items():
+        if key not in base:
+            raise KeyError(key)
+        base[key] = value
+    return base
