@@ -7,6 +7,7 @@ is a clear :class:`SpaceError` naming ``searcher_options.<key>``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,14 +55,17 @@ def _cmaes(space: Space, seed: int, opts: dict[str, Any]) -> optuna.samplers.Bas
         # CMA-ES with margin (Hamano et al. 2022) keeps the search from collapsing onto one
         # node of a discrete grid; on a continuous box plain CMA-ES is right.
         with_margin = isinstance(space, GridSpace)
-    return optuna.samplers.CmaEsSampler(
-        seed=seed,
-        n_startup_trials=opts["n_startup_trials"],
-        with_margin=with_margin,
-        popsize=opts["popsize"],
-        independent_sampler=optuna.samplers.RandomSampler(seed=seed),
-        warn_independent_sampling=False,
-    )
+    with warnings.catch_warnings():
+        # `with_margin` is marked experimental in Optuna 5.0; the pinned version is what we test.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.CmaEsSampler(
+            seed=seed,
+            n_startup_trials=opts["n_startup_trials"],
+            with_margin=with_margin,
+            popsize=opts["popsize"],
+            independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+            warn_independent_sampling=False,
+        )
 
 
 SEARCHERS: dict[str, SearcherInfo] = {

@@ -15,6 +15,7 @@ import socket
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -34,8 +35,15 @@ class LeaseLost(RuntimeError):
 
 
 class JobRunner:
-    def __init__(self, settings: Settings, *, runner_id: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        runner_id: str | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.settings = settings
+        self.on_progress = on_progress  # (job_id, trials done), called as trials finish
         self.url = settings.resolved_database_url
         self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -170,6 +178,7 @@ class JobRunner:
             stop_event=stop_event,
             results_dir=str(self.settings.ray_results_dir),
             data_dir=str(self.settings.data_dir),
+            on_progress=(lambda n: self.on_progress(job.id, n)) if self.on_progress else None,
         )
         if result.get("failed") and not result.get("trained"):
             with session_scope(self.url) as session:

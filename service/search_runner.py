@@ -53,6 +53,20 @@ def _finite_or_none(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _error_line(trial: Any) -> str:
+    """The exception line ('RuntimeError: ...') of a failed Tune trial's error log."""
+    text = ""
+    path = trial.error_file  # written on the driver by Trial.handle_error
+    if path:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return (lines[-1] if lines else "trial failed")[:2000]
+
+
 class TrialRecorder(tune.Callback):
     """Writes each finished trial to ``tunecost_trials`` with best-so-far and suboptimality."""
 
@@ -75,7 +89,10 @@ class TrialRecorder(tune.Callback):
         completed = [r for r in rows if r.number is not None and r.error is not None]
         self.best = min((r.error for r in completed), default=None)
         self.cache: dict[ConfigKey, float] = {(r.alpha, r.epsilon): r.error for r in completed}
-        self.failed = sum(r.status == TrialStatus.FAILED for r in rows)
+        failed_rows = [r for r in rows if r.status == TrialStatus.FAILED and not r.cached]
+        self.failed = len(failed_rows)
+        # configs that raised (after Tune's retries): re-proposals are refused, not retrained
+        self.failed_configs: set[ConfigKey] = {(r.alpha, r.epsilon) for r in failed_rows}
 
     # Tune pickles its callbacks with the experiment state; the copy never runs.
     def __getstate__(self) -> dict[str, Any]:
@@ -139,10 +156,12 @@ class TrialRecorder(tune.Callback):
             config, counted=False, error=error, status=TrialStatus.COMPLETE, cached=True, diverged=False
         )
 
-    def record_failure(self, config: dict[str, Any], message: str) -> Trial:
-        self.failed += 1
+    def record_failure(self, config: dict[str, Any], message: str, *, cached: bool = False) -> Trial:
+        if not cached:
+            self.failed += 1
+            self.failed_configs.add(_key(config))
         return self._write(
-            config, counted=False, error=None, status=TrialStatus.FAILED, cached=False, message=message
+            config, counted=False, error=None, status=TrialStatus.FAILED, cached=cached, message=message
         )
 
     # --- Tune callback hooks (run in the driver) ---
@@ -152,24 +171,32 @@ class TrialRecorder(tune.Callback):
             self.record_result(trial.config, result)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        error = trial.get_error()
-        message = str(error).strip().splitlines()[-1] if error else "trial failed"
-        self.record_failure(trial.config, message[:2000])
+        self.record_failure(trial.config, _error_line(trial))
 
 
 class CachingSearcher(Searcher):
     """Answers re-proposed configs from the job's cache instead of training them again.
 
     A proposal equal to a config that is still running is held back until that trial
-    ends, then answered from the cache. If the inner searcher proposes only cached
-    configs ``max_cached_in_a_row`` times in a row, it is stuck and the search ends.
+    ends, then answered from the cache. A config whose trial failed (after Tune's
+    retries) is answered as failed again rather than retrained. The search ends when
+    every config of a finite space is known, or when the inner searcher proposes only
+    known configs ``max_cached_in_a_row`` times in a row (it is stuck).
     """
 
-    def __init__(self, searcher: Searcher, recorder: TrialRecorder, *, max_cached_in_a_row: int = 1000):
+    def __init__(
+        self,
+        searcher: Searcher,
+        recorder: TrialRecorder,
+        *,
+        space_size: float = float("inf"),
+        max_cached_in_a_row: int = 200,
+    ):
         super().__init__(metric=searcher.metric, mode=searcher.mode)
         self.searcher = searcher
         self.recorder = recorder
         self.max_cached_in_a_row = max_cached_in_a_row
+        self.space_size = space_size
         self.exhausted = False
         self._inner_ids: dict[str, str] = {}  # outer (Tune) trial id -> inner searcher trial id
         self._configs: dict[str, dict[str, Any]] = {}
@@ -189,6 +216,9 @@ class CachingSearcher(Searcher):
 
     def suggest(self, trial_id: str) -> dict | str | None:
         for _ in range(self.max_cached_in_a_row):
+            if len(self.recorder.cache) + len(self.recorder.failed_configs) >= self.space_size:
+                self.exhausted = True
+                return Searcher.FINISHED
             self._counter += 1
             inner_id = f"{trial_id}~{self._counter}"
             config = self.searcher.suggest(inner_id)
@@ -198,6 +228,10 @@ class CachingSearcher(Searcher):
             if key in self.recorder.cache:
                 self._answer_from_cache(inner_id, config, self.recorder.cache[key])
                 continue
+            if key in self.recorder.failed_configs:
+                self.searcher.on_trial_complete(inner_id, error=True)
+                self.recorder.record_failure(config, "config failed before; not retried", cached=True)
+                continue
             if key in self._running:
                 self._waiting.setdefault(key, []).append((inner_id, config))
                 return None  # ask again later; answered when the running twin ends
@@ -205,7 +239,7 @@ class CachingSearcher(Searcher):
             self._configs[trial_id] = config
             self._running.add(key)
             return config
-        log.warning("searcher proposed %d cached configs in a row; ending the search", self.max_cached_in_a_row)
+        log.warning("searcher proposed %d known configs in a row; ending the search", self.max_cached_in_a_row)
         self.exhausted = True
         return Searcher.FINISHED
 
@@ -302,6 +336,7 @@ def run_search(
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the search; returns a summary for the job's ``result``."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = space_from_json(spec.space or {})
     storage = optuna.storages.RDBStorage(url)
     study = optuna.create_study(storage=storage, study_name=study_name, direction="minimize", load_if_exists=True)
@@ -326,7 +361,7 @@ def run_search(
     optuna_search = OptunaSearch(
         space=DefineByRun(space), metric=METRIC, mode="min", sampler=sampler, study_name=study_name, storage=storage
     )
-    caching = CachingSearcher(optuna_search, recorder)
+    caching = CachingSearcher(optuna_search, recorder, space_size=space.size)
     search_alg = ConcurrencyLimiter(caching, max_concurrent=spec.max_concurrent)
 
     trainable = tune.with_resources(

@@ -111,7 +111,12 @@ TASKS: dict[str, TaskInfo] = {
             "No training: a closed-form error surface over (log alpha, log epsilon) with a "
             "coupled valley and divergence above alpha = 100. For tests and overhead benchmarks.",
             10,
-            {"optimum_alpha": 1e-2, "optimum_epsilon": 1e-6, "sleep_s": 0.0},
+            {
+                "optimum_alpha": 1e-2,
+                "optimum_epsilon": 1e-6,
+                "sleep_s": 0.0,  # pretend training takes this long
+                "fail_alpha_above": None,  # failure injection: raise for alpha above this
+            },
             analytic=True,
         ),
     ]

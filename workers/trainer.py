@@ -33,6 +33,8 @@ def _synthetic_bowl(alpha: float, epsilon: float, recipe: dict[str, Any]) -> Tri
     start = time.perf_counter()
     if recipe["sleep_s"]:
         time.sleep(recipe["sleep_s"])
+    if recipe["fail_alpha_above"] is not None and alpha > recipe["fail_alpha_above"]:
+        raise RuntimeError(f"injected failure at alpha={alpha:g}")
     if alpha > 100.0:
         return TrialResult(TASKS["synthetic-bowl"].chance_error, None, None, True, 0.0, 0)
     la, le = math.log10(alpha), math.log10(epsilon)
@@ -87,8 +89,10 @@ def train_one(
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
     elif full_recipe["schedule"] == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    else:
+    elif full_recipe["schedule"] in (None, "constant"):
         sched = None
+    else:
+        raise ValueError(f"Unknown schedule: {full_recipe['schedule']!r}; use step, cosine or constant")
 
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
     x_val, y_val = data.x_val.to(device), data.y_val.to(device)

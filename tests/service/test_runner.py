@@ -1,0 +1,187 @@
+"""The job runner drives real Ray Tune experiments (on the synthetic task: no training)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import optuna
+import pytest
+from sqlalchemy import update
+
+from service import jobs
+from service.db import session_scope
+from service.models import Job, JobState, utcnow
+from service.runner import JobRunner
+from service.settings import Settings
+from service.specs import SearchSpec
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+
+def submit(url: str, **overrides: object) -> int:
+    fields = {"task": "synthetic-bowl", "optimizer": "adam", "searcher": "tpe", "budget": 8, "seed": 0}
+    fields.update(overrides)
+    return jobs.create_job(url, SearchSpec.model_validate(fields)).id
+
+
+def run(settings: Settings) -> None:
+    assert JobRunner(settings).run_once() is not None
+
+
+def test_search_job_records_curve_and_optuna_study(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    job_id = submit(url, reference_error=1.5, budget=10)
+    run(settings)
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.SUCCEEDED, job.error
+    curve = jobs.curve(url, job_id)
+    assert [p.number for p in curve] == list(range(1, 11))
+    assert len({(p.alpha, p.epsilon) for p in curve}) == 10, "trials are distinct configs"
+    for prev, cur in zip(curve, curve[1:], strict=False):
+        assert cur.best_so_far <= prev.best_so_far
+    for p in curve:
+        assert p.best_so_far == min(q.error for q in curve if q.number <= p.number)
+        assert p.suboptimality == pytest.approx(p.best_so_far - 1.5)
+    assert job.result["best"]["error"] == min(p.error for p in curve)
+
+    study = optuna.load_study(study_name=job.study_name, storage=url)
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    cached = [t for t in jobs.list_trials(url, job_id) if t.cached]
+    assert len(complete) == 10 + len(cached)
+    assert study.best_value == job.result["best"]["error"]
+    assert study.best_trial.user_attrs["alpha"] == job.result["best"]["alpha"]
+
+
+def test_diverged_trials_are_recorded_and_the_job_goes_on(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    # alpha = 5000 diverges on the synthetic task; alpha = 0.01 is its optimum
+    job_id = submit(url, searcher="random", budget=4, space={"type": "grid", "alphas": [0.01, 5000.0], "epsilons": [1e-8, 1e-6]})
+    run(settings)
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.SUCCEEDED
+    curve = jobs.curve(url, job_id)
+    diverged = [p for p in curve if p.alpha == 5000.0]
+    assert len(diverged) == 2 and all(p.diverged and p.error == 90.0 for p in diverged)
+    assert all(not p.diverged for p in curve if p.alpha == 0.01)
+    assert job.result["diverged"] == 2
+
+
+def test_a_raising_trial_fails_alone(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    job_id = submit(
+        url,
+        searcher="random",
+        budget=4,
+        max_failures=0,
+        space={"type": "grid", "alphas": [0.001, 0.01, 0.1, 1.0], "epsilons": [1e-8]},
+        recipe={"fail_alpha_above": 0.05},
+    )
+    run(settings)
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.SUCCEEDED, job.error
+    rows = jobs.list_trials(url, job_id)
+    failed = [r for r in rows if r.status == "failed" and not r.cached]
+    assert {r.alpha for r in failed} == {0.1, 1.0}, "each failing config is tried once (no retries)"
+    assert all("injected failure" in (r.message or "") for r in failed)
+    refused = [r for r in rows if r.status == "failed" and r.cached]
+    assert all(r.alpha in (0.1, 1.0) and r.number is None for r in refused), "re-proposals are not retrained"
+    assert sorted(r.alpha for r in jobs.curve(url, job_id)) == [0.001, 0.01], "the job went on past the failures"
+
+
+def test_job_whose_every_trial_fails_is_failed_with_the_reason(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    job_id = submit(url, searcher="random", budget=2, max_failures=0, recipe={"fail_alpha_above": 0.0})
+    run(settings)
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.FAILED
+    assert "injected failure" in (job.error or "")
+
+
+def test_reproposals_are_answered_from_the_cache(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    # random search on a 3-node grid re-proposes known configs long before it finds all three
+    job_id = submit(url, searcher="random", budget=3, space={"type": "grid", "alphas": [0.001, 0.01, 0.1], "epsilons": [1e-8]})
+    run(settings)
+    rows = jobs.list_trials(url, job_id)
+    counted = [r for r in rows if r.number is not None]
+    cached = [r for r in rows if r.cached]
+    assert sorted(r.alpha for r in counted) == [0.001, 0.01, 0.1]
+    assert cached, "seed 0 re-proposes at least once on three nodes"
+    first_error = {r.alpha: r.error for r in counted}
+    for r in cached:
+        assert r.number is None and r.error == first_error[r.alpha]
+        assert any(c.position < r.position and c.alpha == r.alpha for c in counted)
+
+
+def test_restart_resumes_without_losing_or_retraining_finished_trials(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    job_id = submit(url, budget=5)
+    run(settings)
+    before = {(r.id, r.alpha, r.epsilon, r.error) for r in jobs.curve(url, job_id)}
+    # Simulate a runner that died after 5 of 8 trials: still "running", heartbeat stale.
+    with session_scope(url) as session:
+        job = session.get(Job, job_id)
+        job.spec = {**job.spec, "budget": 8}
+        job.state, job.heartbeat_at, job.runner_id = JobState.RUNNING, utcnow() - timedelta(hours=1), "dead"
+    run(settings)
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.SUCCEEDED and job.attempts == 2
+    curve = jobs.curve(url, job_id)
+    assert [p.number for p in curve] == list(range(1, 9))
+    assert before <= {(r.id, r.alpha, r.epsilon, r.error) for r in curve}, "finished trials kept as they were"
+    assert len({(p.alpha, p.epsilon) for p in curve}) == 8, "no finished config trained twice"
+    assert job.result["resumed_from"] == 5
+
+
+def test_cancel_stops_a_running_job(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    job_id = submit(url, budget=60, recipe={"sleep_s": 0.3})
+    runner = JobRunner(settings.model_copy(update={"lease_seconds": 1.0}))
+    thread = threading.Thread(target=runner.run_once)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not jobs.curve(url, job_id):
+        assert time.monotonic() < deadline, "no trial finished"
+        time.sleep(0.1)
+    assert jobs.cancel_job(url, job_id).cancel_requested
+    thread.join(timeout=60)
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.CANCELLED
+    assert 0 < len(jobs.curve(url, job_id)) < 60
+
+
+def test_without_reference_error_suboptimality_is_against_the_best_known(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    first = submit(url, budget=4, seed=1)
+    run(settings)
+    second = submit(url, budget=4, seed=2)
+    run(settings)
+    best_known = min(p.error for j in (first, second) for p in jobs.curve(url, j))
+    job = jobs.get_job(url, second)
+    assert job.reference_source == "best-known" and job.reference_error == pytest.approx(best_known)
+    for p in jobs.curve(url, second):
+        assert p.suboptimality == pytest.approx(p.best_so_far - best_known)
+
+
+def test_one_point_grid_trains_exactly_that_config(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    job_id = submit(url, budget=1, space={"type": "grid", "alphas": [0.02], "epsilons": [3e-7]})
+    run(settings)
+    (point,) = jobs.curve(url, job_id)
+    assert (point.alpha, point.epsilon) == (0.02, 3e-7)
+    from workers.trainer import train_one
+
+    assert point.error == train_one("synthetic-bowl", "adam", 0.02, 3e-7).error
+
+
+def test_queued_jobs_run_in_order_and_stale_state_is_not_touched(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    a, b = submit(url, budget=2), submit(url, budget=2)
+    with session_scope(url) as session:
+        session.execute(update(Job).where(Job.id == b).values(state=JobState.CANCELLED))
+    runner = JobRunner(settings)
+    assert runner.run_once() == a
+    assert runner.run_once() is None
+    assert jobs.get_job(url, b).state == JobState.CANCELLED
