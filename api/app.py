@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
             from service.runner import JobRunner  # imports no ray until a job runs
 
             runner = JobRunner(settings)
-            runner_thread = threading.Thread(target=runner.run_forever, args=(stop,), name="tunecost-runner", daemon=True)
+            runner_thread = threading.Thread(
+                target=runner.run_forever, args=(stop,), name="tunecost-runner", daemon=True
+            )
             runner_thread.start()
         app.state.runner_stop = stop
         try:
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     def healthz() -> Health:
         with get_engine(settings.resolved_database_url).connect() as conn:
             conn.execute(text("SELECT 1"))
-        return Health(status="ok", database=get_engine(settings.resolved_database_url).dialect.name, version=VERSION)
+        return Health(
+            status="ok", database=get_engine(settings.resolved_database_url).dialect.name, version=VERSION
+        )
 
     return app

@@ -45,7 +45,9 @@ def friendly_errors(fn: F) -> F:
         except TunecostError as exc:
             _fail(format_detail(exc.detail) if exc.status_code == 422 else str(exc.detail))
         except httpx.ConnectError as exc:
-            _fail(f"cannot reach the tunecost server ({exc}); start one with `tunecost serve` or set TUNECOST_URL")
+            _fail(
+                f"cannot reach the tunecost server ({exc}); start one with `tunecost serve` or set TUNECOST_URL"
+            )
         except ValidationError as exc:
             _fail(format_detail(exc.errors()))
         except (ServiceError, ValueError) as exc:
@@ -211,7 +213,11 @@ def status(
         typer.echo(
             f"job {job['id']}: {job['state']}  {job['task']}/{job['optimizer']}/{job['searcher']}  "
             f"{job['trials_done']}/{job['budget']} trials"
-            + (f"  best {best['error']:.3f}% at alpha={best['alpha']:g} eps={best['epsilon']:g}" if best else "")
+            + (
+                f"  best {best['error']:.3f}% at alpha={best['alpha']:g} eps={best['epsilon']:g}"
+                if best
+                else ""
+            )
             + (f"\n  error: {job['error']}" if job["error"] else "")
         )
         return
@@ -305,7 +311,9 @@ def quickstart(
     upgrade(url)
     spec = SearchSpec(task=task, optimizer=optimizer, searcher=searcher, budget=budget, seed=seed)
     job = job_service.create_job(url, spec, owner="quickstart")
-    typer.echo(f"job {job.id}: {searcher} tunes {optimizer} on {task}, {budget} trials; database {url}", err=True)
+    typer.echo(
+        f"job {job.id}: {searcher} tunes {optimizer} on {task}, {budget} trials; database {url}", err=True
+    )
     bar = tqdm(total=budget, desc=f"job {job.id}", unit="trial")
 
     def progress(job_id: int, done: int) -> None:

@@ -1,12 +1,12 @@
 """Python client for the tunecost REST API (httpx).
 
-    from api.client import TunecostClient
+from api.client import TunecostClient
 
-    client = TunecostClient()                     # TUNECOST_URL or http://127.0.0.1:8000
-    job = client.submit(task="digits-mlp", optimizer="adam", searcher="tpe", budget=12)
-    job = client.wait(job["id"])                  # progress bar on stderr
-    client.curve(job["id"])                       # [{"trial": 1, "alpha": ..., "suboptimality": ...}, ...]
-    client.best_config("digits-mlp", "adam")      # {"alpha": ..., "epsilon": ..., "error": ..., "job_id": ...}
+client = TunecostClient()                     # TUNECOST_URL or http://127.0.0.1:8000
+job = client.submit(task="digits-mlp", optimizer="adam", searcher="tpe", budget=12)
+job = client.wait(job["id"])                  # progress bar on stderr
+client.curve(job["id"])                       # [{"trial": 1, "alpha": ..., "suboptimality": ...}, ...]
+client.best_config("digits-mlp", "adam")      # {"alpha": ..., "epsilon": ..., "error": ..., "job_id": ...}
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def format_detail(detail: Any) -> str:
 
 
 class TunecostClient:
-    def __init__(self, base_url: str | None = None, *, token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str | None = None, *, token: str | None = None, timeout: float = 30.0
+    ) -> None:
         self.base_url = (base_url or os.environ.get("TUNECOST_URL") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("TUNECOST_TOKEN")
         headers = {"Authorization": f"Bearer {token}"} if token else {}

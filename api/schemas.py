@@ -143,7 +143,16 @@ class CurvePublic(BaseModel):
 class BestConfigPublic(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"alpha": 0.005, "epsilon": 1e-06, "error": 2.43, "job_id": 1, "trial": 9, "trials_considered": 12}]
+            "examples": [
+                {
+                    "alpha": 0.005,
+                    "epsilon": 1e-06,
+                    "error": 2.43,
+                    "job_id": 1,
+                    "trial": 9,
+                    "trials_considered": 12,
+                }
+            ]
         }
     )
 
@@ -152,7 +161,9 @@ class BestConfigPublic(BaseModel):
     error: float
     job_id: int
     trial: int | None
-    trials_considered: int = Field(description="Finished trials of (task, optimizer) the best was chosen from.")
+    trials_considered: int = Field(
+        description="Finished trials of (task, optimizer) the best was chosen from."
+    )
 
 
 class CatalogPublic(BaseModel):

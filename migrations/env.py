@@ -14,15 +14,11 @@ url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_databa
 
 def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
     # Optuna's tables share the database; autogenerate must leave them alone.
-    return not (
-        type_ == "table" and reflected and compare_to is None and not name.startswith("tunecost_")
-    )
+    return not (type_ == "table" and reflected and compare_to is None and not name.startswith("tunecost_"))
 
 
 if context.is_offline_mode():
-    context.configure(
-        url=url, target_metadata=Base.metadata, version_table=VERSION_TABLE, literal_binds=True
-    )
+    context.configure(url=url, target_metadata=Base.metadata, version_table=VERSION_TABLE, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -107,7 +107,9 @@ def validate_options(name: str, options: dict[str, Any] | None) -> dict[str, Any
     out: dict[str, Any] = {}
     for key, (typ, default, _) in info.options.items():
         value = options.get(key, default)
-        if value is not None and not (isinstance(value, typ) and not (typ is int and isinstance(value, bool))):
+        if value is not None and not (
+            isinstance(value, typ) and not (typ is int and isinstance(value, bool))
+        ):
             raise SpaceError(f"searcher_options.{key}", f"must be {typ.__name__}, got {value!r}")
         if typ is int and value is not None and value < 1:
             raise SpaceError(f"searcher_options.{key}", f"must be >= 1, got {value!r}")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from service.db import session_scope
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, InvalidField, NotFound
 from service.models import Job, JobState, Trial, TrialStatus, utcnow
 from service.specs import SearchSpec
 
@@ -20,7 +20,10 @@ def study_name_for(job_id: int) -> str:
     return f"tunecost-job-{job_id}"
 
 
-def create_job(url: str, spec: SearchSpec, *, owner: str | None = None) -> Job:
+def create_job(url: str, spec: SearchSpec, *, owner: str | None = None, budget_cap: int | None = None) -> Job:
+    """Queue a job. ``budget_cap`` is the server's limit (``TUNECOST_BUDGET_CAP``)."""
+    if budget_cap is not None and spec.budget > budget_cap:
+        raise InvalidField("budget", f"{spec.budget} is over this server's cap of {budget_cap}")
     with session_scope(url) as session:
         job = Job(
             kind=spec.kind,
@@ -89,7 +92,9 @@ def cancel_job(url: str, job_id: int) -> Job:
         ).rowcount
         if not cancelled:
             session.execute(
-                update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(cancel_requested=True)
+                update(Job)
+                .where(Job.id == job_id, Job.state == JobState.RUNNING)
+                .values(cancel_requested=True)
             )
         session.flush()
         session.refresh(job)
@@ -156,18 +161,31 @@ def progress(url: str, job_ids: list[int]) -> dict[int, tuple[int, dict[str, Any
     out: dict[int, tuple[int, dict[str, Any] | None]] = {i: (0, None) for i in job_ids}
     with session_scope(url) as session:
         counts = session.execute(
-            select(Trial.job_id, func.count()).where(Trial.job_id.in_(job_ids), Trial.number.is_not(None)).group_by(Trial.job_id)
+            select(Trial.job_id, func.count())
+            .where(Trial.job_id.in_(job_ids), Trial.number.is_not(None))
+            .group_by(Trial.job_id)
         ).all()
         for job_id, n in counts:
             out[job_id] = (n, None)
         ranked = (
             select(
-                Trial.job_id, Trial.alpha, Trial.epsilon, Trial.error, Trial.number,
-                func.row_number().over(partition_by=Trial.job_id, order_by=(Trial.error, Trial.number)).label("rank"),
+                Trial.job_id,
+                Trial.alpha,
+                Trial.epsilon,
+                Trial.error,
+                Trial.number,
+                func.row_number()
+                .over(partition_by=Trial.job_id, order_by=(Trial.error, Trial.number))
+                .label("rank"),
             )
             .where(Trial.job_id.in_(job_ids), Trial.number.is_not(None), Trial.error.is_not(None))
             .subquery()
         )
-        for job_id, alpha, epsilon, error, number, _rank in session.execute(select(ranked).where(ranked.c.rank == 1)):
-            out[job_id] = (out[job_id][0], {"alpha": alpha, "epsilon": epsilon, "error": error, "trial": number})
+        for job_id, alpha, epsilon, error, number, _rank in session.execute(
+            select(ranked).where(ranked.c.rank == 1)
+        ):
+            out[job_id] = (
+                out[job_id][0],
+                {"alpha": alpha, "epsilon": epsilon, "error": error, "trial": number},
+            )
     return out

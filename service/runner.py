@@ -91,7 +91,9 @@ class JobRunner:
                 raise LeaseLost(f"job {job_id} is no longer ours")
             return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
-    def _finish(self, job_id: int, state: str, *, error: str | None = None, result: dict | None = None) -> None:
+    def _finish(
+        self, job_id: int, state: str, *, error: str | None = None, result: dict | None = None
+    ) -> None:
         with session_scope(self.url) as session:
             session.execute(
                 update(Job)
@@ -157,7 +159,9 @@ class JobRunner:
             return
         result.update(self._finalize_curve(job))
         if result.get("trained", 0) == 0 and result.get("resumed_from", 0) == 0:
-            self._finish(job.id, JobState.FAILED, error=result.get("first_error") or "no trial finished", result=result)
+            self._finish(
+                job.id, JobState.FAILED, error=result.get("first_error") or "no trial finished", result=result
+            )
         else:
             self._finish(job.id, JobState.SUCCEEDED, result=result)
 
@@ -197,9 +201,13 @@ class JobRunner:
                 e_star = job_service.best_known_error(self.url, row.task, row.optimizer, row.recipe_hash)
                 row.reference_error, row.reference_source = e_star, "best-known"
             e_star = row.reference_error
-            trials = list(session.scalars(select(Trial).where(Trial.job_id == job.id).order_by(Trial.position)))
+            trials = list(
+                session.scalars(select(Trial).where(Trial.job_id == job.id).order_by(Trial.position))
+            )
             for t in trials:
-                t.suboptimality = None if (t.best_so_far is None or e_star is None) else t.best_so_far - e_star
+                t.suboptimality = (
+                    None if (t.best_so_far is None or e_star is None) else t.best_so_far - e_star
+                )
             counted = [t for t in trials if t.number is not None and t.error is not None]
             best = min(counted, key=lambda t: (t.error, t.number), default=None)
             out: dict[str, Any] = {
@@ -209,5 +217,10 @@ class JobRunner:
                 "reference_error": e_star,
             }
             if best is not None:
-                out["best"] = {"alpha": best.alpha, "epsilon": best.epsilon, "error": best.error, "trial": best.number}
+                out["best"] = {
+                    "alpha": best.alpha,
+                    "epsilon": best.epsilon,
+                    "error": best.error,
+                    "trial": best.number,
+                }
             return out

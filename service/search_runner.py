@@ -239,7 +239,9 @@ class CachingSearcher(Searcher):
             self._configs[trial_id] = config
             self._running.add(key)
             return config
-        log.warning("searcher proposed %d known configs in a row; ending the search", self.max_cached_in_a_row)
+        log.warning(
+            "searcher proposed %d known configs in a row; ending the search", self.max_cached_in_a_row
+        )
         self.exhausted = True
         return Searcher.FINISHED
 
@@ -339,7 +341,9 @@ def run_search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = space_from_json(spec.space or {})
     storage = optuna.storages.RDBStorage(url)
-    study = optuna.create_study(storage=storage, study_name=study_name, direction="minimize", load_if_exists=True)
+    study = optuna.create_study(
+        storage=storage, study_name=study_name, direction="minimize", load_if_exists=True
+    )
     for key, value in {
         "tunecost_job_id": job_id,
         "task": spec.task,
@@ -359,7 +363,12 @@ def run_search(
 
     sampler = build_sampler(spec.searcher, space, seed=spec.seed, options=spec.searcher_options)
     optuna_search = OptunaSearch(
-        space=DefineByRun(space), metric=METRIC, mode="min", sampler=sampler, study_name=study_name, storage=storage
+        space=DefineByRun(space),
+        metric=METRIC,
+        mode="min",
+        sampler=sampler,
+        study_name=study_name,
+        storage=storage,
     )
     caching = CachingSearcher(optuna_search, recorder, space_size=space.size)
     search_alg = ConcurrencyLimiter(caching, max_concurrent=spec.max_concurrent)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -16,9 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TUNECOST_", env_file=".env", extra="ignore")
 
     home: Path = Field(Path(".tunecost"), description="Where the embedded default keeps its files.")
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL; default: a SQLite file under `home`."
-    )
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: a SQLite file under `home`.")
     ray_address: str | None = Field(
         None, description="Ray cluster to join (e.g. `ray://head:10001`); default: start a local one."
     )
@@ -30,7 +27,9 @@ class Settings(BaseSettings):
     auth_reads: bool = Field(False, description="Require a token for reads too.")
     data_dir: Path = Field(Path("data"), description="Where tasks that need files (CIFAR-10) look.")
     budget_cap: int = Field(2000, ge=1, description="Largest budget a job may ask for.")
-    lease_seconds: float = Field(60.0, gt=0, description="A running job whose heartbeat is older is reclaimed.")
+    lease_seconds: float = Field(
+        60.0, gt=0, description="A running job whose heartbeat is older is reclaimed."
+    )
     auto_migrate: bool = Field(True, description="Apply database migrations when the server starts.")
     poll_seconds: float = Field(1.0, gt=0, description="How often an idle runner looks for work.")
 

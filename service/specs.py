@@ -66,7 +66,7 @@ class SearchSpec(BaseModel):
     space: dict[str, Any] | None = Field(
         None,
         validate_default=True,
-        description='Search space; default the paper\'s 21x21 grid (AdaBelief: its shifted grid). '
+        description="Search space; default the paper's 21x21 grid (AdaBelief: its shifted grid). "
         '`{"type": "grid", "alphas": [...], "epsilons": [...]}`, `{"type": "grid", "name": "paper"}` '
         'or `{"type": "box", "alpha": [lo, hi], "epsilon": [lo, hi]}`.',
     )
@@ -153,8 +153,10 @@ class SearchSpec(BaseModel):
             if default is None or given is None or key not in value:
                 continue
             numeric = isinstance(default, int | float) and not isinstance(default, bool)
-            ok = isinstance(given, int | float) and not isinstance(given, bool) if numeric else isinstance(
-                given, type(default)
+            ok = (
+                isinstance(given, int | float) and not isinstance(given, bool)
+                if numeric
+                else isinstance(given, type(default))
             )
             if not ok or (numeric and given < 0):
                 raise ValueError(f"{key} must be a non-negative {type(default).__name__}, got {given!r}")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
 
-from api.deps import UrlDep, WriterDep
+from api.deps import SettingsDep, UrlDep, WriterDep
 from api.schemas import CurvePoint, CurvePublic, JobPublic, JobsPublic, TrialPublic, TrialsPublic
 from service import jobs as job_service
 from service.models import Job, JobState
@@ -19,7 +19,14 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 _EXAMPLES = {
     "tpe": {
         "summary": "12 TPE trials of Adam on digits-mlp over the paper's grid",
-        "value": {"kind": "search", "task": "digits-mlp", "optimizer": "adam", "searcher": "tpe", "budget": 12, "seed": 0},
+        "value": {
+            "kind": "search",
+            "task": "digits-mlp",
+            "optimizer": "adam",
+            "searcher": "tpe",
+            "budget": 12,
+            "seed": 0,
+        },
     },
     "box": {
         "summary": "CMA-ES on a continuous log box, 2 trials at a time, e* given",
@@ -62,10 +69,13 @@ def _public(url: str, job: Job) -> JobPublic:
     responses={401: {"description": "Token missing"}, 403: {"description": "Wrong token"}},
 )
 def submit_job(
-    url: UrlDep, owner: WriterDep, spec: Annotated[JobSpec, Body(openapi_examples=_EXAMPLES)]
+    url: UrlDep,
+    settings: SettingsDep,
+    owner: WriterDep,
+    spec: Annotated[JobSpec, Body(openapi_examples=_EXAMPLES)],
 ) -> JobPublic:
     """Queue a job; a runner picks it up. Bad input is a 422 whose `loc` names the field."""
-    return _public(url, job_service.create_job(url, spec, owner=owner))
+    return _public(url, job_service.create_job(url, spec, owner=owner, budget_cap=settings.budget_cap))
 
 
 @router.get("", response_model=JobsPublic, summary="List jobs, newest first")
@@ -77,7 +87,9 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JobsPublic:
-    jobs, count = job_service.list_jobs(url, state=state, task=task, optimizer=optimizer, offset=offset, limit=limit)
+    jobs, count = job_service.list_jobs(
+        url, state=state, task=task, optimizer=optimizer, offset=offset, limit=limit
+    )
     progress = job_service.progress(url, [j.id for j in jobs])
     data = [JobPublic.from_job(j, trials_done=progress[j.id][0], best=progress[j.id][1]) for j in jobs]
     return JobsPublic(data=data, count=count, offset=offset, limit=limit)
@@ -98,7 +110,9 @@ def cancel_job(url: UrlDep, _owner: WriterDep, job_id: int) -> JobPublic:
     return _public(url, job_service.cancel_job(url, job_id))
 
 
-@router.get("/{job_id}/trials", response_model=TrialsPublic, responses={404: {"description": "Job not found"}})
+@router.get(
+    "/{job_id}/trials", response_model=TrialsPublic, responses={404: {"description": "Job not found"}}
+)
 def list_trials(url: UrlDep, job_id: int) -> TrialsPublic:
     """Every answered proposal, cached answers and failed trials included, in order."""
     trials = job_service.list_trials(url, job_id)
@@ -110,7 +124,10 @@ def list_trials(url: UrlDep, job_id: int) -> TrialsPublic:
     response_model=CurvePublic,
     responses={
         404: {"description": "Job not found"},
-        200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `?format=csv` / `Accept: text/csv`"},
+        200: {
+            "content": {"text/csv": {}},
+            "description": "JSON, or CSV with `?format=csv` / `Accept: text/csv`",
+        },
     },
 )
 def get_curve(

@@ -72,9 +72,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("tunecost_trials", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_tunecost_trials_job_position", ["job_id", "position"], unique=True
-        )
+        batch_op.create_index("ix_tunecost_trials_job_position", ["job_id", "position"], unique=True)
 
 
 def downgrade() -> None:

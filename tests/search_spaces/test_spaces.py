@@ -37,7 +37,9 @@ def test_adabelief_grid_is_shifted_by_1e_minus_8() -> None:
         assert s == pytest.approx(e * 1e-8)
 
 
-@pytest.mark.parametrize("space", [paper_grid(), GridSpace((0.1, 1.0), (1e-8,)), BoxSpace((1e-4, 1.0), (1e-8, 1e-2))])
+@pytest.mark.parametrize(
+    "space", [paper_grid(), GridSpace((0.1, 1.0), (1e-8,)), BoxSpace((1e-4, 1.0), (1e-8, 1e-2))]
+)
 def test_json_round_trip(space: GridSpace | BoxSpace) -> None:
     assert space_from_json(space.to_json()) == space
 

@@ -57,7 +57,12 @@ def test_search_job_records_curve_and_optuna_study(settings: Settings) -> None:
 def test_diverged_trials_are_recorded_and_the_job_goes_on(settings: Settings) -> None:
     url = settings.resolved_database_url
     # alpha = 5000 diverges on the synthetic task; alpha = 0.01 is its optimum
-    job_id = submit(url, searcher="random", budget=4, space={"type": "grid", "alphas": [0.01, 5000.0], "epsilons": [1e-8, 1e-6]})
+    job_id = submit(
+        url,
+        searcher="random",
+        budget=4,
+        space={"type": "grid", "alphas": [0.01, 5000.0], "epsilons": [1e-8, 1e-6]},
+    )
     run(settings)
     job = jobs.get_job(url, job_id)
     assert job.state == JobState.SUCCEEDED
@@ -87,7 +92,9 @@ def test_a_raising_trial_fails_alone(settings: Settings) -> None:
     assert all("injected failure" in (r.message or "") for r in failed)
     refused = [r for r in rows if r.status == "failed" and r.cached]
     assert all(r.alpha in (0.1, 1.0) and r.number is None for r in refused), "re-proposals are not retrained"
-    assert sorted(r.alpha for r in jobs.curve(url, job_id)) == [0.001, 0.01], "the job went on past the failures"
+    assert sorted(r.alpha for r in jobs.curve(url, job_id)) == [0.001, 0.01], (
+        "the job went on past the failures"
+    )
 
 
 def test_job_whose_every_trial_fails_is_failed_with_the_reason(settings: Settings) -> None:
@@ -102,7 +109,12 @@ def test_job_whose_every_trial_fails_is_failed_with_the_reason(settings: Setting
 def test_reproposals_are_answered_from_the_cache(settings: Settings) -> None:
     url = settings.resolved_database_url
     # random search on a 3-node grid re-proposes known configs long before it finds all three
-    job_id = submit(url, searcher="random", budget=3, space={"type": "grid", "alphas": [0.001, 0.01, 0.1], "epsilons": [1e-8]})
+    job_id = submit(
+        url,
+        searcher="random",
+        budget=3,
+        space={"type": "grid", "alphas": [0.001, 0.01, 0.1], "epsilons": [1e-8]},
+    )
     run(settings)
     rows = jobs.list_trials(url, job_id)
     counted = [r for r in rows if r.number is not None]
