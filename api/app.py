@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -18,6 +20,7 @@ from api.schemas import Health
 from service.db import get_engine, upgrade
 from service.errors import Conflict, InvalidField, NotFound
 from service.settings import Settings, get_settings
+from service.specs import JOB_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,18 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # A job body is a union tagged by `kind`; pydantic puts the tag in `loc`
+        # (["body", "search", "budget"]). Drop it so `loc` names the field as sent.
+        errors = []
+        for err in exc.errors():
+            loc = list(err.get("loc", ()))
+            if len(loc) > 2 and loc[0] == "body" and loc[1] in JOB_KINDS:
+                loc = [loc[0], *loc[2:]]
+            errors.append({**err, "loc": loc})
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(InvalidField)
     async def _invalid(_: Request, exc: InvalidField) -> JSONResponse:

@@ -36,7 +36,7 @@ def format_detail(detail: Any) -> str:
     if isinstance(detail, list):
         parts = []
         for err in detail:
-            loc = [str(x) for x in err.get("loc", []) if x not in ("body", "search")]
+            loc = [str(x) for x in err.get("loc", []) if x != "body"]
             parts.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', '')}".replace("Value error, ", ""))
         return "; ".join(parts)
     return str(detail)

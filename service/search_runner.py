@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -397,6 +398,12 @@ def run_search(
             verbose=0,
         ),
     )
-    tuner.fit()
+    with warnings.catch_warnings():
+        # OptunaSearch warns when a define-by-run call takes > 1 s; here that time is the
+        # sampler's own work (CMA-ES/TPE over the stored trials), not training.
+        warnings.filterwarnings(
+            "ignore", message="Define-by-run function passed in the `space` argument took"
+        )
+        tuner.fit()
     summary.update(trained=recorder.number, failed=recorder.failed, searcher_exhausted=caching.exhausted)
     return summary

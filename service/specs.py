@@ -168,3 +168,4 @@ class SearchSpec(BaseModel):
 
 
 JobSpec = Annotated[SearchSpec, Field(discriminator="kind")]
+JOB_KINDS = ("search",)
