@@ -18,7 +18,9 @@ import optuna
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--searcher", default="random")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
@@ -42,7 +44,9 @@ def main() -> None:
     runner = JobRunner(settings)
 
     def tunecost_run(n: int, seed: int) -> float:
-        spec = SearchSpec(task="synthetic-bowl", optimizer="adam", searcher=args.searcher, budget=n, seed=seed)
+        spec = SearchSpec(
+            task="synthetic-bowl", optimizer="adam", searcher=args.searcher, budget=n, seed=seed
+        )
         job = jobs.create_job(url, spec)
         start = time.perf_counter()
         runner.run_once()
@@ -79,7 +83,9 @@ def main() -> None:
     print(f"{'':22}{'total s':>10}{'ms/trial':>10}")
     print(f"{'plain Optuna loop':22}{t_optuna:10.2f}{per_op:10.1f}")
     print(f"{'tunecost search job':22}{t_tunecost:10.2f}{per_tc:10.1f}")
-    print(f"ratio tunecost / Optuna: {t_tunecost / t_optuna:.1f}x  (overhead {per_tc - per_op:.0f} ms per trial)")
+    print(
+        f"ratio tunecost / Optuna: {t_tunecost / t_optuna:.1f}x  (overhead {per_tc - per_op:.0f} ms per trial)"
+    )
 
 
 if __name__ == "__main__":

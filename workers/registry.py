@@ -84,6 +84,48 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             _ADAM_EPS,
             "torch.optim.AdamW",
         ),
+        OptimizerInfo(
+            "radam",
+            "RAdam, rectified Adam (Liu et al., 2020; torch.optim.RAdam).",
+            1e-3,
+            1e-8,
+            _ADAM_EPS + " (once the variance is tractable; before, the step is SGD with momentum)",
+            "torch.optim.RAdam",
+        ),
+        OptimizerInfo(
+            "adabelief",
+            "AdaBelief (Zhuang et al., 2020), as adabelief-pytorch 0.2.x: decoupled decay, rectified.",
+            1e-3,
+            1e-16,
+            "added inside s_t (kept in the state) and to sqrt(s_t): a variance, so its scale is "
+            "~1e-8 of Adam's; default space is the paper grid shifted by 1e-8",
+            "workers.optimizers.AdaBelief (adabelief-pytorch 0.2.1)",
+        ),
+        OptimizerInfo(
+            "avagrad",
+            "AvaGrad (Savarese et al., 2021), as the authors' code (github lolemacs/avagrad).",
+            0.1,
+            0.1,
+            "added to the bias-corrected sqrt(v_hat) of the previous step; the step is then "
+            "normalized per group by gamma = 1/||eta/sqrt(d)||, which decouples alpha from epsilon",
+            "workers.optimizers.AvaGrad (lolemacs/avagrad optimizers.py)",
+        ),
+        OptimizerInfo(
+            "avagradw",
+            "AvaGradW: AvaGrad with decoupled weight decay (Savarese et al., 2021).",
+            0.1,
+            0.1,
+            "as AvaGrad",
+            "workers.optimizers.AvaGradW (lolemacs/avagrad optimizers.py)",
+        ),
+        OptimizerInfo(
+            "delayed_adam",
+            "Delayed Adam (Savarese et al., 2021, Section 8): Adam whose step uses v_{t-1}.",
+            1e-3,
+            1e-8,
+            "added to the bias-corrected sqrt(v_hat) of the previous step",
+            "workers.optimizers.DelayedAdam",
+        ),
     ]
 }
 

@@ -1,7 +1,11 @@
-"""Optimizers by name: ``make_optimizer(name, params, lr, eps, **options)``.
+"""Optimizers: the hand-written ones from their authors' code, and one registry for all.
 
-The catalog (defaults, where epsilon enters) lives torch-free in
-:mod:`workers.registry`; this module turns a name into a ``torch.optim.Optimizer``.
+    from workers.optimizers import AvaGrad, AvaGradW, AdaBelief, DelayedAdam
+    opt = AvaGrad(model.parameters(), lr=0.1, eps=0.1)
+
+``make_optimizer(name, params, lr, eps, **options)`` builds any optimizer of the catalog
+(:mod:`workers.registry`, torch-free, which also documents where epsilon enters and each
+optimizer's library-default (alpha, epsilon)).
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from typing import Any
 
 import torch
 
+from workers.optimizers._adabelief import AdaBelief
+from workers.optimizers._avagrad import AvaGrad, AvaGradW
+from workers.optimizers._delayed_adam import DelayedAdam
 from workers.registry import OPTIMIZERS
 
 
@@ -19,19 +26,23 @@ def _sgd(params: Iterable[Any], lr: float, eps: float, **kw: Any) -> torch.optim
     return torch.optim.SGD(params, lr=lr, **kw)
 
 
-def _adam(params: Iterable[Any], lr: float, eps: float, **kw: Any) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=lr, eps=eps, **kw)
+def _with_eps(cls: type[torch.optim.Optimizer]) -> Callable[..., torch.optim.Optimizer]:
+    def build(params: Iterable[Any], lr: float, eps: float, **kw: Any) -> torch.optim.Optimizer:
+        return cls(params, lr=lr, eps=eps, **kw)
 
-
-def _adamw(params: Iterable[Any], lr: float, eps: float, **kw: Any) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(params, lr=lr, eps=eps, **kw)
+    return build
 
 
 _FACTORIES: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "sgd": _sgd,
-    "adam": _adam,
-    "amsgrad": _adam,
-    "adamw": _adamw,
+    "adam": _with_eps(torch.optim.Adam),
+    "amsgrad": _with_eps(torch.optim.Adam),
+    "adamw": _with_eps(torch.optim.AdamW),
+    "radam": _with_eps(torch.optim.RAdam),
+    "adabelief": _with_eps(AdaBelief),
+    "avagrad": _with_eps(AvaGrad),
+    "avagradw": _with_eps(AvaGradW),
+    "delayed_adam": _with_eps(DelayedAdam),
 }
 
 
@@ -48,4 +59,4 @@ def make_optimizer(
     return _FACTORIES[name](params, lr, eps, **kwargs)
 
 
-__all__ = ["make_optimizer"]
+__all__ = ["AdaBelief", "AvaGrad", "AvaGradW", "DelayedAdam", "make_optimizer"]

@@ -1,0 +1,142 @@
+"""AdaBelief (Zhuang et al., "AdaBelief Optimizer: Adapting Stepsizes by the Belief in Observed
+Gradients", NeurIPS 2020), following the authors' package ``adabelief-pytorch`` 0.2.x.
+
+Paper: https://arxiv.org/abs/2010.07468
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+
+from workers.optimizers._validation import check_hyperparameters
+
+
+class AdaBelief(Optimizer):
+    r"""AdaBelief: Adam whose second moment tracks the gradient's deviation from its mean.
+
+    .. math::
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+        s_t &= \beta_2 s_{t-1} + (1 - \beta_2)(g_t - m_t)^2 + \epsilon \\
+        w_t &= w_{t-1} - \frac{\alpha}{1 - \beta_1^t}
+               \frac{m_t}{\sqrt{s_t / (1 - \beta_2^t)} + \epsilon}
+
+    As in ``adabelief-pytorch`` 0.2.x, which departs from the paper's Algorithm 2 here:
+
+    * epsilon is added inside :math:`s_t` *and kept in the state* (it accumulates), as
+      well as to the denominator;
+    * ``weight_decouple=True`` (default) decays :math:`w \leftarrow w(1 - \alpha\lambda)`
+      before the update (``fixed_decay=True``: :math:`w(1 - \lambda)`); ``False`` adds
+      :math:`\lambda w` to the gradient;
+    * ``rectify=True`` (default) applies RAdam's rectification: while the variance's
+      degrees of freedom :math:`\rho_t < 5` the step is SGD with momentum (bias-corrected,
+      ``degenerated_to_sgd=True``) or nothing; afterwards the denominator is
+      :math:`\sqrt{s_t} + \epsilon` *without* bias correction, the correction sitting in
+      the rectified step size;
+    * ``amsgrad=True`` keeps the running maximum of :math:`s_t + \epsilon`.
+
+    Defaults are the package's: ``lr=1e-3``, ``eps=1e-16``, ``betas=(0.9, 0.999)``.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-16,
+        weight_decay: float = 0.0,
+        *,
+        amsgrad: bool = False,
+        weight_decouple: bool = True,
+        fixed_decay: bool = False,
+        rectify: bool = True,
+        degenerated_to_sgd: bool = True,
+    ) -> None:
+        check_hyperparameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "weight_decouple": weight_decouple,
+            "fixed_decay": fixed_decay,
+            "rectify": rectify,
+            "degenerated_to_sgd": degenerated_to_sgd,
+        }
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                if grad.is_sparse:
+                    raise RuntimeError("AdaBelief does not support sparse gradients")
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # m_t
+                    state["exp_avg_var"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # s_t
+                    if group["amsgrad"]:
+                        state["max_exp_avg_var"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+                if group["weight_decouple"]:
+                    p.mul_(1.0 - (weight_decay if group["fixed_decay"] else lr * weight_decay))
+                elif weight_decay != 0:
+                    grad = grad.add(p, alpha=weight_decay)
+
+                exp_avg, exp_avg_var = state["exp_avg"], state["exp_avg_var"]
+                state["step"] += 1
+                t = state["step"]
+                bias_correction1 = 1 - beta1**t
+                bias_correction2 = 1 - beta2**t
+
+                exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+                residual = grad - exp_avg
+                exp_avg_var.mul_(beta2).addcmul_(residual, residual, value=1 - beta2)
+                exp_avg_var.add_(eps)  # epsilon inside s_t, kept in the state (package behaviour)
+                if group["amsgrad"]:
+                    max_var = state["max_exp_avg_var"]
+                    torch.maximum(max_var, exp_avg_var, out=max_var)
+                    var = max_var
+                else:
+                    var = exp_avg_var
+
+                if not group["rectify"]:
+                    denom = (var.sqrt() / math.sqrt(bias_correction2)).add_(eps)
+                    p.addcdiv_(exp_avg, denom, value=-lr / bias_correction1)
+                    continue
+
+                # RAdam's rectification (Liu et al. 2020), as forked by adabelief-pytorch
+                beta2_t = beta2**t
+                rho_inf = 2 / (1 - beta2) - 1
+                rho_t = rho_inf - 2 * t * beta2_t / (1 - beta2_t)
+                if rho_t >= 5:
+                    rect = math.sqrt(
+                        (1 - beta2_t)
+                        * (rho_t - 4)
+                        / (rho_inf - 4)
+                        * (rho_t - 2)
+                        / rho_t
+                        * rho_inf
+                        / (rho_inf - 2)
+                    )
+                    # the package uses the un-maximized s_t here even with amsgrad
+                    denom = exp_avg_var.sqrt().add_(eps)
+                    p.addcdiv_(exp_avg, denom, value=-lr * rect / bias_correction1)
+                elif group["degenerated_to_sgd"]:
+                    p.add_(exp_avg, alpha=-lr / bias_correction1)
+        return loss

@@ -1,0 +1,78 @@
+"""Delayed Adam (Savarese et al., CVPR 2021, Section 8): Adam whose step uses v_{t-1}.
+
+Paper: https://arxiv.org/abs/1912.01823
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+
+from workers.optimizers._validation import check_hyperparameters
+
+
+class DelayedAdam(Optimizer):
+    r"""Adam with a one-step-delayed second moment: the adaptive step size is independent of g_t.
+
+    .. math::
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+        w_t &= w_{t-1} - \frac{\alpha}{1 - \beta_1^t}
+               \frac{m_t}{\sqrt{v_{t-1} / (1 - \beta_2^{t-1})} + \epsilon}
+               \qquad (t > 1;\ \text{no update at } t = 1) \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2
+
+    The delay is what the paper's convergence argument needs (the step size must not
+    depend on the current sample). The authors publish no code for it; where the
+    paper leaves details open this follows their AvaGrad code: epsilon outside the
+    root of the bias-corrected moment, and no update at step 1 (where
+    :math:`v_0 = 0` would make the step :math:`\alpha m_1 / \epsilon`).
+    ``weight_decay`` is L2 regularization added to the gradient, as in Adam.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        check_hyperparameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                if grad.is_sparse:
+                    raise RuntimeError("DelayedAdam does not support sparse gradients")
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # m_t
+                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # v_t
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                state["step"] += 1
+                t = state["step"]
+                if weight_decay != 0:
+                    grad = grad.add(p, alpha=weight_decay)
+
+                exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+                if t > 1:
+                    denom = exp_avg_sq.sqrt() / math.sqrt(1 - beta2 ** (t - 1)) + eps  # from v_{t-1}
+                    p.addcdiv_(exp_avg, denom, value=-lr / (1 - beta1**t))
+                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        return loss
