@@ -85,8 +85,8 @@ def train_one(
     )
     epochs, batch_size = full_recipe["epochs"], full_recipe["batch_size"]
     if full_recipe["schedule"] == "step":
-        milestones = [int(epochs * 0.5), int(epochs * 0.75)]
-        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
+        milestones = sorted({max(1, round(epochs * f)) for f in full_recipe["milestones"]})
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=full_recipe["gamma"])
     elif full_recipe["schedule"] == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     elif full_recipe["schedule"] in (None, "constant"):
@@ -94,6 +94,7 @@ def train_one(
     else:
         raise ValueError(f"Unknown schedule: {full_recipe['schedule']!r}; use step, cosine or constant")
 
+    augment = getattr(module, "augment", None)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
     x_val, y_val = data.x_val.to(device), data.y_val.to(device)
     n = x_train.shape[0]
@@ -106,7 +107,8 @@ def train_one(
         total, count = 0.0, 0
         for i in range(0, n, batch_size):
             idx = perm[i : i + batch_size]
-            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            inputs = x_train[idx] if augment is None else augment(x_train[idx], order)
+            loss = F.cross_entropy(model(inputs), y_train[idx])
             if not torch.isfinite(loss):
                 diverged = True
                 break
@@ -129,7 +131,7 @@ def train_one(
 
     model.eval()
     with torch.no_grad():
-        logits = model(x_val)
+        logits = torch.cat([model(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)])
         val_loss = F.cross_entropy(logits, y_val).item()
         error = 100.0 * (logits.argmax(1) != y_val).float().mean().item()
     if not math.isfinite(val_loss):
