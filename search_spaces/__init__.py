@@ -1,5 +1,7 @@
 """What to try next: (alpha, epsilon) search spaces and searchers, all as Optuna samplers."""
 
+from search_spaces._gld import CGLDSampler, GLDSampler
+from search_spaces._grid import ShuffledGridSampler
 from search_spaces._registry import SEARCHERS, SearcherInfo, build_sampler, validate_options
 from search_spaces._spaces import (
     ADABELIEF_EPSILONS,
@@ -28,8 +30,11 @@ __all__ = [
     "PAPER_EPSILONS",
     "SEARCHERS",
     "BoxSpace",
+    "CGLDSampler",
+    "GLDSampler",
     "GridSpace",
     "SearcherInfo",
+    "ShuffledGridSampler",
     "Space",
     "SpaceError",
     "adabelief_grid",

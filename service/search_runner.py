@@ -35,6 +35,7 @@ from search_spaces import Space, build_sampler, space_from_json
 from service.db import session_scope
 from service.models import Trial, TrialStatus, utcnow
 from service.specs import SearchSpec
+from workers.registry import OPTIMIZERS
 from workers.trainable import run_trial
 
 log = logging.getLogger(__name__)
@@ -362,7 +363,14 @@ def run_search(
     if remaining <= 0:
         return summary
 
-    sampler = build_sampler(spec.searcher, space, seed=spec.seed, options=spec.searcher_options)
+    defaults = OPTIMIZERS[spec.optimizer]
+    sampler = build_sampler(
+        spec.searcher,
+        space,
+        seed=spec.seed,
+        options=spec.searcher_options,
+        default_point=(defaults.default_alpha, defaults.default_epsilon),
+    )
     optuna_search = OptunaSearch(
         space=DefineByRun(space),
         metric=METRIC,

@@ -13,7 +13,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from search_spaces import SEARCHERS, SpaceError, adabelief_grid, paper_grid, space_from_json, validate_options
+from search_spaces import (
+    SEARCHERS,
+    SpaceError,
+    adabelief_grid,
+    build_sampler,
+    paper_grid,
+    space_from_json,
+    validate_options,
+)
 from workers.registry import OPTIMIZERS, TASKS, recipe_for
 
 
@@ -121,12 +129,24 @@ class SearchSpec(BaseModel):
     @field_validator("space")
     @classmethod
     def _valid_space(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
-        if value is None:
-            return default_space(info.data.get("optimizer", ""))
         try:
-            return space_from_json(value).to_json()
+            space = (
+                space_from_json(value)
+                if value is not None
+                else space_from_json(default_space(info.data.get("optimizer", "")))
+            )
+            if "searcher" in info.data and "searcher_options" in info.data:
+                # a dry run: catches searcher/space mismatches (grid search on a box) at submit time
+                build_sampler(
+                    info.data["searcher"],
+                    space,
+                    seed=0,
+                    options=info.data["searcher_options"],
+                    default_point=(1e-3, 1e-8),
+                )
         except SpaceError as exc:
             raise ValueError(str(exc)) from None
+        return space.to_json()
 
     @field_validator("budget")
     @classmethod
