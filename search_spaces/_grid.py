@@ -66,6 +66,16 @@ class ShuffledGridSampler(BaseSampler):
         self._rng.seed()
         self._fallback.reseed_rng()
 
+    # Picklable (Ray Tune checkpoints its searcher, Optuna may deep-copy samplers): the lock is not.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:

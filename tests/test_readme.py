@@ -46,3 +46,9 @@ def test_examples_run(live_server: LiveServer) -> None:
     assert "trial,alpha,epsilon,error,best_so_far,suboptimality,diverged" in cli_out
     assert "error: optimizer: unknown optimizer 'lion'" in cli_out and "exit code 1" in cli_out
     assert "'job_id': 3" in python_out
+
+
+def test_plain_optuna_gld_example_runs() -> None:
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", README, flags=re.S) if "CGLDSampler" in b]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -130,8 +130,21 @@ def test_best_config_without_trials_is_404(client: TestClient) -> None:
 def test_catalog_lists_the_registries(client: TestClient) -> None:
     catalog = client.get("/v1/catalog").json()
     assert {"digits-mlp"} <= {t["name"] for t in catalog["tasks"]}
-    assert {"sgd", "adam", "amsgrad", "adamw"} <= {o["name"] for o in catalog["optimizers"]}
-    assert {"random", "tpe", "cmaes"} <= {s["name"] for s in catalog["searchers"]}
+    assert {o["name"] for o in catalog["optimizers"]} == {
+        "sgd",
+        "adam",
+        "amsgrad",
+        "adamw",
+        "radam",
+        "adabelief",
+        "avagrad",
+        "avagradw",
+        "delayed_adam",
+    }
+    assert {s["name"] for s in catalog["searchers"]} == {"grid", "random", "tpe", "cmaes", "gld", "cgld"}
+    assert {"digits-mlp", "mnist5k-mlp", "mnist5k-cnn", "cifar10-wrn"} <= {
+        t["name"] for t in catalog["tasks"]
+    }
     adam = next(o for o in catalog["optimizers"] if o["name"] == "adam")
     assert (adam["default_alpha"], adam["default_epsilon"]) == (1e-3, 1e-8)
     assert len(catalog["spaces"]["paper"]["alphas"]) == 21

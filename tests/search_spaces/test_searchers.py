@@ -221,3 +221,22 @@ def test_grid_search_refuses_a_box() -> None:
 def test_grid_search_is_exhaustive_without_repeats() -> None:
     points = run("grid", GRID, seed=3, n=441)
     assert len(set(points)) == 441
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_samplers_pickle_and_continue_identically(name: str) -> None:
+    """Ray Tune pickles its searcher with the experiment; a restored copy must go on the same way."""
+    import pickle
+
+    def step(study: optuna.Study) -> tuple[int, int]:
+        trial = study.ask(GRID.distributions())
+        key = (trial.params["alpha_index"], trial.params["epsilon_index"])
+        study.tell(trial, separable(*key))
+        return key
+
+    original = optuna.create_study(sampler=build_sampler(name, GRID, seed=0))
+    for _ in range(5):
+        step(original)
+    restored = optuna.create_study(sampler=pickle.loads(pickle.dumps(original.sampler)))
+    restored.add_trials(original.trials)
+    assert [step(original) for _ in range(5)] == [step(restored) for _ in range(5)]

@@ -197,3 +197,17 @@ def test_queued_jobs_run_in_order_and_stale_state_is_not_touched(settings: Setti
     assert runner.run_once() == a
     assert runner.run_once() is None
     assert jobs.get_job(url, b).state == JobState.CANCELLED
+
+
+@pytest.mark.parametrize("searcher", ["grid", "random", "tpe", "cmaes", "gld", "cgld"])
+def test_every_searcher_runs_a_job(settings: Settings, searcher: str) -> None:
+    url = settings.resolved_database_url
+    options = {"start": "default"} if searcher in ("gld", "cgld") else {}
+    job_id = submit(url, searcher=searcher, budget=6, searcher_options=options)
+    run(settings)
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.SUCCEEDED, job.error
+    curve = jobs.curve(url, job_id)
+    assert len({(p.alpha, p.epsilon) for p in curve}) == 6
+    if searcher in ("gld", "cgld"):  # starts at Adam's library defaults
+        assert (curve[0].alpha, curve[0].epsilon) == (1e-3, 1e-8)

@@ -47,6 +47,11 @@ def test_recipe_hash_changes_with_the_recipe() -> None:
         ({"resources": {"cpu": 0}}, "resources"),
         ({"reference_error": -1}, "reference_error"),
         ({"colour": "blue"}, "colour"),
+        (
+            {"searcher": "grid", "space": {"type": "box", "alpha": [1e-4, 1.0], "epsilon": [1e-8, 1.0]}},
+            "space",
+        ),
+        ({"searcher": "gld", "searcher_options": {"start": "centre"}}, "searcher_options"),
     ],
 )
 def test_bad_input_names_the_field(change: dict, field: str) -> None:
