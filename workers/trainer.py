@@ -57,8 +57,12 @@ def train_one(
     recipe: dict[str, Any] | None = None,
     data_dir: str | None = None,
     device: str | None = None,
+    dtype: Any = None,
 ) -> TrialResult:
-    """Train ``task`` with ``optimizer`` at (alpha, epsilon); return validation error in %."""
+    """Train ``task`` with ``optimizer`` at (alpha, epsilon); return validation error in %.
+
+    ``dtype`` (default float32) is what the parity tests set to ``torch.float64``.
+    """
     info = TASKS[task]
     full_recipe = recipe_for(task, recipe)
     if info.analytic:
@@ -79,7 +83,8 @@ def train_one(
     torch.manual_seed(seed)
     order = torch.Generator().manual_seed(seed)
 
-    model = module.build_model(full_recipe).to(device)
+    dtype = dtype or torch.float32
+    model = module.build_model(full_recipe).to(device=device, dtype=dtype)
     opt = make_optimizer(
         optimizer, model.parameters(), alpha, epsilon, weight_decay=full_recipe["weight_decay"]
     )
@@ -95,8 +100,8 @@ def train_one(
         raise ValueError(f"Unknown schedule: {full_recipe['schedule']!r}; use step, cosine or constant")
 
     augment = getattr(module, "augment", None)
-    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
-    x_val, y_val = data.x_val.to(device), data.y_val.to(device)
+    x_train, y_train = data.x_train.to(device=device, dtype=dtype), data.y_train.to(device)
+    x_val, y_val = data.x_val.to(device=device, dtype=dtype), data.y_val.to(device)
     n = x_train.shape[0]
     train_loss = math.nan
     diverged = False
@@ -133,7 +138,7 @@ def train_one(
     with torch.no_grad():
         logits = torch.cat([model(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)])
         val_loss = F.cross_entropy(logits, y_val).item()
-        error = 100.0 * (logits.argmax(1) != y_val).float().mean().item()
+        error = 100.0 * (logits.argmax(1) != y_val).double().mean().item()
     if not math.isfinite(val_loss):
         return TrialResult(info.chance_error, None, None, True, time.perf_counter() - start, epochs_run)
     return TrialResult(error, val_loss, train_loss, False, time.perf_counter() - start, epochs_run)
