@@ -53,24 +53,21 @@ class FusedOptimizer:
             bucket[name] = torch.zeros_like(self.params[name])
         return bucket[name]
 
-    def step(self, grads: Tensors, lr_factor: float, active: torch.Tensor) -> None:
+    def step(self, grads: Tensors, lr_factor: float) -> None:
+        """One step of every model, in place. A diverged model's slice may fill with inf or
+        NaN; the models are independent, so that never reaches the others."""
         self.t += 1
-        lr = self.alpha * lr_factor
         with torch.no_grad():
-            updates = self.updates(grads, lr)
-            for name, new in updates.items():
-                p = self.params[name]
-                p.copy_(torch.where(_expand(active, p), new, p))
+            self.update(grads, self.alpha * lr_factor)
 
-    def updates(self, grads: Tensors, lr: torch.Tensor) -> Tensors:  # new parameter values
+    def update(self, grads: Tensors, lr: torch.Tensor) -> None:
         raise NotImplementedError
 
 
 class _SGD(FusedOptimizer):
     momentum = 0.9
 
-    def updates(self, grads: Tensors, lr: torch.Tensor) -> Tensors:
-        out = {}
+    def update(self, grads: Tensors, lr: torch.Tensor) -> None:
         for name, p in self.params.items():
             g = grads[name] + self.wd * p if self.wd else grads[name]
             buf = self.buffer(name, "momentum")
@@ -78,8 +75,7 @@ class _SGD(FusedOptimizer):
                 buf.copy_(g)
             else:
                 buf.mul_(self.momentum).add_(g)
-            out[name] = p - _expand(lr, p) * buf
-        return out
+            p.sub_(buf * _expand(lr, p))
 
 
 class _Adam(FusedOptimizer):
@@ -87,15 +83,13 @@ class _Adam(FusedOptimizer):
     amsgrad = False
     decoupled = False
 
-    def updates(self, grads: Tensors, lr: torch.Tensor) -> Tensors:
+    def update(self, grads: Tensors, lr: torch.Tensor) -> None:
         b1, b2 = self.betas
         bc1, bc2_sqrt = 1 - b1**self.t, math.sqrt(1 - b2**self.t)
-        out = {}
         for name, p in self.params.items():
             g = grads[name]
-            base = p
             if self.wd and self.decoupled:
-                base = p * (1 - _expand(lr, p) * self.wd)
+                p.mul_(1 - _expand(lr, p) * self.wd)
             elif self.wd:
                 g = g + self.wd * p
             m, v = self.buffer(name, "exp_avg"), self.buffer(name, "exp_avg_sq")
@@ -105,9 +99,8 @@ class _Adam(FusedOptimizer):
                 v_max = self.buffer(name, "max_exp_avg_sq")
                 torch.maximum(v_max, v, out=v_max)
                 v = v_max
-            denom = v.sqrt() / bc2_sqrt + _expand(self.eps, p)
-            out[name] = base - _expand(lr / bc1, p) * m / denom
-        return out
+            denom = v.sqrt().div_(bc2_sqrt).add_(_expand(self.eps, p))
+            p.sub_(m.div(denom).mul_(_expand(lr / bc1, p)))
 
 
 class _AMSGrad(_Adam):
@@ -119,12 +112,11 @@ class _AdamW(_Adam):
 
 
 class _RAdam(_Adam):
-    def updates(self, grads: Tensors, lr: torch.Tensor) -> Tensors:
+    def update(self, grads: Tensors, lr: torch.Tensor) -> None:
         b1, b2 = self.betas
         bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t
         rho_inf = 2 / (1 - b2) - 1
         rho_t = rho_inf - 2 * self.t * b2**self.t / bc2
-        out = {}
         for name, p in self.params.items():
             g = grads[name] + self.wd * p if self.wd else grads[name]
             m, v = self.buffer(name, "exp_avg"), self.buffer(name, "exp_avg_sq")
@@ -136,27 +128,22 @@ class _RAdam(_Adam):
                     (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
                 )
                 adaptive = math.sqrt(bc2) / (v.sqrt() + _expand(self.eps, p))
-                out[name] = p - _expand(lr, p) * bias_corrected * rect * adaptive
+                p.sub_(bias_corrected.mul_(adaptive).mul_(_expand(lr * rect, p)))
             else:
-                out[name] = p - _expand(lr, p) * bias_corrected
-        return out
+                p.sub_(bias_corrected.mul_(_expand(lr, p)))
 
 
 class _DelayedAdam(_Adam):
-    def updates(self, grads: Tensors, lr: torch.Tensor) -> Tensors:
+    def update(self, grads: Tensors, lr: torch.Tensor) -> None:
         b1, b2 = self.betas
-        out = {}
         for name, p in self.params.items():
             g = grads[name] + self.wd * p if self.wd else grads[name]
             m, v = self.buffer(name, "exp_avg"), self.buffer(name, "exp_avg_sq")
             m.mul_(b1).add_(g, alpha=1 - b1)
-            new = p
             if self.t > 1:
-                denom = v.sqrt() / math.sqrt(1 - b2 ** (self.t - 1)) + _expand(self.eps, p)
-                new = p - _expand(lr / (1 - b1**self.t), p) * m / denom
+                denom = v.sqrt().div_(math.sqrt(1 - b2 ** (self.t - 1))).add_(_expand(self.eps, p))
+                p.sub_(m.div(denom).mul_(_expand(lr / (1 - b1**self.t), p)))
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            out[name] = new
-        return out
 
 
 class _AvaGrad(_Adam):
@@ -166,12 +153,11 @@ class _AvaGrad(_Adam):
         super().__init__(params, alpha, eps, weight_decay)
         self.gamma: torch.Tensor | None = None
 
-    def updates(self, grads: Tensors, lr: torch.Tensor) -> Tensors:
+    def update(self, grads: Tensors, lr: torch.Tensor) -> None:
         b1, b2 = self.betas
         k = next(iter(self.params.values())).shape[0]
         inverse_square_sum = torch.zeros(k, dtype=lr.dtype, device=lr.device)
         count = 0
-        out = {}
         for name, p in self.params.items():
             g = grads[name]
             if self.wd and not self.decoupled:
@@ -179,20 +165,18 @@ class _AvaGrad(_Adam):
             m, v = self.buffer(name, "exp_avg"), self.buffer(name, "exp_avg_sq")
             m.mul_(b1).add_(g, alpha=1 - b1)
             prev_root = v.sqrt()
-            new = p
-            if self.t > 1:
-                assert self.gamma is not None
+            if self.t > 1 and self.gamma is not None:
                 denom = prev_root / math.sqrt(1 - b2 ** (self.t - 1)) + _expand(self.eps, p)
                 if self.wd and self.decoupled:
-                    new = new * (1 - _expand(lr, p) * self.wd)
-                new = new - _expand(self.gamma * lr / (1 - b1**self.t), p) * m / denom
+                    p.mul_(1 - _expand(lr, p) * self.wd)
+                p.sub_(m.div(denom).mul_(_expand(self.gamma * lr / (1 - b1**self.t), p)))
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            lagged = prev_root / math.sqrt(1 - b2**self.t) + _expand(self.eps, p)  # see AvaGrad's docstring
-            inverse_square_sum += lagged.pow(-2).flatten(1).sum(1)
+            lagged = prev_root.div_(math.sqrt(1 - b2**self.t)).add_(
+                _expand(self.eps, p)
+            )  # see AvaGrad's docstring
+            inverse_square_sum += lagged.pow_(-2).flatten(1).sum(1)
             count += lagged[0].numel()
-            out[name] = new
         self.gamma = 1.0 / torch.sqrt(inverse_square_sum / count)
-        return out
 
 
 class _AvaGradW(_AvaGrad):
@@ -202,15 +186,15 @@ class _AvaGradW(_AvaGrad):
 class _AdaBelief(_Adam):
     """adabelief-pytorch 0.2.x defaults: decoupled decay, rectification, degenerated to SGD."""
 
-    def updates(self, grads: Tensors, lr: torch.Tensor) -> Tensors:
+    def update(self, grads: Tensors, lr: torch.Tensor) -> None:
         b1, b2 = self.betas
         bc1 = 1 - b1**self.t
         beta2_t = b2**self.t
         rho_inf = 2 / (1 - b2) - 1
         rho_t = rho_inf - 2 * self.t * beta2_t / (1 - beta2_t)
-        out = {}
         for name, p in self.params.items():
-            base = p * (1.0 - _expand(lr, p) * self.wd)
+            if self.wd:
+                p.mul_(1.0 - _expand(lr, p) * self.wd)
             g = grads[name]
             m, s = self.buffer(name, "exp_avg"), self.buffer(name, "exp_avg_var")
             m.mul_(b1).add_(g, alpha=1 - b1)
@@ -227,10 +211,9 @@ class _AdaBelief(_Adam):
                     * rho_inf
                     / (rho_inf - 2)
                 )
-                out[name] = base - _expand(lr * rect / bc1, p) * m / (s.sqrt() + _expand(self.eps, p))
+                p.sub_(m.div(s.sqrt().add_(_expand(self.eps, p))).mul_(_expand(lr * rect / bc1, p)))
             else:
-                out[name] = base - _expand(lr / bc1, p) * m
-        return out
+                p.sub_(m * _expand(lr / bc1, p))
 
 
 FUSED: dict[str, Callable[[Tensors, torch.Tensor, torch.Tensor, float], FusedOptimizer]] = {
@@ -341,7 +324,7 @@ def train_fused(
             grads = torch.autograd.grad(
                 torch.where(active, losses, torch.zeros_like(losses)).sum(), list(params.values())
             )
-            opt.step(dict(zip(params, grads, strict=True)), factor, active)
+            opt.step(dict(zip(params, grads, strict=True)), factor)
             total += torch.where(active, losses.detach(), torch.zeros_like(losses)).double() * idx.numel()
             count += idx.numel()
         train_loss = torch.where(diverged.cpu(), train_loss, (total / max(count, 1)).cpu())
