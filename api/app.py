@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import require_reader
-from api.routes import catalog, jobs
+from api.routes import catalog, jobs, landscapes
 from api.schemas import Health
 from service.db import get_engine, upgrade
 from service.errors import Conflict, InvalidField, NotFound
@@ -64,7 +64,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidField)
     async def _invalid(_: Request, exc: InvalidField) -> JSONResponse:
-        detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+        where = "query" if exc.field == "deltas" else "body"
+        detail = [{"loc": [where, exc.field], "msg": exc.message, "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
 
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_reader)])
     v1.include_router(jobs.router)
     v1.include_router(catalog.router)
+    v1.include_router(landscapes.router)
     app.include_router(v1)
 
     @app.get("/healthz", response_model=Health, tags=["health"])

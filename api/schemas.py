@@ -48,6 +48,7 @@ class JobPublic(BaseModel):
     reference_error: float | None = Field(description="e* used for suboptimality.")
     reference_source: str | None = Field(description="'user' or 'best-known'.")
     best: dict[str, Any] | None = Field(description="Best (alpha, epsilon, error, trial) of the job so far.")
+    landscape_id: int | None = Field(None, description="A sweep job's landscape, once stored.")
     result: dict[str, Any] | None
     error: str | None
     attempts: int
@@ -74,6 +75,7 @@ class JobPublic(BaseModel):
             reference_error=job.reference_error,
             reference_source=job.reference_source,
             best=best,
+            landscape_id=(job.result or {}).get("landscape_id"),
             result=job.result,
             error=job.error,
             attempts=job.attempts,

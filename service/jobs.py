@@ -12,30 +12,42 @@ from sqlalchemy import func, select, update
 
 from service.db import session_scope
 from service.errors import Conflict, InvalidField, NotFound
-from service.models import Job, JobState, Trial, TrialStatus, utcnow
-from service.specs import SearchSpec
+from service.models import Job, JobState, Landscape, Trial, TrialStatus, utcnow
+from service.specs import ReplaySpec, SearchSpec, SweepSpec
 
 
 def study_name_for(job_id: int) -> str:
     return f"tunecost-job-{job_id}"
 
 
-def create_job(url: str, spec: SearchSpec, *, owner: str | None = None, budget_cap: int | None = None) -> Job:
+def create_job(
+    url: str,
+    spec: SearchSpec | SweepSpec | ReplaySpec,
+    *,
+    owner: str | None = None,
+    budget_cap: int | None = None,
+) -> Job:
     """Queue a job. ``budget_cap`` is the server's limit (``TUNECOST_BUDGET_CAP``)."""
-    if budget_cap is not None and spec.budget > budget_cap:
-        raise InvalidField("budget", f"{spec.budget} is over this server's cap of {budget_cap}")
+    budget = getattr(spec, "budget", None)
+    if budget_cap is not None and budget is not None and budget > budget_cap:
+        raise InvalidField("budget", f"{budget} is over this server's cap of {budget_cap}")
+    if isinstance(spec, ReplaySpec):
+        task, optimizer, searcher, recipe = _replay_subject(url, spec)
+    else:
+        task, optimizer, recipe = spec.task, spec.optimizer, spec.recipe_hash
+        searcher = spec.searcher if isinstance(spec, SearchSpec) else None
     with session_scope(url) as session:
         job = Job(
             kind=spec.kind,
             state=JobState.QUEUED,
-            task=spec.task,
-            optimizer=spec.optimizer,
-            searcher=spec.searcher,
-            recipe_hash=spec.recipe_hash,
+            task=task,
+            optimizer=optimizer,
+            searcher=searcher,
+            recipe_hash=recipe,
             spec=spec.model_dump(mode="json"),
             owner=owner,
-            reference_error=spec.reference_error,
-            reference_source="user" if spec.reference_error is not None else None,
+            reference_error=getattr(spec, "reference_error", None),
+            reference_source="user" if getattr(spec, "reference_error", None) is not None else None,
             cancel_requested=False,
             attempts=0,
             created_at=utcnow(),
@@ -44,6 +56,26 @@ def create_job(url: str, spec: SearchSpec, *, owner: str | None = None, budget_c
         session.flush()
         job.study_name = study_name_for(job.id)
         return job
+
+
+def _replay_subject(url: str, spec: ReplaySpec) -> tuple[str, str, str, str]:
+    """(task, optimizers, searchers, recipe hash) of a replay, checking its landscapes exist and fit."""
+    with session_scope(url) as session:
+        found = {
+            ls.id: ls for ls in session.scalars(select(Landscape).where(Landscape.id.in_(spec.landscape_ids)))
+        }
+    missing = [i for i in spec.landscape_ids if i not in found]
+    if missing:
+        raise InvalidField("landscape_ids", f"no landscape {missing[0]}")
+    smallest = min(len(ls.space["alphas"]) * len(ls.space["epsilons"]) for ls in found.values())
+    if spec.budget > smallest:
+        raise InvalidField(
+            "budget", f"{spec.budget} exceeds the {smallest} configs of the smallest landscape"
+        )
+    tasks = sorted({ls.task for ls in found.values()})
+    optimizers = sorted({ls.optimizer for ls in found.values()})
+    recipes = sorted({ls.recipe_hash for ls in found.values()})
+    return ",".join(tasks), ",".join(optimizers), ",".join(spec.searchers), ",".join(recipes)[:16]
 
 
 def get_job(url: str, job_id: int) -> Job:

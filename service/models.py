@@ -116,3 +116,70 @@ class Trial(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     job: Mapped[Job] = relationship(back_populates="trials")
+
+
+class Landscape(Base):
+    """Validation error at every node of a grid for one (task, optimizer, recipe): the paper's Figure 1."""
+
+    __tablename__ = "tunecost_landscapes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("tunecost_jobs.id", ondelete="SET NULL"))
+    task: Mapped[str] = mapped_column(String(64), index=True)
+    optimizer: Mapped[str] = mapped_column(String(64), index=True)
+    recipe_hash: Mapped[str] = mapped_column(String(16))
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
+    space: Mapped[dict[str, Any]] = mapped_column(JSON)  # the grid: alphas, epsilons
+    seeds: Mapped[list[int]] = mapped_column(JSON)
+    fused: Mapped[bool] = mapped_column(Boolean, default=True)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    points: Mapped[list[LandscapePoint]] = relationship(
+        back_populates="landscape",
+        cascade="all, delete-orphan",
+        order_by="(LandscapePoint.alpha_index, LandscapePoint.epsilon_index)",
+    )
+
+
+class LandscapePoint(Base):
+    """One node: the mean validation error over the sweep's seeds, and its spread."""
+
+    __tablename__ = "tunecost_landscape_points"
+    __table_args__ = (
+        Index(
+            "ix_tunecost_landscape_points_node", "landscape_id", "alpha_index", "epsilon_index", unique=True
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    landscape_id: Mapped[int] = mapped_column(ForeignKey("tunecost_landscapes.id", ondelete="CASCADE"))
+    alpha_index: Mapped[int] = mapped_column(Integer)
+    epsilon_index: Mapped[int] = mapped_column(Integer)
+    alpha: Mapped[float] = mapped_column(Float)
+    epsilon: Mapped[float] = mapped_column(Float)
+    error: Mapped[float | None] = mapped_column(Float)  # mean over seeds; None where every seed failed
+    error_std: Mapped[float | None] = mapped_column(Float)
+    errors: Mapped[list[float | None]] = mapped_column(JSON)  # per seed, in the landscape's seed order
+    diverged: Mapped[int] = mapped_column(Integer, default=0)  # seeds that diverged
+
+    landscape: Mapped[Landscape] = relationship(back_populates="points")
+
+
+class ReplayResult(Base):
+    """One searcher run (one seed) against a landscape: its curve and trials-to-delta."""
+
+    __tablename__ = "tunecost_replay_results"
+    __table_args__ = (Index("ix_tunecost_replay_results_job", "job_id", "landscape_id", "searcher"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("tunecost_jobs.id", ondelete="CASCADE"))
+    landscape_id: Mapped[int] = mapped_column(ForeignKey("tunecost_landscapes.id", ondelete="CASCADE"))
+    searcher: Mapped[str] = mapped_column(String(64))
+    optimizer: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(Integer)
+    budget: Mapped[int] = mapped_column(Integer)
+    trials_to: Mapped[dict[str, int | None]] = mapped_column(
+        JSON
+    )  # {"0.5": 13, "1.0": 7}; None: not within budget
+    curve: Mapped[list[float]] = mapped_column(JSON)  # suboptimality after t = 1..budget distinct trials

@@ -25,7 +25,7 @@ from service import jobs as job_service
 from service.db import session_scope
 from service.models import Job, JobState, Trial, utcnow
 from service.settings import Settings
-from service.specs import SearchSpec
+from service.specs import ReplaySpec, SearchSpec, SweepSpec
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,9 @@ class JobRunner:
         if stop_event.is_set():
             self._finish(job.id, JobState.CANCELLED, result=result)
             return
+        if job.kind != "search":
+            self._finish(job.id, JobState.SUCCEEDED, result=result)
+            return
         result.update(self._finalize_curve(job))
         if result.get("trained", 0) == 0 and result.get("resumed_from", 0) == 0:
             self._finish(
@@ -166,12 +169,36 @@ class JobRunner:
             self._finish(job.id, JobState.SUCCEEDED, result=result)
 
     def _execute(self, job: Job, stop_event: threading.Event) -> dict[str, Any]:
-        if job.kind != "search":
-            raise ValueError(f"unknown job kind {job.kind!r}")
         from service.ray_session import ensure_ray
-        from service.search_runner import run_search
 
         ensure_ray(self.settings)
+        progress = (lambda done, total=None: self.on_progress(job.id, done)) if self.on_progress else None
+        if job.kind == "sweep":
+            from service.sweep_runner import run_sweep
+
+            spec = SweepSpec.model_validate(job.spec)
+            return run_sweep(
+                url=self.url,
+                job_id=job.id,
+                spec=spec,
+                stop_event=stop_event,
+                data_dir=str(self.settings.data_dir),
+                on_progress=progress,
+            )
+        if job.kind == "replay":
+            from service.replay import run_replay
+
+            return run_replay(
+                url=self.url,
+                job_id=job.id,
+                spec=ReplaySpec.model_validate(job.spec),
+                stop_event=stop_event,
+                on_progress=progress,
+            )
+        if job.kind != "search":
+            raise ValueError(f"unknown job kind {job.kind!r}")
+        from service.search_runner import run_search
+
         spec = SearchSpec.model_validate(job.spec)
         result = run_search(
             url=self.url,
@@ -182,7 +209,7 @@ class JobRunner:
             stop_event=stop_event,
             results_dir=str(self.settings.ray_results_dir),
             data_dir=str(self.settings.data_dir),
-            on_progress=(lambda n: self.on_progress(job.id, n)) if self.on_progress else None,
+            on_progress=progress,
         )
         if result.get("failed") and not result.get("trained"):
             with session_scope(self.url) as session:

@@ -187,5 +187,135 @@ class SearchSpec(BaseModel):
         return recipe_hash(self.task, self.recipe)
 
 
-JobSpec = Annotated[SearchSpec, Field(discriminator="kind")]
-JOB_KINDS = ("search",)
+class SweepSpec(BaseModel):
+    """Evaluate every node of a grid for one (task, optimizer, recipe): a landscape."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"kind": "sweep", "task": "digits-mlp", "optimizer": "adam", "seeds": [0]}]
+        },
+    )
+
+    kind: Literal["sweep"]
+    task: str = Field(description="A task from the catalog.")
+    optimizer: str = Field(description="An optimizer from the catalog.")
+    seeds: list[int] = Field(
+        default_factory=lambda: [0],
+        min_length=1,
+        max_length=20,
+        description="Training seeds; the landscape stores their mean and spread.",
+    )
+    space: dict[str, Any] | None = Field(
+        None, validate_default=True, description="A grid; default the paper's (AdaBelief: shifted)."
+    )
+    recipe: dict[str, Any] = Field(
+        default_factory=dict, validate_default=True, description="Overrides of the task's recipe."
+    )
+    fused: bool = Field(
+        True,
+        description="Train many configs at once (torch.func + vmap) where the model allows; else one at a time.",
+    )
+    chunk_size: int | None = Field(
+        None, ge=1, description="Configs per Ray task; default: split evenly over the cluster's CPUs."
+    )
+    resources: Resources = Field(default_factory=Resources, description="Ray resources per chunk.")
+
+    _known_task = field_validator("task")(SearchSpec._known_task.__func__)  # type: ignore[attr-defined]
+    _known_optimizer = field_validator("optimizer")(SearchSpec._known_optimizer.__func__)  # type: ignore[attr-defined]
+    _valid_recipe = field_validator("recipe")(SearchSpec._valid_recipe.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, value: list[int]) -> list[int]:
+        if any(s < 0 for s in value) or len(set(value)) != len(value):
+            raise ValueError("seeds must be distinct and >= 0")
+        return value
+
+    @field_validator("space")
+    @classmethod
+    def _grid_only(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any]:
+        try:
+            space = space_from_json(
+                value if value is not None else default_space(info.data.get("optimizer", ""))
+            )
+        except SpaceError as exc:
+            raise ValueError(str(exc)) from None
+        if space.kind != "grid":
+            raise ValueError("a sweep needs a grid space")
+        return space.to_json()
+
+    @property
+    def recipe_hash(self) -> str:
+        return recipe_hash(self.task, self.recipe)
+
+
+class ReplaySpec(BaseModel):
+    """Run searchers x seeds against stored landscapes: lookups, no training."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "replay",
+                    "landscape_ids": [1, 2],
+                    "searchers": ["grid", "random", "tpe", "cmaes", "gld", "cgld"],
+                    "seeds": 100,
+                    "budget": 100,
+                }
+            ]
+        },
+    )
+
+    kind: Literal["replay"]
+    landscape_ids: list[int] = Field(min_length=1, description="Landscapes from sweep jobs.")
+    searchers: list[str] = Field(
+        default_factory=lambda: list(SEARCHERS), min_length=1, description="Searchers to compare."
+    )
+    seeds: int = Field(100, ge=1, le=10_000, description="Seeds per searcher and landscape.")
+    budget: int = Field(
+        100, ge=1, description="Distinct configs each run may evaluate (at most the grid size)."
+    )
+    deltas: list[float] = Field(
+        default_factory=lambda: [0.5, 1.0], min_length=1, description="Suboptimality thresholds, points."
+    )
+    searcher_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-searcher options."
+    )
+
+    @field_validator("searchers")
+    @classmethod
+    def _known_searchers(cls, value: list[str]) -> list[str]:
+        unknown = [s for s in value if s not in SEARCHERS]
+        if unknown:
+            raise ValueError(f"unknown searcher {unknown[0]!r}; known: {sorted(SEARCHERS)}")
+        if len(set(value)) != len(value):
+            raise ValueError("searchers must be distinct")
+        return value
+
+    @field_validator("deltas")
+    @classmethod
+    def _positive_deltas(cls, value: list[float]) -> list[float]:
+        if any(d <= 0 for d in value):
+            raise ValueError("deltas must be > 0")
+        return sorted(set(value))
+
+    @field_validator("searcher_options")
+    @classmethod
+    def _valid_options(
+        cls, value: dict[str, dict[str, Any]], info: ValidationInfo
+    ) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name, options in value.items():
+            if name not in info.data.get("searchers", []):
+                raise ValueError(f"options for {name!r}, which is not among the searchers")
+            try:
+                out[name] = validate_options(name, options)
+            except SpaceError as exc:
+                raise ValueError(str(exc)) from None
+        return out
+
+
+JobSpec = Annotated[SearchSpec | SweepSpec | ReplaySpec, Field(discriminator="kind")]
+JOB_KINDS = ("search", "sweep", "replay")

@@ -42,6 +42,20 @@ _EXAMPLES = {
             "reference_error": 2.5,
         },
     },
+    "sweep": {
+        "summary": "Sweep the paper's 21x21 grid for Adam on digits-mlp: a landscape",
+        "value": {"kind": "sweep", "task": "digits-mlp", "optimizer": "adam", "seeds": [0]},
+    },
+    "replay": {
+        "summary": "Replay all six searchers x 100 seeds on stored landscapes",
+        "value": {
+            "kind": "replay",
+            "landscape_ids": [1, 2],
+            "searchers": ["grid", "random", "tpe", "cmaes", "gld", "cgld"],
+            "seeds": 100,
+            "budget": 100,
+        },
+    },
     "one-point": {
         "summary": "Train exactly one (alpha, epsilon)",
         "value": {
