@@ -1,0 +1,160 @@
+"""Sweeps into landscapes, replays into tuning costs, comparisons over REST."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from service import jobs
+from service.models import JobState
+from service.replay import compare, expected_random_cost, replay_one
+from service.runner import JobRunner
+from service.settings import Settings
+from service.specs import ReplaySpec, SearchSpec, SweepSpec
+from workers.trainer import train_one
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+SMALL = {
+    "type": "grid",
+    "alphas": [1e-3, 1e-2, 1e-1, 1.0, 10.0, 500.0],
+    "epsilons": [1e-8, 1e-6, 1e-4, 1e-2, 1.0],
+}
+
+
+def sweep(settings: Settings, **fields: object) -> int:
+    spec = {"kind": "sweep", "task": "synthetic-bowl", "optimizer": "adam", "space": SMALL, "seeds": [0]}
+    spec.update(fields)
+    job = jobs.create_job(settings.resolved_database_url, SweepSpec.model_validate(spec))
+    assert JobRunner(settings).run_once() == job.id
+    done = jobs.get_job(settings.resolved_database_url, job.id)
+    assert done.state == JobState.SUCCEEDED, done.error
+    return done.result["landscape_id"]
+
+
+def test_sweep_stores_every_node_and_the_api_serves_the_matrix(settings: Settings) -> None:
+    landscape_id = sweep(settings, chunk_size=7)
+    with TestClient(create_app(settings)) as client:
+        body = client.get(f"/v1/landscapes/{landscape_id}").json()
+        assert body["task"] == "synthetic-bowl" and body["optimizer"] == "adam"
+        assert body["alphas"] == SMALL["alphas"] and body["epsilons"] == SMALL["epsilons"]
+        for i, alpha in enumerate(SMALL["alphas"]):
+            for j, eps in enumerate(SMALL["epsilons"]):
+                assert body["errors"][i][j] == pytest.approx(
+                    train_one("synthetic-bowl", "adam", alpha, eps).error
+                )
+        assert body["diverged"][5] == [1] * 5  # alpha = 500 diverges on the synthetic task
+        assert [
+            ls["id"] for ls in client.get("/v1/landscapes", params={"task": "synthetic-bowl"}).json()
+        ] == [landscape_id]
+        assert client.get("/v1/landscapes/999").json() == {"detail": "Landscape not found"}
+        job = client.get(f"/v1/jobs/{body['job_id']}").json()
+        assert job["landscape_id"] == landscape_id
+
+
+def test_fused_sweep_point_equals_a_one_point_search_job(settings: Settings) -> None:
+    grid = {"type": "grid", "alphas": [1e-3, 1e-2], "epsilons": [1e-8, 1e-3]}
+    recipe = {"epochs": 2, "subset": 400}
+    landscape_id = sweep(settings, task="digits-mlp", space=grid, recipe=recipe, fused=True)
+    url = settings.resolved_database_url
+    search = jobs.create_job(
+        url,
+        SearchSpec(
+            task="digits-mlp",
+            optimizer="adam",
+            searcher="random",
+            budget=1,
+            recipe=recipe,
+            space={"type": "grid", "alphas": [1e-2], "epsilons": [1e-3]},
+        ),
+    )
+    JobRunner(settings).run_once()
+    (point,) = jobs.curve(url, search.id)
+    with TestClient(create_app(settings)) as client:
+        errors = client.get(f"/v1/landscapes/{landscape_id}").json()["errors"]
+    assert point.error == pytest.approx(errors[1][1], abs=1e-6)
+
+
+def test_sweep_over_several_seeds_stores_mean_and_spread(settings: Settings) -> None:
+    grid = {"type": "grid", "alphas": [1e-2, 1e-1], "epsilons": [1e-8]}
+    landscape_id = sweep(
+        settings, task="digits-mlp", space=grid, recipe={"epochs": 2, "subset": 300}, seeds=[0, 1, 2]
+    )
+    with TestClient(create_app(settings)) as client:
+        body = client.get(f"/v1/landscapes/{landscape_id}").json()
+    per_seed = [
+        train_one("digits-mlp", "adam", 1e-2, 1e-8, seed=s, recipe={"epochs": 2, "subset": 300}).error
+        for s in (0, 1, 2)
+    ]
+    assert body["errors"][0][0] == pytest.approx(np.mean(per_seed), abs=1e-4)
+    assert body["error_stds"][0][0] == pytest.approx(np.std(per_seed, ddof=1), abs=1e-4)
+
+
+def test_replay_and_comparisons(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    adam = sweep(settings)
+    other = sweep(settings, optimizer="avagrad")
+    replay = jobs.create_job(
+        url,
+        ReplaySpec(
+            kind="replay",
+            landscape_ids=[adam, other],
+            searchers=["random", "gld", "cgld"],
+            seeds=12,
+            budget=30,
+        ),
+    )
+    JobRunner(settings).run_once()
+    assert jobs.get_job(url, replay.id).state == JobState.SUCCEEDED
+    result = compare(url, job_id=replay.id)
+    assert {(r["optimizer"], r["searcher"]) for r in result["rows"]} == {
+        (o, s) for o in ("adam", "avagrad") for s in ("random", "gld", "cgld")
+    }
+    for row in result["rows"]:
+        assert row["seeds"] == 12 and 0 < row["success_rate"] <= 1
+        assert row["q25"] <= row["median"] <= row["q75"] <= 30
+    for curve in result["curves"]:
+        assert curve["median"][0] >= curve["median"][-1] >= 0  # suboptimality only falls
+    with TestClient(create_app(settings)) as client:
+        over_rest = client.get(
+            "/v1/comparisons", params={"job_id": replay.id, "searchers": "gld", "deltas": "0.5"}
+        ).json()
+        assert {r["searcher"] for r in over_rest["rows"]} == {"gld"} and {
+            r["delta"] for r in over_rest["rows"]
+        } == {0.5}
+        by_task = client.get(
+            "/v1/comparisons", params={"task": "synthetic-bowl", "optimizers": "adam"}
+        ).json()
+        assert by_task["job_id"] == replay.id and {r["optimizer"] for r in by_task["rows"]} == {"adam"}
+        assert client.get("/v1/comparisons", params={"job_id": 999}).json() == {
+            "detail": "Replay job not found"
+        }
+        bad = client.post("/v1/jobs", json={"kind": "replay", "landscape_ids": [999]})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "landscape_ids"]
+        bad = client.post("/v1/jobs", json={"kind": "replay", "landscape_ids": [adam], "budget": 31})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "budget"]
+
+
+def test_replay_counts_distinct_configs_and_reaches_the_optimum() -> None:
+    errors = np.arange(20, dtype=float).reshape(4, 5)
+    space = {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1, 1.0], "epsilons": [1e-8, 1e-6, 1e-4, 1e-2, 1.0]}
+    run = replay_one("random", {}, space, errors, seed=0, budget=20, deltas=[0.5])
+    assert len(run["curve"]) == 20 and run["curve"][-1] == 0.0
+    t = run["trials_to"]["0.5"]
+    assert run["curve"][t - 1] == 0.0 and (t == 1 or run["curve"][t - 2] > 0.5)
+
+
+def test_random_search_expected_cost_matches_replays() -> None:
+    rng = np.random.default_rng(0)
+    errors = rng.uniform(0, 10, (21, 21))
+    space = {
+        "type": "grid",
+        "alphas": [float(f"1e{k}") for k in range(-10, 11)],
+        "epsilons": [float(f"1e{k}") for k in range(-10, 11)],
+    }
+    costs = [
+        replay_one("random", {}, space, errors, seed=s, budget=441, deltas=[1.0])["trials_to"]["1.0"]
+        for s in range(200)
+    ]
+    assert np.mean(costs) == pytest.approx(expected_random_cost(errors, 1.0), rel=0.2)

@@ -1,0 +1,54 @@
+"""The fused sweep trainer equals the one-config trainer, in float64, config by config."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from workers.fused import FUSED, can_fuse, train_fused
+from workers.registry import OPTIMIZERS
+from workers.trainer import train_one
+
+# well-behaved configs (chaotic ones at the edge of divergence amplify rounding differences)
+CONFIGS = [(1e-3, 1e-8), (1e-2, 1e-6), (5e-2, 1e-3), (1e-4, 1e-2), (0.1, 1.0)]
+RECIPE = {"epochs": 3, "weight_decay": 1e-3, "subset": 600}
+
+
+def test_every_optimizer_has_a_fused_path() -> None:
+    assert set(FUSED) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("optimizer", sorted(FUSED))
+def test_fused_equals_one_config_trainer_in_float64(optimizer: str) -> None:
+    fused = train_fused("digits-mlp", optimizer, CONFIGS, seed=1, recipe=RECIPE, dtype=torch.float64)
+    for (alpha, eps), f in zip(CONFIGS, fused, strict=True):
+        one = train_one("digits-mlp", optimizer, alpha, eps, seed=1, recipe=RECIPE, dtype=torch.float64)
+        assert one.diverged == f.diverged
+        if one.diverged:
+            continue
+        assert abs(one.error - f.error) < 1e-8
+        assert abs(one.val_loss - f.val_loss) < 1e-8
+        assert abs(one.train_loss - f.train_loss) < 1e-8
+
+
+def test_fused_cnn_and_cosine_schedule() -> None:
+    recipe = {"epochs": 2, "subset": 300, "schedule": "cosine", "channels": 4}
+    configs = CONFIGS[:2]
+    fused = train_fused("mnist5k-cnn", "avagrad", configs, recipe=recipe, dtype=torch.float64)
+    for (alpha, eps), f in zip(configs, fused, strict=True):
+        one = train_one("mnist5k-cnn", "avagrad", alpha, eps, recipe=recipe, dtype=torch.float64)
+        assert abs(one.val_loss - f.val_loss) < 1e-8
+
+
+def test_a_diverging_config_is_flagged_and_does_not_touch_the_others() -> None:
+    configs = [(1e-2, 1e-8), (1e300, 1e-8)]
+    fused = train_fused("digits-mlp", "sgd", configs, recipe={"epochs": 2}, dtype=torch.float64)
+    assert [f.diverged for f in fused] == [False, True] and fused[1].error == 90.0
+    alone = train_one("digits-mlp", "sgd", 1e-2, 1e-8, recipe={"epochs": 2}, dtype=torch.float64)
+    assert abs(alone.val_loss - fused[0].val_loss) < 1e-8
+
+
+def test_models_with_buffers_or_no_training_are_not_fused() -> None:
+    assert can_fuse("digits-mlp", "adam")
+    assert not can_fuse("cifar10-wrn", "adam")  # BatchNorm buffers, augmentation
+    assert not can_fuse("synthetic-bowl", "adam")
