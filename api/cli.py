@@ -310,6 +310,164 @@ def figure_reddi(
     typer.echo(f"wrote {out}.png and {out}.svg")
 
 
+# --------------------------------------------------------------------------- the study
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@app.command()
+@friendly_errors
+def study(
+    task: Annotated[str, typer.Option(help="Task to sweep.")] = "mnist5k-mlp",
+    optimizers: Annotated[
+        str, typer.Option(help="Comma-separated optimizers to sweep.")
+    ] = "adam,avagrad,adabelief",
+    searchers: Annotated[
+        str, typer.Option(help="Comma-separated searchers to replay.")
+    ] = "grid,random,tpe,cmaes,gld,cgld",
+    seeds: Annotated[int, typer.Option(help="Replay seeds per searcher and optimizer.")] = 100,
+    budget: Annotated[int, typer.Option(help="Distinct trials per replay run.")] = 100,
+    sweep_seeds: Annotated[str, typer.Option(help="Comma-separated training seeds of each sweep.")] = "0",
+    recipe: Annotated[
+        str | None, typer.Option(help="Recipe overrides as JSON, e.g. '{\"epochs\": 3}'.")
+    ] = None,
+    fused: Annotated[
+        bool, typer.Option(help="Fused sweeps (many configs at once) where the model allows.")
+    ] = True,
+    resweep: Annotated[
+        bool, typer.Option(help="Sweep again even if a matching landscape is stored.")
+    ] = False,
+    out: Annotated[str, typer.Option(help="Directory for the figures and the table.")] = "results",
+) -> None:
+    """The tuning-cost study: sweep each optimizer's grid, replay every searcher, compare, draw.
+
+    Everything stays in the database (landscapes, replays, jobs) for the API and the dashboard.
+    """
+    from pathlib import Path
+
+    from sqlalchemy import select
+    from tqdm import tqdm
+
+    from service import jobs as job_service
+    from service.db import session_scope, upgrade
+    from service.figures import curves_figure, landscape_figure, tuning_cost_figure
+    from service.models import Landscape
+    from service.replay import compare
+    from service.runner import JobRunner
+    from service.settings import get_settings
+    from service.specs import ReplaySpec, SweepSpec
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = get_settings()
+    url = settings.resolved_database_url
+    upgrade(url)
+    overrides = json.loads(recipe) if recipe else {}
+    out_dir = Path(out)
+    bars: dict[int, Any] = {}
+
+    def progress(job_id: int, done: int) -> None:
+        if job_id in bars:
+            bars[job_id].n = done
+            bars[job_id].refresh()
+
+    runner = JobRunner(settings, on_progress=progress)
+
+    def run(job_id: int, total: int, label: str) -> Any:
+        bars[job_id] = tqdm(total=total, desc=label, unit="cfg" if "sweep" in label else "run")
+        claimed = runner.claim_next()
+        while claimed is not None:  # older queued jobs run first, in order
+            runner.run_job(claimed)
+            if claimed.id == job_id:
+                break
+            claimed = runner.claim_next()
+        bars.pop(job_id).close()
+        job = job_service.get_job(url, job_id)
+        if job.state != "succeeded":
+            _fail(f"{label} (job {job_id}) {job.state}: {job.error}")
+        return job
+
+    landscape_ids = []
+    for optimizer in _csv(optimizers):
+        spec = SweepSpec(
+            kind="sweep",
+            task=task,
+            optimizer=optimizer,
+            seeds=[int(s) for s in _csv(sweep_seeds)],
+            recipe=overrides,
+            fused=fused,
+        )
+        with session_scope(url) as session:
+            stored = session.scalars(
+                select(Landscape)
+                .where(
+                    Landscape.task == task,
+                    Landscape.optimizer == optimizer,
+                    Landscape.recipe_hash == spec.recipe_hash,
+                )
+                .order_by(Landscape.id.desc())
+            ).all()
+            match = next((ls.id for ls in stored if ls.space == spec.space and ls.seeds == spec.seeds), None)
+        if match is not None and not resweep:
+            typer.echo(f"{optimizer}: reusing landscape {match}", err=True)
+            landscape_ids.append(match)
+            continue
+        job = job_service.create_job(url, spec, owner="study")
+        size = len(spec.space["alphas"]) * len(spec.space["epsilons"]) * len(spec.seeds)
+        landscape_ids.append(run(job.id, size, f"sweep {optimizer}").result["landscape_id"])
+
+    replay = ReplaySpec(
+        kind="replay", landscape_ids=landscape_ids, searchers=_csv(searchers), seeds=seeds, budget=budget
+    )
+    job = job_service.create_job(url, replay, owner="study")
+    run(job.id, len(landscape_ids) * len(replay.searchers) * seeds, "replay")
+    result = compare(url, job_id=job.id)
+
+    lines = [
+        f"tuning cost on {task}: trials to reach delta (median [IQR], mean ± std over seeds that reach it, share reaching it within {budget}); {seeds} seeds"
+    ]
+    for fact in result["landscapes"]:
+        shares = ", ".join(
+            f"{float(d):g}: {v:.1%} ({fact['random_expected_trials'][d]:.1f} random trials expected)"
+            for d, v in fact["share_within"].items()
+        )
+        noise = (
+            ""
+            if fact["noise_std_median"] is None
+            else f", seed noise (median std) {fact['noise_std_median']:.2f} pts"
+        )
+        lines.append(
+            f"  {fact['optimizer']:>12}: best {fact['best_error']:.2f}%, configs within delta of best: {shares}{noise}"
+        )
+    lines.append(
+        f"{'optimizer':>12} {'searcher':>8} {'delta':>5} {'median':>7} {'IQR':>11} {'mean ± std':>14} {'reached':>8}"
+    )
+    for r in result["rows"]:
+        med = f">{budget}" if r["median"] is None else f"{r['median']:.0f}"
+        iqr = "-".join(f">{budget}" if q is None else f"{q:.0f}" for q in (r["q25"], r["q75"]))
+        mean = "-" if r["mean"] is None else f"{r['mean']:.1f} ± {r['std']:.1f}"
+        lines.append(
+            f"{r['optimizer']:>12} {r['searcher']:>8} {r['delta']:>5g} {med:>7} {iqr:>11} {mean:>14} {r['success_rate']:>8.0%}"
+        )
+    table = "\n".join(lines)
+    typer.echo(table)
+
+    from api.routes.landscapes import get_landscape
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "tuning_cost.txt").write_text(table + "\n")
+    (out_dir / "comparison.json").write_text(json.dumps(result, indent=1))
+    for landscape_id in landscape_ids:
+        landscape = get_landscape(url, landscape_id)
+        landscape_figure(out_dir / f"landscape_{landscape['optimizer']}", landscape)
+    curves_figure(out_dir / "suboptimality_curves", result)
+    for delta in result["deltas"]:
+        tuning_cost_figure(out_dir / f"trials_to_{delta:g}", result, delta)
+    typer.echo(
+        f"figures and table in {out_dir.resolve()}/; replay job {job.id}, landscapes {landscape_ids}; `tunecost dashboard` shows the jobs",
+        err=True,
+    )
+
+
 # --------------------------------------------------------------------------- embedded
 @app.command()
 @friendly_errors
