@@ -53,10 +53,7 @@ def reddi_figure(
         ax.grid(alpha=0.3)
     fig.suptitle(f"beta1=0, beta2=0.99, eps=1e-8, step size {lr:g}/sqrt(t), seed {seed}")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out.with_suffix(".png"), dpi=120)
-    fig.savefig(out.with_suffix(".svg"))
-    plt.close(fig)
+    _save(fig, out)
     return {run.optimizer: run.final_mean_grad_sq for run in runs}
 
 
@@ -137,7 +134,8 @@ def tuning_cost_figure(out: Path, comparison: dict[str, Any], delta: float = 0.5
 
 
 def _save(fig: Any, out: Path) -> None:
+    """``out`` + ".png" and + ".svg" (appended: names like ``trials_to_0.5`` keep their dot)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out.with_suffix(".png"), dpi=120)
-    fig.savefig(out.with_suffix(".svg"))
+    fig.savefig(out.parent / f"{out.name}.png", dpi=120)
+    fig.savefig(out.parent / f"{out.name}.svg")
     _pyplot().close(fig)

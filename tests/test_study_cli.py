@@ -1,0 +1,57 @@
+"""`tunecost study` end to end (on the closed-form task: the pipeline, not the training, is under test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from service.settings import get_settings
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ray_session: None) -> Path:
+    monkeypatch.setenv("TUNECOST_DATABASE_URL", database_url)
+    monkeypatch.setenv("TUNECOST_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_study_sweeps_replays_prints_and_draws(env: Path) -> None:
+    out = env / "results"
+    args = [
+        "study",
+        "--task",
+        "synthetic-bowl",
+        "--optimizers",
+        "adam,avagrad",
+        "--searchers",
+        "random,cgld",
+        "--seeds",
+        "6",
+        "--budget",
+        "40",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = (out / "tuning_cost.txt").read_text()
+    assert "tuning cost on synthetic-bowl" in table
+    for optimizer in ("adam", "avagrad"):
+        for searcher in ("random", "cgld"):
+            assert any(line.split()[:2] == [optimizer, searcher] for line in table.splitlines())
+    for name in (
+        "landscape_adam",
+        "landscape_avagrad",
+        "suboptimality_curves",
+        "trials_to_0.5",
+        "trials_to_1",
+    ):
+        assert (out / f"{name}.png").stat().st_size > 5_000 and (out / f"{name}.svg").is_file()
+
+    again = CliRunner().invoke(app, args[:-2] + ["--out", str(env / "again")])
+    assert again.exit_code == 0 and "reusing landscape" in again.output
