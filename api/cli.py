@@ -130,8 +130,15 @@ def dashboard(
 
     url = get_settings().resolved_database_url
     upgrade(url)
+
+    from optuna.artifacts import FileSystemArtifactStore
+
+    settings = get_settings()
+    settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"optuna-dashboard on {url} at http://{host}:{port}/dashboard", err=True)
-    optuna_dashboard.run_server(url, host=host, port=port)
+    optuna_dashboard.run_server(
+        url, host=host, port=port, artifact_store=FileSystemArtifactStore(str(settings.artifacts_dir))
+    )
 
 
 @db_app.command("upgrade")
@@ -350,7 +357,7 @@ def study(
 
     from service import jobs as job_service
     from service.db import session_scope, upgrade
-    from service.figures import curves_figure, landscape_figure, tuning_cost_figure
+    from service.figures import attach_to_study, curves_figure, landscape_figure, tuning_cost_figure
     from service.models import Landscape
     from service.replay import compare
     from service.runner import JobRunner
@@ -462,6 +469,19 @@ def study(
     curves_figure(out_dir / "suboptimality_curves", result)
     for delta in result["deltas"]:
         tuning_cost_figure(out_dir / f"trials_to_{delta:g}", result, delta)
+    attach_to_study(
+        url,
+        job_service.study_name_for(job.id),
+        sorted(out_dir.glob("*.png")),
+        settings.artifacts_dir,
+        {
+            "tunecost_job_id": job.id,
+            "kind": "replay",
+            "task": task,
+            "landscape_ids": landscape_ids,
+            "table": table,
+        },
+    )
     typer.echo(
         f"figures and table in {out_dir.resolve()}/; replay job {job.id}, landscapes {landscape_ids}; `tunecost dashboard` shows the jobs",
         err=True,

@@ -29,7 +29,12 @@ def main() -> None:
     parser.add_argument("--optimizer", default="adam")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (a Ray worker uses 1)")
-    parser.add_argument("--chunk", type=int, default=441)
+    parser.add_argument(
+        "--chunk", type=int, default=441, help="configs per train_fused call (a Ray task's share)"
+    )
+    parser.add_argument(
+        "--width", type=int, default=None, help="configs stacked at once; default: train_fused's choice"
+    )
     parser.add_argument("--sequential-sample", type=int, default=40)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -54,7 +59,9 @@ def main() -> None:
     start = time.perf_counter()
     results = []
     for lo in range(0, len(configs), args.chunk):
-        results += train_fused(args.task, args.optimizer, configs[lo : lo + args.chunk], device=args.device)
+        results += train_fused(
+            args.task, args.optimizer, configs[lo : lo + args.chunk], device=args.device, width=args.width
+        )
     sync()
     fused = (time.perf_counter() - start) / len(configs)
 
@@ -80,7 +87,9 @@ def main() -> None:
     print(
         f"  sequential: {sequential:.3f} s/config  ({1 / sequential:.1f} configs/s, from {len(sample)} configs)"
     )
-    print(f"  fused:      {fused:.4f} s/config  ({1 / fused:.1f} configs/s, chunks of {args.chunk})")
+    print(
+        f"  fused:      {fused:.4f} s/config  ({1 / fused:.1f} configs/s, chunks of {args.chunk}, width {args.width or 'auto'})"
+    )
     print(f"  fused / sequential speed-up: {sequential / fused:.1f}x")
     print(f"  best error {min(r.error for r in results):.2f}%, diverged {sum(r.diverged for r in results)}")
     print(f"  float64 check, fused vs one-config val_loss, max abs diff: {worst:.2e}")

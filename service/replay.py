@@ -46,8 +46,14 @@ def replay_one(
     budget: int,
     deltas: list[float],
     default_point: tuple[float, float] | None = None,
+    max_repeats: int = 100,
 ) -> dict[str, Any]:
-    """One searcher run against a landscape: its suboptimality curve and trials-to-delta."""
+    """One searcher run against a landscape: its suboptimality curve and trials-to-delta.
+
+    A searcher that proposes only known configs ``max_repeats`` times in a row has stalled
+    (CMA-ES does, once it has converged on a grid node): the run ends there, its curve is
+    shorter than the budget, and a delta it has not reached counts as not reached.
+    """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     space = space_from_json(space_json)
     distributions = space.distributions()
@@ -58,20 +64,29 @@ def replay_one(
     seen: set[tuple[int, int]] = set()
     best = math.inf
     curve: list[float] = []
-    for _ in range(50 * budget):  # proposals; cached answers are free but bounded
+    repeats = 0
+    while repeats < max_repeats:
         trial = study.ask(distributions)
         key = (int(trial.params["alpha_index"]), int(trial.params["epsilon_index"]))
         value = float(errors[key])
         study.tell(trial, value)
-        if key in seen:
+        if key in seen:  # answered from the cache: free, but a stalled searcher must end
+            repeats += 1
             continue
+        repeats = 0
         seen.add(key)
         best = min(best, value)
         curve.append(best - e_star)
         if len(curve) == budget:
             break
     trials_to = {str(d): next((t + 1 for t, s in enumerate(curve) if s <= d + 1e-9), None) for d in deltas}
-    return {"searcher": searcher, "seed": seed, "curve": curve, "trials_to": trials_to}
+    return {
+        "searcher": searcher,
+        "seed": seed,
+        "curve": curve,
+        "trials_to": trials_to,
+        "stalled": len(curve) < budget,
+    }
 
 
 @ray.remote(num_cpus=1)

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.home / 'tunecost.db').resolve()}"
 
     @property
+    def artifacts_dir(self) -> Path:
+        """Optuna artifact store (figures attached to studies; the dashboard serves them)."""
+        return (self.home / "artifacts").resolve()
+
+    @property
     def ray_results_dir(self) -> Path:
         return (self.home / "ray_results").resolve()
 

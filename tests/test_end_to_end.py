@@ -102,7 +102,11 @@ def test_dashboard_lists_the_study_and_its_trials(live_server: LiveServer) -> No
     assert job["state"] == "succeeded"
 
     port = free_port()
-    env = {**os.environ, "TUNECOST_DATABASE_URL": live_server.settings.resolved_database_url}
+    env = {
+        **os.environ,
+        "TUNECOST_DATABASE_URL": live_server.settings.resolved_database_url,
+        "TUNECOST_HOME": str(live_server.settings.home),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "dashboard", "--port", str(port)],
         env=env,

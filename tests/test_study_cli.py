@@ -53,5 +53,17 @@ def test_study_sweeps_replays_prints_and_draws(env: Path) -> None:
     ):
         assert (out / f"{name}.png").stat().st_size > 5_000 and (out / f"{name}.svg").is_file()
 
+    import optuna
+    from optuna.artifacts import get_all_artifact_meta
+
+    replay_study = [
+        n
+        for n in optuna.get_all_study_names(storage=get_settings().resolved_database_url)
+        if n.startswith("tunecost-job-")
+    ][-1]
+    study = optuna.load_study(study_name=replay_study, storage=get_settings().resolved_database_url)
+    assert len(get_all_artifact_meta(study)) == 5, "the figures are attached to the replay job's study"
+    assert "tuning cost on synthetic-bowl" in study.user_attrs["table"]
+
     again = CliRunner().invoke(app, args[:-2] + ["--out", str(env / "again")])
     assert again.exit_code == 0 and "reusing landscape" in again.output

@@ -251,6 +251,10 @@ def can_fuse(task: str, optimizer: str) -> bool:
     return not any(True for _ in model.buffers()) and getattr(task_module(task), "augment", None) is None
 
 
+CPU_FLOATS_PER_BATCH = 2_000_000  # stacked parameters per fused batch on a CPU: keeps the optimizer's
+# memory-bound updates in cache (measured: MNIST-5k MLP 0.23 s/config at 16 models, 0.33 at 64)
+
+
 def train_fused(
     task: str,
     optimizer: str,
@@ -261,16 +265,50 @@ def train_fused(
     data_dir: str | None = None,
     device: str | None = None,
     dtype: torch.dtype = torch.float32,
+    width: int | None = None,
 ) -> list[TrialResult]:
-    """Train every (alpha, epsilon) of ``configs`` at once; one TrialResult per config, in order."""
+    """Train every (alpha, epsilon) of ``configs``; one TrialResult per config, in order.
+
+    ``width`` configs are stacked at a time (each batch from the same seed, so results do
+    not depend on it); default: all of them on a GPU, and on a CPU as many as keep about
+    two million stacked parameters.
+    """
     from workers.tasks import task_module
 
     if not can_fuse(task, optimizer):
         raise ValueError(f"no fused path for task {task!r} with optimizer {optimizer!r}")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if width is None:
+        if device.startswith("cuda"):
+            width = len(configs)
+        else:
+            n_params = sum(
+                p.numel() for p in task_module(task).build_model(recipe_for(task, recipe)).parameters()
+            )
+            width = max(1, CPU_FLOATS_PER_BATCH // n_params)
+    results: list[TrialResult] = []
+    for lo in range(0, len(configs), max(1, width)):
+        results += _train_fused_batch(
+            task, optimizer, configs[lo : lo + width], seed, recipe, data_dir, device, dtype
+        )
+    return results
+
+
+def _train_fused_batch(
+    task: str,
+    optimizer: str,
+    configs: list[tuple[float, float]],
+    seed: int,
+    recipe: dict[str, Any] | None,
+    data_dir: str | None,
+    device: str,
+    dtype: torch.dtype,
+) -> list[TrialResult]:
+    from workers.tasks import task_module
+
     start = time.perf_counter()
     info = TASKS[task]
     full_recipe = recipe_for(task, recipe)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     module = task_module(task)
     data = module.load_data(full_recipe, data_dir)
 
