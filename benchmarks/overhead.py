@@ -13,6 +13,7 @@ import argparse
 import os
 import tempfile
 import time
+import uuid
 
 import optuna
 
@@ -60,7 +61,9 @@ def main() -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         space = paper_grid()
         study = optuna.create_study(
-            storage=url, study_name=f"plain-{seed}", sampler=build_sampler(args.searcher, space, seed=seed)
+            storage=url,
+            study_name=f"plain-{seed}-{uuid.uuid4().hex[:8]}",
+            sampler=build_sampler(args.searcher, space, seed=seed),
         )
 
         def objective(trial: optuna.Trial) -> float:

@@ -75,12 +75,13 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--searchers", nargs="+", default=list(SEARCHERS))
+    parser.add_argument("--cost-only", action="store_true", help="only the suggestion-cost table")
     args = parser.parse_args()
 
     print(f"median trials to the optimum [q25-q75] (reached within {args.budget}), {args.seeds} seeds")
     print(f"{'searcher':10}" + "".join(f"{name:>26}" for name in LANDSCAPES))
     with ProcessPoolExecutor(args.jobs) as pool:
-        for searcher in args.searchers:
+        for searcher in [] if args.cost_only else args.searchers:
             cells = []
             for landscape in LANDSCAPES:
                 counts = list(

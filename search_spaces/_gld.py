@@ -8,19 +8,25 @@ Hand-written: no maintained HPO library ships GLD. The algorithm is GLD-Search
 from __future__ import annotations
 
 import math
-import threading
 from collections import deque
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers import BaseSampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import FrozenTrial, TrialState
 
-from search_spaces._lattice import CONTINUOUS_CELLS, Axis, axes_for, finite_size, node_key, uniform_in_ball
+from search_spaces._lattice import (
+    CONTINUOUS_CELLS,
+    Axis,
+    SeededSampler,
+    axes_for,
+    finite_size,
+    node_key,
+    uniform_in_ball,
+)
 
 _SEEN_STATES = (
     TrialState.COMPLETE,
@@ -31,7 +37,7 @@ _SEEN_STATES = (
 )
 
 
-class GLDSampler(BaseSampler):
+class GLDSampler(SeededSampler):
     """Gradientless Descent, GLD-Search: a ladder of radii around the incumbent.
 
     Every numeric parameter is an axis measured in cells (index units on a grid,
@@ -104,35 +110,18 @@ class GLDSampler(BaseSampler):
             raise ValueError(f"Invalid max_redraws: {max_redraws}; must be an int >= 1")
         if not (isinstance(continuous_cells, int | float) and continuous_cells > 0):
             raise ValueError(f"Invalid continuous_cells: {continuous_cells}; must be > 0")
-        self._seed = seed
-        self._rng = np.random.RandomState(seed)
+        super().__init__(seed, fallback)
         self._search_radius = search_radius
         self._min_radius = float(min_radius)
         self._start = start
         self._skip_evaluated = skip_evaluated
         self._max_redraws = max_redraws
         self._continuous_cells = float(continuous_cells)
-        self._fallback = fallback or RandomSampler(seed=seed)
         self._intersection = IntersectionSearchSpace()
         self._queue: deque[dict[str, Any]] = deque()
         self._rounds = 0
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ Optuna contract
-    def reseed_rng(self) -> None:
-        self._rng.seed()
-        self._fallback.reseed_rng()
-
-    # Picklable (Ray Tune checkpoints its searcher, Optuna may deep-copy samplers): the lock is not.
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
@@ -173,11 +162,6 @@ class GLDSampler(BaseSampler):
                     return value
                 raise ValueError(f"start value {value!r} of {param_name!r} is outside {param_distribution}")
         return self._fallback.sample_independent(study, trial, param_name, param_distribution)
-
-    def after_trial(
-        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
-    ) -> None:
-        self._fallback.after_trial(study, trial, state, values)
 
     # ------------------------------------------------------------------ GLD
     def _incumbent(

@@ -8,21 +8,20 @@ set of seen nodes up to date in ``after_trial``: amortized O(1) per suggestion.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers import BaseSampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import FrozenTrial, TrialState
 
-from search_spaces._lattice import Axis, axes_for, finite_size, node_key
+from search_spaces._lattice import Axis, SeededSampler, axes_for, finite_size, node_key
 
 
-class ShuffledGridSampler(BaseSampler):
+class ShuffledGridSampler(SeededSampler):
     """Every node of the study's discrete numeric parameters, once each, in a seeded random order.
 
     The grid is inferred like ``CmaEsSampler`` infers its space: the numeric parameters
@@ -40,9 +39,7 @@ class ShuffledGridSampler(BaseSampler):
         search_space: dict[str, BaseDistribution] | None = None,
         fallback: BaseSampler | None = None,
     ) -> None:
-        self._seed = seed
-        self._rng = np.random.RandomState(seed)
-        self._fallback = fallback or RandomSampler(seed=seed)
+        super().__init__(seed, fallback)
         self._intersection = IntersectionSearchSpace()
         self._axes: list[Axis] | None = None
         self._order: np.ndarray | None = None
@@ -51,7 +48,6 @@ class ShuffledGridSampler(BaseSampler):
         self._pointer = 0
         self._seen: set[tuple[Any, ...]] = set()
         self._synced = False
-        self._lock = threading.Lock()
 
     def _fix_axes(self, search_space: dict[str, BaseDistribution]) -> None:
         axes = [a for a in axes_for(search_space) if a.n is not None]
@@ -61,20 +57,6 @@ class ShuffledGridSampler(BaseSampler):
             )
         self._axes = axes
         self._order = self._rng.permutation(int(finite_size(axes)))
-
-    def reseed_rng(self) -> None:
-        self._rng.seed()
-        self._fallback.reseed_rng()
-
-    # Picklable (Ray Tune checkpoints its searcher, Optuna may deep-copy samplers): the lock is not.
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
@@ -113,11 +95,6 @@ class ShuffledGridSampler(BaseSampler):
                     self._seen.add(key)
                     return params
             return {}
-
-    def sample_independent(
-        self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
-    ) -> Any:
-        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(
         self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None

@@ -14,11 +14,16 @@ One cell is the unit of every radius (GLD's r defaults to one cell).
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.trial import FrozenTrial, TrialState
 
 CONTINUOUS_CELLS = 20.0
 
@@ -106,3 +111,38 @@ def uniform_in_ball(rng: np.random.RandomState, dim: int, radius: float) -> np.n
     if norm == 0:
         return np.zeros(dim)
     return direction / norm * radius * rng.uniform() ** (1.0 / dim)
+
+
+class SeededSampler(BaseSampler):
+    """What the hand-written samplers share: a seeded RNG, a fallback sampler for what they
+    do not handle, a lock for threads, and pickling without the lock (Ray Tune checkpoints
+    its searcher)."""
+
+    def __init__(self, seed: int | None, fallback: BaseSampler | None) -> None:
+        self._seed = seed
+        self._rng = np.random.RandomState(seed)
+        self._fallback = fallback or RandomSampler(seed=seed)
+        self._lock = threading.Lock()
+
+    def reseed_rng(self) -> None:
+        self._rng.seed()
+        self._fallback.reseed_rng()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        self._fallback.after_trial(study, trial, state, values)

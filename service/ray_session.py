@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from service.settings import Settings
 
@@ -31,3 +33,19 @@ def ensure_ray(settings: Settings) -> None:
                 log_to_driver=False,
                 configure_logging=False,
             )
+
+
+def gather(pending: dict[Any, Any], stop: threading.Event, on_result: Callable[[Any, Any], None]) -> bool:
+    """Wait for Ray object refs ``pending`` (ref -> tag), calling ``on_result(tag, value)`` as each
+    finishes. If ``stop`` is set, cancels what is left and returns False; True when all are done."""
+    import ray
+
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+        if stop.is_set():
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            return False
+        for ref in ready:
+            on_result(pending.pop(ref), ray.get(ref))
+    return True

@@ -23,6 +23,7 @@ from search_spaces import build_sampler, space_from_json
 from service.db import session_scope
 from service.errors import NotFound
 from service.models import Job, Landscape, LandscapePoint, ReplayResult
+from service.ray_session import gather
 from service.specs import ReplaySpec
 from workers.registry import OPTIMIZERS, TASKS
 
@@ -147,32 +148,30 @@ def run_replay(
                 )
                 pending[ref] = (landscape_id, searcher)
     total, done = len(landscapes) * len(spec.searchers) * len(seeds), 0
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-        if stop_event.is_set():
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            return {"cancelled_after": done}
-        for ref in ready:
-            landscape_id, searcher = pending.pop(ref)
-            rows = ray.get(ref)
-            with session_scope(url) as session:
-                session.add_all(
-                    ReplayResult(
-                        job_id=job_id,
-                        landscape_id=landscape_id,
-                        searcher=searcher,
-                        optimizer=landscapes[landscape_id].optimizer,
-                        seed=r["seed"],
-                        budget=spec.budget,
-                        trials_to=r["trials_to"],
-                        curve=r["curve"],
-                    )
-                    for r in rows
+
+    def store(tag: tuple[int, str], rows: list[dict[str, Any]]) -> None:
+        nonlocal done
+        landscape_id, searcher = tag
+        with session_scope(url) as session:
+            session.add_all(
+                ReplayResult(
+                    job_id=job_id,
+                    landscape_id=landscape_id,
+                    searcher=searcher,
+                    optimizer=landscapes[landscape_id].optimizer,
+                    seed=r["seed"],
+                    budget=spec.budget,
+                    trials_to=r["trials_to"],
+                    curve=r["curve"],
                 )
-            done += len(rows)
-            if on_progress:
-                on_progress(done, total)
+                for r in rows
+            )
+        done += len(rows)
+        if on_progress:
+            on_progress(done, total)
+
+    if not gather(pending, stop_event, store):
+        return {"cancelled_after": done}
     return {"runs": done, "landscape_ids": spec.landscape_ids}
 
 

@@ -20,6 +20,7 @@ import ray
 from search_spaces import GridSpace, space_from_json
 from service.db import session_scope
 from service.models import Landscape, LandscapePoint
+from service.ray_session import gather
 from service.specs import SweepSpec
 
 
@@ -83,19 +84,17 @@ def run_sweep(
             pending[ref] = (s, lo)
     results: list[list[dict[str, Any] | None]] = [[None] * len(configs) for _ in spec.seeds]
     total, done = len(configs) * len(spec.seeds), 0
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-        if stop_event.is_set():
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            return {"cancelled_after": done}
-        for ref in ready:
-            s, lo = pending.pop(ref)
-            chunk_results = ray.get(ref)
-            results[s][lo : lo + len(chunk_results)] = chunk_results
-            done += len(chunk_results)
-            if on_progress:
-                on_progress(done, total)
+
+    def store(tag: tuple[int, int], chunk_results: list[dict[str, Any]]) -> None:
+        nonlocal done
+        s, lo = tag
+        results[s][lo : lo + len(chunk_results)] = chunk_results
+        done += len(chunk_results)
+        if on_progress:
+            on_progress(done, total)
+
+    if not gather(pending, stop_event, store):
+        return {"cancelled_after": done}
     seconds = time.perf_counter() - start
 
     with session_scope(url) as session:

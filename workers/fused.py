@@ -28,6 +28,7 @@ import torch
 from torch.func import functional_call, vmap
 from torch.nn import functional as F
 
+from workers.optimizers._common import rectification
 from workers.registry import OPTIMIZERS, TASKS, recipe_for
 from workers.trainer import TrialResult
 
@@ -189,9 +190,7 @@ class _AdaBelief(_Adam):
     def update(self, grads: Tensors, lr: torch.Tensor) -> None:
         b1, b2 = self.betas
         bc1 = 1 - b1**self.t
-        beta2_t = b2**self.t
-        rho_inf = 2 / (1 - b2) - 1
-        rho_t = rho_inf - 2 * self.t * beta2_t / (1 - beta2_t)
+        rect = rectification(b2, self.t)
         for name, p in self.params.items():
             if self.wd:
                 p.mul_(1.0 - _expand(lr, p) * self.wd)
@@ -201,16 +200,7 @@ class _AdaBelief(_Adam):
             residual = g - m
             s.mul_(b2).addcmul_(residual, residual, value=1 - b2)
             s.add_(_expand(self.eps, p))
-            if rho_t >= 5:
-                rect = math.sqrt(
-                    (1 - beta2_t)
-                    * (rho_t - 4)
-                    / (rho_inf - 4)
-                    * (rho_t - 2)
-                    / rho_t
-                    * rho_inf
-                    / (rho_inf - 2)
-                )
+            if rect is not None:
                 p.sub_(m.div(s.sqrt().add_(_expand(self.eps, p))).mul_(_expand(lr * rect / bc1, p)))
             else:
                 p.sub_(m * _expand(lr / bc1, p))

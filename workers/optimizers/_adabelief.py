@@ -13,7 +13,11 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from workers.optimizers._validation import check_hyperparameters
+from workers.optimizers._common import (
+    check_hyperparameters,
+    evaluate_closure,
+    params_with_grads,
+)
 
 
 class AdaBelief(Optimizer):
@@ -72,27 +76,17 @@ class AdaBelief(Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad
-                if grad.is_sparse:
-                    raise RuntimeError("AdaBelief does not support sparse gradients")
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # m_t
-                    state["exp_avg_var"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # s_t
-                    if group["amsgrad"]:
-                        state["max_exp_avg_var"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-
+            # exp_avg: m_t, exp_avg_var: s_t, max_exp_avg_var: running max of s_t (amsgrad)
+            buffers = (
+                ("exp_avg", "exp_avg_var", "max_exp_avg_var")
+                if group["amsgrad"]
+                else ("exp_avg", "exp_avg_var")
+            )
+            for p, grad, state in params_with_grads(self, group, buffers):
                 if group["weight_decouple"]:
                     p.mul_(1.0 - (weight_decay if group["fixed_decay"] else lr * weight_decay))
                 elif weight_decay != 0:

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from workers.optimizers._validation import check_hyperparameters
+from workers.optimizers._common import check_hyperparameters, evaluate_closure, params_with_grads
 
 
 class DelayedAdam(Optimizer):
@@ -46,24 +46,12 @@ class DelayedAdam(Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad
-                if grad.is_sparse:
-                    raise RuntimeError("DelayedAdam does not support sparse gradients")
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # m_t
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # v_t
+            # exp_avg: m_t, exp_avg_sq: v_t
+            for p, grad, state in params_with_grads(self, group, ("exp_avg", "exp_avg_sq")):
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 state["step"] += 1
                 t = state["step"]
