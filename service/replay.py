@@ -16,14 +16,12 @@ from typing import Any
 
 import numpy as np
 import optuna
-import ray
 from sqlalchemy import select
 
 from search_spaces import build_sampler, space_from_json
 from service.db import session_scope
 from service.errors import NotFound
 from service.models import Job, Landscape, LandscapePoint, ReplayResult
-from service.ray_session import gather
 from service.specs import ReplaySpec
 from workers.registry import OPTIMIZERS, TASKS
 
@@ -90,8 +88,7 @@ def replay_one(
     }
 
 
-@ray.remote(num_cpus=1)
-def _replay_chunk(
+def _replay_many(
     searcher: str,
     options: dict[str, Any],
     space_json: dict[str, Any],
@@ -124,6 +121,9 @@ def run_replay(
             )
             for i, ls in landscapes.items()
         }
+    import ray  # the API process imports this module for the comparisons; only runners need Ray
+
+    replay_chunk = ray.remote(num_cpus=1)(_replay_many)
     seeds = list(range(spec.seeds))
     per_task = max(
         1, math.ceil(spec.seeds / 4)
@@ -136,7 +136,7 @@ def run_replay(
         for searcher in spec.searchers:
             options = spec.searcher_options.get(searcher, {})
             for lo in range(0, len(seeds), per_task):
-                ref = _replay_chunk.remote(
+                ref = replay_chunk.remote(
                     searcher,
                     options,
                     ls.space,
@@ -169,6 +169,8 @@ def run_replay(
         done += len(rows)
         if on_progress:
             on_progress(done, total)
+
+    from service.ray_session import gather
 
     if not gather(pending, stop_event, store):
         return {"cancelled_after": done}
