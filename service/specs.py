@@ -45,24 +45,20 @@ def recipe_hash(task: str, recipe: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+SEARCH_EXAMPLE = {
+    "kind": "search",
+    "task": "digits-mlp",
+    "optimizer": "adam",
+    "searcher": "tpe",
+    "budget": 12,
+    "seed": 0,
+}
+
+
 class SearchSpec(BaseModel):
     """A live tuning job: each trial trains ``task`` with ``optimizer`` at the searcher's (alpha, epsilon)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "kind": "search",
-                    "task": "digits-mlp",
-                    "optimizer": "adam",
-                    "searcher": "tpe",
-                    "budget": 12,
-                    "seed": 0,
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SEARCH_EXAMPLE]})
 
     kind: Literal["search"] = "search"
     task: str = Field(description="A task from `GET /v1/catalog`, e.g. `digits-mlp`.")

@@ -12,21 +12,14 @@ from api.deps import SettingsDep, UrlDep, WriterDep
 from api.schemas import CurvePoint, CurvePublic, JobPublic, JobsPublic, TrialPublic, TrialsPublic
 from service import jobs as job_service
 from service.models import Job, JobState
-from service.specs import JobSpec
+from service.specs import SEARCH_EXAMPLE, JobSpec
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 _EXAMPLES = {
     "tpe": {
         "summary": "12 TPE trials of Adam on digits-mlp over the paper's grid",
-        "value": {
-            "kind": "search",
-            "task": "digits-mlp",
-            "optimizer": "adam",
-            "searcher": "tpe",
-            "budget": 12,
-            "seed": 0,
-        },
+        "value": SEARCH_EXAMPLE,
     },
     "box": {
         "summary": "CMA-ES on a continuous log box, 2 trials at a time, e* given",
