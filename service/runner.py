@@ -223,7 +223,8 @@ class JobRunner:
         """Fill suboptimality against the best known error when the user gave no e*."""
         with session_scope(self.url) as session:
             row = session.get(Job, job.id)
-            assert row is not None
+            if row is None:  # deleted while it ran: nothing to finalize
+                return {}
             if row.reference_source != "user":
                 e_star = job_service.best_known_error(self.url, row.task, row.optimizer, row.recipe_hash)
                 row.reference_error, row.reference_source = e_star, "best-known"
