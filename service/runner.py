@@ -48,36 +48,40 @@ class JobRunner:
         self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     # --- claiming ---
-    def claim_next(self) -> Job | None:
-        """Take one queued job, or one whose runner stopped heartbeating; None if there is none."""
-        now = utcnow()
-        stale_before = now - timedelta(seconds=self.settings.lease_seconds)
-        claimable = or_(
-            Job.state == JobState.QUEUED,
-            (Job.state == JobState.RUNNING) & (Job.heartbeat_at < stale_before),
-        )
-        with session_scope(self.url) as session:
-            candidate = session.scalars(
-                select(Job).where(claimable).order_by(Job.id).limit(1).with_for_update(skip_locked=True)
-            ).first()
-            if candidate is None:
-                return None
-            claimed = session.execute(
-                update(Job)
-                .where(Job.id == candidate.id, claimable)
-                .values(
-                    state=JobState.RUNNING,
-                    runner_id=self.runner_id,
-                    heartbeat_at=now,
-                    started_at=candidate.started_at or now,
-                    attempts=Job.attempts + 1,
-                )
-            ).rowcount
-            if not claimed:
-                return None
-            session.flush()
-            session.refresh(candidate)
-            return candidate
+    def claim_next(self, attempts: int = 5) -> Job | None:
+        """Take one queued job, or one whose runner stopped heartbeating; None if there is none.
+
+        A candidate another runner takes between our read and our update is skipped and the
+        next one tried (up to ``attempts`` races lost in a row)."""
+        for _ in range(attempts):
+            now = utcnow()
+            stale_before = now - timedelta(seconds=self.settings.lease_seconds)
+            claimable = or_(
+                Job.state == JobState.QUEUED,
+                (Job.state == JobState.RUNNING) & (Job.heartbeat_at < stale_before),
+            )
+            with session_scope(self.url) as session:
+                candidate = session.scalars(
+                    select(Job).where(claimable).order_by(Job.id).limit(1).with_for_update(skip_locked=True)
+                ).first()
+                if candidate is None:
+                    return None
+                claimed = session.execute(
+                    update(Job)
+                    .where(Job.id == candidate.id, claimable)
+                    .values(
+                        state=JobState.RUNNING,
+                        runner_id=self.runner_id,
+                        heartbeat_at=now,
+                        started_at=candidate.started_at or now,
+                        attempts=Job.attempts + 1,
+                    )
+                ).rowcount
+                if claimed:
+                    session.flush()
+                    session.refresh(candidate)
+                    return candidate
+        return None
 
     def heartbeat(self, job_id: int) -> bool:
         """Renew the lease; returns whether cancellation was requested. Raises LeaseLost."""

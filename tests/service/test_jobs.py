@@ -76,3 +76,25 @@ def test_fresh_lease_is_not_reclaimed(settings: Settings) -> None:
     jobs.create_job(url, spec())
     assert JobRunner(settings, runner_id="a").claim_next() is not None
     assert JobRunner(settings, runner_id="b").claim_next() is None
+
+
+def test_concurrent_runners_claim_each_job_exactly_once(settings: Settings) -> None:
+    import threading
+
+    url = settings.resolved_database_url
+    ids = {jobs.create_job(url, spec()).id for _ in range(24)}
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def runner(name: str) -> None:
+        me = JobRunner(settings, runner_id=name)
+        while (job := me.claim_next()) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=runner, args=(f"r{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(ids), "every job claimed once, none twice"
