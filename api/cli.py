@@ -359,7 +359,7 @@ def study(
     from service.db import session_scope, upgrade
     from service.figures import attach_to_study, curves_figure, landscape_figure, tuning_cost_figure
     from service.models import Landscape
-    from service.replay import compare
+    from service.replay import compare, landscape_detail
     from service.runner import JobRunner
     from service.settings import get_settings
     from service.specs import ReplaySpec, SweepSpec
@@ -458,13 +458,11 @@ def study(
     table = "\n".join(lines)
     typer.echo(table)
 
-    from api.routes.landscapes import get_landscape
-
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "tuning_cost.txt").write_text(table + "\n")
     (out_dir / "comparison.json").write_text(json.dumps(result, indent=1))
     for landscape_id in landscape_ids:
-        landscape = get_landscape(url, landscape_id)
+        landscape = landscape_detail(url, landscape_id)
         landscape_figure(out_dir / f"landscape_{landscape['optimizer']}", landscape)
     curves_figure(out_dir / "suboptimality_curves", result)
     for delta in result["deltas"]:

@@ -36,6 +36,48 @@ def landscape_matrix(landscape: Landscape, points: list[LandscapePoint]) -> np.n
     return matrix
 
 
+def landscape_summary(ls: Landscape) -> dict[str, Any]:
+    return {
+        "id": ls.id,
+        "job_id": ls.job_id,
+        "task": ls.task,
+        "optimizer": ls.optimizer,
+        "recipe_hash": ls.recipe_hash,
+        "seeds": ls.seeds,
+        "shape": (len(ls.space["alphas"]), len(ls.space["epsilons"])),
+        "fused": ls.fused,
+        "seconds": ls.seconds,
+    }
+
+
+def landscape_detail(url: str, landscape_id: int) -> dict[str, Any]:
+    """A landscape as the API serves it: matrices indexed [alpha][epsilon], None where a point failed."""
+    with session_scope(url) as session:
+        ls = session.get(Landscape, landscape_id)
+        if ls is None:
+            raise NotFound("Landscape")
+        points = list(
+            session.scalars(select(LandscapePoint).where(LandscapePoint.landscape_id == landscape_id))
+        )
+        n_a, n_e = len(ls.space["alphas"]), len(ls.space["epsilons"])
+        errors: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
+        stds: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
+        diverged = [[0] * n_e for _ in range(n_a)]
+        for p in points:
+            errors[p.alpha_index][p.epsilon_index] = p.error
+            stds[p.alpha_index][p.epsilon_index] = p.error_std
+            diverged[p.alpha_index][p.epsilon_index] = p.diverged
+        return {
+            **landscape_summary(ls),
+            "alphas": ls.space["alphas"],
+            "epsilons": ls.space["epsilons"],
+            "errors": errors,
+            "error_stds": stds,
+            "diverged": diverged,
+            "recipe": ls.recipe,
+        }
+
+
 def replay_one(
     searcher: str,
     options: dict[str, Any],

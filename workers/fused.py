@@ -29,7 +29,7 @@ from torch.func import functional_call, vmap
 from torch.nn import functional as F
 
 from workers.optimizers._common import rectification
-from workers.registry import OPTIMIZERS, TASKS, recipe_for
+from workers.registry import TASKS, recipe_for
 from workers.trainer import TrialResult
 
 Tensors = dict[str, torch.Tensor]
@@ -315,8 +315,6 @@ def _train_fused_batch(
     alpha = torch.tensor([a for a, _ in configs], dtype=dtype, device=device)
     eps = torch.tensor([e for _, e in configs], dtype=dtype, device=device)
     opt = FUSED[optimizer](params, alpha, eps, full_recipe["weight_decay"])
-    if optimizer in ("adam", "amsgrad", "adamw", "radam", "avagrad", "avagradw", "delayed_adam", "adabelief"):
-        opt.betas = tuple(OPTIMIZERS[optimizer].options.get("betas", (0.9, 0.999)))  # type: ignore[attr-defined]
 
     def forward(p: Tensors, x: torch.Tensor) -> torch.Tensor:
         return functional_call(base, p, (x,))

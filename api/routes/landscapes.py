@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from api.deps import UrlDep
 from service.db import session_scope
-from service.errors import NotFound
-from service.models import Landscape, LandscapePoint
-from service.replay import compare
+from service.models import Landscape
+from service.replay import compare, landscape_detail, landscape_summary
 
 router = APIRouter(tags=["landscapes"])
 
@@ -40,20 +39,6 @@ class LandscapePublic(LandscapeSummary):
     recipe: dict[str, Any]
 
 
-def _summary(ls: Landscape) -> dict[str, Any]:
-    return {
-        "id": ls.id,
-        "job_id": ls.job_id,
-        "task": ls.task,
-        "optimizer": ls.optimizer,
-        "recipe_hash": ls.recipe_hash,
-        "seeds": ls.seeds,
-        "shape": (len(ls.space["alphas"]), len(ls.space["epsilons"])),
-        "fused": ls.fused,
-        "seconds": ls.seconds,
-    }
-
-
 @router.get("/landscapes", response_model=list[LandscapeSummary], summary="Stored landscapes (sweeps)")
 def list_landscapes(
     url: UrlDep, task: str | None = None, optimizer: str | None = None
@@ -64,7 +49,7 @@ def list_landscapes(
     if optimizer:
         query = query.where(Landscape.optimizer == optimizer)
     with session_scope(url) as session:
-        return [_summary(ls) for ls in session.scalars(query)]
+        return [landscape_summary(ls) for ls in session.scalars(query)]
 
 
 @router.get(
@@ -73,30 +58,7 @@ def list_landscapes(
     responses={404: {"description": "Landscape not found"}},
 )
 def get_landscape(url: UrlDep, landscape_id: int) -> dict[str, Any]:
-    with session_scope(url) as session:
-        ls = session.get(Landscape, landscape_id)
-        if ls is None:
-            raise NotFound("Landscape")
-        points = list(
-            session.scalars(select(LandscapePoint).where(LandscapePoint.landscape_id == landscape_id))
-        )
-        n_a, n_e = len(ls.space["alphas"]), len(ls.space["epsilons"])
-        errors: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
-        stds: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
-        diverged = [[0] * n_e for _ in range(n_a)]
-        for p in points:
-            errors[p.alpha_index][p.epsilon_index] = p.error
-            stds[p.alpha_index][p.epsilon_index] = p.error_std
-            diverged[p.alpha_index][p.epsilon_index] = p.diverged
-        return {
-            **_summary(ls),
-            "alphas": ls.space["alphas"],
-            "epsilons": ls.space["epsilons"],
-            "errors": errors,
-            "error_stds": stds,
-            "diverged": diverged,
-            "recipe": ls.recipe,
-        }
+    return landscape_detail(url, landscape_id)
 
 
 @router.get(
