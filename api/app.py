@@ -12,15 +12,15 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from api.deps import require_reader
 from api.routes import catalog, jobs, landscapes
 from api.schemas import Health
-from service.db import get_engine, upgrade
+from service import kinds
+from service.db import ping, upgrade
 from service.errors import Conflict, InvalidField, NotFound
+from service.runner import JobRunner
 from service.settings import Settings, get_settings
-from service.specs import JOB_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ workers train them; every trial lands as a point of a suboptimality-vs-trials cu
 """
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, kind_names: set[str]) -> None:
     """Domain errors raised in ``service/`` become HTTP errors here, in one place."""
 
     @app.exception_handler(NotFound)
@@ -57,15 +57,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         errors = []
         for err in exc.errors():
             loc = list(err.get("loc", ()))
-            if len(loc) > 2 and loc[0] == "body" and loc[1] in JOB_KINDS:
+            if len(loc) > 2 and loc[0] == "body" and loc[1] in kind_names:
                 loc = [loc[0], *loc[2:]]
             errors.append({**err, "loc": loc})
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(InvalidField)
     async def _invalid(_: Request, exc: InvalidField) -> JSONResponse:
-        where = "query" if exc.field == "deltas" else "body"
-        detail = [{"loc": [where, exc.field], "msg": exc.message, "type": "value_error"}]
+        detail = [{"loc": [exc.where, exc.field], "msg": exc.message, "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
 
 
@@ -79,9 +78,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
         stop = threading.Event()
         runner_thread = None
         if run_jobs:
-            from service.runner import JobRunner  # imports no ray until a job runs
-
-            runner = JobRunner(settings)
+            runner = JobRunner(settings)  # imports no Ray until a job runs
             runner_thread = threading.Thread(
                 target=runner.run_forever, args=(stop,), name="tunecost-runner", daemon=True
             )
@@ -102,20 +99,16 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
         lifespan=lifespan,
     )
     app.state.settings = settings
-    _install_error_handlers(app)
+    _install_error_handlers(app, set(kinds.kinds()))
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_reader)])
-    v1.include_router(jobs.router)
+    v1.include_router(jobs.build_router(kinds.spec_union()))
     v1.include_router(catalog.router)
     v1.include_router(landscapes.router)
     app.include_router(v1)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:
-        with get_engine(settings.resolved_database_url).connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return Health(
-            status="ok", database=get_engine(settings.resolved_database_url).dialect.name, version=VERSION
-        )
+        return Health(status="ok", database=ping(settings.resolved_database_url), version=VERSION)
 
     return app

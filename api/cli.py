@@ -1,9 +1,12 @@
 """The ``tunecost`` command: serve, run jobs, submit and inspect them, open the dashboard.
 
 Commands that talk to a server use ``TUNECOST_URL`` (default http://127.0.0.1:8000)
-and ``TUNECOST_TOKEN``; ``serve``, ``runner``, ``quickstart``, ``dashboard`` and
+and ``TUNECOST_TOKEN``; ``serve``, ``runner``, ``study``, ``quickstart``, ``dashboard`` and
 ``db`` work on the database of the settings (``TUNECOST_DATABASE_URL``, default a
 SQLite file under ``./.tunecost/``). Errors are one line on stderr, exit code 1.
+
+A face: every command parses its options, calls the client or a service function, and
+prints what comes back (tables with rich). No SQL and no job logic live here.
 """
 
 from __future__ import annotations
@@ -11,17 +14,41 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from tqdm import tqdm
+
+from api.app import create_app
+from api.client import TunecostClient, TunecostError, format_detail
+from service import study as study_service
+from service.db import current_revision, upgrade
+from service.errors import TunecostError as ServiceError
+from service.figures import reddi_figure
+from service.jobs import CurvePoint
+from service.kinds.search import SearchSpec
+from service.report import tuning_cost_table
+from service.runner import JobRunner
+from service.settings import get_settings
 
 app = typer.Typer(help="tunecost: what does it cost to tune this optimizer?", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+figure_app = typer.Typer(help="Figures from the paper, reproduced.", no_args_is_help=True)
+app.add_typer(figure_app, name="figure")
 
 F = TypeVar("F", bound=Callable[..., Any])
+console = Console(highlight=False)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _fail(message: str) -> None:
@@ -34,12 +61,6 @@ def friendly_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        import httpx
-        from pydantic import ValidationError
-
-        from api.client import TunecostError, format_detail
-        from service.errors import TunecostError as ServiceError
-
         try:
             return fn(*args, **kwargs)
         except TunecostError as exc:
@@ -56,25 +77,55 @@ def friendly_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _client() -> Any:
-    from api.client import TunecostClient
-
-    return TunecostClient()
-
-
 def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def _print_curve(points: list[dict[str, Any]]) -> None:
-    typer.echo(f"{'trial':>5}  {'alpha':>9}  {'epsilon':>9}  {'error %':>8}  {'best %':>8}  {'subopt':>8}")
+def _print_curve(points: list[CurvePoint]) -> None:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("trial", "alpha", "epsilon", "error %", "best %", "subopt", ""):
+        table.add_column(name, justify="right")
+
+    def num(value: float | None, spec: str) -> str:
+        return "" if value is None else format(value, spec)
+
     for p in points:
-        sub = "" if p["suboptimality"] is None else f"{p['suboptimality']:8.3f}"
-        err = "" if p["error"] is None else f"{p['error']:8.3f}"
-        flag = "  diverged" if p.get("diverged") else ""
-        typer.echo(
-            f"{p['trial']:>5}  {p['alpha']:>9.3g}  {p['epsilon']:>9.3g}  {err:>8}  {p['best_so_far']:8.3f}  {sub:>8}{flag}"
+        table.add_row(
+            str(p.trial),
+            f"{p.alpha:.3g}",
+            f"{p.epsilon:.3g}",
+            num(p.error, ".3f"),
+            num(p.best_so_far, ".3f"),
+            num(p.suboptimality, ".3f"),
+            "diverged" if p.diverged else "",
         )
+    console.print(table)
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+class _Bars:
+    """Progress of the embedded commands as tqdm bars on stderr, one per job."""
+
+    def __init__(self) -> None:
+        self.bars: dict[int, Any] = {}
+
+    def note(self, message: str) -> None:
+        typer.echo(message, err=True)
+
+    def job_started(self, job_id: int, label: str, total: int | None) -> None:
+        self.bars[job_id] = tqdm(total=total, desc=f"{label} (job {job_id})", file=sys.stderr)
+
+    def job_advanced(self, job_id: int, done: int) -> None:
+        if job_id in self.bars:
+            self.bars[job_id].n = done
+            self.bars[job_id].refresh()
+
+    def job_finished(self, job_id: int) -> None:
+        if job_id in self.bars:
+            self.bars.pop(job_id).close()
 
 
 # --------------------------------------------------------------------------- servers
@@ -85,11 +136,7 @@ def serve(
     runner: Annotated[bool, typer.Option(help="Also run jobs in this process (embedded default).")] = True,
 ) -> None:
     """Run the REST API (and, by default, a job runner in the same process)."""
-    import uvicorn
-
-    from api.app import create_app
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     uvicorn.run(create_app(run_jobs=runner), host=host, port=port)
 
 
@@ -98,11 +145,7 @@ def runner_cmd(
     once: Annotated[bool, typer.Option(help="Run at most one queued job, then exit.")] = False,
 ) -> None:
     """Run a job runner alone: claims queued jobs from the database and drives Ray."""
-    from service.db import upgrade
-    from service.runner import JobRunner
-    from service.settings import get_settings
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = get_settings()
     if settings.auto_migrate:
         upgrade(settings.resolved_database_url)
@@ -123,17 +166,13 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
 ) -> None:
     """Open optuna-dashboard on tunecost's database: every job is a study there."""
+    # optuna-dashboard is needed by this command only; the others do not pay for its import.
     import optuna_dashboard
-
-    from service.db import upgrade
-    from service.settings import get_settings
-
-    url = get_settings().resolved_database_url
-    upgrade(url)
-
     from optuna.artifacts import FileSystemArtifactStore
 
     settings = get_settings()
+    url = settings.resolved_database_url
+    upgrade(url)
     settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"optuna-dashboard on {url} at http://{host}:{port}/dashboard", err=True)
     optuna_dashboard.run_server(
@@ -145,9 +184,6 @@ def dashboard(
 @friendly_errors
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
-    from service.db import current_revision, upgrade
-    from service.settings import get_settings
-
     url = get_settings().resolved_database_url
     upgrade(url, revision)
     typer.echo(f"database at revision {current_revision(url)}")
@@ -156,9 +192,6 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's current revision."""
-    from service.db import current_revision
-    from service.settings import get_settings
-
     typer.echo(current_revision(get_settings().resolved_database_url) or "empty")
 
 
@@ -193,13 +226,20 @@ def submit(
             _fail(f"--space is not valid JSON: {exc}")
     if reference_error is not None:
         spec["reference_error"] = reference_error
-    client = _client()
+    client = TunecostClient()
     job = client.submit(spec)
     typer.echo(job["id"])
     if wait:
         job = client.wait(job["id"])
-        _print_curve(client.curve(job["id"]))
+        _print_curve([CurvePoint.model_validate(p) for p in client.curve(job["id"])])
         typer.echo(f"job {job['id']} {job['state']}" + (f": {job['error']}" if job["error"] else ""))
+
+
+def _subject(job: dict[str, Any]) -> str:
+    if job["task"] is None:  # a replay: its landscapes and searchers
+        spec = job["spec"]
+        return f"landscapes {spec.get('landscape_ids')} x {','.join(spec.get('searchers', []))}"
+    return "/".join(str(job[key]) for key in ("task", "optimizer", "searcher") if job[key])
 
 
 @app.command()
@@ -210,7 +250,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one job, or list jobs."""
-    client = _client()
+    client = TunecostClient()
     if job_id is not None:
         job = client.get(job_id)
         if as_json:
@@ -218,7 +258,7 @@ def status(
             return
         best = job["best"]
         typer.echo(
-            f"job {job['id']}: {job['state']}  {job['task']}/{job['optimizer']}/{job['searcher']}  "
+            f"job {job['id']} ({job['kind']}): {job['state']}  {_subject(job)}  "
             f"{job['trials_done']}/{job['budget']} trials"
             + (
                 f"  best {best['error']:.3f}% at alpha={best['alpha']:g} eps={best['epsilon']:g}"
@@ -232,11 +272,19 @@ def status(
     if as_json:
         _print_json(listing)
         return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name, justify in (
+        ("id", "right"),
+        ("kind", "left"),
+        ("state", "left"),
+        ("subject", "left"),
+        ("trials", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for job in listing["data"]:
-        typer.echo(
-            f"{job['id']:>5}  {job['state']:<10} {job['task']}/{job['optimizer']}/{job['searcher']}  "
-            f"{job['trials_done']}/{job['budget']}"
-        )
+        trials = f"{job['trials_done']}/{job['budget']}" if job["kind"] == "search" else ""
+        table.add_row(str(job["id"]), job["kind"], job["state"], _subject(job), trials)
+    console.print(table)
     typer.echo(f"{listing['count']} job(s)")
 
 
@@ -248,13 +296,13 @@ def curve(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print a job's suboptimality-vs-trials curve."""
-    client = _client()
+    client = TunecostClient()
     if csv:
         typer.echo(client.curve_csv(job_id), nl=False)
     elif as_json:
         _print_json(client.curve(job_id))
     else:
-        _print_curve(client.curve(job_id))
+        _print_curve([CurvePoint.model_validate(p) for p in client.curve(job_id)])
 
 
 @app.command()
@@ -265,7 +313,7 @@ def best(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Best (alpha, epsilon) over all finished trials of TASK and OPTIMIZER."""
-    found = _client().best_config(task, optimizer)
+    found = TunecostClient().best_config(task, optimizer)
     if as_json:
         _print_json(found)
     else:
@@ -279,7 +327,7 @@ def best(
 @friendly_errors
 def cancel(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
     """Cancel a queued or running job."""
-    job = _client().cancel(job_id)
+    job = TunecostClient().cancel(job_id)
     typer.echo(f"job {job['id']}: {job['state']}" + (" (stopping)" if job["state"] == "running" else ""))
 
 
@@ -287,14 +335,10 @@ def cancel(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
 @friendly_errors
 def catalog() -> None:
     """List tasks, optimizers and searchers."""
-    _print_json(_client().catalog())
+    _print_json(TunecostClient().catalog())
 
 
 # --------------------------------------------------------------------------- figures
-figure_app = typer.Typer(help="Figures from the paper, reproduced.", no_args_is_help=True)
-app.add_typer(figure_app, name="figure")
-
-
 @figure_app.command("reddi")
 @friendly_errors
 def figure_reddi(
@@ -306,10 +350,6 @@ def figure_reddi(
     seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
 ) -> None:
     """The synthetic problem of the paper's Eq. 11 (Figure 3): Adam fails, Delayed Adam and AvaGrad converge."""
-    from pathlib import Path
-
-    from service.figures import reddi_figure
-
     results = reddi_figure(Path(out), steps=steps, lr=lr, seed=seed)
     typer.echo(f"{'optimizer':14} mean F'(w)^2 over the last 10% of {steps} steps")
     for name, value in results.items():
@@ -317,11 +357,7 @@ def figure_reddi(
     typer.echo(f"wrote {out}.png and {out}.svg")
 
 
-# --------------------------------------------------------------------------- the study
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
+# --------------------------------------------------------------------------- embedded
 @app.command()
 @friendly_errors
 def study(
@@ -350,143 +386,31 @@ def study(
 
     Everything stays in the database (landscapes, replays, jobs) for the API and the dashboard.
     """
-    from pathlib import Path
-
-    from sqlalchemy import select
-    from tqdm import tqdm
-
-    from service import jobs as job_service
-    from service.db import session_scope, upgrade
-    from service.figures import attach_to_study, curves_figure, landscape_figure, tuning_cost_figure
-    from service.models import Landscape
-    from service.replay import compare, landscape_detail
-    from service.runner import JobRunner
-    from service.settings import get_settings
-    from service.specs import ReplaySpec, SweepSpec
-
     logging.basicConfig(level=logging.WARNING)
-    settings = get_settings()
-    url = settings.resolved_database_url
-    upgrade(url)
-    overrides = json.loads(recipe) if recipe else {}
-    out_dir = Path(out)
-    bars: dict[int, Any] = {}
-
-    def progress(job_id: int, done: int) -> None:
-        if job_id in bars:
-            bars[job_id].n = done
-            bars[job_id].refresh()
-
-    runner = JobRunner(settings, on_progress=progress)
-
-    def run(job_id: int, total: int, label: str) -> Any:
-        bars[job_id] = tqdm(total=total, desc=label, unit="cfg" if "sweep" in label else "run")
-        claimed = runner.claim_next()
-        while claimed is not None:  # older queued jobs run first, in order
-            runner.run_job(claimed)
-            if claimed.id == job_id:
-                break
-            claimed = runner.claim_next()
-        bars.pop(job_id).close()
-        job = job_service.get_job(url, job_id)
-        if job.state != "succeeded":
-            _fail(f"{label} (job {job_id}) {job.state}: {job.error}")
-        return job
-
-    landscape_ids = []
-    for optimizer in _csv(optimizers):
-        spec = SweepSpec(
-            kind="sweep",
-            task=task,
-            optimizer=optimizer,
-            seeds=[int(s) for s in _csv(sweep_seeds)],
-            recipe=overrides,
-            fused=fused,
-        )
-        with session_scope(url) as session:
-            stored = session.scalars(
-                select(Landscape)
-                .where(
-                    Landscape.task == task,
-                    Landscape.optimizer == optimizer,
-                    Landscape.recipe_hash == spec.recipe_hash,
-                )
-                .order_by(Landscape.id.desc())
-            ).all()
-            match = next((ls.id for ls in stored if ls.space == spec.space and ls.seeds == spec.seeds), None)
-        if match is not None and not resweep:
-            typer.echo(f"{optimizer}: reusing landscape {match}", err=True)
-            landscape_ids.append(match)
-            continue
-        job = job_service.create_job(url, spec, owner="study")
-        size = len(spec.space["alphas"]) * len(spec.space["epsilons"]) * len(spec.seeds)
-        landscape_ids.append(run(job.id, size, f"sweep {optimizer}").result["landscape_id"])
-
-    replay = ReplaySpec(
-        kind="replay", landscape_ids=landscape_ids, searchers=_csv(searchers), seeds=seeds, budget=budget
+    try:
+        overrides = json.loads(recipe) if recipe else {}
+    except json.JSONDecodeError as exc:
+        _fail(f"--recipe is not valid JSON: {exc}")
+    plan = study_service.StudyPlan(
+        task=task,
+        optimizers=_csv(optimizers),
+        searchers=_csv(searchers),
+        seeds=seeds,
+        budget=budget,
+        sweep_seeds=[int(s) for s in _csv(sweep_seeds)],
+        recipe=overrides,
+        fused=fused,
+        resweep=resweep,
     )
-    job = job_service.create_job(url, replay, owner="study")
-    run(job.id, len(landscape_ids) * len(replay.searchers) * seeds, "replay")
-    result = compare(url, job_id=job.id)
-
-    lines = [
-        f"tuning cost on {task}: trials to reach delta (median [IQR], mean ± std over seeds that reach it, share reaching it within {budget}); {seeds} seeds"
-    ]
-    for fact in result["landscapes"]:
-        shares = ", ".join(
-            f"{float(d):g}: {v:.1%} ({fact['random_expected_trials'][d]:.1f} random trials expected)"
-            for d, v in fact["share_within"].items()
-        )
-        noise = (
-            ""
-            if fact["noise_std_median"] is None
-            else f", seed noise (median std) {fact['noise_std_median']:.2f} pts"
-        )
-        lines.append(
-            f"  {fact['optimizer']:>12}: best {fact['best_error']:.2f}%, configs within delta of best: {shares}{noise}"
-        )
-    lines.append(
-        f"{'optimizer':>12} {'searcher':>8} {'delta':>5} {'median':>7} {'IQR':>11} {'mean ± std':>14} {'reached':>8}"
-    )
-    for r in result["rows"]:
-        med = f">{budget}" if r["median"] is None else f"{r['median']:.0f}"
-        iqr = "-".join(f">{budget}" if q is None else f"{q:.0f}" for q in (r["q25"], r["q75"]))
-        mean = "-" if r["mean"] is None else f"{r['mean']:.1f} ± {r['std']:.1f}"
-        lines.append(
-            f"{r['optimizer']:>12} {r['searcher']:>8} {r['delta']:>5g} {med:>7} {iqr:>11} {mean:>14} {r['success_rate']:>8.0%}"
-        )
-    table = "\n".join(lines)
-    typer.echo(table)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "tuning_cost.txt").write_text(table + "\n")
-    (out_dir / "comparison.json").write_text(json.dumps(result, indent=1))
-    for landscape_id in landscape_ids:
-        landscape = landscape_detail(url, landscape_id)
-        landscape_figure(out_dir / f"landscape_{landscape['optimizer']}", landscape)
-    curves_figure(out_dir / "suboptimality_curves", result)
-    for delta in result["deltas"]:
-        tuning_cost_figure(out_dir / f"trials_to_{delta:g}", result, delta)
-    attach_to_study(
-        url,
-        job_service.study_name_for(job.id),
-        sorted(out_dir.glob("*.png")),
-        settings.artifacts_dir,
-        {
-            "tunecost_job_id": job.id,
-            "kind": "replay",
-            "task": task,
-            "landscape_ids": landscape_ids,
-            "table": table,
-        },
-    )
+    report = study_service.run_study(get_settings(), plan, Path(out), _Bars())
+    console.print(tuning_cost_table(report.comparison, task=plan.task, seeds=plan.seeds, budget=plan.budget))
     typer.echo(
-        f"figures and table in {out_dir.resolve()}/; replay job {job.id}, landscapes {landscape_ids}; `tunecost dashboard` shows the jobs",
+        f"figures and table in {report.out_dir}/; replay job {report.replay_job_id}, landscapes "
+        f"{report.landscape_ids}; `tunecost dashboard` shows the jobs",
         err=True,
     )
 
 
-# --------------------------------------------------------------------------- embedded
 @app.command()
 @friendly_errors
 def quickstart(
@@ -500,58 +424,17 @@ def quickstart(
 
     Prints the curve and the best config; the job stays in the database for the API and the dashboard.
     """
-    from tqdm import tqdm
-
-    from service import jobs as job_service
-    from service.db import upgrade
-    from service.runner import JobRunner
-    from service.settings import get_settings
-    from service.specs import SearchSpec
-
     logging.basicConfig(level=logging.WARNING)
-    settings = get_settings()
-    url = settings.resolved_database_url
-    upgrade(url)
     spec = SearchSpec(task=task, optimizer=optimizer, searcher=searcher, budget=budget, seed=seed)
-    job = job_service.create_job(url, spec, owner="quickstart")
-    typer.echo(
-        f"job {job.id}: {searcher} tunes {optimizer} on {task}, {budget} trials; database {url}", err=True
-    )
-    bar = tqdm(total=budget, desc=f"job {job.id}", unit="trial")
-
-    def progress(job_id: int, done: int) -> None:
-        if job_id == job.id:
-            bar.n = done
-            bar.refresh()
-
-    runner = JobRunner(settings, on_progress=progress)
-    claimed = runner.claim_next()
-    while claimed is not None and claimed.id != job.id:  # older queued jobs run first, in order
-        runner.run_job(claimed)
-        claimed = runner.claim_next()
-    if claimed is not None:
-        runner.run_job(claimed)
-    bar.close()
-    finished = job_service.get_job(url, job.id)
-    points = [
-        {
-            "trial": t.number,
-            "alpha": t.alpha,
-            "epsilon": t.epsilon,
-            "error": t.error,
-            "best_so_far": t.best_so_far,
-            "suboptimality": t.suboptimality,
-            "diverged": t.diverged,
-        }
-        for t in job_service.curve(url, job.id)
-    ]
-    _print_curve(points)
-    if finished.state != "succeeded":
-        _fail(f"job {job.id} {finished.state}: {finished.error}")
-    found = job_service.best_config(url, task, optimizer, recipe_hash=spec.recipe_hash)
+    report = study_service.quickstart(get_settings(), spec, _Bars())
+    _print_curve(report.curve)
+    if report.best is None:
+        _fail(f"job {report.job_id} {report.state}: {report.error}")
+    found = report.best
     typer.echo(
         f"best config: alpha={found.alpha:g} epsilon={found.epsilon:g} error={found.error:.3f}% "
-        f"(e* = {finished.reference_error:.3f}%, {finished.reference_source}); Optuna study {finished.study_name!r}"
+        f"(e* = {report.reference_error:.3f}%, {report.reference_source}); Optuna study {report.study_name!r}; "
+        f"database {report.database}"
     )
 
 

@@ -18,8 +18,9 @@ from typing import Any
 
 import httpx
 
+from service.states import FINISHED
+
 DEFAULT_URL = "http://127.0.0.1:8000"
-FINISHED = ("succeeded", "failed", "cancelled")
 
 
 class TunecostError(RuntimeError):

@@ -1,13 +1,15 @@
-"""Typed dependencies: settings, the database URL and bearer-token auth."""
+"""Typed dependencies: settings, one database session per request, bearer-token auth."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service.db import Session, session_scope
 from service.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="One of TUNECOST_API_TOKENS, when any are configured.")
@@ -20,11 +22,15 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def database_url(settings: SettingsDep) -> str:
-    return settings.resolved_database_url
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    """One session, one transaction per request: committed when the route returns, rolled back
+    when it raises, so a request that fails writes nothing."""
+    with session_scope(settings.resolved_database_url) as session:
+        yield session
 
 
-UrlDep = Annotated[str, Depends(database_url)]
+# scope="function": the commit happens before the response is sent, so a 2xx means committed.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _check_token(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> str | None:

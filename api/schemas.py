@@ -1,7 +1,8 @@
 """Response schemas, in families: ``JobPublic`` / ``JobsPublic``, ``TrialPublic`` / ``TrialsPublic``.
 
-Request bodies are the service's own job specs (:mod:`service.specs`), so the API
-and the runner validate a job the same way.
+Request bodies are the job kinds' own specs (:mod:`service.kinds`), so the API and the
+runner validate a job the same way. Read models the service already types (curve points,
+best configs, landscapes, comparisons) are served as they are.
 """
 
 from __future__ import annotations
@@ -11,7 +12,26 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.comparisons import Comparison
+from service.jobs import BestConfig, BestPoint, CurvePoint, Progress
+from service.landscapes import LandscapeDetail, LandscapeSummary
 from service.models import Job, Trial
+from service.states import JobState
+
+__all__ = [
+    "BestConfigPublic",
+    "CatalogPublic",
+    "Comparison",
+    "CurvePoint",
+    "CurvePublic",
+    "Health",
+    "JobPublic",
+    "JobsPublic",
+    "LandscapeDetail",
+    "LandscapeSummary",
+    "TrialPublic",
+    "TrialsPublic",
+]
 
 
 class JobPublic(BaseModel):
@@ -35,9 +55,9 @@ class JobPublic(BaseModel):
 
     id: int
     kind: str
-    state: str = Field(description="queued, running, succeeded, failed or cancelled")
-    task: str
-    optimizer: str
+    state: JobState
+    task: str | None = Field(description="The task a search or sweep trains; null for a replay.")
+    optimizer: str | None = Field(description="Its optimizer; null for a replay.")
     searcher: str | None
     budget: int | None
     trials_done: int = Field(description="Distinct configs evaluated so far.")
@@ -47,9 +67,11 @@ class JobPublic(BaseModel):
     cancel_requested: bool
     reference_error: float | None = Field(description="e* used for suboptimality.")
     reference_source: str | None = Field(description="'user' or 'best-known'.")
-    best: dict[str, Any] | None = Field(description="Best (alpha, epsilon, error, trial) of the job so far.")
+    best: BestPoint | None = Field(description="Best (alpha, epsilon, error, trial) of the job so far.")
     landscape_id: int | None = Field(None, description="A sweep job's landscape, once stored.")
-    result: dict[str, Any] | None
+    result: dict[str, Any] | None = Field(
+        description="The kind's typed result as JSON (search: SearchResult, sweep: SweepResult, replay: ReplayResult)."
+    )
     error: str | None
     attempts: int
     created_at: datetime
@@ -58,7 +80,7 @@ class JobPublic(BaseModel):
     heartbeat_at: datetime | None
 
     @classmethod
-    def from_job(cls, job: Job, *, trials_done: int = 0, best: dict[str, Any] | None = None) -> JobPublic:
+    def from_job(cls, job: Job, progress: Progress) -> JobPublic:
         return cls(
             id=job.id,
             kind=job.kind,
@@ -67,14 +89,14 @@ class JobPublic(BaseModel):
             optimizer=job.optimizer,
             searcher=job.searcher,
             budget=job.spec.get("budget"),
-            trials_done=trials_done,
+            trials_done=progress.trials_done,
             study_name=job.study_name,
             spec=job.spec,
             owner=job.owner,
             cancel_requested=job.cancel_requested,
             reference_error=job.reference_error,
             reference_source=job.reference_source,
-            best=best,
+            best=progress.best,
             landscape_id=(job.result or {}).get("landscape_id"),
             result=job.result,
             error=job.error,
@@ -124,25 +146,15 @@ class TrialsPublic(BaseModel):
     count: int
 
 
-class CurvePoint(BaseModel):
-    trial: int
-    alpha: float
-    epsilon: float
-    error: float | None
-    best_so_far: float | None
-    suboptimality: float | None
-    diverged: bool
-
-
 class CurvePublic(BaseModel):
     job_id: int
-    state: str
+    state: JobState
     reference_error: float | None
     reference_source: str | None
     points: list[CurvePoint]
 
 
-class BestConfigPublic(BaseModel):
+class BestConfigPublic(BestConfig):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -156,15 +168,6 @@ class BestConfigPublic(BaseModel):
                 }
             ]
         }
-    )
-
-    alpha: float
-    epsilon: float
-    error: float
-    job_id: int
-    trial: int | None
-    trials_considered: int = Field(
-        description="Finished trials of (task, optimizer) the best was chosen from."
     )
 
 

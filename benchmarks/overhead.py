@@ -30,11 +30,11 @@ def main() -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     from search_spaces import build_sampler, paper_grid
     from service import jobs
-    from service.db import upgrade
+    from service.db import session_scope, upgrade
+    from service.kinds.search import SearchSpec
     from service.ray_session import ensure_ray
     from service.runner import JobRunner
     from service.settings import Settings
-    from service.specs import SearchSpec
     from workers.trainer import train_one
 
     home = tempfile.mkdtemp(prefix="tunecost-bench-")
@@ -48,11 +48,13 @@ def main() -> None:
         spec = SearchSpec(
             task="synthetic-bowl", optimizer="adam", searcher=args.searcher, budget=n, seed=seed
         )
-        job = jobs.create_job(url, spec)
+        with session_scope(url) as session:
+            job_id = jobs.create_job(session, spec).id
         start = time.perf_counter()
         runner.run_once()
         elapsed = time.perf_counter() - start
-        done = jobs.get_job(url, job.id)
+        with session_scope(url) as session:
+            done = jobs.get_job(session, job_id)
         if done.state != "succeeded" or done.result["trials"] != n:
             raise SystemExit(f"benchmark job did not finish cleanly: {done.state} {done.error}")
         return elapsed

@@ -45,11 +45,11 @@ def main() -> None:
 
     from service import jobs
     from service.db import session_scope, upgrade
+    from service.kinds.replay import ReplaySpec
     from service.models import Landscape, LandscapePoint
     from service.ray_session import ensure_ray
     from service.runner import JobRunner
     from service.settings import Settings
-    from service.specs import ReplaySpec
 
     rng = np.random.default_rng(0)
     ai, ei = np.meshgrid(np.arange(21), np.arange(21), indexing="ij")
@@ -90,26 +90,29 @@ def main() -> None:
 
     runs = len(args.searchers) * args.seeds
     runner = JobRunner(settings)
-    warm = jobs.create_job(
-        url, ReplaySpec(kind="replay", landscape_ids=[landscape_id], searchers=["random"], seeds=2, budget=5)
-    )
+    with session_scope(url) as session:
+        jobs.create_job(
+            session,
+            ReplaySpec(kind="replay", landscape_ids=[landscape_id], searchers=["random"], seeds=2, budget=5),
+        )
     runner.run_once()  # warm-up: Ray workers, imports
-    job = jobs.create_job(
-        url,
-        ReplaySpec(
-            kind="replay",
-            landscape_ids=[landscape_id],
-            searchers=args.searchers,
-            seeds=args.seeds,
-            budget=args.budget,
-        ),
-    )
+    with session_scope(url) as session:
+        job_id = jobs.create_job(
+            session,
+            ReplaySpec(
+                kind="replay",
+                landscape_ids=[landscape_id],
+                searchers=args.searchers,
+                seeds=args.seeds,
+                budget=args.budget,
+            ),
+        ).id
     start = time.perf_counter()
     runner.run_once()
     t_tunecost = time.perf_counter() - start
-    if jobs.get_job(url, job.id).state != "succeeded":
-        raise SystemExit("replay job failed")
-    del warm
+    with session_scope(url) as session:
+        if jobs.get_job(session, job_id).state != "succeeded":
+            raise SystemExit("replay job failed")
 
     start = time.perf_counter()
     for searcher in args.searchers:

@@ -8,8 +8,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["Session", "current_revision", "get_engine", "ping", "session_scope", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLE = "tunecost_alembic_version"  # Optuna's storage owns `alembic_version`
@@ -53,6 +55,14 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def ping(url: str) -> str:
+    """Round-trip to the database; returns its dialect's name (``sqlite``, ``postgresql``)."""
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return engine.dialect.name
 
 
 def alembic_config(url: str) -> Any:

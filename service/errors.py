@@ -14,12 +14,14 @@ class NotFound(TunecostError):
 
 
 class InvalidField(TunecostError):
-    """Input that passed the schema but not the service's rules (e.g. the budget cap)."""
+    """Input that passed the schema but not the service's rules (e.g. the budget cap).
+    ``where`` is the part of the request the field is in: ``body`` or ``query``."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, where: str = "body") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.where = where
 
 
 class Conflict(TunecostError):

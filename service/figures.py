@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from service.comparisons import Comparison
+    from service.landscapes import LandscapeDetail
 
 REDDI_OPTIMIZERS = ("adam", "amsgrad", "delayed_adam", "avagrad")
 
@@ -57,41 +61,41 @@ def reddi_figure(
     return {run.optimizer: run.final_mean_grad_sq for run in runs}
 
 
-def landscape_figure(out: Path, landscape: dict[str, Any]) -> None:
+def landscape_figure(out: Path, landscape: LandscapeDetail) -> None:
     """Heatmap of validation error over (alpha, epsilon): the paper's Figure 1."""
     import numpy as np
 
     plt = _pyplot()
-    errors = np.array([[np.nan if e is None else e for e in row] for row in landscape["errors"]], dtype=float)
+    errors = np.array([[np.nan if e is None else e for e in row] for row in landscape.errors], dtype=float)
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
     image = ax.imshow(errors.T, origin="lower", cmap="viridis_r", aspect="auto")
     fig.colorbar(image, ax=ax, label="validation error (%)")
-    alphas, epsilons = landscape["alphas"], landscape["epsilons"]
+    alphas, epsilons = landscape.alphas, landscape.epsilons
     ax.set_xticks(range(0, len(alphas), 2), [f"{a:g}" for a in alphas[::2]], rotation=60, fontsize=7)
     ax.set_yticks(range(0, len(epsilons), 2), [f"{e:g}" for e in epsilons[::2]], fontsize=7)
     ax.set(xlabel="alpha", ylabel="epsilon")
     i, j = np.unravel_index(np.nanargmin(errors), errors.shape)
     ax.plot(i, j, marker="*", color="red", markersize=12, label=f"best {errors[i, j]:.2f}%")
     ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(f"{landscape['task']} / {landscape['optimizer']} (landscape {landscape['id']})")
+    ax.set_title(f"{landscape.task} / {landscape.optimizer} (landscape {landscape.id})")
     fig.tight_layout()
     _save(fig, out)
 
 
-def curves_figure(out: Path, comparison: dict[str, Any]) -> None:
+def curves_figure(out: Path, comparison: Comparison) -> None:
     """Suboptimality vs trials, median with IQR band, log y: the paper's Figure 2 (right)."""
     import numpy as np
 
     plt = _pyplot()
-    optimizers = sorted({c["optimizer"] for c in comparison["curves"]})
+    optimizers = sorted({c.optimizer for c in comparison.curves})
     fig, axes = plt.subplots(1, len(optimizers), figsize=(5 * len(optimizers), 4), sharey=True, squeeze=False)
     floor = 1e-2
     for ax, optimizer in zip(axes[0], optimizers, strict=True):
-        for c in (c for c in comparison["curves"] if c["optimizer"] == optimizer):
-            t = np.arange(1, len(c["median"]) + 1)
-            ax.plot(t, np.maximum(c["median"], floor), label=c["searcher"], lw=1.4)
-            ax.fill_between(t, np.maximum(c["q25"], floor), np.maximum(c["q75"], floor), alpha=0.15)
-        for d in comparison["deltas"]:
+        for c in (c for c in comparison.curves if c.optimizer == optimizer):
+            t = np.arange(1, len(c.median) + 1)
+            ax.plot(t, np.maximum(c.median, floor), label=c.searcher, lw=1.4)
+            ax.fill_between(t, np.maximum(c.q25, floor), np.maximum(c.q75, floor), alpha=0.15)
+        for d in comparison.deltas:
             ax.axhline(d, color="k", ls=":", lw=0.7)
         ax.set(xscale="log", yscale="log", xlabel="trials (distinct configs)", title=optimizer)
         ax.grid(alpha=0.3)
@@ -101,28 +105,26 @@ def curves_figure(out: Path, comparison: dict[str, Any]) -> None:
     _save(fig, out)
 
 
-def tuning_cost_figure(out: Path, comparison: dict[str, Any], delta: float = 0.5) -> None:
+def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5) -> None:
     """Trials to reach delta per searcher, grouped by optimizer (median, IQR whiskers): Figure 2 (left)."""
     import numpy as np
 
     plt = _pyplot()
-    rows = [r for r in comparison["rows"] if abs(r["delta"] - delta) < 1e-9]
-    optimizers = sorted({r["optimizer"] for r in rows})
-    searchers = list(dict.fromkeys(r["searcher"] for r in rows))
+    rows = [r for r in comparison.rows if abs(r.delta - delta) < 1e-9]
+    optimizers = sorted({r.optimizer for r in rows})
+    searchers = list(dict.fromkeys(r.searcher for r in rows))
     width = 0.8 / max(1, len(optimizers))
     fig, ax = plt.subplots(figsize=(1.3 * len(searchers) + 2, 4))
     for k, optimizer in enumerate(optimizers):
-        by = {r["searcher"]: r for r in rows if r["optimizer"] == optimizer}
-        budget = next(iter(by.values()))["budget"]
-        med = np.array(
-            [by[s]["median"] if by[s]["median"] is not None else budget + 1 for s in searchers], dtype=float
-        )
-        lo = np.array(
-            [by[s]["q25"] if by[s]["q25"] is not None else budget + 1 for s in searchers], dtype=float
-        )
-        hi = np.array(
-            [by[s]["q75"] if by[s]["q75"] is not None else budget + 1 for s in searchers], dtype=float
-        )
+        by = {r.searcher: r for r in rows if r.optimizer == optimizer}
+        budget = next(iter(by.values())).budget
+
+        def censored(values: list[float | None], budget: int = budget) -> Any:
+            return np.array([budget + 1 if v is None else v for v in values], dtype=float)
+
+        med = censored([by[s].median for s in searchers])
+        lo = censored([by[s].q25 for s in searchers])
+        hi = censored([by[s].q75 for s in searchers])
         x = np.arange(len(searchers)) + (k - (len(optimizers) - 1) / 2) * width
         ax.bar(x, med, width, label=optimizer, yerr=[med - lo, hi - med], capsize=3)
     ax.set_xticks(np.arange(len(searchers)), searchers)

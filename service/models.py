@@ -13,6 +13,9 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Intege
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from search_spaces import GridSpace
+from service.states import JobState
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -39,26 +42,21 @@ class Base(DeclarativeBase):
     pass
 
 
-class JobState:
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    FINISHED = (SUCCEEDED, FAILED, CANCELLED)
-    ALL = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-
-
 class Job(Base):
+    """One submitted job. ``kind`` names its module in :mod:`service.kinds`; ``spec`` and
+    ``result`` are that kind's typed models as JSON. ``task``, ``optimizer``, ``searcher`` and
+    ``recipe_hash`` are set by kinds that train one (task, optimizer) and are null otherwise
+    (a replay's subjects are its link rows: :class:`ReplayLandscape`, :class:`ReplaySearcher`)."""
+
     __tablename__ = "tunecost_jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED, index=True)
-    task: Mapped[str] = mapped_column(String(64), index=True)
-    optimizer: Mapped[str] = mapped_column(String(64), index=True)
+    task: Mapped[str | None] = mapped_column(String(64), index=True)
+    optimizer: Mapped[str | None] = mapped_column(String(64), index=True)
     searcher: Mapped[str | None] = mapped_column(String(64))
-    recipe_hash: Mapped[str] = mapped_column(String(16))
+    recipe_hash: Mapped[str | None] = mapped_column(String(16))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     owner: Mapped[str | None] = mapped_column(String(128))  # who submitted it
     runner_id: Mapped[str | None] = mapped_column(String(128))  # who holds the lease
@@ -79,9 +77,26 @@ class Job(Base):
     )
 
 
-class TrialStatus:
-    COMPLETE = "complete"
-    FAILED = "failed"
+class ReplayLandscape(Base):
+    """A replay job's landscapes, in the order the job named them."""
+
+    __tablename__ = "tunecost_replay_landscapes"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("tunecost_jobs.id", ondelete="CASCADE"), primary_key=True)
+    landscape_id: Mapped[int] = mapped_column(
+        ForeignKey("tunecost_landscapes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class ReplaySearcher(Base):
+    """A replay job's searchers, in the order the job named them."""
+
+    __tablename__ = "tunecost_replay_searchers"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("tunecost_jobs.id", ondelete="CASCADE"), primary_key=True)
+    searcher: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class Trial(Base):
@@ -89,7 +104,7 @@ class Trial(Base):
 
     ``number`` counts distinct evaluated configs (1, 2, ...); a proposal answered
     from the job's cache has ``cached = True`` and ``number = None``: it does not
-    count as a trial (DESIGN.md, "Trial count"). ``position`` orders every row.
+    count as a trial (docs/ARCHITECTURE.md, "Trial count"). ``position`` orders every row.
     """
 
     __tablename__ = "tunecost_trials"
@@ -141,6 +156,11 @@ class Landscape(Base):
         order_by="(LandscapePoint.alpha_index, LandscapePoint.epsilon_index)",
     )
 
+    @property
+    def grid(self) -> GridSpace:
+        """The stored grid, typed (sweeps store grids only)."""
+        return GridSpace(tuple(self.space["alphas"]), tuple(self.space["epsilons"]), self.space.get("name"))
+
 
 class LandscapePoint(Base):
     """One node: the mean validation error over the sweep's seeds, and its spread."""
@@ -166,7 +186,7 @@ class LandscapePoint(Base):
     landscape: Mapped[Landscape] = relationship(back_populates="points")
 
 
-class ReplayResult(Base):
+class ReplayRun(Base):
     """One searcher run (one seed) against a landscape: its curve and trials-to-delta."""
 
     __tablename__ = "tunecost_replay_results"

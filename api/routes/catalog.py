@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import UrlDep
+from api.deps import SessionDep
 from api.schemas import BestConfigPublic, CatalogPublic
 from search_spaces import SEARCHERS, adabelief_grid, paper_grid
 from service import jobs as job_service
@@ -29,6 +29,8 @@ def catalog() -> CatalogPublic:
     responses={404: {"description": "Finished trial not found"}},
     summary="Best (alpha, epsilon) over all finished trials of a task and optimizer",
 )
-def best_config(url: UrlDep, task: str, optimizer: str, recipe_hash: str | None = None) -> BestConfigPublic:
-    best = job_service.best_config(url, task, optimizer, recipe_hash=recipe_hash)
-    return BestConfigPublic(**best.to_json())
+def best_config(
+    session: SessionDep, task: str, optimizer: str, recipe_hash: str | None = None
+) -> BestConfigPublic:
+    best = job_service.best_config(session, task, optimizer, recipe_hash=recipe_hash)
+    return BestConfigPublic.model_validate(best.model_dump())

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
+from pydantic import BaseModel
 
-from api.deps import SettingsDep, UrlDep, WriterDep
+from api.deps import SessionDep, SettingsDep, WriterDep
 from api.schemas import CurvePoint, CurvePublic, JobPublic, JobsPublic, TrialPublic, TrialsPublic
 from service import jobs as job_service
-from service.models import Job, JobState
-from service.specs import SEARCH_EXAMPLE, JobSpec
-
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+from service.db import Session
+from service.kinds import Limits
+from service.kinds.search import EXAMPLE as SEARCH_EXAMPLE
+from service.models import Job
+from service.states import JobState
 
 _EXAMPLES = {
     "tpe": {
@@ -63,115 +65,108 @@ _EXAMPLES = {
 }
 
 
-def _public(url: str, job: Job) -> JobPublic:
-    done, best = job_service.progress(url, [job.id])[job.id]
-    return JobPublic.from_job(job, trials_done=done, best=best)
+def _public(session: Session, job: Job) -> JobPublic:
+    return JobPublic.from_job(job, job_service.progress(session, [job.id])[job.id])
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=JobPublic,
-    summary="Submit a tuning job",
-    responses={401: {"description": "Token missing"}, 403: {"description": "Wrong token"}},
-)
-def submit_job(
-    url: UrlDep,
-    settings: SettingsDep,
-    owner: WriterDep,
-    spec: Annotated[JobSpec, Body(openapi_examples=_EXAMPLES)],
-) -> JobPublic:
-    """Queue a job; a runner picks it up. Bad input is a 422 whose `loc` names the field."""
-    return _public(url, job_service.create_job(url, spec, owner=owner, budget_cap=settings.budget_cap))
+def build_router(job_spec: Any) -> APIRouter:
+    """The /jobs routes; ``job_spec`` is the request body: every registered kind's spec, tagged
+    by ``kind`` (:func:`service.kinds.spec_union`, taken when the app is created)."""
+    router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-
-@router.get("", response_model=JobsPublic, summary="List jobs, newest first")
-def list_jobs(
-    url: UrlDep,
-    state: Annotated[Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()] = None,
-    task: str | None = None,
-    optimizer: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> JobsPublic:
-    jobs, count = job_service.list_jobs(
-        url, state=state, task=task, optimizer=optimizer, offset=offset, limit=limit
-    )
-    progress = job_service.progress(url, [j.id for j in jobs])
-    data = [JobPublic.from_job(j, trials_done=progress[j.id][0], best=progress[j.id][1]) for j in jobs]
-    return JobsPublic(data=data, count=count, offset=offset, limit=limit)
-
-
-@router.get("/{job_id}", response_model=JobPublic, responses={404: {"description": "Job not found"}})
-def get_job(url: UrlDep, job_id: int) -> JobPublic:
-    return _public(url, job_service.get_job(url, job_id))
-
-
-@router.post(
-    "/{job_id}/cancel",
-    response_model=JobPublic,
-    responses={404: {"description": "Job not found"}, 409: {"description": "Job already finished"}},
-)
-def cancel_job(url: UrlDep, _owner: WriterDep, job_id: int) -> JobPublic:
-    """A queued job is cancelled at once; a running one stops after its running trials."""
-    return _public(url, job_service.cancel_job(url, job_id))
-
-
-@router.get(
-    "/{job_id}/trials", response_model=TrialsPublic, responses={404: {"description": "Job not found"}}
-)
-def list_trials(url: UrlDep, job_id: int) -> TrialsPublic:
-    """Every answered proposal, cached answers and failed trials included, in order."""
-    trials = job_service.list_trials(url, job_id)
-    return TrialsPublic(data=[TrialPublic.from_trial(t) for t in trials], count=len(trials))
-
-
-@router.get(
-    "/{job_id}/curve",
-    response_model=CurvePublic,
-    responses={
-        404: {"description": "Job not found"},
-        200: {
-            "content": {"text/csv": {}},
-            "description": "JSON, or CSV with `?format=csv` / `Accept: text/csv`",
-        },
-    },
-)
-def get_curve(
-    url: UrlDep,
-    job_id: int,
-    format: Literal["json", "csv"] | None = None,  # noqa: A002 - the query parameter's public name
-    accept: Annotated[str | None, Header()] = None,
-) -> CurvePublic | Response:
-    """Suboptimality vs trials: one point per distinct evaluated config (cached answers excluded)."""
-    job = job_service.get_job(url, job_id)
-    points = [
-        CurvePoint(
-            trial=t.number or 0,
-            alpha=t.alpha,
-            epsilon=t.epsilon,
-            error=t.error,
-            best_so_far=t.best_so_far,
-            suboptimality=t.suboptimality,
-            diverged=t.diverged,
+    def submit_job(
+        session: SessionDep,
+        settings: SettingsDep,
+        owner: WriterDep,
+        spec: BaseModel,
+    ) -> JobPublic:
+        """Queue a job; a runner picks it up. Bad input is a 422 whose `loc` names the field."""
+        job = job_service.create_job(
+            session, spec, owner=owner, limits=Limits(budget_cap=settings.budget_cap)
         )
-        for t in job_service.curve(url, job_id)
-    ]
-    if format == "csv" or (format is None and accept and "text/csv" in accept):
-        buffer = io.StringIO()
-        fields = list(CurvePoint.model_fields)
-        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        for p in points:
-            writer.writerow(p.model_dump())
-        return Response(buffer.getvalue(), media_type="text/csv")
-    return CurvePublic(
-        job_id=job.id,
-        state=job.state,
-        reference_error=job.reference_error,
-        reference_source=job.reference_source,
-        points=points,
+        return _public(session, job)
+
+    # The body's type is known only now (the kinds registered when the app is made), and this
+    # module's annotations are strings: give FastAPI the object itself.
+    submit_job.__annotations__["spec"] = Annotated[job_spec, Body(openapi_examples=_EXAMPLES)]
+    router.post(
+        "",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=JobPublic,
+        summary="Submit a tuning job",
+        responses={401: {"description": "Token missing"}, 403: {"description": "Wrong token"}},
+    )(submit_job)
+
+    @router.get("", response_model=JobsPublic, summary="List jobs, newest first")
+    def list_jobs(
+        session: SessionDep,
+        state: JobState | None = None,
+        task: str | None = None,
+        optimizer: str | None = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> JobsPublic:
+        jobs, count = job_service.list_jobs(
+            session, state=state, task=task, optimizer=optimizer, offset=offset, limit=limit
+        )
+        progress = job_service.progress(session, [j.id for j in jobs])
+        data = [JobPublic.from_job(j, progress[j.id]) for j in jobs]
+        return JobsPublic(data=data, count=count, offset=offset, limit=limit)
+
+    @router.get("/{job_id}", response_model=JobPublic, responses={404: {"description": "Job not found"}})
+    def get_job(session: SessionDep, job_id: int) -> JobPublic:
+        return _public(session, job_service.get_job(session, job_id))
+
+    @router.post(
+        "/{job_id}/cancel",
+        response_model=JobPublic,
+        responses={404: {"description": "Job not found"}, 409: {"description": "Job already finished"}},
     )
+    def cancel_job(session: SessionDep, _owner: WriterDep, job_id: int) -> JobPublic:
+        """A queued job is cancelled at once; a running one stops after its running trials."""
+        return _public(session, job_service.cancel_job(session, job_id))
 
+    @router.get(
+        "/{job_id}/trials", response_model=TrialsPublic, responses={404: {"description": "Job not found"}}
+    )
+    def list_trials(session: SessionDep, job_id: int) -> TrialsPublic:
+        """Every answered proposal, cached answers and failed trials included, in order."""
+        trials = job_service.list_trials(session, job_id)
+        return TrialsPublic(data=[TrialPublic.from_trial(t) for t in trials], count=len(trials))
 
-__all__ = ["router", "JobState"]
+    @router.get(
+        "/{job_id}/curve",
+        response_model=CurvePublic,
+        responses={
+            404: {"description": "Job not found"},
+            200: {
+                "content": {"text/csv": {}},
+                "description": "JSON, or CSV with `?format=csv` / `Accept: text/csv`",
+            },
+        },
+    )
+    def get_curve(
+        session: SessionDep,
+        job_id: int,
+        format: Literal["json", "csv"] | None = None,  # noqa: A002 - the query parameter's public name
+        accept: Annotated[str | None, Header()] = None,
+    ) -> CurvePublic | Response:
+        """Suboptimality vs trials: one point per distinct evaluated config (cached answers excluded)."""
+        job = job_service.get_job(session, job_id)
+        points = job_service.curve(session, job_id)
+        if format == "csv" or (format is None and accept and "text/csv" in accept):
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=list(CurvePoint.model_fields), lineterminator="\n")
+            writer.writeheader()
+            for p in points:
+                writer.writerow(p.model_dump())
+            return Response(buffer.getvalue(), media_type="text/csv")
+        return CurvePublic(
+            job_id=job.id,
+            state=job.state,
+            reference_error=job.reference_error,
+            reference_source=job.reference_source,
+            points=points,
+        )
+
+    return router

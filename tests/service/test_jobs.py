@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from service import jobs
 from service.errors import Conflict, NotFound
-from service.models import JobState
+from service.kinds.search import SearchSpec
 from service.runner import JobRunner
 from service.settings import Settings
-from service.specs import SearchSpec
+from service.states import JobState
+from tests import db as jobs
 
 
 def spec(**overrides: object) -> SearchSpec:

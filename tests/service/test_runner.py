@@ -10,12 +10,13 @@ import optuna
 import pytest
 from sqlalchemy import update
 
-from service import jobs
 from service.db import session_scope
-from service.models import Job, JobState, utcnow
+from service.kinds.search import SearchSpec
+from service.models import Job, utcnow
 from service.runner import JobRunner
 from service.settings import Settings
-from service.specs import SearchSpec
+from service.states import JobState
+from tests import db as jobs
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 

@@ -4,14 +4,14 @@ import pytest
 from pydantic import ValidationError
 
 from search_spaces import adabelief_grid, paper_grid
-from service.specs import SearchSpec
+from service.kinds.search import SearchSpec
 
 BASE = {"kind": "search", "task": "digits-mlp", "optimizer": "adam", "searcher": "tpe", "budget": 12}
 
 
 def test_defaults_fill_in() -> None:
     s = SearchSpec.model_validate(BASE)
-    assert s.space == paper_grid().to_json()
+    assert s.space == paper_grid()
     assert s.recipe["epochs"] == 20 and s.searcher_options["n_startup_trials"] == 10
     assert s.resources.cpu == 1 and s.resources.gpu == 0
 
@@ -19,7 +19,8 @@ def test_defaults_fill_in() -> None:
 def test_adabelief_defaults_to_its_shifted_grid() -> None:
     from service.specs import default_space
 
-    assert default_space("adabelief") == adabelief_grid().to_json()
+    assert default_space("adabelief") == adabelief_grid()
+    assert SearchSpec.model_validate({**BASE, "optimizer": "adabelief"}).space == adabelief_grid()
 
 
 def test_recipe_hash_changes_with_the_recipe() -> None:

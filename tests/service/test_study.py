@@ -7,12 +7,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from service import jobs
-from service.models import JobState
-from service.replay import compare, expected_random_cost, replay_one
+from search_spaces import GridSpace
+from service.comparisons import expected_random_cost
+from service.kinds.replay import ReplaySpec, replay_one
+from service.kinds.search import SearchSpec
+from service.kinds.sweep import SweepSpec
 from service.runner import JobRunner
 from service.settings import Settings
-from service.specs import ReplaySpec, SearchSpec, SweepSpec
+from service.states import JobState
+from tests import db as jobs
+from tests.db import compare
 from workers.trainer import train_one
 
 pytestmark = pytest.mark.usefixtures("ray_session")
@@ -108,14 +112,14 @@ def test_replay_and_comparisons(settings: Settings) -> None:
     JobRunner(settings).run_once()
     assert jobs.get_job(url, replay.id).state == JobState.SUCCEEDED
     result = compare(url, job_id=replay.id)
-    assert {(r["optimizer"], r["searcher"]) for r in result["rows"]} == {
+    assert {(r.optimizer, r.searcher) for r in result.rows} == {
         (o, s) for o in ("adam", "avagrad") for s in ("random", "gld", "cgld")
     }
-    for row in result["rows"]:
-        assert row["seeds"] == 12 and 0 < row["success_rate"] <= 1
-        assert row["q25"] <= row["median"] <= row["q75"] <= 30
-    for curve in result["curves"]:
-        assert curve["median"][0] >= curve["median"][-1] >= 0  # suboptimality only falls
+    for row in result.rows:
+        assert row.seeds == 12 and 0 < row.success_rate <= 1
+        assert row.q25 <= row.median <= row.q75 <= 30
+    for curve in result.curves:
+        assert curve.median[0] >= curve.median[-1] >= 0  # suboptimality only falls
     with TestClient(create_app(settings)) as client:
         over_rest = client.get(
             "/v1/comparisons", params={"job_id": replay.id, "searchers": "gld", "deltas": "0.5"}
@@ -138,23 +142,21 @@ def test_replay_and_comparisons(settings: Settings) -> None:
 
 def test_replay_counts_distinct_configs_and_reaches_the_optimum() -> None:
     errors = np.arange(20, dtype=float).reshape(4, 5)
-    space = {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1, 1.0], "epsilons": [1e-8, 1e-6, 1e-4, 1e-2, 1.0]}
+    space = GridSpace((1e-3, 1e-2, 1e-1, 1.0), (1e-8, 1e-6, 1e-4, 1e-2, 1.0))
     run = replay_one("random", {}, space, errors, seed=0, budget=20, deltas=[0.5])
-    assert len(run["curve"]) == 20 and run["curve"][-1] == 0.0
-    t = run["trials_to"]["0.5"]
-    assert run["curve"][t - 1] == 0.0 and (t == 1 or run["curve"][t - 2] > 0.5)
+    assert len(run.curve) == 20 and run.curve[-1] == 0.0
+    t = run.trials_to["0.5"]
+    assert run.curve[t - 1] == 0.0 and (t == 1 or run.curve[t - 2] > 0.5)
 
 
 def test_random_search_expected_cost_matches_replays() -> None:
     rng = np.random.default_rng(0)
     errors = rng.uniform(0, 10, (21, 21))
-    space = {
-        "type": "grid",
-        "alphas": [float(f"1e{k}") for k in range(-10, 11)],
-        "epsilons": [float(f"1e{k}") for k in range(-10, 11)],
-    }
+    space = GridSpace(
+        tuple(float(f"1e{k}") for k in range(-10, 11)), tuple(float(f"1e{k}") for k in range(-10, 11))
+    )
     costs = [
-        replay_one("random", {}, space, errors, seed=s, budget=441, deltas=[1.0])["trials_to"]["1.0"]
+        replay_one("random", {}, space, errors, seed=s, budget=441, deltas=[1.0]).trials_to["1.0"]
         for s in range(200)
     ]
     assert np.mean(costs) == pytest.approx(expected_random_cost(errors, 1.0), rel=0.2)

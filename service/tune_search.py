@@ -1,4 +1,4 @@
-"""Runs a ``search`` job as a Ray Tune experiment.
+"""Runs a ``search`` job (:mod:`service.kinds.search`) as a Ray Tune experiment.
 
     Tuner(trainable with {cpu, gpu} resources,
           search_alg = ConcurrencyLimiter(CachingSearcher(OptunaSearch(sampler, RDB storage))),
@@ -9,7 +9,7 @@
 * ``CachingSearcher`` (hand-written: no library answers re-proposals from a cache)
   answers a config the job already evaluated from the job's cache: the searcher
   is told the known error, a ``cached`` row is written, and no Tune trial (and no
-  budget) is spent on it (DESIGN.md, "Trial count").
+  budget) is spent on it (docs/ARCHITECTURE.md, "Trial count").
 * ``TrialRecorder`` writes one ``tunecost_trials`` row per finished trial, with
   best-so-far and suboptimality, as soon as the trial ends: a crash loses no
   finished trial. A restarted job resumes: its finished rows seed the cache and
@@ -31,10 +31,12 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 from sqlalchemy import select
 
-from search_spaces import Space, build_sampler, space_from_json
+from search_spaces import Space, build_sampler
 from service.db import session_scope
-from service.models import Trial, TrialStatus, utcnow
-from service.specs import SearchSpec
+from service.kinds import RunContext
+from service.kinds.search import SearchResult, SearchSpec
+from service.models import Trial, utcnow
+from service.states import TrialStatus
 from workers.registry import OPTIMIZERS
 from workers.trainable import run_trial
 
@@ -327,39 +329,30 @@ def _fail_stale_optuna_trials(study: optuna.Study) -> None:
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
 
 
-def run_search(
-    *,
-    url: str,
-    job_id: int,
-    study_name: str,
-    spec: SearchSpec,
-    reference_error: float | None,
-    stop_event: threading.Event,
-    results_dir: str,
-    data_dir: str | None,
-    on_progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) the search; returns a summary for the job's ``result``."""
+def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
+    """Run (or resume) the search; returns what ran for the job's ``result``."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = space_from_json(spec.space or {})
-    storage = optuna.storages.RDBStorage(url)
+    space = spec.space
+    storage = optuna.storages.RDBStorage(ctx.url)
     study = optuna.create_study(
-        storage=storage, study_name=study_name, direction="minimize", load_if_exists=True
+        storage=storage, study_name=ctx.study_name, direction="minimize", load_if_exists=True
     )
     for key, value in {
-        "tunecost_job_id": job_id,
+        "tunecost_job_id": ctx.job_id,
         "task": spec.task,
         "optimizer": spec.optimizer,
         "searcher": spec.searcher,
         "seed": spec.seed,
-        "space": spec.space,
+        "space": space.to_json(),
     }.items():
         study.set_user_attr(key, value)
     _fail_stale_optuna_trials(study)
 
-    recorder = TrialRecorder(url, job_id, spec.seed, reference_error, on_progress)
+    recorder = TrialRecorder(
+        ctx.url, ctx.job_id, spec.seed, spec.reference_error, lambda done: ctx.progress(done, spec.budget)
+    )
     remaining = spec.budget - recorder.number
-    summary: dict[str, Any] = {"study_name": study_name, "resumed_from": recorder.number}
+    summary = SearchResult(study_name=ctx.study_name, resumed_from=recorder.number)
     if remaining <= 0:
         return summary
 
@@ -376,7 +369,7 @@ def run_search(
         metric=METRIC,
         mode="min",
         sampler=sampler,
-        study_name=study_name,
+        study_name=ctx.study_name,
         storage=storage,
     )
     caching = CachingSearcher(optuna_search, recorder, space_size=space.size)
@@ -389,7 +382,7 @@ def run_search(
             optimizer=spec.optimizer,
             seed=spec.seed,
             recipe=spec.recipe,
-            data_dir=data_dir,
+            data_dir=str(ctx.settings.data_dir),
             threads=max(1, int(spec.resources.cpu)),
         ),
         {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
@@ -398,11 +391,11 @@ def run_search(
         trainable,
         tune_config=tune.TuneConfig(search_alg=search_alg, num_samples=remaining, reuse_actors=True),
         run_config=tune.RunConfig(
-            name=f"job-{job_id}",
-            storage_path=results_dir,
+            name=f"job-{ctx.job_id}",
+            storage_path=str(ctx.settings.ray_results_dir),
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             callbacks=[recorder],
-            stop=CancelStopper(stop_event),
+            stop=CancelStopper(ctx.stop),
             verbose=0,
         ),
     )
@@ -413,5 +406,10 @@ def run_search(
             "ignore", message="Define-by-run function passed in the `space` argument took"
         )
         tuner.fit()
-    summary.update(trained=recorder.number, failed=recorder.failed, searcher_exhausted=caching.exhausted)
-    return summary
+    return summary.model_copy(
+        update={
+            "trained": recorder.number,
+            "failed": recorder.failed,
+            "searcher_exhausted": caching.exhausted,
+        }
+    )

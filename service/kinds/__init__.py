@@ -1,0 +1,153 @@
+"""Job kinds: each kind is one module behind the small contract :class:`JobKind`.
+
+A kind owns its typed spec (the request body, tagged by ``kind``), its typed result (the
+job row's ``result``), the checks that need the database (:meth:`JobKind.admit`), how it
+runs (:meth:`JobKind.run`, which also resumes a job whose runner died) and what its end
+means (:meth:`JobKind.finish`). The runner (:mod:`service.runner`) only claims jobs, keeps
+their leases, heartbeats, relays cancellation and dispatches here; the API builds its
+request body from :func:`spec_union`. Adding a kind is one module plus one line in
+``_BUILTIN`` (or one :func:`register` call). See docs/ARCHITECTURE.md, "Job kinds".
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union
+
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidField
+from service.models import Job
+from service.settings import Settings
+from service.states import JobState
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The server's limits a spec is admitted under."""
+
+    budget_cap: int | None = None
+
+    def check_budget(self, budget: int) -> None:
+        if self.budget_cap is not None and budget > self.budget_cap:
+            raise InvalidField("budget", f"{budget} is over this server's cap of {self.budget_cap}")
+
+
+@dataclass
+class RunContext:
+    """What a running job may use. ``attempt`` > 1 means a resume after a runner died."""
+
+    url: str
+    settings: Settings
+    job_id: int
+    study_name: str
+    attempt: int
+    stop: threading.Event  # set on cancellation or a lost lease: stop soon, keep what is done
+    on_progress: Callable[[int, int | None], None] | None = None  # (done, total)
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done, total)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: JobState
+    error: str | None = None
+
+
+class JobKind(Generic[SpecT, ResultT]):
+    """The contract of a job kind. Subclasses set ``name``, ``spec_model``, ``result_model``
+    and implement :meth:`run`; the other methods have defaults."""
+
+    name: ClassVar[str]
+    spec_model: ClassVar[type[BaseModel]]
+    result_model: ClassVar[type[BaseModel]]
+
+    def parse_spec(self, data: dict[str, Any]) -> SpecT:
+        return self.spec_model.model_validate(data)  # type: ignore[return-value]
+
+    def parse_result(self, data: dict[str, Any] | None) -> ResultT | None:
+        return None if data is None else self.result_model.model_validate(data)  # type: ignore[return-value]
+
+    def admit(self, session: Session, job: Job, spec: SpecT, limits: Limits) -> None:
+        """Checks that need the database or the server's limits (raise ``InvalidField``), and
+        the job's subject: its ``task``, ``optimizer``, ``searcher``, ``recipe_hash`` columns
+        or its link rows. ``job`` is flushed (it has an id) and uncommitted."""
+
+    def total(self, spec: SpecT) -> int | None:
+        """Units of progress the job reports (trials, configs, runs), if known up front."""
+        return None
+
+    def run(self, ctx: RunContext, spec: SpecT) -> ResultT:
+        raise NotImplementedError
+
+    def finish(self, ctx: RunContext, spec: SpecT, result: ResultT) -> tuple[ResultT, Outcome]:
+        """After :meth:`run` returned without cancellation: the final result and state."""
+        return result, Outcome(JobState.SUCCEEDED)
+
+
+_BUILTIN: dict[str, str] = {
+    "search": "service.kinds.search:KIND",
+    "sweep": "service.kinds.sweep:KIND",
+    "replay": "service.kinds.replay:KIND",
+}
+_registered: dict[str, JobKind[Any, Any]] = {}
+_lock = threading.Lock()
+
+
+def _load(path: str) -> JobKind[Any, Any]:
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def kinds() -> dict[str, JobKind[Any, Any]]:
+    """Every kind by name: the built-ins first, then those registered at run time."""
+    with _lock:
+        for name, path in _BUILTIN.items():
+            if name not in _registered:
+                _registered[name] = _load(path)
+        return dict(_registered)
+
+
+def get(name: str) -> JobKind[Any, Any]:
+    found = kinds().get(name)
+    if found is None:
+        raise ValueError(f"unknown job kind {name!r}; known: {sorted(kinds())}")
+    return found
+
+
+def register(kind: JobKind[Any, Any]) -> JobKind[Any, Any]:
+    """Add a kind (its spec must have ``kind: Literal[<name>]``). Apps created afterwards accept it."""
+    with _lock:
+        if kind.name in _registered or kind.name in _BUILTIN:
+            raise ValueError(f"job kind {kind.name!r} is already registered")
+        _registered[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    with _lock:
+        if name in _BUILTIN:
+            raise ValueError(f"job kind {name!r} is built in")
+        _registered.pop(name, None)
+
+
+def spec_union() -> Any:
+    """Every kind's spec as one pydantic type, tagged by ``kind``: the REST body."""
+    models = tuple(kind.spec_model for kind in kinds().values())
+    if len(models) == 1:
+        return models[0]
+    return Annotated[Union[models], Field(discriminator="kind")]  # noqa: UP007 - a runtime tuple
+
+
+def parse_spec(data: dict[str, Any]) -> BaseModel:
+    """Validate a job spec of any kind (``data["kind"]`` picks it; default ``search``)."""
+    return get(data.get("kind", "search")).parse_spec(data)

@@ -1,0 +1,276 @@
+"""The ``replay`` kind: searchers x seeds against stored landscapes (lookups, no training).
+
+Each run asks its searcher (a fresh in-memory Optuna study) for configs and answers with the
+landscape's error there. Trials count distinct configs (docs/ARCHITECTURE.md, "Trial count":
+a re-proposal is answered from the cache and does not count). Suboptimality s(t) = best of the
+first t errors - e*, e* = the landscape's best mean error; tuning cost T(delta) = the first t
+with s(t) <= delta. Runs are Ray tasks; each finished chunk of runs is written at once. The
+replay's landscapes and searchers are link rows (``tunecost_replay_landscapes``,
+``tunecost_replay_searchers``); the statistics over its runs are :mod:`service.comparisons`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import optuna
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from search_spaces import SEARCHERS, GridSpace, SpaceError, build_sampler, validate_options
+from service import landscapes as landscape_service
+from service.db import session_scope
+from service.errors import InvalidField
+from service.kinds import JobKind, Limits, RunContext
+from service.models import Job, Landscape, ReplayLandscape, ReplayRun, ReplaySearcher
+from service.specs import SearcherName
+from workers.registry import OPTIMIZERS
+
+
+def delta_key(delta: float) -> str:
+    """How a delta keys ``trials_to`` in stored runs and comparisons: ``"0.5"``, ``"1.0"``."""
+    return str(float(delta))
+
+
+class ReplaySpec(BaseModel):
+    """Run searchers x seeds against stored landscapes: lookups, no training."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "replay",
+                    "landscape_ids": [1, 2],
+                    "searchers": ["grid", "random", "tpe", "cmaes", "gld", "cgld"],
+                    "seeds": 100,
+                    "budget": 100,
+                }
+            ]
+        },
+    )
+
+    kind: Literal["replay"]
+    landscape_ids: list[int] = Field(min_length=1, description="Landscapes from sweep jobs.")
+    searchers: list[SearcherName] = Field(
+        default_factory=lambda: list(SEARCHERS), min_length=1, description="Searchers to compare."
+    )
+    seeds: int = Field(100, ge=1, le=10_000, description="Seeds per searcher and landscape.")
+    budget: int = Field(
+        100, ge=1, description="Distinct configs each run may evaluate (at most the grid size)."
+    )
+    deltas: list[float] = Field(
+        default_factory=lambda: [0.5, 1.0], min_length=1, description="Suboptimality thresholds, points."
+    )
+    searcher_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-searcher options."
+    )
+
+    @field_validator("landscape_ids")
+    @classmethod
+    def _distinct_landscapes(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("landscape_ids must be distinct")
+        return value
+
+    @field_validator("searchers")
+    @classmethod
+    def _distinct_searchers(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("searchers must be distinct")
+        return value
+
+    @field_validator("deltas")
+    @classmethod
+    def _positive_deltas(cls, value: list[float]) -> list[float]:
+        if any(d <= 0 for d in value):
+            raise ValueError("deltas must be > 0")
+        return sorted(set(value))
+
+    @field_validator("searcher_options")
+    @classmethod
+    def _valid_options(
+        cls, value: dict[str, dict[str, Any]], info: ValidationInfo
+    ) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name, options in value.items():
+            if name not in info.data.get("searchers", []):
+                raise ValueError(f"options for {name!r}, which is not among the searchers")
+            try:
+                out[name] = validate_options(name, options)
+            except SpaceError as exc:
+                raise ValueError(str(exc)) from None
+        return out
+
+
+class ReplayResult(BaseModel):
+    runs: int = Field(0, description="Searcher runs stored (landscapes x searchers x seeds).")
+    landscape_ids: list[int] = Field(default_factory=list)
+    cancelled_after: int | None = Field(None, description="Runs stored before a cancel.")
+
+
+class RunOutcome(BaseModel):
+    """One searcher run against a landscape."""
+
+    searcher: str
+    seed: int
+    curve: list[float] = Field(description="Suboptimality after t = 1, 2, ... distinct configs.")
+    trials_to: dict[str, int | None] = Field(description="delta_key(delta) -> first t with s(t) <= delta.")
+    stalled: bool = Field(description="The searcher proposed only known configs before the budget.")
+
+
+def replay_one(
+    searcher: str,
+    options: dict[str, Any],
+    grid: GridSpace,
+    errors: np.ndarray,
+    seed: int,
+    budget: int,
+    deltas: list[float],
+    default_point: tuple[float, float] | None = None,
+    max_repeats: int = 100,
+) -> RunOutcome:
+    """One searcher run against a landscape: its suboptimality curve and trials-to-delta.
+
+    A searcher that proposes only known configs ``max_repeats`` times in a row has stalled
+    (CMA-ES does, once it has converged on a grid node): the run ends there, its curve is
+    shorter than the budget, and a delta it has not reached counts as not reached.
+    """
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    distributions = grid.distributions()
+    e_star = float(errors.min())
+    study = optuna.create_study(
+        sampler=build_sampler(searcher, grid, seed=seed, options=options, default_point=default_point)
+    )
+    seen: set[tuple[int, int]] = set()
+    best = math.inf
+    curve: list[float] = []
+    repeats = 0
+    while repeats < max_repeats:
+        trial = study.ask(distributions)
+        key = (int(trial.params["alpha_index"]), int(trial.params["epsilon_index"]))
+        value = float(errors[key])
+        study.tell(trial, value)
+        if key in seen:  # answered from the cache: free, but a stalled searcher must end
+            repeats += 1
+            continue
+        repeats = 0
+        seen.add(key)
+        best = min(best, value)
+        curve.append(best - e_star)
+        if len(curve) == budget:
+            break
+    trials_to = {
+        delta_key(d): next((t + 1 for t, s in enumerate(curve) if s <= d + 1e-9), None) for d in deltas
+    }
+    return RunOutcome(
+        searcher=searcher, seed=seed, curve=curve, trials_to=trials_to, stalled=len(curve) < budget
+    )
+
+
+def _replay_many(
+    searcher: str,
+    options: dict[str, Any],
+    grid: GridSpace,
+    errors: np.ndarray,
+    seeds: list[int],
+    budget: int,
+    deltas: list[float],
+    default_point: tuple[float, float] | None,
+) -> list[RunOutcome]:
+    return [replay_one(searcher, options, grid, errors, s, budget, deltas, default_point) for s in seeds]
+
+
+class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
+    name = "replay"
+    spec_model = ReplaySpec
+    result_model = ReplayResult
+
+    def admit(self, session: Session, job: Job, spec: ReplaySpec, limits: Limits) -> None:
+        """The landscapes must exist and the budget fit the smallest; they become link rows."""
+        limits.check_budget(spec.budget)
+        found = {
+            ls.id: ls for ls in session.scalars(select(Landscape).where(Landscape.id.in_(spec.landscape_ids)))
+        }
+        missing = [i for i in spec.landscape_ids if i not in found]
+        if missing:
+            raise InvalidField("landscape_ids", f"no landscape {missing[0]}")
+        smallest = min(ls.grid.size for ls in found.values())
+        if spec.budget > smallest:
+            raise InvalidField(
+                "budget", f"{spec.budget} exceeds the {smallest} configs of the smallest landscape"
+            )
+        session.add_all(
+            ReplayLandscape(job_id=job.id, landscape_id=i, position=k)
+            for k, i in enumerate(spec.landscape_ids)
+        )
+        session.add_all(
+            ReplaySearcher(job_id=job.id, searcher=name, position=k) for k, name in enumerate(spec.searchers)
+        )
+
+    def total(self, spec: ReplaySpec) -> int:
+        return len(spec.landscape_ids) * len(spec.searchers) * spec.seeds
+
+    def run(self, ctx: RunContext, spec: ReplaySpec) -> ReplayResult:
+        import ray  # only runners import Ray
+
+        from service.ray_session import ensure_ray, gather
+
+        ensure_ray(ctx.settings)
+        with session_scope(ctx.url) as session:
+            landscapes = landscape_service.load(session, spec.landscape_ids)
+        replay_chunk = ray.remote(num_cpus=1)(_replay_many)
+        seeds = list(range(spec.seeds))
+        per_task = max(
+            1, math.ceil(spec.seeds / 4)
+        )  # a few Ray tasks per (landscape, searcher) keep every CPU busy
+        pending: dict[Any, tuple[int, str]] = {}
+        for landscape_id, (ls, matrix) in landscapes.items():
+            info = OPTIMIZERS.get(ls.optimizer)
+            default = (info.default_alpha, info.default_epsilon) if info else None
+            errors_ref = ray.put(matrix)
+            for searcher in spec.searchers:
+                options = spec.searcher_options.get(searcher, {})
+                for lo in range(0, len(seeds), per_task):
+                    ref = replay_chunk.remote(
+                        searcher,
+                        options,
+                        ls.grid,
+                        errors_ref,
+                        seeds[lo : lo + per_task],
+                        spec.budget,
+                        spec.deltas,
+                        default,
+                    )
+                    pending[ref] = (landscape_id, searcher)
+        total, done = self.total(spec), 0
+
+        def store(tag: tuple[int, str], runs: list[RunOutcome]) -> None:
+            nonlocal done
+            landscape_id, searcher = tag
+            with session_scope(ctx.url) as session:
+                session.add_all(
+                    ReplayRun(
+                        job_id=ctx.job_id,
+                        landscape_id=landscape_id,
+                        searcher=searcher,
+                        optimizer=landscapes[landscape_id][0].optimizer,
+                        seed=r.seed,
+                        budget=spec.budget,
+                        trials_to=r.trials_to,
+                        curve=r.curve,
+                    )
+                    for r in runs
+                )
+            done += len(runs)
+            ctx.progress(done, total)
+
+        if not gather(pending, ctx.stop, store):
+            return ReplayResult(cancelled_after=done, landscape_ids=spec.landscape_ids)
+        return ReplayResult(runs=done, landscape_ids=spec.landscape_ids)
+
+
+KIND = ReplayKind()

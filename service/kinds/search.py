@@ -1,0 +1,205 @@
+"""The ``search`` kind: live tuning. Each trial trains ``task`` with ``optimizer`` at the
+searcher's (alpha, epsilon); the run is a Ray Tune experiment (:mod:`service.tune_search`).
+
+Resume: a job whose runner died keeps its finished trials; the next attempt reloads its
+Optuna study and trains only the remaining budget. Finish: suboptimality is filled against
+the best known error when the user gave no e*; a job in which no trial finished fails with
+the first trial's error.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from search_spaces import SpaceError, build_sampler, validate_options
+from service import jobs as job_service
+from service.db import session_scope
+from service.jobs import BestPoint
+from service.kinds import JobKind, Limits, Outcome, RunContext
+from service.models import Job, Trial
+from service.specs import (
+    OptimizerName,
+    Resources,
+    SearcherName,
+    SpaceField,
+    TaskName,
+    default_space,
+    recipe_hash,
+    validated_recipe,
+)
+from service.states import JobState
+
+EXAMPLE = {
+    "kind": "search",
+    "task": "digits-mlp",
+    "optimizer": "adam",
+    "searcher": "tpe",
+    "budget": 12,
+    "seed": 0,
+}
+
+
+class SearchSpec(BaseModel):
+    """A live tuning job: each trial trains ``task`` with ``optimizer`` at the searcher's (alpha, epsilon)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+
+    kind: Literal["search"] = "search"
+    task: TaskName = Field(description="A task from `GET /v1/catalog`, e.g. `digits-mlp`.")
+    optimizer: OptimizerName = Field(description="An optimizer from the catalog, e.g. `adam`.")
+    searcher: SearcherName = Field("tpe", description="A searcher from the catalog, e.g. `tpe`.")
+    searcher_options: dict[str, Any] = Field(
+        default_factory=dict, validate_default=True, description="Searcher options (see the catalog)."
+    )
+    space: SpaceField = Field(
+        None,  # type: ignore[assignment] - filled by the validator: the optimizer's default grid
+        validate_default=True,
+        description="Search space; default the paper's 21x21 grid (AdaBelief: its shifted grid).",
+    )
+    budget: int = Field(gt=0, description="Distinct (alpha, epsilon) configs to train.")
+    seed: int = Field(0, ge=0, description="Seeds the searcher and the training run.")
+    recipe: dict[str, Any] = Field(
+        default_factory=dict,
+        validate_default=True,
+        description="Overrides of the task's recipe (see the task's `recipe_schema` in the catalog).",
+    )
+    resources: Resources = Field(default_factory=Resources)
+    max_concurrent: int = Field(1, ge=1, le=256, description="Trials running at once.")
+    max_failures: int = Field(1, ge=0, le=10, description="Retries of a trial that raised.")
+    reference_error: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="e*, the best achievable error (%), for suboptimality; default: best known.",
+    )
+
+    # Field validators run in field order and see earlier valid fields in `info.data`,
+    # so every error carries the name of the field it is about.
+    @field_validator("searcher_options")
+    @classmethod
+    def _valid_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "searcher" not in info.data:
+            return value
+        try:
+            return validate_options(info.data["searcher"], value)
+        except SpaceError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("space", mode="wrap")
+    @classmethod
+    def _valid_space(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
+        space = handler(value if value is not None else default_space(info.data.get("optimizer", "")))
+        if "searcher" in info.data and "searcher_options" in info.data:
+            try:  # a dry run: catches searcher/space mismatches (grid search on a box) at submit time
+                build_sampler(
+                    info.data["searcher"],
+                    space,
+                    seed=0,
+                    options=info.data["searcher_options"],
+                    default_point=(1e-3, 1e-8),
+                )
+            except SpaceError as exc:
+                raise ValueError(str(exc)) from None
+        return space
+
+    @field_validator("budget")
+    @classmethod
+    def _budget_fits_space(cls, value: int, info: ValidationInfo) -> int:
+        space = info.data.get("space")
+        if space is not None and value > space.size:
+            raise ValueError(f"{value} exceeds the {space.size} distinct configs of the space")
+        return value
+
+    @field_validator("recipe")
+    @classmethod
+    def _valid_recipe(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return validated_recipe(info.data["task"], value) if "task" in info.data else value
+
+    @property
+    def recipe_hash(self) -> str:
+        return recipe_hash(self.task, self.recipe)
+
+
+class SearchResult(BaseModel):
+    """A search job's ``result``: what ran, what was cached or failed, the best and e*."""
+
+    study_name: str | None = None
+    resumed_from: int = Field(0, description="Trials kept from an earlier attempt.")
+    trained: int = Field(0, description="Distinct configs trained, over all attempts.")
+    failed: int = Field(0, description="Trials that raised after their retries.")
+    searcher_exhausted: bool = Field(False, description="The space was used up or the searcher stalled.")
+    trials: int = 0
+    cached: int = Field(0, description="Re-proposals answered from the job's cache.")
+    diverged: int = 0
+    reference_error: float | None = Field(None, description="e* the curve was scored against.")
+    best: BestPoint | None = None
+    first_error: str | None = Field(None, description="The first trial's error, when none finished.")
+
+
+class SearchKind(JobKind[SearchSpec, SearchResult]):
+    name = "search"
+    spec_model = SearchSpec
+    result_model = SearchResult
+
+    def admit(self, session: Session, job: Job, spec: SearchSpec, limits: Limits) -> None:
+        limits.check_budget(spec.budget)
+        job.task, job.optimizer, job.searcher = spec.task, spec.optimizer, spec.searcher
+        job.recipe_hash = spec.recipe_hash
+        if spec.reference_error is not None:
+            job.reference_error, job.reference_source = spec.reference_error, "user"
+
+    def total(self, spec: SearchSpec) -> int:
+        return spec.budget
+
+    def run(self, ctx: RunContext, spec: SearchSpec) -> SearchResult:
+        # Ray Tune is imported only where a job runs, never in the API process.
+        from service.ray_session import ensure_ray
+        from service.tune_search import run_search
+
+        ensure_ray(ctx.settings)
+        return run_search(ctx, spec)
+
+    def finish(self, ctx: RunContext, spec: SearchSpec, result: SearchResult) -> tuple[SearchResult, Outcome]:
+        """Fill suboptimality against the best known error when the user gave no e*."""
+        with session_scope(ctx.url) as session:
+            row = session.get(Job, ctx.job_id)
+            if row is None:  # deleted while it ran: nothing to finalize
+                return result, Outcome(JobState.SUCCEEDED)
+            if row.reference_source != "user":
+                e_star = job_service.best_known_error(session, spec.task, spec.optimizer, spec.recipe_hash)
+                row.reference_error, row.reference_source = e_star, "best-known"
+            e_star = row.reference_error
+            trials = list(
+                session.scalars(select(Trial).where(Trial.job_id == ctx.job_id).order_by(Trial.position))
+            )
+            for t in trials:
+                t.suboptimality = (
+                    None if (t.best_so_far is None or e_star is None) else t.best_so_far - e_star
+                )
+            counted = [t for t in trials if t.number is not None and t.error is not None]
+            best = min(counted, key=lambda t: (t.error, t.number), default=None)
+            result = result.model_copy(
+                update={
+                    "trials": len(counted),
+                    "cached": sum(t.cached for t in trials),
+                    "diverged": sum(t.diverged for t in counted),
+                    "reference_error": e_star,
+                    "best": None
+                    if best is None
+                    else BestPoint(
+                        alpha=best.alpha, epsilon=best.epsilon, error=best.error, trial=best.number
+                    ),
+                }
+            )
+            if result.trained == 0 and result.resumed_from == 0:
+                first = next((t.message for t in trials if t.message), None)
+                result = result.model_copy(update={"first_error": first})
+                return result, Outcome(JobState.FAILED, first or "no trial finished")
+        return result, Outcome(JobState.SUCCEEDED)
+
+
+KIND = SearchKind()

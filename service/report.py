@@ -1,0 +1,72 @@
+"""The tuning-cost table of a comparison, as rich renderables (the CLI prints them) and as text
+(the study writes it to ``tuning_cost.txt`` and to the replay study's attributes)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from service.comparisons import Comparison, TuningCostRow
+
+
+def _trials(value: float | None, budget: int) -> str:
+    return f">{budget}" if value is None else f"{value:.0f}"
+
+
+def _row(r: TuningCostRow) -> list[str]:
+    return [
+        r.optimizer,
+        r.searcher,
+        f"{r.delta:g}",
+        _trials(r.median, r.budget),
+        f"{_trials(r.q25, r.budget)}-{_trials(r.q75, r.budget)}",
+        "-" if r.mean is None else f"{r.mean:.1f} ± {r.std:.1f}",
+        f"{r.success_rate:.0%}",
+    ]
+
+
+def tuning_cost_table(comparison: Comparison, *, task: str, seeds: int, budget: int) -> RenderableType:
+    """Landscape facts, then one row per (optimizer, searcher, delta)."""
+    lines = [
+        f"tuning cost on {task}: trials to reach delta (median [IQR], mean ± std over seeds that reach it, "
+        f"share reaching it within {budget}); {seeds} seeds"
+    ]
+    for fact in comparison.landscapes:
+        shares = ", ".join(
+            f"{float(d):g}: {share:.1%} ({fact.random_expected_trials[d]:.1f} random trials expected)"
+            for d, share in fact.share_within.items()
+        )
+        noise = (
+            ""
+            if fact.noise_std_median is None
+            else f", seed noise (median std) {fact.noise_std_median:.2f} pts"
+        )
+        lines.append(
+            f"  {fact.optimizer:>12}: best {fact.best_error:.2f}%, configs within delta of best: {shares}{noise}"
+        )
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name, justify in (
+        ("optimizer", "right"),
+        ("searcher", "right"),
+        ("delta", "right"),
+        ("median", "right"),
+        ("IQR", "right"),
+        ("mean ± std", "right"),
+        ("reached", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in comparison.rows:
+        table.add_row(*_row(r))
+    return Group(Text("\n".join(lines)), table)
+
+
+def to_text(renderable: RenderableType, width: int = 200) -> str:
+    """Plain text (no colour, no markup) of a rich renderable."""
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, force_terminal=False, soft_wrap=True).print(
+        renderable
+    )
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())

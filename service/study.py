@@ -1,0 +1,241 @@
+"""The embedded commands as service functions: the tuning-cost study (the main job) and the
+quickstart. Both queue jobs and run them in this process on the settings' database.
+
+The study sweeps each optimizer's grid, replays every searcher, compares, writes the table and
+the figures and attaches them to the replay's Optuna study. The CLI (``tunecost study``,
+``tunecost quickstart``) only parses its options, shows progress and prints what comes back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from search_spaces import SEARCHERS
+from service import jobs as job_service
+from service import kinds
+from service import landscapes as landscape_service
+from service.comparisons import Comparison, compare
+from service.db import session_scope, upgrade
+from service.errors import TunecostError
+from service.figures import attach_to_study, curves_figure, landscape_figure, tuning_cost_figure
+from service.kinds.replay import ReplaySpec
+from service.kinds.search import SearchSpec
+from service.kinds.sweep import SweepSpec
+from service.report import to_text, tuning_cost_table
+from service.runner import JobRunner
+from service.settings import Settings
+from service.specs import OptimizerName, SearcherName, TaskName, validated_recipe
+from service.states import JobState
+
+
+class StudyPlan(BaseModel):
+    """What to study: which optimizers to sweep on which task, which searchers to replay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: TaskName = "mnist5k-mlp"
+    optimizers: list[OptimizerName] = Field(
+        default_factory=lambda: ["adam", "avagrad", "adabelief"], min_length=1
+    )
+    searchers: list[SearcherName] = Field(default_factory=lambda: list(SEARCHERS), min_length=1)
+    seeds: int = Field(100, ge=1, le=10_000, description="Replay seeds per searcher and optimizer.")
+    budget: int = Field(100, ge=1, description="Distinct trials per replay run.")
+    sweep_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    recipe: dict[str, Any] = Field(default_factory=dict)
+    fused: bool = True
+    resweep: bool = Field(False, description="Sweep again even if a matching landscape is stored.")
+
+    @field_validator("recipe")
+    @classmethod
+    def _valid_recipe(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "task" in info.data:
+            validated_recipe(info.data["task"], value)
+        return value  # the overrides: each sweep spec fills in the task's defaults
+
+
+class StudyReport(BaseModel):
+    plan: StudyPlan
+    landscape_ids: list[int]
+    reused: list[int] = Field(description="Landscapes found stored rather than swept.")
+    replay_job_id: int
+    comparison: Comparison
+    table: str = Field(description="The tuning-cost table as text.")
+    out_dir: Path
+    files: list[Path] = Field(description="The table, the comparison and the figures written.")
+
+
+class StudyProgress(Protocol):
+    """What the study reports while it runs (the CLI shows it as progress bars)."""
+
+    def note(self, message: str) -> None: ...
+    def job_started(self, job_id: int, label: str, total: int | None) -> None: ...
+    def job_advanced(self, job_id: int, done: int) -> None: ...
+    def job_finished(self, job_id: int) -> None: ...
+
+
+class StudyFailed(TunecostError):
+    """A sweep or the replay of the study did not succeed."""
+
+
+class _Silent:
+    def note(self, message: str) -> None:
+        pass
+
+    def job_started(self, job_id: int, label: str, total: int | None) -> None:
+        pass
+
+    def job_advanced(self, job_id: int, done: int) -> None:
+        pass
+
+    def job_finished(self, job_id: int) -> None:
+        pass
+
+
+def run_here(
+    settings: Settings, spec: BaseModel, label: str, progress: StudyProgress, *, owner: str
+) -> tuple[int, JobState, str | None, dict[str, Any] | None]:
+    """Queue ``spec`` and run queued jobs in this process until it has finished (older ones
+    first); returns (job id, state, error, result)."""
+    url = settings.resolved_database_url
+    with session_scope(url) as session:
+        job_id = job_service.create_job(session, spec, owner=owner).id
+    progress.job_started(job_id, label, kinds.get(spec.kind).total(spec))  # type: ignore[attr-defined]
+    runner = JobRunner(settings, on_progress=lambda job, done, _total: progress.job_advanced(job, done))
+    try:
+        finished = runner.run_until(job_id)
+    finally:
+        progress.job_finished(job_id)
+    return job_id, JobState(finished.state), finished.error, finished.result
+
+
+def run_study(
+    settings: Settings, plan: StudyPlan, out_dir: Path, progress: StudyProgress | None = None
+) -> StudyReport:
+    """Run the study on the settings' database; everything it makes stays there (jobs,
+    landscapes, replay runs) for the API and the dashboard, and a rerun reuses stored landscapes."""
+    progress = progress or _Silent()
+    url = settings.resolved_database_url
+    upgrade(url)
+
+    def run(spec: SweepSpec | ReplaySpec, label: str) -> tuple[int, dict[str, Any]]:
+        job_id, state, error, result = run_here(settings, spec, label, progress, owner="study")
+        if state != JobState.SUCCEEDED or result is None:
+            raise StudyFailed(f"{label} (job {job_id}) {state}: {error}")
+        return job_id, result
+
+    landscape_ids, reused = [], []
+    for optimizer in plan.optimizers:
+        spec = SweepSpec(
+            kind="sweep",
+            task=plan.task,
+            optimizer=optimizer,
+            seeds=plan.sweep_seeds,
+            recipe=plan.recipe,
+            fused=plan.fused,
+        )
+        with session_scope(url) as session:
+            match = landscape_service.find_matching(
+                session,
+                task=spec.task,
+                optimizer=optimizer,
+                recipe_hash=spec.recipe_hash,
+                grid=spec.space,
+                seeds=spec.seeds,
+            )
+        if match is not None and not plan.resweep:
+            progress.note(f"{optimizer}: reusing landscape {match}")
+            landscape_ids.append(match)
+            reused.append(match)
+            continue
+        landscape_ids.append(run(spec, f"sweep {optimizer}")[1]["landscape_id"])
+
+    replay = ReplaySpec(
+        kind="replay",
+        landscape_ids=landscape_ids,
+        searchers=plan.searchers,
+        seeds=plan.seeds,
+        budget=plan.budget,
+    )
+    replay_job_id, _ = run(replay, "replay")
+    with session_scope(url) as session:
+        comparison = compare(session, job_id=replay_job_id)
+        details = [landscape_service.detail(session, i) for i in landscape_ids]
+    table = to_text(tuning_cost_table(comparison, task=plan.task, seeds=plan.seeds, budget=plan.budget))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "tuning_cost.txt").write_text(table + "\n")
+    (out_dir / "comparison.json").write_text(comparison.model_dump_json(indent=1))
+    for landscape in details:
+        landscape_figure(out_dir / f"landscape_{landscape.optimizer}", landscape)
+    curves_figure(out_dir / "suboptimality_curves", comparison)
+    for delta in comparison.deltas:
+        tuning_cost_figure(out_dir / f"trials_to_{delta:g}", comparison, delta)
+    figures = sorted(out_dir.glob("*.png"))
+    attach_to_study(
+        url,
+        job_service.study_name_for(replay_job_id),
+        figures,
+        settings.artifacts_dir,
+        {
+            "tunecost_job_id": replay_job_id,
+            "kind": "replay",
+            "task": plan.task,
+            "landscape_ids": landscape_ids,
+            "table": table,
+            "plan": json.loads(plan.model_dump_json()),
+        },
+    )
+    return StudyReport(
+        plan=plan,
+        landscape_ids=landscape_ids,
+        reused=reused,
+        replay_job_id=replay_job_id,
+        comparison=comparison,
+        table=table,
+        out_dir=out_dir.resolve(),
+        files=[out_dir / "tuning_cost.txt", out_dir / "comparison.json", *figures],
+    )
+
+
+class QuickstartReport(BaseModel):
+    job_id: int
+    state: JobState
+    error: str | None
+    study_name: str
+    curve: list[job_service.CurvePoint]
+    best: job_service.BestConfig | None
+    reference_error: float | None
+    reference_source: str | None
+    database: str
+
+
+def quickstart(
+    settings: Settings, spec: SearchSpec, progress: StudyProgress | None = None
+) -> QuickstartReport:
+    """One search job end to end in this process: its curve and the best config found."""
+    progress = progress or _Silent()
+    url = settings.resolved_database_url
+    upgrade(url)
+    job_id, state, error, _ = run_here(
+        settings, spec, f"{spec.searcher} tunes {spec.optimizer}", progress, owner="quickstart"
+    )
+    with session_scope(url) as session:
+        job = job_service.get_job(session, job_id)
+        best = None
+        if state == JobState.SUCCEEDED:
+            best = job_service.best_config(session, spec.task, spec.optimizer, recipe_hash=spec.recipe_hash)
+        return QuickstartReport(
+            job_id=job_id,
+            state=state,
+            error=error,
+            study_name=job.study_name or job_service.study_name_for(job_id),
+            curve=job_service.curve(session, job_id),
+            best=best,
+            reference_error=job.reference_error,
+            reference_source=job.reference_source,
+            database=url,
+        )
