@@ -31,7 +31,7 @@ from tqdm import tqdm
 from api.app import create_app
 from api.client import TunecostClient, TunecostError, format_detail
 from service import study as study_service
-from service.db import current_revision, upgrade
+from service.db import current_revision, downgrade, upgrade
 from service.errors import TunecostError as ServiceError
 from service.figures import reddi_figure
 from service.jobs import CurvePoint
@@ -186,6 +186,15 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     """Apply migrations up to REVISION (default: head)."""
     url = get_settings().resolved_database_url
     upgrade(url, revision)
+    typer.echo(f"database at revision {current_revision(url)}")
+
+
+@db_app.command("downgrade")
+@friendly_errors
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0002.")]) -> None:
+    """Take the database back to REVISION (converting what later revisions changed)."""
+    url = get_settings().resolved_database_url
+    downgrade(url, revision)
     typer.echo(f"database at revision {current_revision(url)}")
 
 

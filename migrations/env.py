@@ -23,13 +23,21 @@ if context.is_offline_mode():
         context.run_migrations()
 else:
     with get_engine(url).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop, rename). With foreign keys on, dropping
+            # tunecost_jobs would cascade to every trial, landscape link and replay run. The
+            # pragma only takes effect outside a transaction: it is this connection's first statement.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
             version_table=VERSION_TABLE,
             include_object=_include_object,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
         )
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")

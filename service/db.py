@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Session", "current_revision", "get_engine", "ping", "session_scope", "upgrade"]
+__all__ = ["Session", "current_revision", "downgrade", "get_engine", "ping", "session_scope", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLE = "tunecost_alembic_version"  # Optuna's storage owns `alembic_version`
@@ -81,6 +81,13 @@ def upgrade(url: str, revision: str = "head") -> None:
     if url.startswith("sqlite"):
         get_engine(url)  # creates the SQLite file's directory
     command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the tunecost tables back to ``revision`` (Alembic); data the later revisions added is converted back where it can be."""
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
 
 
 def current_revision(url: str) -> str | None:

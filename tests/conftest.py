@@ -30,11 +30,10 @@ BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database with no tables: a SQLite file, or a new Postgres database (dropped after)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tunecost.db'}"
-        upgrade(url)
-        yield url
+        yield f"sqlite:///{tmp_path / 'tunecost.db'}"
         return
     assert PG_URL is not None
     admin_url = make_url(PG_URL)
@@ -43,7 +42,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = admin_url.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
     try:
         yield url
     finally:
@@ -59,6 +57,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """A fresh database migrated to head; tests that take it run once per backend."""
+    upgrade(empty_database_url)
+    return empty_database_url
 
 
 @pytest.fixture

@@ -92,16 +92,16 @@ def upgrade() -> None:
                 replay_searchers.insert(),
                 [{"job_id": job_id, "searcher": n, "position": k} for k, n in enumerate(names)],
             )
-    conn.execute(
-        jobs.update()
-        .where(jobs.c.kind == "replay")
-        .values(task=None, optimizer=None, searcher=None, recipe_hash=None)
-    )
     with op.batch_alter_table("tunecost_jobs") as batch_op:
         for name in SUBJECT_COLUMNS:
             batch_op.alter_column(
                 name, existing_type=sa.String(64 if name != "recipe_hash" else 16), nullable=True
             )
+    conn.execute(
+        jobs.update()
+        .where(jobs.c.kind == "replay")
+        .values(task=None, optimizer=None, searcher=None, recipe_hash=None)
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,132 @@
+"""The job-kind contract: a kind is one module plus one registration, and runs end to end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from service import kinds
+from service.errors import InvalidField
+from service.kinds import JobKind, Limits, Outcome, RunContext
+from service.models import Job
+from service.runner import JobRunner
+from service.settings import Settings
+from service.states import JobState
+from tests import db
+
+
+class CountSpec(BaseModel):
+    """A test-only kind: counts to ``upto``, reporting progress; fails on request."""
+
+    kind: Literal["count"]
+    upto: int = Field(ge=1, le=1000)
+    fail: bool = False
+
+
+class CountResult(BaseModel):
+    counted: int
+    attempt: int
+
+
+class CountKind(JobKind[CountSpec, CountResult]):
+    name = "count"
+    spec_model = CountSpec
+    result_model = CountResult
+
+    def admit(self, session: Session, job: Job, spec: CountSpec, limits: Limits) -> None:
+        if spec.upto == 13:
+            raise InvalidField("upto", "13 is unlucky")
+        job.task = "counting"
+
+    def total(self, spec: CountSpec) -> int:
+        return spec.upto
+
+    def run(self, ctx: RunContext, spec: CountSpec) -> CountResult:
+        for i in range(1, spec.upto + 1):
+            ctx.progress(i, spec.upto)
+        return CountResult(counted=spec.upto, attempt=ctx.attempt)
+
+    def finish(self, ctx: RunContext, spec: CountSpec, result: CountResult) -> tuple[CountResult, Outcome]:
+        if spec.fail:
+            return result, Outcome(JobState.FAILED, "asked to fail")
+        return result, Outcome(JobState.SUCCEEDED)
+
+
+@pytest.fixture
+def count_kind() -> Iterator[CountKind]:
+    kind = kinds.register(CountKind())
+    yield kind
+    kinds.unregister("count")
+
+
+def test_a_registered_kind_runs_end_to_end_through_the_api_and_the_runner(
+    settings: Settings, count_kind: CountKind
+) -> None:
+    progress: list[tuple[int, int, int | None]] = []
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/v1/jobs", json={"kind": "count", "upto": 5})
+        assert r.status_code == 202, r.json()
+        job_id = r.json()["id"]
+        assert r.json()["kind"] == "count" and r.json()["task"] == "counting"
+
+        runner = JobRunner(settings, on_progress=lambda *event: progress.append(event))
+        assert runner.run_once() == job_id
+        body = client.get(f"/v1/jobs/{job_id}").json()
+        assert body["state"] == "succeeded" and body["result"] == {"counted": 5, "attempt": 1}
+        assert progress[-1] == (job_id, 5, 5)
+
+        bad = client.post("/v1/jobs", json={"kind": "count", "upto": 0})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "upto"]
+        unlucky = client.post("/v1/jobs", json={"kind": "count", "upto": 13})
+        assert unlucky.status_code == 422 and unlucky.json()["detail"][0]["loc"] == ["body", "upto"]
+        assert client.get("/v1/jobs").json()["count"] == 1, "a refused job leaves no row"
+
+        failing = client.post("/v1/jobs", json={"kind": "count", "upto": 2, "fail": True}).json()["id"]
+        runner.run_once()
+        body = client.get(f"/v1/jobs/{failing}").json()
+        assert (body["state"], body["error"]) == ("failed", "asked to fail")
+
+        schema = client.get("/openapi.json").json()["components"]["schemas"]
+        assert "CountSpec" in schema, "the kind's spec is documented with the others"
+
+
+def test_an_unknown_kind_is_a_422_naming_the_tag(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/v1/jobs", json={"kind": "count", "upto": 5})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body"] and "count" in r.json()["detail"][0]["msg"]
+
+
+def test_a_kind_that_raises_fails_its_job_with_the_reason(settings: Settings, count_kind: CountKind) -> None:
+    url = settings.resolved_database_url
+    job = db.create_job(url, CountSpec(kind="count", upto=3))
+
+    def broken(ctx: RunContext, spec: CountSpec) -> CountResult:
+        raise RuntimeError("the counter broke")
+
+    count_kind.run = broken  # type: ignore[method-assign]
+    JobRunner(settings).run_once()
+    done = db.get_job(url, job.id)
+    assert done.state == JobState.FAILED and done.error == "RuntimeError: the counter broke"
+
+
+@pytest.mark.parametrize("name", ["search", "sweep", "replay"])
+def test_builtin_specs_survive_their_stored_json(name: str) -> None:
+    """A spec is validated once; its stored JSON validates back to the same typed spec."""
+    kind = kinds.get(name)
+    example = kind.spec_model.model_json_schema()["examples"][0]
+    spec = kind.parse_spec(example)
+    assert kind.parse_spec(spec.model_dump(mode="json")) == spec
+
+
+def test_registering_a_name_twice_is_refused(count_kind: CountKind) -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        kinds.register(CountKind())
+    with pytest.raises(ValueError, match="built in"):
+        kinds.unregister("search")

@@ -1,0 +1,120 @@
+"""Migrations on a database made at an earlier revision, with rows in it (SQLite and Postgres)."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from service.db import current_revision, downgrade, get_engine
+from service.db import upgrade as migrate
+from service.states import JobState
+
+GRID = {"type": "grid", "alphas": [0.001, 0.01], "epsilons": [1e-8, 1e-6]}
+NOW = "2026-11-23 12:00:00"
+
+
+def _insert_0002_rows(url: str) -> dict[str, int]:
+    """What revision 0002 held after a study: two sweeps, their landscapes, a replay with packed
+    columns (comma-joined tasks, optimizers, searchers; joined, truncated recipe hashes), a search."""
+    with get_engine(url).begin() as conn:
+
+        def job(kind: str, task: str, optimizer: str, searcher: str | None, recipe: str, spec: dict) -> int:
+            return conn.execute(
+                sa.text(
+                    "INSERT INTO tunecost_jobs (kind, state, task, optimizer, searcher, recipe_hash, spec, "
+                    "cancel_requested, attempts, created_at) VALUES (:kind, :state, :task, :optimizer, "
+                    ":searcher, :recipe, :spec, false, 1, :now) RETURNING id"
+                ),
+                {
+                    "kind": kind,
+                    "state": JobState.SUCCEEDED,
+                    "task": task,
+                    "optimizer": optimizer,
+                    "searcher": searcher,
+                    "recipe": recipe,
+                    "spec": json.dumps(spec),
+                    "now": NOW,
+                },
+            ).scalar_one()
+
+        def landscape(job_id: int, optimizer: str, recipe: str) -> int:
+            return conn.execute(
+                sa.text(
+                    "INSERT INTO tunecost_landscapes (job_id, task, optimizer, recipe_hash, recipe, space, seeds, "
+                    "fused, created_at) VALUES (:job, 'digits-mlp', :optimizer, :recipe, '{}', :space, '[0]', "
+                    "true, :now) RETURNING id"
+                ),
+                {
+                    "job": job_id,
+                    "optimizer": optimizer,
+                    "recipe": recipe,
+                    "space": json.dumps(GRID),
+                    "now": NOW,
+                },
+            ).scalar_one()
+
+        sweep_adam = job("sweep", "digits-mlp", "adam", None, "aaaa", {"kind": "sweep"})
+        sweep_ava = job("sweep", "digits-mlp", "avagrad", None, "bbbb", {"kind": "sweep"})
+        adam, ava = landscape(sweep_adam, "adam", "aaaa"), landscape(sweep_ava, "avagrad", "bbbb")
+        replay_spec = {"kind": "replay", "landscape_ids": [ava, adam], "searchers": ["random", "cgld"]}
+        replay = job("replay", "digits-mlp", "adam,avagrad", "random,cgld", "aaaa,bbbb"[:16], replay_spec)
+        search = job("search", "digits-mlp", "adam", "tpe", "cccc", {"kind": "search"})
+        conn.execute(
+            sa.text(
+                "INSERT INTO tunecost_trials (job_id, position, number, seed, alpha, epsilon, error, status, "
+                "cached, diverged, created_at) VALUES (:j, 1, 1, 0, 0.01, 1e-8, 3.5, 'complete', false, false, :now)"
+            ),
+            {"j": search, "now": NOW},
+        )
+    return {"adam": adam, "avagrad": ava, "replay": replay, "search": search, "sweep_avagrad": sweep_ava}
+
+
+def test_0003_moves_replay_subjects_into_link_tables_and_back(empty_database_url: str) -> None:
+    url = empty_database_url
+    migrate(url, "0002")
+    ids = _insert_0002_rows(url)
+
+    migrate(url, "head")
+    assert current_revision(url) == "0003"
+    with get_engine(url).connect() as conn:
+        links = conn.execute(
+            sa.text(
+                "SELECT landscape_id FROM tunecost_replay_landscapes WHERE job_id = :j ORDER BY position"
+            ),
+            {"j": ids["replay"]},
+        ).scalars()
+        assert list(links) == [ids["avagrad"], ids["adam"]], "in the order the replay named them"
+        searchers = conn.execute(
+            sa.text("SELECT searcher FROM tunecost_replay_searchers WHERE job_id = :j ORDER BY position"),
+            {"j": ids["replay"]},
+        ).scalars()
+        assert list(searchers) == ["random", "cgld"]
+        packed = conn.execute(
+            sa.text("SELECT task, optimizer, searcher, recipe_hash FROM tunecost_jobs WHERE id = :j"),
+            {"j": ids["replay"]},
+        ).one()
+        assert tuple(packed) == (None, None, None, None), "no comma-joined columns left"
+        search = conn.execute(
+            sa.text("SELECT task, optimizer, searcher, recipe_hash FROM tunecost_jobs WHERE id = :j"),
+            {"j": ids["search"]},
+        ).one()
+        assert tuple(search) == ("digits-mlp", "adam", "tpe", "cccc"), "other kinds keep their columns"
+        trials = conn.execute(sa.text("SELECT job_id, error FROM tunecost_trials")).all()
+        assert [tuple(t) for t in trials] == [(ids["search"], 3.5)], "rebuilding tunecost_jobs lost no trial"
+
+    # the service reads the converted rows: the replay is found through its landscapes
+    from tests import db
+
+    listed, count = db.list_jobs(url, optimizer="avagrad")
+    assert count == 2 and {j.id for j in listed} == {ids["replay"], ids["sweep_avagrad"]}
+
+    downgrade(url, "0002")
+    with get_engine(url).connect() as conn:
+        packed = conn.execute(
+            sa.text("SELECT task, optimizer, searcher FROM tunecost_jobs WHERE id = :j"), {"j": ids["replay"]}
+        ).one()
+        assert tuple(packed) == ("digits-mlp", "adam,avagrad", "random,cgld")
+        assert conn.execute(sa.text("SELECT count(*) FROM tunecost_trials")).scalar_one() == 1
+        tables = sa.inspect(conn).get_table_names()
+        assert "tunecost_replay_landscapes" not in tables and "tunecost_replay_searchers" not in tables
