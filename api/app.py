@@ -102,7 +102,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     _install_error_handlers(app, set(kinds.kinds()))
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_reader)])
-    v1.include_router(jobs.build_router(kinds.spec_union()))
+    v1.include_router(jobs.submit_router(kinds.spec_union()))
+    v1.include_router(jobs.router)
     v1.include_router(catalog.router)
     v1.include_router(landscapes.router)
     app.include_router(v1)

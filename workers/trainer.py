@@ -2,7 +2,7 @@
 
 Deterministic on CPU for a given seed (one seeding block, a seeded generator for
 the data order). A trial whose loss or weights become non-finite stops at once
-and is *diverged*: its error is the task's chance level (DESIGN.md).
+and is *diverged*: its error is the task's chance level (docs/ARCHITECTURE.md, "Definitions").
 """
 
 from __future__ import annotations

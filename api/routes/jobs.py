@@ -69,10 +69,13 @@ def _public(session: Session, job: Job) -> JobPublic:
     return JobPublic.from_job(job, job_service.progress(session, [job.id])[job.id])
 
 
-def build_router(job_spec: Any) -> APIRouter:
-    """The /jobs routes; ``job_spec`` is the request body: every registered kind's spec, tagged
-    by ``kind`` (:func:`service.kinds.spec_union`, taken when the app is created)."""
-    router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+def submit_router(job_spec: Any) -> APIRouter:
+    """``POST /jobs``, whose body is every registered kind's spec tagged by ``kind``
+    (:func:`service.kinds.spec_union`, taken when the app is created)."""
+    submit = APIRouter(prefix="/jobs", tags=["jobs"])
 
     def submit_job(
         session: SessionDep,
@@ -89,7 +92,7 @@ def build_router(job_spec: Any) -> APIRouter:
     # The body's type is known only now (the kinds registered when the app is made), and this
     # module's annotations are strings: give FastAPI the object itself.
     submit_job.__annotations__["spec"] = Annotated[job_spec, Body(openapi_examples=_EXAMPLES)]
-    router.post(
+    submit.post(
         "",
         status_code=status.HTTP_202_ACCEPTED,
         response_model=JobPublic,
@@ -97,76 +100,81 @@ def build_router(job_spec: Any) -> APIRouter:
         responses={401: {"description": "Token missing"}, 403: {"description": "Wrong token"}},
     )(submit_job)
 
-    @router.get("", response_model=JobsPublic, summary="List jobs, newest first")
-    def list_jobs(
-        session: SessionDep,
-        state: JobState | None = None,
-        task: str | None = None,
-        optimizer: str | None = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ) -> JobsPublic:
-        jobs, count = job_service.list_jobs(
-            session, state=state, task=task, optimizer=optimizer, offset=offset, limit=limit
-        )
-        progress = job_service.progress(session, [j.id for j in jobs])
-        data = [JobPublic.from_job(j, progress[j.id]) for j in jobs]
-        return JobsPublic(data=data, count=count, offset=offset, limit=limit)
+    return submit
 
-    @router.get("/{job_id}", response_model=JobPublic, responses={404: {"description": "Job not found"}})
-    def get_job(session: SessionDep, job_id: int) -> JobPublic:
-        return _public(session, job_service.get_job(session, job_id))
 
-    @router.post(
-        "/{job_id}/cancel",
-        response_model=JobPublic,
-        responses={404: {"description": "Job not found"}, 409: {"description": "Job already finished"}},
+@router.get("", response_model=JobsPublic, summary="List jobs, newest first")
+def list_jobs(
+    session: SessionDep,
+    state: JobState | None = None,
+    task: str | None = None,
+    optimizer: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> JobsPublic:
+    jobs, count = job_service.list_jobs(
+        session, state=state, task=task, optimizer=optimizer, offset=offset, limit=limit
     )
-    def cancel_job(session: SessionDep, _owner: WriterDep, job_id: int) -> JobPublic:
-        """A queued job is cancelled at once; a running one stops after its running trials."""
-        return _public(session, job_service.cancel_job(session, job_id))
+    progress = job_service.progress(session, [j.id for j in jobs])
+    data = [JobPublic.from_job(j, progress[j.id]) for j in jobs]
+    return JobsPublic(data=data, count=count, offset=offset, limit=limit)
 
-    @router.get(
-        "/{job_id}/trials", response_model=TrialsPublic, responses={404: {"description": "Job not found"}}
-    )
-    def list_trials(session: SessionDep, job_id: int) -> TrialsPublic:
-        """Every answered proposal, cached answers and failed trials included, in order."""
-        trials = job_service.list_trials(session, job_id)
-        return TrialsPublic(data=[TrialPublic.from_trial(t) for t in trials], count=len(trials))
 
-    @router.get(
-        "/{job_id}/curve",
-        response_model=CurvePublic,
-        responses={
-            404: {"description": "Job not found"},
-            200: {
-                "content": {"text/csv": {}},
-                "description": "JSON, or CSV with `?format=csv` / `Accept: text/csv`",
-            },
+@router.get("/{job_id}", response_model=JobPublic, responses={404: {"description": "Job not found"}})
+def get_job(session: SessionDep, job_id: int) -> JobPublic:
+    return _public(session, job_service.get_job(session, job_id))
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobPublic,
+    responses={404: {"description": "Job not found"}, 409: {"description": "Job already finished"}},
+)
+def cancel_job(session: SessionDep, _owner: WriterDep, job_id: int) -> JobPublic:
+    """A queued job is cancelled at once; a running one stops after its running trials."""
+    return _public(session, job_service.cancel_job(session, job_id))
+
+
+@router.get(
+    "/{job_id}/trials", response_model=TrialsPublic, responses={404: {"description": "Job not found"}}
+)
+def list_trials(session: SessionDep, job_id: int) -> TrialsPublic:
+    """Every answered proposal, cached answers and failed trials included, in order."""
+    trials = job_service.list_trials(session, job_id)
+    return TrialsPublic(data=[TrialPublic.from_trial(t) for t in trials], count=len(trials))
+
+
+@router.get(
+    "/{job_id}/curve",
+    response_model=CurvePublic,
+    responses={
+        404: {"description": "Job not found"},
+        200: {
+            "content": {"text/csv": {}},
+            "description": "JSON, or CSV with `?format=csv` / `Accept: text/csv`",
         },
+    },
+)
+def get_curve(
+    session: SessionDep,
+    job_id: int,
+    format: Literal["json", "csv"] | None = None,  # noqa: A002 - the query parameter's public name
+    accept: Annotated[str | None, Header()] = None,
+) -> CurvePublic | Response:
+    """Suboptimality vs trials: one point per distinct evaluated config (cached answers excluded)."""
+    job = job_service.get_job(session, job_id)
+    points = job_service.curve(session, job_id)
+    if format == "csv" or (format is None and accept and "text/csv" in accept):
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(CurvePoint.model_fields), lineterminator="\n")
+        writer.writeheader()
+        for p in points:
+            writer.writerow(p.model_dump())
+        return Response(buffer.getvalue(), media_type="text/csv")
+    return CurvePublic(
+        job_id=job.id,
+        state=job.state,
+        reference_error=job.reference_error,
+        reference_source=job.reference_source,
+        points=points,
     )
-    def get_curve(
-        session: SessionDep,
-        job_id: int,
-        format: Literal["json", "csv"] | None = None,  # noqa: A002 - the query parameter's public name
-        accept: Annotated[str | None, Header()] = None,
-    ) -> CurvePublic | Response:
-        """Suboptimality vs trials: one point per distinct evaluated config (cached answers excluded)."""
-        job = job_service.get_job(session, job_id)
-        points = job_service.curve(session, job_id)
-        if format == "csv" or (format is None and accept and "text/csv" in accept):
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=list(CurvePoint.model_fields), lineterminator="\n")
-            writer.writeheader()
-            for p in points:
-                writer.writerow(p.model_dump())
-            return Response(buffer.getvalue(), media_type="text/csv")
-        return CurvePublic(
-            job_id=job.id,
-            state=job.state,
-            reference_error=job.reference_error,
-            reference_source=job.reference_source,
-            points=points,
-        )
-
-    return router

@@ -74,9 +74,6 @@ class JobKind(Generic[SpecT, ResultT]):
     def parse_spec(self, data: dict[str, Any]) -> SpecT:
         return self.spec_model.model_validate(data)  # type: ignore[return-value]
 
-    def parse_result(self, data: dict[str, Any] | None) -> ResultT | None:
-        return None if data is None else self.result_model.model_validate(data)  # type: ignore[return-value]
-
     def admit(self, session: Session, job: Job, spec: SpecT, limits: Limits) -> None:
         """Checks that need the database or the server's limits (raise ``InvalidField``), and
         the job's subject: its ``task``, ``optimizer``, ``searcher``, ``recipe_hash`` columns
@@ -146,8 +143,3 @@ def spec_union() -> Any:
     if len(models) == 1:
         return models[0]
     return Annotated[Union[models], Field(discriminator="kind")]  # noqa: UP007 - a runtime tuple
-
-
-def parse_spec(data: dict[str, Any]) -> BaseModel:
-    """Validate a job spec of any kind (``data["kind"]`` picks it; default ``search``)."""
-    return get(data.get("kind", "search")).parse_spec(data)
