@@ -152,7 +152,7 @@ def compare(
     query = select(ReplayRun).where(ReplayRun.job_id == job.id, ReplayRun.landscape_id.in_(list(loaded)))
     if searchers:
         query = query.where(ReplayRun.searcher.in_(searchers))
-    runs = list(session.scalars(query.order_by(ReplayRun.id)))
+    runs = list(session.scalars(query.order_by(ReplayRun.landscape_id, ReplayRun.searcher, ReplayRun.seed)))
 
     facts = [
         LandscapeFacts(
