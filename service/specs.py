@@ -20,7 +20,9 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 
 from search_spaces import (
@@ -127,6 +129,20 @@ def recipe_hash(task: str, recipe: dict[str, Any]) -> str:
     """Identifies (task, full recipe): landscapes and best-known errors compare within one."""
     payload = json.dumps({"task": task, "recipe": recipe}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class TrainsOneTask(BaseModel):
+    """For specs that train one task with one optimizer: they declare ``task``, ``optimizer``
+    and ``recipe`` (task first); the recipe is the task's, validated and filled in."""
+
+    @field_validator("recipe", check_fields=False)
+    @classmethod
+    def _valid_recipe(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return validated_recipe(info.data["task"], value) if "task" in info.data else value
+
+    @property
+    def recipe_hash(self) -> str:
+        return recipe_hash(self.task, self.recipe)  # type: ignore[attr-defined]
 
 
 class Resources(BaseModel):

@@ -27,9 +27,8 @@ from service.specs import (
     SearcherName,
     SpaceField,
     TaskName,
+    TrainsOneTask,
     default_space,
-    recipe_hash,
-    validated_recipe,
 )
 from service.states import JobState
 
@@ -43,7 +42,7 @@ EXAMPLE = {
 }
 
 
-class SearchSpec(BaseModel):
+class SearchSpec(TrainsOneTask):
     """A live tuning job: each trial trains ``task`` with ``optimizer`` at the searcher's (alpha, epsilon)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
@@ -113,15 +112,6 @@ class SearchSpec(BaseModel):
         if space is not None and value > space.size:
             raise ValueError(f"{value} exceeds the {space.size} distinct configs of the space")
         return value
-
-    @field_validator("recipe")
-    @classmethod
-    def _valid_recipe(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return validated_recipe(info.data["task"], value) if "task" in info.data else value
-
-    @property
-    def recipe_hash(self) -> str:
-        return recipe_hash(self.task, self.recipe)
 
 
 class SearchResult(BaseModel):

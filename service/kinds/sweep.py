@@ -25,14 +25,13 @@ from service.specs import (
     OptimizerName,
     Resources,
     TaskName,
+    TrainsOneTask,
     default_space,
-    recipe_hash,
-    validated_recipe,
 )
 from workers.trainer import TrialResult
 
 
-class SweepSpec(BaseModel):
+class SweepSpec(TrainsOneTask):
     """Evaluate every node of a grid for one (task, optimizer, recipe): a landscape."""
 
     model_config = ConfigDict(
@@ -79,15 +78,6 @@ class SweepSpec(BaseModel):
     @classmethod
     def _default_grid(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
         return handler(value if value is not None else default_space(info.data.get("optimizer", "")))
-
-    @field_validator("recipe")
-    @classmethod
-    def _valid_recipe(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return validated_recipe(info.data["task"], value) if "task" in info.data else value
-
-    @property
-    def recipe_hash(self) -> str:
-        return recipe_hash(self.task, self.recipe)
 
 
 class SweepResult(BaseModel):
