@@ -6,7 +6,9 @@ and ``TUNECOST_TOKEN``; ``serve``, ``runner``, ``study``, ``quickstart``, ``dash
 SQLite file under ``./.tunecost/``). Errors are one line on stderr, exit code 1.
 
 A face: every command parses its options, calls the client or a service function, and
-prints what comes back (tables with rich). No SQL and no job logic live here.
+prints what comes back (tables with rich). No SQL and no job logic live here. The commands
+that work on the database import the service stack (SQLAlchemy, Optuna, FastAPI: about a
+second) when they run, so the client commands (`status`, `curve`, ...) start in a fifth of that.
 """
 
 from __future__ import annotations
@@ -22,22 +24,13 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
-import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
-from api.app import create_app
 from api.client import TunecostClient, TunecostError, format_detail
-from service import study as study_service
-from service.db import current_revision, downgrade, upgrade
 from service.errors import TunecostError as ServiceError
-from service.figures import reddi_figure
-from service.jobs import CurvePoint
-from service.kinds.search import SearchSpec
-from service.report import tuning_cost_table
-from service.runner import JobRunner
 from service.settings import get_settings
 
 app = typer.Typer(help="tunecost: what does it cost to tune this optimizer?", no_args_is_help=True)
@@ -81,7 +74,8 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def _print_curve(points: list[CurvePoint]) -> None:
+def _print_curve(points: list[dict[str, Any]]) -> None:
+    """A curve as the API serves it (``CurvePoint`` JSON)."""
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in ("trial", "alpha", "epsilon", "error %", "best %", "subopt", ""):
         table.add_column(name, justify="right")
@@ -91,13 +85,13 @@ def _print_curve(points: list[CurvePoint]) -> None:
 
     for p in points:
         table.add_row(
-            str(p.trial),
-            f"{p.alpha:.3g}",
-            f"{p.epsilon:.3g}",
-            num(p.error, ".3f"),
-            num(p.best_so_far, ".3f"),
-            num(p.suboptimality, ".3f"),
-            "diverged" if p.diverged else "",
+            str(p["trial"]),
+            f"{p['alpha']:.3g}",
+            f"{p['epsilon']:.3g}",
+            num(p["error"], ".3f"),
+            num(p["best_so_far"], ".3f"),
+            num(p["suboptimality"], ".3f"),
+            "diverged" if p["diverged"] else "",
         )
     console.print(table)
 
@@ -136,6 +130,10 @@ def serve(
     runner: Annotated[bool, typer.Option(help="Also run jobs in this process (embedded default).")] = True,
 ) -> None:
     """Run the REST API (and, by default, a job runner in the same process)."""
+    import uvicorn
+
+    from api.app import create_app
+
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     uvicorn.run(create_app(run_jobs=runner), host=host, port=port)
 
@@ -145,6 +143,9 @@ def runner_cmd(
     once: Annotated[bool, typer.Option(help="Run at most one queued job, then exit.")] = False,
 ) -> None:
     """Run a job runner alone: claims queued jobs from the database and drives Ray."""
+    from service.db import upgrade
+    from service.runner import JobRunner
+
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = get_settings()
     if settings.auto_migrate:
@@ -166,9 +167,10 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
 ) -> None:
     """Open optuna-dashboard on tunecost's database: every job is a study there."""
-    # optuna-dashboard is needed by this command only; the others do not pay for its import.
     import optuna_dashboard
     from optuna.artifacts import FileSystemArtifactStore
+
+    from service.db import upgrade
 
     settings = get_settings()
     url = settings.resolved_database_url
@@ -184,6 +186,8 @@ def dashboard(
 @friendly_errors
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
+    from service.db import current_revision, upgrade
+
     url = get_settings().resolved_database_url
     upgrade(url, revision)
     typer.echo(f"database at revision {current_revision(url)}")
@@ -193,6 +197,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @friendly_errors
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0002.")]) -> None:
     """Take the database back to REVISION (converting what later revisions changed)."""
+    from service.db import current_revision, downgrade
+
     url = get_settings().resolved_database_url
     downgrade(url, revision)
     typer.echo(f"database at revision {current_revision(url)}")
@@ -201,6 +207,8 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's current revision."""
+    from service.db import current_revision
+
     typer.echo(current_revision(get_settings().resolved_database_url) or "empty")
 
 
@@ -240,7 +248,7 @@ def submit(
     typer.echo(job["id"])
     if wait:
         job = client.wait(job["id"])
-        _print_curve([CurvePoint.model_validate(p) for p in client.curve(job["id"])])
+        _print_curve(client.curve(job["id"]))
         typer.echo(f"job {job['id']} {job['state']}" + (f": {job['error']}" if job["error"] else ""))
 
 
@@ -311,7 +319,7 @@ def curve(
     elif as_json:
         _print_json(client.curve(job_id))
     else:
-        _print_curve([CurvePoint.model_validate(p) for p in client.curve(job_id)])
+        _print_curve(client.curve(job_id))
 
 
 @app.command()
@@ -359,6 +367,8 @@ def figure_reddi(
     seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
 ) -> None:
     """The synthetic problem of the paper's Eq. 11 (Figure 3): Adam fails, Delayed Adam and AvaGrad converge."""
+    from service.figures import reddi_figure
+
     results = reddi_figure(Path(out), steps=steps, lr=lr, seed=seed)
     typer.echo(f"{'optimizer':14} mean F'(w)^2 over the last 10% of {steps} steps")
     for name, value in results.items():
@@ -395,6 +405,9 @@ def study(
 
     Everything stays in the database (landscapes, replays, jobs) for the API and the dashboard.
     """
+    from service import study as study_service
+    from service.report import tuning_cost_table
+
     logging.basicConfig(level=logging.WARNING)
     try:
         overrides = json.loads(recipe) if recipe else {}
@@ -433,10 +446,13 @@ def quickstart(
 
     Prints the curve and the best config; the job stays in the database for the API and the dashboard.
     """
+    from service import study as study_service
+    from service.kinds.search import SearchSpec
+
     logging.basicConfig(level=logging.WARNING)
     spec = SearchSpec(task=task, optimizer=optimizer, searcher=searcher, budget=budget, seed=seed)
     report = study_service.quickstart(get_settings(), spec, _Bars())
-    _print_curve(report.curve)
+    _print_curve([p.model_dump() for p in report.curve])
     if report.best is None:
         _fail(f"job {report.job_id} {report.state}: {report.error}")
     found = report.best
