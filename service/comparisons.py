@@ -1,5 +1,6 @@
 """What searchers cost on stored landscapes: statistics over a replay job's runs (hand-written
-analysis; the definitions are docs/ARCHITECTURE.md's "Tuning cost")."""
+analysis; the definitions are docs/ARCHITECTURE.md's "Tuning cost"; the estimators are
+:mod:`service.statistics`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ from service.errors import NotFound
 from service.kinds.replay import delta_key
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun
 from service.states import JobState
+from service.statistics import (
+    censored,
+    median_interval,
+    random_search_expected_best,
+    random_search_reach_probability,
+    ratio_interval,
+)
+
+EXPECTED_AT = (1, 5, 10, 25, 50, 100)
+CLOSED_FORM = "random (closed form)"
 
 
 class LandscapeFacts(BaseModel):
@@ -45,6 +56,9 @@ class TuningCostRow(BaseModel):
     success_rate: float = Field(description="Share of seeds that reach delta within the budget.")
     seeds: int
     budget: int
+    median_ci: tuple[float | None, float | None] = Field(
+        description="95% bootstrap interval of the median over replay seeds; null: beyond the budget."
+    )
 
 
 class CurveBand(BaseModel):
@@ -56,14 +70,53 @@ class CurveBand(BaseModel):
     q75: list[float]
 
 
+class RandomSearchCurve(BaseModel):
+    """Random search in closed form on a landscape: no replay, no sampling noise."""
+
+    landscape_id: int
+    optimizer: str
+    expected: list[float] = Field(
+        description="Expected suboptimality after k = 1, 2, ... distinct configs drawn uniformly without replacement."
+    )
+    reach_probability: dict[str, list[float]] = Field(
+        description="delta -> P(within delta after k configs), k = 1, 2, ..."
+    )
+
+
+class ExpectedSuboptimality(BaseModel):
+    landscape_id: int
+    optimizer: str
+    searcher: str = Field(description="A replayed searcher, or `random (closed form)`.")
+    at: dict[str, float] = Field(description="k -> mean suboptimality (points) after k trials.")
+
+
+class Verdict(BaseModel):
+    """Is one optimizer cheaper to tune than another with this searcher, beyond replay noise?"""
+
+    searcher: str
+    delta: float
+    optimizer: str
+    baseline: str
+    ratio: float | None = Field(
+        description="median T(delta) of optimizer / of baseline; null: neither reached."
+    )
+    ci: tuple[float | None, float | None] = Field(description="95% paired-bootstrap interval of the ratio.")
+    distinguishable: bool = Field(description="The interval excludes 1.")
+    text: str
+
+
 class Comparison(BaseModel):
-    """Tuning cost per (optimizer, searcher, delta), median/IQR curves, and landscape facts."""
+    """Tuning cost per (optimizer, searcher, delta) with intervals and verdicts, median/IQR
+    curves, random search in closed form, and landscape facts."""
 
     job_id: int
     deltas: list[float]
     rows: list[TuningCostRow]
     curves: list[CurveBand]
     landscapes: list[LandscapeFacts]
+    random_closed_form: list[RandomSearchCurve] = Field(default_factory=list)
+    expected_suboptimality: list[ExpectedSuboptimality] = Field(default_factory=list)
+    verdicts: list[Verdict] = Field(default_factory=list)
 
     def facts(self, landscape_id: int) -> LandscapeFacts:
         return next(f for f in self.landscapes if f.landscape_id == landscape_id)
@@ -81,18 +134,19 @@ def expected_random_cost(errors: np.ndarray, delta: float) -> float:
     return (n + 1) / (m + 1)
 
 
+def _finite(x: float) -> float | None:
+    return None if math.isinf(x) or math.isnan(x) else x
+
+
 def _row_stats(values: list[int | None]) -> dict[str, float | None]:
     reached = [v for v in values if v is not None]
     censored = np.array([v if v is not None else math.inf for v in values], dtype=float)
     q25, med, q75 = (float(x) for x in np.percentile(censored, [25, 50, 75], method="lower"))
 
-    def finite(x: float) -> float | None:
-        return None if math.isinf(x) else x
-
     return {
-        "median": finite(med),
-        "q25": finite(q25),
-        "q75": finite(q75),
+        "median": _finite(med),
+        "q25": _finite(q25),
+        "q75": _finite(q75),
         "mean": float(np.mean(reached)) if reached else None,
         "std": float(np.std(reached, ddof=1)) if len(reached) > 1 else (0.0 if reached else None),
         "success_rate": len(reached) / len(values) if values else 0.0,
@@ -179,6 +233,7 @@ def compare(
         budget = group[0].budget
         for d in deltas:
             values = [r.trials_to.get(delta_key(d)) for r in group]
+            lo, hi = median_interval(censored(values))
             rows.append(
                 TuningCostRow(
                     landscape_id=landscape_id,
@@ -187,12 +242,11 @@ def compare(
                     delta=d,
                     seeds=len(values),
                     budget=budget,
+                    median_ci=(_finite(lo), _finite(hi)),
                     **_row_stats(values),
                 )
             )
-        length = max(len(r.curve) for r in group)
-        padded = np.array([r.curve + [r.curve[-1]] * (length - len(r.curve)) for r in group])
-        q25, med, q75 = np.percentile(padded, [25, 50, 75], axis=0)
+        q25, med, q75 = np.percentile(_padded_curves(group), [25, 50, 75], axis=0)
         curves.append(
             CurveBand(
                 landscape_id=landscape_id,
@@ -203,4 +257,118 @@ def compare(
                 q75=q75.tolist(),
             )
         )
-    return Comparison(job_id=job.id, deltas=deltas, rows=rows, curves=curves, landscapes=facts)
+    budget = max((r.budget for r in runs), default=0)
+    closed = [_closed_form(i, ls.optimizer, errors, budget, deltas) for i, (ls, errors) in loaded.items()]
+    return Comparison(
+        job_id=job.id,
+        deltas=deltas,
+        rows=rows,
+        curves=curves,
+        landscapes=facts,
+        random_closed_form=closed,
+        expected_suboptimality=_expected_table(groups, loaded, closed),
+        verdicts=_verdicts(groups, loaded, deltas),
+    )
+
+
+def _closed_form(
+    landscape_id: int, optimizer: str, errors: np.ndarray, budget: int, deltas: list[float]
+) -> RandomSearchCurve:
+    ks = np.arange(1, min(max(budget, 1), errors.size) + 1)
+    return RandomSearchCurve(
+        landscape_id=landscape_id,
+        optimizer=optimizer,
+        expected=(random_search_expected_best(errors, ks) - errors.min()).tolist(),
+        reach_probability={
+            delta_key(d): random_search_reach_probability(errors, d, ks).tolist() for d in deltas
+        },
+    )
+
+
+def _padded_curves(group: list[ReplayRun]) -> np.ndarray:
+    """Runs' curves to the budget: a run that stalled keeps its best."""
+    length = max(max(len(r.curve) for r in group), group[0].budget)
+    return np.array([r.curve + [r.curve[-1]] * (length - len(r.curve)) for r in group])
+
+
+def _expected_table(
+    groups: dict[tuple[int, str], list[ReplayRun]],
+    loaded: dict[int, tuple[Landscape, np.ndarray]],
+    closed: list[RandomSearchCurve],
+) -> list[ExpectedSuboptimality]:
+    """Mean suboptimality after k trials, per (optimizer, searcher), random search's closed form beside."""
+    out = []
+    for (landscape_id, searcher), group in groups.items():
+        curves = _padded_curves(group)
+        at = {str(k): float(curves[:, k - 1].mean()) for k in EXPECTED_AT if k <= curves.shape[1]}
+        out.append(
+            ExpectedSuboptimality(
+                landscape_id=landscape_id,
+                optimizer=loaded[landscape_id][0].optimizer,
+                searcher=searcher,
+                at=at,
+            )
+        )
+    for c in closed:
+        at = {str(k): c.expected[k - 1] for k in EXPECTED_AT if k <= len(c.expected)}
+        out.append(
+            ExpectedSuboptimality(
+                landscape_id=c.landscape_id, optimizer=c.optimizer, searcher=CLOSED_FORM, at=at
+            )
+        )
+    return sorted(out, key=lambda e: (e.optimizer, e.searcher))
+
+
+def _number(x: float | None) -> str:
+    if x is None or math.isnan(x):
+        return "n/a"
+    return "inf" if math.isinf(x) else f"{x:.2f}"
+
+
+def _verdicts(
+    groups: dict[tuple[int, str], list[ReplayRun]],
+    loaded: dict[int, tuple[Landscape, np.ndarray]],
+    deltas: list[float],
+) -> list[Verdict]:
+    """Each later landscape against each earlier one of the same task, per searcher and delta:
+    the ratio of median trials-to-delta with a paired bootstrap over the replay seeds. A run
+    that never reached delta counts as the budget: conservative, it can only shrink a gap."""
+    ids = list(loaded)
+    out = []
+    for k, a in enumerate(ids):
+        for b in ids[:k]:
+            (ls_a, _), (ls_b, _) = loaded[a], loaded[b]
+            if ls_a.task != ls_b.task:
+                continue
+            searchers = sorted({s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == b})
+            for searcher in searchers:
+                runs_a, runs_b = groups[(a, searcher)], groups[(b, searcher)]
+                if [r.seed for r in runs_a] != [r.seed for r in runs_b]:
+                    continue  # not paired (a filtered or partial replay)
+                budget = runs_a[0].budget
+                for d in deltas:
+                    ta = censored([r.trials_to.get(delta_key(d)) for r in runs_a], at=budget)
+                    tb = censored([r.trials_to.get(delta_key(d)) for r in runs_b], at=budget)
+                    ratio, lo, hi = ratio_interval(ta, tb)
+                    distinguishable = hi < 1 or lo > 1
+                    text = (
+                        f"{ls_a.optimizer} vs {ls_b.optimizer} · {searcher} · δ={d:g}: "
+                        f"{_number(ratio)}× [{_number(lo)}, {_number(hi)}]"
+                    )
+                    if not distinguishable:
+                        text += " — not distinguishable at 95%"
+                    else:
+                        text += f" — {ls_a.optimizer if hi < 1 else ls_b.optimizer} cheaper to tune"
+                    out.append(
+                        Verdict(
+                            searcher=searcher,
+                            delta=d,
+                            optimizer=ls_a.optimizer,
+                            baseline=ls_b.optimizer,
+                            ratio=ratio,
+                            ci=(lo, hi),
+                            distinguishable=distinguishable,
+                            text=text,
+                        )
+                    )
+    return out

@@ -22,10 +22,17 @@ def _row(r: TuningCostRow) -> list[str]:
         r.searcher,
         f"{r.delta:g}",
         _trials(r.median, r.budget),
+        f"[{_trials(r.median_ci[0], r.budget)}, {_trials(r.median_ci[1], r.budget)}]",
         f"{_trials(r.q25, r.budget)}-{_trials(r.q75, r.budget)}",
         "-" if r.mean is None else f"{r.mean:.1f} ± {r.std:.1f}",
         f"{r.success_rate:.0%}",
     ]
+
+
+def _columns(table: Table, names: list[str]) -> Table:
+    for name in names:
+        table.add_column(name, justify="right")
+    return table
 
 
 def tuning_cost_table(comparison: Comparison, *, task: str, seeds: int, budget: int) -> RenderableType:
@@ -47,20 +54,36 @@ def tuning_cost_table(comparison: Comparison, *, task: str, seeds: int, budget: 
         lines.append(
             f"  {fact.optimizer:>12}: best {fact.best_error:.2f}%, configs within delta of best: {shares}{noise}"
         )
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for name, justify in (
-        ("optimizer", "right"),
-        ("searcher", "right"),
-        ("delta", "right"),
-        ("median", "right"),
-        ("IQR", "right"),
-        ("mean ± std", "right"),
-        ("reached", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table = _columns(
+        Table(box=None, header_style="bold", pad_edge=False),
+        ["optimizer", "searcher", "delta", "median", "95% CI", "IQR", "mean ± std", "reached"],
+    )
     for r in comparison.rows:
         table.add_row(*_row(r))
-    return Group(Text("\n".join(lines)), table)
+    parts: list[RenderableType] = [Text("\n".join(lines)), table]
+    if comparison.verdicts:
+        parts.append(
+            Text(
+                f"\nverdicts: ratio of median trials to delta, 95% paired bootstrap over the {seeds} replay seeds "
+                "(a run that never reached delta counts as the budget)\n"
+                + "\n".join(f"  {v.text}" for v in comparison.verdicts)
+            )
+        )
+    if comparison.expected_suboptimality:
+        ks = sorted({int(k) for e in comparison.expected_suboptimality for k in e.at})
+        expected = _columns(
+            Table(box=None, header_style="bold", pad_edge=False, title_justify="left"),
+            ["optimizer", "searcher", *[f"k={k}" for k in ks]],
+        )
+        for e in comparison.expected_suboptimality:
+            expected.add_row(
+                e.optimizer, e.searcher, *[f"{e.at[str(k)]:.2f}" if str(k) in e.at else "" for k in ks]
+            )
+        parts += [
+            Text("\nexpected suboptimality (points) after k trials; random search also in closed form"),
+            expected,
+        ]
+    return Group(*parts)
 
 
 def to_text(renderable: RenderableType, width: int = 200) -> str:

@@ -120,6 +120,19 @@ def test_replay_and_comparisons(settings: Settings) -> None:
         assert row.q25 <= row.median <= row.q75 <= 30
     for curve in result.curves:
         assert curve.median[0] >= curve.median[-1] >= 0  # suboptimality only falls
+    assert {(v.optimizer, v.baseline, v.searcher, v.delta) for v in result.verdicts} == {
+        ("avagrad", "adam", s, d) for s in ("random", "gld", "cgld") for d in (0.5, 1.0)
+    }
+    for v in result.verdicts:
+        assert v.ci[0] <= v.ratio <= v.ci[1] and v.distinguishable == (v.ci[1] < 1 or v.ci[0] > 1)
+    for closed in result.random_closed_form:
+        assert len(closed.expected) == 30 and closed.expected[-1] <= closed.expected[0]
+    assert {e.searcher for e in result.expected_suboptimality} == {
+        "random",
+        "gld",
+        "cgld",
+        "random (closed form)",
+    }
     with TestClient(create_app(settings)) as client:
         over_rest = client.get(
             "/v1/comparisons", params={"job_id": replay.id, "searchers": "gld", "deltas": "0.5"}
@@ -127,6 +140,7 @@ def test_replay_and_comparisons(settings: Settings) -> None:
         assert {r["searcher"] for r in over_rest["rows"]} == {"gld"} and {
             r["delta"] for r in over_rest["rows"]
         } == {0.5}
+        assert [(v["searcher"], v["delta"]) for v in over_rest["verdicts"]] == [("gld", 0.5)]
         by_task = client.get(
             "/v1/comparisons", params={"task": "synthetic-bowl", "optimizers": "adam"}
         ).json()
