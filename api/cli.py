@@ -390,6 +390,16 @@ def study(
     seeds: Annotated[int, typer.Option(help="Replay seeds per searcher and optimizer.")] = 100,
     budget: Annotated[int, typer.Option(help="Distinct trials per replay run.")] = 100,
     sweep_seeds: Annotated[str, typer.Option(help="Comma-separated training seeds of each sweep.")] = "0",
+    refine_seeds: Annotated[
+        str, typer.Option(help="Extra seeds for the configs near each landscape's best ('' for none).")
+    ] = "1,2",
+    refine_margin: Annotated[float, typer.Option(help="Points above the best that count as near it.")] = 2.0,
+    noise: Annotated[
+        str,
+        typer.Option(
+            help="What replayed searchers are told: 'seed' (one seed's error) or 'none' (the mean)."
+        ),
+    ] = "seed",
     recipe: Annotated[
         str | None, typer.Option(help="Recipe overrides as JSON, e.g. '{\"epochs\": 3}'.")
     ] = None,
@@ -420,6 +430,9 @@ def study(
         seeds=seeds,
         budget=budget,
         sweep_seeds=[int(s) for s in _csv(sweep_seeds)],
+        refine_seeds=[int(s) for s in _csv(refine_seeds)],
+        refine_margin=refine_margin,
+        noise=noise,
         recipe=overrides,
         fused=fused,
         resweep=resweep,

@@ -6,6 +6,12 @@ comparisons, the study and the API; every read goes through here.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
 import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -23,10 +29,16 @@ class LandscapeSummary(BaseModel):
     task: str
     optimizer: str
     recipe_hash: str
-    seeds: list[int]
+    seeds: list[int] = Field(description="Every training seed; per-seed errors follow this order.")
+    sweep_seeds: list[int] = Field(description="The seeds trained at every node.")
+    refine: dict[str, Any] | None = Field(description="The rule that chose where the other seeds trained.")
     shape: tuple[int, int]
     fused: bool
     seconds: float | None
+    provenance: dict[str, Any] | None = Field(
+        description="What made it: versions, device, CPU; or its origin."
+    )
+    checksum: str | None = Field(description="sha256 of the per-seed errors: equal checksums, equal inputs.")
 
     @classmethod
     def of(cls, ls: Landscape) -> LandscapeSummary:
@@ -37,9 +49,13 @@ class LandscapeSummary(BaseModel):
             optimizer=ls.optimizer,
             recipe_hash=ls.recipe_hash,
             seeds=ls.seeds,
+            sweep_seeds=ls.sweep_seeds if ls.sweep_seeds is not None else ls.seeds,
+            refine=ls.refine,
             shape=ls.grid.shape,
             fused=ls.fused,
             seconds=ls.seconds,
+            provenance=ls.provenance,
+            checksum=ls.checksum,
         )
 
 
@@ -51,6 +67,9 @@ class LandscapeDetail(LandscapeSummary):
     )
     error_stds: list[list[float | None]] = Field(description="Spread over the sweep's seeds.")
     diverged: list[list[int]] = Field(description="Seeds that diverged at each point.")
+    seed_errors: list[list[list[float | None]]] = Field(
+        description="Per seed (in `seeds` order), the error at each point; null where that seed was not trained."
+    )
     recipe: dict[str, object]
 
 
@@ -64,21 +83,67 @@ def matrix(landscape: Landscape, points: list[LandscapePoint]) -> np.ndarray:
     return out
 
 
+def seed_matrices(landscape: Landscape, points: list[LandscapePoint]) -> np.ndarray:
+    """Per-seed errors, (seeds x alphas x epsilons); NaN where a seed was not trained at a node."""
+    out = np.full((len(landscape.seeds), *landscape.grid.shape), np.nan)
+    for p in points:
+        for s, e in enumerate(p.errors):
+            if e is not None:
+                out[s, p.alpha_index, p.epsilon_index] = e
+    return out
+
+
+def checksum(points: list[LandscapePoint]) -> str:
+    """sha256 of every point's per-seed errors (node order, floats as repr): two landscapes with
+    the same checksum were made from the same numbers."""
+    rows = sorted(
+        (p.alpha_index, p.epsilon_index, [None if e is None else repr(e) for e in p.errors]) for p in points
+    )
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def provenance(origin: str, workers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What made a landscape: tunecost's version and where it was stored; for a sweep, each
+    distinct (torch, device, CPU) its chunks trained on."""
+    try:
+        tunecost = version("tunecost")
+    except PackageNotFoundError:  # pragma: no cover - a bare checkout
+        tunecost = "0+unknown"
+    return {
+        "origin": origin,
+        "tunecost": tunecost,
+        "python": platform.python_version(),
+        "workers": workers or [],
+    }
+
+
 def _points(session: Session, landscape_id: int) -> list[LandscapePoint]:
     return list(session.scalars(select(LandscapePoint).where(LandscapePoint.landscape_id == landscape_id)))
 
 
 def load(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, np.ndarray]]:
     """Landscapes by id with their error matrices, in the order of ``ids`` (missing ones left out)."""
+    return {i: (ls, mean) for i, (ls, mean, _) in load_with_seeds(session, ids).items()}
+
+
+def load_with_seeds(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, np.ndarray, np.ndarray]]:
+    """As :func:`load`, with each landscape's per-seed errors (:func:`seed_matrices`) too."""
     found = {ls.id: ls for ls in session.scalars(select(Landscape).where(Landscape.id.in_(ids)))}
-    return {i: (found[i], matrix(found[i], _points(session, i))) for i in ids if i in found}
+    out = {}
+    for i in ids:
+        if i in found:
+            points = _points(session, i)
+            out[i] = (found[i], matrix(found[i], points), seed_matrices(found[i], points))
+    return out
 
 
 def noise_std_median(session: Session, landscape: Landscape) -> float | None:
-    """Median over the grid of each point's spread over seeds; None for a one-seed landscape."""
-    if len(landscape.seeds) < 2:
-        return None
-    stds = [p.error_std for p in _points(session, landscape.id) if p.error_std is not None]
+    """Median, over the points trained with more than one seed, of their spread; None if none was."""
+    stds = [
+        p.error_std
+        for p in _points(session, landscape.id)
+        if p.error_std is not None and sum(e is not None for e in p.errors) > 1
+    ]
     return float(np.median(stds)) if stds else None
 
 
@@ -102,10 +167,13 @@ def detail(session: Session, landscape_id: int) -> LandscapeDetail:
     errors: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
     stds: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
     diverged = [[0] * n_e for _ in range(n_a)]
+    per_seed: list[list[list[float | None]]] = [[[None] * n_e for _ in range(n_a)] for _ in ls.seeds]
     for p in _points(session, landscape_id):
         errors[p.alpha_index][p.epsilon_index] = p.error
         stds[p.alpha_index][p.epsilon_index] = p.error_std
         diverged[p.alpha_index][p.epsilon_index] = p.diverged
+        for s, e in enumerate(p.errors):
+            per_seed[s][p.alpha_index][p.epsilon_index] = e
     return LandscapeDetail(
         **LandscapeSummary.of(ls).model_dump(),
         alphas=list(ls.grid.alphas),
@@ -113,17 +181,34 @@ def detail(session: Session, landscape_id: int) -> LandscapeDetail:
         errors=errors,
         error_stds=stds,
         diverged=diverged,
+        seed_errors=per_seed,
         recipe=ls.recipe,
     )
 
 
 def find_matching(
-    session: Session, *, task: str, optimizer: str, recipe_hash: str, grid: GridSpace, seeds: list[int]
+    session: Session,
+    *,
+    task: str,
+    optimizer: str,
+    recipe_hash: str,
+    grid: GridSpace,
+    seeds: list[int],
+    refine: dict[str, Any] | None = None,
 ) -> int | None:
-    """The newest stored landscape of exactly this (task, optimizer, recipe, grid, seeds), if any."""
+    """The newest stored landscape of exactly this (task, optimizer, recipe, grid, seeds, refinement)."""
     stored = session.scalars(
         select(Landscape)
         .where(Landscape.task == task, Landscape.optimizer == optimizer, Landscape.recipe_hash == recipe_hash)
         .order_by(Landscape.id.desc())
     )
-    return next((ls.id for ls in stored if ls.space == grid.to_json() and ls.seeds == seeds), None)
+    return next(
+        (
+            ls.id
+            for ls in stored
+            if ls.space == grid.to_json()
+            and (ls.sweep_seeds if ls.sweep_seeds is not None else ls.seeds) == seeds
+            and ls.refine == refine
+        ),
+        None,
+    )

@@ -145,9 +145,15 @@ class Landscape(Base):
     recipe_hash: Mapped[str] = mapped_column(String(16))
     recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
     space: Mapped[dict[str, Any]] = mapped_column(JSON)  # the grid: alphas, epsilons
-    seeds: Mapped[list[int]] = mapped_column(JSON)
+    seeds: Mapped[list[int]] = mapped_column(JSON)  # every seed trained anywhere; points align to it
+    sweep_seeds: Mapped[list[int] | None] = mapped_column(
+        JSON
+    )  # trained at every node (null: all of `seeds`)
+    refine: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the refinement rule, if any
     fused: Mapped[bool] = mapped_column(Boolean, default=True)
     seconds: Mapped[float | None] = mapped_column(Float)
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # versions, device, CPU; origin
+    checksum: Mapped[str | None] = mapped_column(String(64))  # sha256 of the per-seed errors
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     points: Mapped[list[LandscapePoint]] = relationship(

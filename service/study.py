@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -24,7 +24,7 @@ from service.errors import TunecostError
 from service.figures import attach_to_study, curves_figure, landscape_figure, tuning_cost_figure
 from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
-from service.kinds.sweep import SweepSpec
+from service.kinds.sweep import Refine, SweepSpec
 from service.report import to_text, tuning_cost_table
 from service.runner import JobRunner
 from service.settings import Settings
@@ -45,6 +45,17 @@ class StudyPlan(BaseModel):
     seeds: int = Field(100, ge=1, le=10_000, description="Replay seeds per searcher and optimizer.")
     budget: int = Field(100, ge=1, description="Distinct trials per replay run.")
     sweep_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    refine_seeds: list[int] = Field(
+        default_factory=lambda: [1, 2],
+        description="Extra training seeds for each landscape's region near its best (empty: none).",
+    )
+    refine_margin: float = Field(
+        2.0, ge=0, description="Points above the first-pass best that count as near it."
+    )
+    refine_top_k: int = Field(10, ge=1, description="At least this many of the best configs are refined.")
+    noise: Literal["seed", "none"] = Field(
+        "seed", description="What replayed searchers are told (ReplaySpec.noise)."
+    )
     recipe: dict[str, Any] = Field(default_factory=dict)
     fused: bool = True
     resweep: bool = Field(False, description="Sweep again even if a matching landscape is stored.")
@@ -55,6 +66,11 @@ class StudyPlan(BaseModel):
         if "task" in info.data:
             validated_recipe(info.data["task"], value)
         return value  # the overrides: each sweep spec fills in the task's defaults
+
+    def refine(self) -> Refine | None:
+        """The sweeps' refinement: the refine seeds not already swept everywhere."""
+        seeds = [s for s in self.refine_seeds if s not in self.sweep_seeds]
+        return Refine(seeds=seeds, margin=self.refine_margin, top_k=self.refine_top_k) if seeds else None
 
 
 class StudyReport(BaseModel):
@@ -134,6 +150,7 @@ def run_study(
             task=plan.task,
             optimizer=optimizer,
             seeds=plan.sweep_seeds,
+            refine=plan.refine(),
             recipe=plan.recipe,
             fused=plan.fused,
         )
@@ -145,6 +162,7 @@ def run_study(
                 recipe_hash=spec.recipe_hash,
                 grid=spec.space,
                 seeds=spec.seeds,
+                refine=None if spec.refine is None else spec.refine.model_dump(mode="json"),
             )
         if match is not None and not plan.resweep:
             progress.note(f"{optimizer}: reusing landscape {match}")

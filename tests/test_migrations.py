@@ -75,7 +75,7 @@ def test_0003_moves_replay_subjects_into_link_tables_and_back(empty_database_url
     migrate(url, "0002")
     ids = _insert_0002_rows(url)
 
-    migrate(url, "head")
+    migrate(url, "0003")
     assert current_revision(url) == "0003"
     with get_engine(url).connect() as conn:
         links = conn.execute(
@@ -109,6 +109,7 @@ def test_0003_moves_replay_subjects_into_link_tables_and_back(empty_database_url
     listed, count = db.list_jobs(url, optimizer="avagrad")
     assert count == 2 and {j.id for j in listed} == {ids["replay"], ids["sweep_avagrad"]}
 
+    migrate(url, "head")  # and back from head, through every later revision
     downgrade(url, "0002")
     with get_engine(url).connect() as conn:
         packed = conn.execute(

@@ -1,7 +1,11 @@
 """The ``replay`` kind: searchers x seeds against stored landscapes (lookups, no training).
 
 Each run asks its searcher (a fresh in-memory Optuna study) for configs and answers with the
-landscape's error there. Trials count distinct configs (docs/ARCHITECTURE.md, "Trial count":
+landscape's error there: with ``noise="seed"`` (the default) the error of one training seed,
+drawn per (run, config), as a real tuner sees one training run; with ``noise="none"`` the
+mean over seeds. Either way the run is scored on the mean landscape: its incumbent is the
+config with the best error it was told, and s(t) = mean error of that incumbent - e*.
+Trials count distinct configs (docs/ARCHITECTURE.md, "Trial count":
 a re-proposal is answered from the cache and does not count). Suboptimality s(t) = best of the
 first t errors - e*, e* = the landscape's best mean error; tuning cost T(delta) = the first t
 with s(t) <= delta. Runs are Ray tasks; each finished chunk of runs is written at once. The
@@ -68,6 +72,11 @@ class ReplaySpec(BaseModel):
     searcher_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-searcher options."
     )
+    noise: Literal["seed", "none"] = Field(
+        "seed",
+        description="What a searcher is told: one training seed's error per config (`seed`, as a real "
+        "tuner sees), or the mean over seeds (`none`). Scored on the mean landscape either way.",
+    )
 
     @field_validator("landscape_ids")
     @classmethod
@@ -122,6 +131,18 @@ class RunOutcome(BaseModel):
     stalled: bool = Field(description="The searcher proposed only known configs before the budget.")
 
 
+def _told(observed: np.ndarray | None, errors: np.ndarray, seed: int, key: tuple[int, int]) -> float:
+    """What a run is told at ``key``: one trained seed's error, drawn per (run seed, node) so
+    the draw does not depend on when the searcher proposes it; the mean without ``observed``."""
+    if observed is None:
+        return float(errors[key])
+    trained = observed[:, key[0], key[1]]
+    trained = trained[~np.isnan(trained)]
+    if trained.size == 0:
+        return float(errors[key])
+    return float(trained[np.random.default_rng([seed, *key]).integers(trained.size)])
+
+
 def replay_one(
     searcher: str,
     options: dict[str, Any],
@@ -132,9 +153,12 @@ def replay_one(
     deltas: list[float],
     default_point: tuple[float, float] | None = None,
     max_repeats: int = 100,
+    observed: np.ndarray | None = None,
 ) -> RunOutcome:
     """One searcher run against a landscape: its suboptimality curve and trials-to-delta.
 
+    ``errors`` is the mean landscape; ``observed`` (seeds x alphas x epsilons, NaN where a seed
+    was not trained) makes the searcher see one seed's error per config (module docstring).
     A searcher that proposes only known configs ``max_repeats`` times in a row has stalled
     (CMA-ES does, once it has converged on a grid node): the run ends there, its curve is
     shorter than the budget, and a delta it has not reached counts as not reached.
@@ -146,21 +170,22 @@ def replay_one(
         sampler=build_sampler(searcher, grid, seed=seed, options=options, default_point=default_point)
     )
     seen: set[tuple[int, int]] = set()
-    best = math.inf
+    best_told, incumbent = math.inf, math.inf  # the best error told so far, and its config's mean
     curve: list[float] = []
     repeats = 0
     while repeats < max_repeats:
         trial = study.ask(distributions)
         key = (int(trial.params["alpha_index"]), int(trial.params["epsilon_index"]))
-        value = float(errors[key])
-        study.tell(trial, value)
+        told = _told(observed, errors, seed, key)
+        study.tell(trial, told)
         if key in seen:  # answered from the cache: free, but a stalled searcher must end
             repeats += 1
             continue
         repeats = 0
         seen.add(key)
-        best = min(best, value)
-        curve.append(best - e_star)
+        if told < best_told:
+            best_told, incumbent = told, float(errors[key])
+        curve.append(incumbent - e_star)
         if len(curve) == budget:
             break
     trials_to = {
@@ -180,8 +205,12 @@ def _replay_many(
     budget: int,
     deltas: list[float],
     default_point: tuple[float, float] | None,
+    observed: np.ndarray | None,
 ) -> list[RunOutcome]:
-    return [replay_one(searcher, options, grid, errors, s, budget, deltas, default_point) for s in seeds]
+    return [
+        replay_one(searcher, options, grid, errors, s, budget, deltas, default_point, observed=observed)
+        for s in seeds
+    ]
 
 
 class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
@@ -221,17 +250,18 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
 
         ensure_ray(ctx.settings)
         with session_scope(ctx.url) as session:
-            landscapes = landscape_service.load(session, spec.landscape_ids)
+            landscapes = landscape_service.load_with_seeds(session, spec.landscape_ids)
         replay_chunk = ray.remote(num_cpus=1)(_replay_many)
         seeds = list(range(spec.seeds))
         per_task = max(
             1, math.ceil(spec.seeds / 4)
         )  # a few Ray tasks per (landscape, searcher) keep every CPU busy
         pending: dict[Any, tuple[int, str]] = {}
-        for landscape_id, (ls, matrix) in landscapes.items():
+        for landscape_id, (ls, matrix, per_seed) in landscapes.items():
             info = OPTIMIZERS.get(ls.optimizer)
             default = (info.default_alpha, info.default_epsilon) if info else None
             errors_ref = ray.put(matrix)
+            observed_ref = ray.put(per_seed if spec.noise == "seed" else None)
             for searcher in spec.searchers:
                 options = spec.searcher_options.get(searcher, {})
                 for lo in range(0, len(seeds), per_task):
@@ -244,6 +274,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                         spec.budget,
                         spec.deltas,
                         default,
+                        observed_ref,
                     )
                     pending[ref] = (landscape_id, searcher)
         total, done = self.total(spec), 0

@@ -2,14 +2,20 @@
 
 Configs are split into chunks that run in parallel as Ray tasks with the spec's ``{cpu, gpu}``
 each. A chunk trains its configs fused (:func:`workers.fused.train_fused`: one process, all
-configs at once) where the task and optimizer allow it, else one config at a time. The
-landscape and its points are written once all chunks are in; a sweep has no resume (a
-restarted sweep trains again).
+configs at once) where the task and optimizer allow it, else one config at a time.
+
+Seed-aware at low cost (``refine``): after every node is trained with ``seeds``, the region
+that decides a verdict (every config within ``margin`` points of the best, at least the
+``top_k`` best, at most ``max_configs``) is trained again with ``refine.seeds``; a point's
+error is then the mean over the seeds it was trained with, and its spread is stored. The
+landscape and its points are written once all chunks are in, with what made them
+(provenance) and a checksum of the errors; a sweep has no resume (a restarted sweep trains again).
 """
 
 from __future__ import annotations
 
 import math
+import platform
 import statistics
 import time
 from typing import Any, Literal
@@ -17,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session
 
+from service import landscapes as landscape_service
 from service.db import session_scope
 from service.kinds import JobKind, Limits, RunContext
 from service.models import Job, Landscape, LandscapePoint
@@ -31,13 +38,54 @@ from service.specs import (
 from workers.trainer import TrialResult
 
 
+class Refine(BaseModel):
+    """Which configs get extra training seeds after the first pass (documented rule, in order):
+    rank the nodes by their first-pass mean error; take every node within ``margin`` points of
+    the best, at least the ``top_k`` best, at most ``max_configs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seeds: list[int] = Field(min_length=1, max_length=20, description="Extra training seeds for the region.")
+    margin: float = Field(
+        2.0, ge=0, le=100, description="Points above the first-pass best that count as near it."
+    )
+    top_k: int = Field(10, ge=1, description="At least this many of the best configs.")
+    max_configs: int = Field(60, ge=1, description="At most this many configs.")
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, value: list[int]) -> list[int]:
+        if any(s < 0 for s in value) or len(set(value)) != len(value):
+            raise ValueError("seeds must be distinct and >= 0")
+        return value
+
+    def region(self, means: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+        """The nodes to train again, best first."""
+        ranked = sorted(means, key=lambda node: (means[node], node))
+        if not ranked:
+            return []
+        best = means[ranked[0]]
+        near = [node for node in ranked if means[node] <= best + self.margin + 1e-9]
+        chosen = ranked[: max(len(near), self.top_k)]
+        return chosen[: self.max_configs]
+
+
 class SweepSpec(TrainsOneTask):
     """Evaluate every node of a grid for one (task, optimizer, recipe): a landscape."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"kind": "sweep", "task": "digits-mlp", "optimizer": "adam", "seeds": [0]}]
+            "examples": [
+                {"kind": "sweep", "task": "digits-mlp", "optimizer": "adam", "seeds": [0]},
+                {
+                    "kind": "sweep",
+                    "task": "mnist5k-mlp",
+                    "optimizer": "avagrad",
+                    "seeds": [0],
+                    "refine": {"seeds": [1, 2], "margin": 2.0, "top_k": 10},
+                },
+            ]
         },
     )
 
@@ -48,7 +96,10 @@ class SweepSpec(TrainsOneTask):
         default_factory=lambda: [0],
         min_length=1,
         max_length=20,
-        description="Training seeds; the landscape stores their mean and spread.",
+        description="Training seeds at every node; the landscape stores their mean and spread.",
+    )
+    refine: Refine | None = Field(
+        None, description="Train the region near the best again with more seeds (see `Refine`)."
     )
     space: GridField = Field(
         None,  # type: ignore[assignment] - filled by the validator: the optimizer's default grid
@@ -74,19 +125,34 @@ class SweepSpec(TrainsOneTask):
             raise ValueError("seeds must be distinct and >= 0")
         return value
 
+    @field_validator("refine")
+    @classmethod
+    def _new_seeds(cls, value: Refine | None, info: ValidationInfo) -> Refine | None:
+        if value is not None and set(value.seeds) & set(info.data.get("seeds", [])):
+            raise ValueError("refine.seeds must differ from seeds")
+        return value
+
     @field_validator("space", mode="wrap")
     @classmethod
     def _default_grid(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
         return handler(value if value is not None else default_space(info.data.get("optimizer", "")))
+
+    @property
+    def all_seeds(self) -> list[int]:
+        return list(self.seeds) + (list(self.refine.seeds) if self.refine else [])
 
 
 class SweepResult(BaseModel):
     landscape_id: int | None = Field(None, description="The stored landscape; null if cancelled.")
     configs: int = Field(0, description="Grid nodes.")
     seeds: list[int] = Field(default_factory=list)
+    refined: int = Field(0, description="Configs trained again with the refinement seeds.")
     seconds: float | None = Field(None, description="Wall-clock of the training.")
     best_error: float | None = Field(None, description="Best mean error over the grid (%).")
     cancelled_after: int | None = Field(None, description="Configs trained before a cancel.")
+
+
+Node = tuple[int, int]
 
 
 def _train_chunk(
@@ -98,8 +164,8 @@ def _train_chunk(
     data_dir: str | None,
     fused: bool,
     threads: int,
-) -> list[TrialResult]:
-    """One Ray task: a chunk of configs, fused where possible."""
+) -> tuple[list[TrialResult], dict[str, Any]]:
+    """One Ray task: a chunk of configs, fused where possible; and what trained them."""
     import torch  # in the Ray worker, never in the API process
 
     from workers.fused import can_fuse, train_fused
@@ -107,8 +173,29 @@ def _train_chunk(
 
     torch.set_num_threads(max(1, threads))
     if fused and can_fuse(task, optimizer):
-        return train_fused(task, optimizer, configs, seed=seed, recipe=recipe, data_dir=data_dir)
-    return [train_one(task, optimizer, a, e, seed=seed, recipe=recipe, data_dir=data_dir) for a, e in configs]
+        results = train_fused(task, optimizer, configs, seed=seed, recipe=recipe, data_dir=data_dir)
+    else:
+        results = [
+            train_one(task, optimizer, a, e, seed=seed, recipe=recipe, data_dir=data_dir) for a, e in configs
+        ]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return results, {
+        "torch": torch.__version__,
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "cpu": _cpu_model(),
+        "machine": platform.machine(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 class SweepKind(JobKind[SweepSpec, SweepResult]):
@@ -120,66 +207,45 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         job.task, job.optimizer, job.recipe_hash = spec.task, spec.optimizer, spec.recipe_hash
 
     def total(self, spec: SweepSpec) -> int:
-        return spec.space.size * len(spec.seeds)
+        refine = spec.refine
+        extra = min(refine.max_configs, spec.space.size) * len(refine.seeds) if refine else 0
+        return spec.space.size * len(spec.seeds) + extra
 
     def run(self, ctx: RunContext, spec: SweepSpec) -> SweepResult:
-        import ray  # only runners import Ray
-
-        from service.ray_session import ensure_ray, gather
+        from service.ray_session import ensure_ray
 
         ensure_ray(ctx.settings)
         grid = spec.space
         nodes = [(i, j) for i in range(len(grid.alphas)) for j in range(len(grid.epsilons))]
-        configs = [(grid.alphas[i], grid.epsilons[j]) for i, j in nodes]
-        cpus = max(1, int(ray.available_resources().get("CPU", 1) // max(spec.resources.cpu, 1)))
-        chunk = spec.chunk_size or math.ceil(len(configs) / cpus)
-        remote = ray.remote(_train_chunk).options(num_cpus=spec.resources.cpu, num_gpus=spec.resources.gpu)
         start = time.perf_counter()
-        pending: dict[Any, tuple[int, int]] = {}  # ref -> (seed index, first config index)
-        for s, seed in enumerate(spec.seeds):
-            for lo in range(0, len(configs), chunk):
-                ref = remote.remote(
-                    spec.task,
-                    spec.optimizer,
-                    configs[lo : lo + chunk],
-                    seed,
-                    spec.recipe,
-                    str(ctx.settings.data_dir),
-                    spec.fused,
-                    int(spec.resources.cpu),
-                )
-                pending[ref] = (s, lo)
-        results: list[list[TrialResult | None]] = [[None] * len(configs) for _ in spec.seeds]
-        total, done = self.total(spec), 0
-
-        def store(tag: tuple[int, int], chunk_results: list[TrialResult]) -> None:
-            nonlocal done
-            s, lo = tag
-            results[s][lo : lo + len(chunk_results)] = chunk_results
-            done += len(chunk_results)
-            ctx.progress(done, total)
-
-        if not gather(pending, ctx.stop, store):
-            return SweepResult(cancelled_after=done)
+        trainer = _ChunkedTraining(ctx, spec, self.total(spec))
+        if not trainer.train({seed: nodes for seed in spec.seeds}):
+            return SweepResult(cancelled_after=trainer.done)
+        region: list[Node] = []
+        if spec.refine is not None:
+            means = {
+                node: statistics.fmean(trainer.results[(s, *node)].error for s in spec.seeds)
+                for node in nodes
+            }
+            region = spec.refine.region(means)
+            if not trainer.train({seed: region for seed in spec.refine.seeds}):
+                return SweepResult(cancelled_after=trainer.done)
         seconds = time.perf_counter() - start
-        landscape_id, best = self._store(ctx, spec, nodes, results, seconds)
+        landscape_id, best = self._store(ctx, spec, nodes, trainer, seconds)
         return SweepResult(
             landscape_id=landscape_id,
-            configs=len(configs),
-            seeds=list(spec.seeds),
+            configs=len(nodes),
+            seeds=spec.all_seeds,
+            refined=len(region),
             seconds=seconds,
             best_error=best,
         )
 
     @staticmethod
     def _store(
-        ctx: RunContext,
-        spec: SweepSpec,
-        nodes: list[tuple[int, int]],
-        results: list[list[TrialResult | None]],
-        seconds: float,
+        ctx: RunContext, spec: SweepSpec, nodes: list[Node], trainer: _ChunkedTraining, seconds: float
     ) -> tuple[int, float]:
-        grid = spec.space
+        grid, seeds = spec.space, spec.all_seeds
         best = math.inf
         with session_scope(ctx.url) as session:
             landscape = Landscape(
@@ -189,19 +255,23 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                 recipe_hash=spec.recipe_hash,
                 recipe=spec.recipe,
                 space=grid.to_json(),
-                seeds=list(spec.seeds),
+                seeds=seeds,
+                sweep_seeds=list(spec.seeds),
+                refine=None if spec.refine is None else spec.refine.model_dump(mode="json"),
                 fused=spec.fused,
                 seconds=seconds,
+                provenance=landscape_service.provenance("sweep", trainer.workers),
             )
             session.add(landscape)
             session.flush()
-            for n, (i, j) in enumerate(nodes):
-                per_seed = [r[n] for r in results]
+            points = []
+            for i, j in nodes:
+                per_seed = [trainer.results.get((s, i, j)) for s in seeds]  # None: not trained at this node
                 errors = [None if r is None else r.error for r in per_seed]
                 finite = [e for e in errors if e is not None]
                 mean = statistics.fmean(finite) if finite else None
                 best = min(best, mean) if mean is not None else best
-                session.add(
+                points.append(
                     LandscapePoint(
                         landscape_id=landscape.id,
                         alpha_index=i,
@@ -214,7 +284,58 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                         diverged=sum(bool(r and r.diverged) for r in per_seed),
                     )
                 )
+            session.add_all(points)
+            landscape.checksum = landscape_service.checksum(points)
             return landscape.id, best
+
+
+class _ChunkedTraining:
+    """Trains (seed, node) pairs in chunks of Ray tasks; keeps every result and what trained it."""
+
+    def __init__(self, ctx: RunContext, spec: SweepSpec, total: int) -> None:
+        self.ctx, self.spec, self.total = ctx, spec, total
+        self.results: dict[tuple[int, int, int], TrialResult] = {}
+        self.workers: list[dict[str, Any]] = []
+        self.done = 0
+
+    def train(self, nodes_by_seed: dict[int, list[Node]]) -> bool:
+        """False when cancelled before all were trained."""
+        import ray  # only runners import Ray
+
+        from service.ray_session import gather
+
+        spec, grid = self.spec, self.spec.space
+        cpus = max(1, int(ray.available_resources().get("CPU", 1) // max(spec.resources.cpu, 1)))
+        remote = ray.remote(_train_chunk).options(num_cpus=spec.resources.cpu, num_gpus=spec.resources.gpu)
+        pending: dict[Any, tuple[int, list[Node]]] = {}
+        for seed, nodes in nodes_by_seed.items():
+            chunk = spec.chunk_size or math.ceil(len(nodes) / cpus)
+            for lo in range(0, len(nodes), chunk):
+                part = nodes[lo : lo + chunk]
+                configs = [(grid.alphas[i], grid.epsilons[j]) for i, j in part]
+                ref = remote.remote(
+                    spec.task,
+                    spec.optimizer,
+                    configs,
+                    seed,
+                    spec.recipe,
+                    str(self.ctx.settings.data_dir),
+                    spec.fused,
+                    int(spec.resources.cpu),
+                )
+                pending[ref] = (seed, part)
+
+        def store(tag: tuple[int, list[Node]], answer: tuple[list[TrialResult], dict[str, Any]]) -> None:
+            seed, part = tag
+            results, worker = answer
+            for node, result in zip(part, results, strict=True):
+                self.results[(seed, *node)] = result
+            if worker not in self.workers:
+                self.workers.append(worker)
+            self.done += len(results)
+            self.ctx.progress(self.done, self.total)
+
+        return gather(pending, self.ctx.stop, store)
 
 
 KIND = SweepKind()

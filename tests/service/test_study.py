@@ -174,3 +174,52 @@ def test_random_search_expected_cost_matches_replays() -> None:
         for s in range(200)
     ]
     assert np.mean(costs) == pytest.approx(expected_random_cost(errors, 1.0), rel=0.2)
+
+
+def test_refined_sweep_trains_more_seeds_only_near_the_best(settings: Settings) -> None:
+    grid = {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1], "epsilons": [1e-8, 1e-4, 1.0]}
+    recipe = {"epochs": 1, "subset": 200}
+    refine = {"seeds": [1, 2], "margin": 0.0, "top_k": 2, "max_configs": 5}
+    landscape_id = sweep(settings, task="digits-mlp", space=grid, recipe=recipe, refine=refine)
+    with TestClient(create_app(settings)) as client:
+        body = client.get(f"/v1/landscapes/{landscape_id}").json()
+    assert body["seeds"] == [0, 1, 2] and body["sweep_seeds"] == [0] and body["refine"]["top_k"] == 2
+    first_pass = np.array(body["seed_errors"][0])
+    refined = {(i, j) for i in range(3) for j in range(3) if body["seed_errors"][1][i][j] is not None}
+    # the rule: margin 0 and top_k 2 -> the two best first-pass nodes (ties broken by node order)
+    ranked = sorted((first_pass[i, j], (i, j)) for i in range(3) for j in range(3))
+    assert refined == {node for _, node in ranked[:2]}
+    for i, j in refined:
+        per_seed = [
+            train_one(
+                "digits-mlp", "adam", grid["alphas"][i], grid["epsilons"][j], seed=s, recipe=recipe
+            ).error
+            for s in (0, 1, 2)
+        ]
+        assert [body["seed_errors"][s][i][j] for s in range(3)] == pytest.approx(per_seed, abs=1e-6)
+        assert body["errors"][i][j] == pytest.approx(np.mean(per_seed), abs=1e-6)
+        assert body["error_stds"][i][j] == pytest.approx(np.std(per_seed, ddof=1), abs=1e-6)
+    untouched = [(i, j) for i in range(3) for j in range(3) if (i, j) not in refined]
+    assert all(body["errors"][i][j] == first_pass[i, j] for i, j in untouched)
+    assert body["provenance"]["origin"] == "sweep" and body["provenance"]["workers"][0]["device"] == "cpu"
+    assert len(body["checksum"]) == 64
+
+
+def test_noisy_replay_is_told_one_seed_and_scored_on_the_mean() -> None:
+    """Config (0, 0) is the best on average (mean 1.0) but one of its seeds looks bad (3.0);
+    config (0, 1) looks better than it is on one seed (0.5, mean 2.0)."""
+    space = GridSpace((1e-3,), (1e-8, 1e-6))
+    errors = np.array([[1.0, 2.0]])
+    observed = np.array([[[-1.0, 0.5]], [[3.0, 3.5]]])  # seeds x alphas x epsilons: the two seeds' errors
+    outcomes = {
+        s: replay_one("grid", {}, space, errors, seed=s, budget=2, deltas=[0.5], observed=observed)
+        for s in range(40)
+    }
+    told_best = {}
+    for s, run in outcomes.items():
+        told = [observed[np.random.default_rng([s, 0, j]).integers(2), 0, j] for j in (0, 1)]
+        told_best[s] = int(np.argmin(told))
+        assert run.curve[-1] == (0.0 if told_best[s] == 0 else 1.0), "scored on the mean of what it picked"
+    assert set(told_best.values()) == {0, 1}, "some runs are fooled by a lucky seed, some are not"
+    quiet = replay_one("grid", {}, space, errors, seed=0, budget=2, deltas=[0.5])
+    assert quiet.curve[-1] == 0.0, "noise='none' sees the mean"
