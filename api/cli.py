@@ -40,7 +40,8 @@ figure_app = typer.Typer(help="Figures from the paper, reproduced.", no_args_is_
 app.add_typer(figure_app, name="figure")
 
 F = TypeVar("F", bound=Callable[..., Any])
-console = Console(highlight=False)
+# A terminal's own width; piped or redirected, wide enough that the tables never wrap.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

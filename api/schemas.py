@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.comparisons import Comparison
 from service.jobs import BestConfig, BestPoint, CurvePoint, Progress
-from service.landscapes import LandscapeDetail, LandscapeSummary
+from service.landscapes import LandscapeDetail, LandscapeImport, LandscapeSummary
 from service.models import Job, Trial
 from service.states import JobState
 
@@ -28,6 +28,7 @@ __all__ = [
     "JobPublic",
     "JobsPublic",
     "LandscapeDetail",
+    "LandscapeImport",
     "LandscapeSummary",
     "TrialPublic",
     "TrialsPublic",

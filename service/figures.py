@@ -61,75 +61,174 @@ def reddi_figure(
     return {run.optimizer: run.final_mean_grad_sq for run in runs}
 
 
-def landscape_figure(out: Path, landscape: LandscapeDetail) -> None:
-    """Heatmap of validation error over (alpha, epsilon): the paper's Figure 1."""
+SUBOPTIMALITY_FLOOR = 1e-2  # points: log scales need a floor; a best node sits at 0
+
+
+def suboptimality_range(landscapes: list[LandscapeDetail]) -> tuple[float, float]:
+    """One colour scale for every landscape of a study: floor to the largest suboptimality."""
     import numpy as np
+
+    highest = SUBOPTIMALITY_FLOOR * 10
+    for ls in landscapes:
+        errors = np.array([[np.nan if e is None else e for e in row] for row in ls.errors], dtype=float)
+        highest = max(highest, float(np.nanmax(errors) - np.nanmin(errors)))
+    return SUBOPTIMALITY_FLOOR, highest
+
+
+def landscape_figure(
+    out: Path,
+    landscape: LandscapeDetail,
+    *,
+    deltas: list[float] = (0.5, 1.0),  # type: ignore[assignment]
+    scale: tuple[float, float] | None = None,
+) -> None:
+    """Suboptimality over (alpha, epsilon) on a log colour scale, the delta contours drawn, the
+    best marked (and flagged when it sits on the grid's edge): the paper's Figure 1. Pass the
+    same ``scale`` (:func:`suboptimality_range`) to every landscape of a comparison."""
+    import numpy as np
+    from matplotlib.colors import LogNorm
 
     plt = _pyplot()
     errors = np.array([[np.nan if e is None else e for e in row] for row in landscape.errors], dtype=float)
-    fig, ax = plt.subplots(figsize=(6.4, 5.2))
-    image = ax.imshow(errors.T, origin="lower", cmap="viridis_r", aspect="auto")
-    fig.colorbar(image, ax=ax, label="validation error (%)")
+    e_star = float(np.nanmin(errors))
+    sub = np.maximum(errors - e_star, SUBOPTIMALITY_FLOOR)
+    lo, hi = scale or (SUBOPTIMALITY_FLOOR, max(float(np.nanmax(sub)), SUBOPTIMALITY_FLOOR * 10))
+    fig, ax = plt.subplots(figsize=(6.8, 5.4))
+    image = ax.imshow(sub.T, origin="lower", cmap="viridis", aspect="auto", norm=LogNorm(lo, hi))
+    fig.colorbar(image, ax=ax, label=f"suboptimality: error − e* (points; e* = {e_star:.2f}%)")
+    levels = sorted(d for d in deltas if d > SUBOPTIMALITY_FLOOR)
+    if levels and np.nanmin(sub) < max(levels) < np.nanmax(sub):
+        contours = ax.contour(
+            sub.T, levels=levels, colors=["white", "orange", "red"][: len(levels)], linewidths=1.2
+        )
+        ax.clabel(contours, fmt={d: f"δ={d:g}" for d in levels}, fontsize=7)
     alphas, epsilons = landscape.alphas, landscape.epsilons
     ax.set_xticks(range(0, len(alphas), 2), [f"{a:g}" for a in alphas[::2]], rotation=60, fontsize=7)
     ax.set_yticks(range(0, len(epsilons), 2), [f"{e:g}" for e in epsilons[::2]], fontsize=7)
-    ax.set(xlabel="alpha", ylabel="epsilon")
-    i, j = np.unravel_index(np.nanargmin(errors), errors.shape)
-    ax.plot(i, j, marker="*", color="red", markersize=12, label=f"best {errors[i, j]:.2f}%")
-    ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(f"{landscape.task} / {landscape.optimizer} (landscape {landscape.id})")
+    ax.set(xlabel="α (learning rate)", ylabel="ε")
+    i, j = (int(x) for x in np.unravel_index(np.nanargmin(errors), errors.shape))
+    on_edge = i in (0, len(alphas) - 1) or j in (0, len(epsilons) - 1)
+    label = f"best {e_star:.2f}% at α={alphas[i]:g}, ε={epsilons[j]:g}" + (
+        " — on the grid's edge" if on_edge else ""
+    )
+    ax.plot(i, j, marker="*", color="red", markersize=13, markeredgecolor="white", label=label)
+    ax.legend(loc="upper right", fontsize=7)
+    seeds = f"{len(landscape.sweep_seeds)} seed(s)" + (
+        f", {len(landscape.seeds)} near the best" if len(landscape.seeds) > len(landscape.sweep_seeds) else ""
+    )
+    shifted = f", ε grid '{landscape.grid_name}'" if landscape.grid_name not in (None, "paper") else ""
+    ax.set_title(
+        f"{landscape.task} / {landscape.optimizer} (landscape {landscape.id}; {seeds}{shifted})", fontsize=9
+    )
     fig.tight_layout()
     _save(fig, out)
 
 
 def curves_figure(out: Path, comparison: Comparison) -> None:
-    """Suboptimality vs trials, median with IQR band, log y: the paper's Figure 2 (right)."""
+    """Median suboptimality vs trials with IQR bands, log y, random search's closed form dashed,
+    the delta lines labelled: the paper's Figure 2 (right)."""
     import numpy as np
 
     plt = _pyplot()
-    optimizers = sorted({c.optimizer for c in comparison.curves})
-    fig, axes = plt.subplots(1, len(optimizers), figsize=(5 * len(optimizers), 4), sharey=True, squeeze=False)
-    floor = 1e-2
+    optimizers = list(dict.fromkeys(c.optimizer for c in comparison.curves))
+    searchers = list(dict.fromkeys(c.searcher for c in comparison.curves))
+    colours = {s: plt.get_cmap("tab10")(k % 10) for k, s in enumerate(searchers)}
+    fig, axes = plt.subplots(
+        1, len(optimizers), figsize=(5 * len(optimizers), 4.2), sharey=True, squeeze=False
+    )
+    floor = SUBOPTIMALITY_FLOOR
     for ax, optimizer in zip(axes[0], optimizers, strict=True):
         for c in (c for c in comparison.curves if c.optimizer == optimizer):
             t = np.arange(1, len(c.median) + 1)
-            ax.plot(t, np.maximum(c.median, floor), label=c.searcher, lw=1.4)
-            ax.fill_between(t, np.maximum(c.q25, floor), np.maximum(c.q75, floor), alpha=0.15)
+            ax.plot(t, np.maximum(c.median, floor), color=colours[c.searcher], label=c.searcher, lw=1.4)
+            ax.fill_between(
+                t, np.maximum(c.q25, floor), np.maximum(c.q75, floor), color=colours[c.searcher], alpha=0.12
+            )
+        for closed in (r for r in comparison.random_closed_form if r.optimizer == optimizer):
+            t = np.arange(1, len(closed.expected) + 1)
+            ax.plot(
+                t, np.maximum(closed.expected, floor), "k--", lw=1.1, label="random, closed form (expected)"
+            )
         for d in comparison.deltas:
-            ax.axhline(d, color="k", ls=":", lw=0.7)
-        ax.set(xscale="log", yscale="log", xlabel="trials (distinct configs)", title=optimizer)
+            ax.axhline(d, color="grey", ls=":", lw=0.8)
+            ax.annotate(
+                f"δ={d:g}", (1, d), xytext=(2, 2), textcoords="offset points", fontsize=7, color="grey"
+            )
+        e_star = next((f.best_error for f in comparison.landscapes if f.optimizer == optimizer), None)
+        ax.set(xscale="log", yscale="log", xlabel="trials (distinct configs)")
+        ax.set_title(optimizer + ("" if e_star is None else f" (e* = {e_star:.2f}%)"), fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(f"suboptimality (points, floored at {floor})")
-    axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
+    axes[0][0].set_ylabel("suboptimality (points): median, IQR band")
+    fig.suptitle(f"suboptimality after t trials ({floor} stands for 0 on the log axis)", fontsize=9)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     _save(fig, out)
 
 
 def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5) -> None:
-    """Trials to reach delta per searcher, grouped by optimizer (median, IQR whiskers): Figure 2 (left)."""
+    """Median trials to reach delta per searcher, grouped by optimizer, IQR whiskers, the share of
+    seeds that reached delta above each bar; a median not reached within the budget is a hatched
+    bar past the budget line, apart from one reached at the budget: Figure 2 (left)."""
     import numpy as np
 
     plt = _pyplot()
     rows = [r for r in comparison.rows if abs(r.delta - delta) < 1e-9]
-    optimizers = sorted({r.optimizer for r in rows})
+    optimizers = list(dict.fromkeys(r.optimizer for r in rows))
     searchers = list(dict.fromkeys(r.searcher for r in rows))
     width = 0.8 / max(1, len(optimizers))
-    fig, ax = plt.subplots(figsize=(1.3 * len(searchers) + 2, 4))
+    fig, ax = plt.subplots(figsize=(1.4 * len(searchers) + 2.5, 4.4))
+    budget = max((r.budget for r in rows), default=1)
+    beyond = budget * 1.25  # where "not within the budget" is drawn
     for k, optimizer in enumerate(optimizers):
         by = {r.searcher: r for r in rows if r.optimizer == optimizer}
-        budget = next(iter(by.values())).budget
-
-        def censored(values: list[float | None], budget: int = budget) -> Any:
-            return np.array([budget + 1 if v is None else v for v in values], dtype=float)
-
-        med = censored([by[s].median for s in searchers])
-        lo = censored([by[s].q25 for s in searchers])
-        hi = censored([by[s].q75 for s in searchers])
         x = np.arange(len(searchers)) + (k - (len(optimizers) - 1) / 2) * width
-        ax.bar(x, med, width, label=optimizer, yerr=[med - lo, hi - med], capsize=3)
+        colour = plt.get_cmap("tab10")(k % 10)
+        for xi, s in zip(x, searchers, strict=True):
+            r = by.get(s)
+            if r is None:
+                continue
+            reached = r.median is not None
+            height = r.median if reached else beyond
+            lo = r.q25 if r.q25 is not None else beyond
+            hi = r.q75 if r.q75 is not None else beyond
+            ax.bar(
+                xi,
+                height,
+                width,
+                color=colour if reached else "white",
+                edgecolor=colour,
+                hatch=None if reached else "///",
+            )
+            ax.errorbar(xi, height, yerr=[[height - lo], [hi - height]], color="black", capsize=3, lw=0.8)
+            ax.annotate(
+                f"{r.success_rate:.0%}",
+                (xi, max(height, hi)),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                fontsize=6,
+            )
+    ax.axhline(budget, color="grey", ls="--", lw=0.8)
+    ax.annotate(
+        f"budget {budget}",
+        (len(searchers) - 0.5, budget),
+        xytext=(-2, 2),
+        textcoords="offset points",
+        ha="right",
+        fontsize=7,
+        color="grey",
+    )
     ax.set_xticks(np.arange(len(searchers)), searchers)
-    ax.set(ylabel=f"trials to {delta:g}% suboptimality (median, IQR)", yscale="log")
-    ax.legend()
+    ax.set(ylabel=f"trials to δ={delta:g} points (median, IQR)", yscale="log", ylim=(0.8, beyond * 1.6))
+    from matplotlib.patches import Patch
+
+    legend = [Patch(color=plt.get_cmap("tab10")(k % 10), label=o) for k, o in enumerate(optimizers)]
+    legend.append(
+        Patch(facecolor="white", edgecolor="grey", hatch="///", label="median not within the budget")
+    )
+    ax.legend(handles=legend, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.set_title(f"trials to δ={delta:g}; above each bar: share of seeds that reached it", fontsize=9)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     _save(fig, out)

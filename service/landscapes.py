@@ -10,10 +10,10 @@ import hashlib
 import json
 import platform
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ class LandscapeSummary(BaseModel):
     sweep_seeds: list[int] = Field(description="The seeds trained at every node.")
     refine: dict[str, Any] | None = Field(description="The rule that chose where the other seeds trained.")
     shape: tuple[int, int]
+    grid_name: str | None = Field(description="A named grid (`paper`, `paper-adabelief`), if it is one.")
     fused: bool
     seconds: float | None
     provenance: dict[str, Any] | None = Field(
@@ -52,6 +53,7 @@ class LandscapeSummary(BaseModel):
             sweep_seeds=ls.sweep_seeds if ls.sweep_seeds is not None else ls.seeds,
             refine=ls.refine,
             shape=ls.grid.shape,
+            grid_name=ls.space.get("name"),
             fused=ls.fused,
             seconds=ls.seconds,
             provenance=ls.provenance,
@@ -212,3 +214,105 @@ def find_matching(
         ),
         None,
     )
+
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+class LandscapeImport(BaseModel):
+    """A landscape measured elsewhere (a paper's table, another benchmark), replayable like a
+    swept one. Errors are validation error in percent, indexed [alpha][epsilon]; one matrix,
+    or one per training seed ([seed][alpha][epsilon]); null where a point is missing (it then
+    scores the task's chance level, or 100 for a task tunecost does not know)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(pattern=NAME, description="The task it was measured on; need not be a tunecost task.")
+    optimizer: str = Field(pattern=NAME, description="The optimizer; need not be a tunecost optimizer.")
+    alphas: list[float] = Field(min_length=1, max_length=1000)
+    epsilons: list[float] = Field(min_length=1, max_length=1000)
+    errors: list[list[Percent | None]] | list[list[list[Percent | None]]] = Field(
+        description="[alpha][epsilon], or [seed][alpha][epsilon]."
+    )
+    seeds: list[int] | None = Field(None, description="Names of the seeds (default 0, 1, ...).")
+    source: str = Field("", max_length=500, description="Where the numbers come from (a citation, a URL).")
+
+    @field_validator("alphas", "epsilons")
+    @classmethod
+    def _grid_values(cls, value: list[float], info: ValidationInfo) -> list[float]:
+        try:
+            GridSpace(tuple(value), (1.0,)) if info.field_name == "alphas" else GridSpace(
+                (1.0,), tuple(value)
+            )
+        except ValueError as exc:
+            raise ValueError(str(exc).split(": ", 1)[-1]) from None
+        return value
+
+    @field_validator("errors")
+    @classmethod
+    def _shape(cls, value: list[Any], info: ValidationInfo) -> list[list[list[float | None]]]:
+        per_seed = value if value and value[0] and isinstance(value[0][0], list) else [value]
+        if len(per_seed) > 20:
+            raise ValueError("at most 20 seeds")
+        if "alphas" in info.data and "epsilons" in info.data:
+            shape = (len(info.data["alphas"]), len(info.data["epsilons"]))
+            for s, rows in enumerate(per_seed):
+                if len(rows) != shape[0] or any(len(row) != shape[1] for row in rows):
+                    raise ValueError(f"seed {s}: needs {shape[0]} rows (alphas) of {shape[1]} (epsilons)")
+        return per_seed
+
+    @field_validator("seeds")
+    @classmethod
+    def _seed_names(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        if value is not None and "errors" in info.data and len(value) != len(info.data["errors"]):
+            raise ValueError(f"{len(value)} seeds for {len(info.data['errors'])} matrices")
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("seeds must be distinct")
+        return value
+
+
+def import_landscape(session: Session, spec: LandscapeImport) -> LandscapeSummary:
+    """Store an imported landscape; it is replayed and compared exactly like a swept one."""
+    from service.specs import recipe_hash
+
+    grid = GridSpace(tuple(spec.alphas), tuple(spec.epsilons))
+    per_seed: list[list[list[float | None]]] = spec.errors  # type: ignore[assignment] - normalized
+    seeds = spec.seeds if spec.seeds is not None else list(range(len(per_seed)))
+    recipe = {"source": spec.source}
+    landscape = Landscape(
+        job_id=None,
+        task=spec.task,
+        optimizer=spec.optimizer,
+        recipe_hash=recipe_hash(spec.task, {"import": recipe}),
+        recipe=recipe,
+        space=grid.to_json(),
+        seeds=seeds,
+        sweep_seeds=seeds,
+        fused=False,
+        provenance=provenance("import"),
+    )
+    session.add(landscape)
+    session.flush()
+    points = []
+    for i, alpha in enumerate(grid.alphas):
+        for j, epsilon in enumerate(grid.epsilons):
+            errors = [m[i][j] for m in per_seed]
+            finite = [e for e in errors if e is not None]
+            points.append(
+                LandscapePoint(
+                    landscape_id=landscape.id,
+                    alpha_index=i,
+                    epsilon_index=j,
+                    alpha=alpha,
+                    epsilon=epsilon,
+                    error=float(np.mean(finite)) if finite else None,
+                    error_std=float(np.std(finite, ddof=1)) if len(finite) > 1 else (0.0 if finite else None),
+                    errors=errors,
+                    diverged=0,
+                )
+            )
+    session.add_all(points)
+    landscape.checksum = checksum(points)
+    session.flush()
+    return LandscapeSummary.of(landscape)

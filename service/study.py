@@ -21,7 +21,13 @@ from service import landscapes as landscape_service
 from service.comparisons import Comparison, compare
 from service.db import session_scope, upgrade
 from service.errors import TunecostError
-from service.figures import attach_to_study, curves_figure, landscape_figure, tuning_cost_figure
+from service.figures import (
+    attach_to_study,
+    curves_figure,
+    landscape_figure,
+    suboptimality_range,
+    tuning_cost_figure,
+)
 from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
 from service.kinds.sweep import Refine, SweepSpec
@@ -187,8 +193,11 @@ def run_study(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "tuning_cost.txt").write_text(table + "\n")
     (out_dir / "comparison.json").write_text(comparison.model_dump_json(indent=1))
+    scale = suboptimality_range(details)
     for landscape in details:
-        landscape_figure(out_dir / f"landscape_{landscape.optimizer}", landscape)
+        landscape_figure(
+            out_dir / f"landscape_{landscape.optimizer}", landscape, deltas=comparison.deltas, scale=scale
+        )
     curves_figure(out_dir / "suboptimality_curves", comparison)
     for delta in comparison.deltas:
         tuning_cost_figure(out_dir / f"trials_to_{delta:g}", comparison, delta)

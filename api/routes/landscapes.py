@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import SessionDep
-from api.schemas import Comparison, LandscapeDetail, LandscapeSummary
+from api.deps import SessionDep, WriterDep
+from api.schemas import Comparison, LandscapeDetail, LandscapeImport, LandscapeSummary
 from service import comparisons
 from service import landscapes as landscape_service
 from service.errors import InvalidField
@@ -24,6 +24,19 @@ def list_landscapes(
     session: SessionDep, task: str | None = None, optimizer: str | None = None
 ) -> list[LandscapeSummary]:
     return landscape_service.list_landscapes(session, task=task, optimizer=optimizer)
+
+
+@router.post(
+    "/landscapes",
+    status_code=201,
+    response_model=LandscapeSummary,
+    summary="Import a landscape measured elsewhere (replayable like a swept one)",
+    responses={401: {"description": "Token missing"}, 403: {"description": "Wrong token"}},
+)
+def import_landscape(session: SessionDep, _owner: WriterDep, spec: LandscapeImport) -> LandscapeSummary:
+    """Errors are validation error in percent, [alpha][epsilon] or [seed][alpha][epsilon]; a bad
+    field is a 422 naming it."""
+    return landscape_service.import_landscape(session, spec)
 
 
 @router.get(

@@ -15,6 +15,7 @@ from service.kinds.sweep import SweepSpec
 from service.runner import JobRunner
 from service.settings import Settings
 from service.states import JobState
+from tests import db
 from tests import db as jobs
 from tests.db import compare
 from workers.trainer import train_one
@@ -223,3 +224,83 @@ def test_noisy_replay_is_told_one_seed_and_scored_on_the_mean() -> None:
     assert set(told_best.values()) == {0, 1}, "some runs are fooled by a lucky seed, some are not"
     quiet = replay_one("grid", {}, space, errors, seed=0, budget=2, deltas=[0.5])
     assert quiet.curve[-1] == 0.0, "noise='none' sees the mean"
+
+
+def test_an_imported_landscape_replays_like_a_swept_one(settings: Settings) -> None:
+    swept = sweep(settings)
+    with TestClient(create_app(settings)) as client:
+        body = client.get(f"/v1/landscapes/{swept}").json()
+        imported = client.post(
+            "/v1/landscapes",
+            json={
+                "task": body["task"],
+                "optimizer": "adam-from-a-table",
+                "alphas": body["alphas"],
+                "epsilons": body["epsilons"],
+                "errors": body["errors"],
+                "source": "the swept landscape, typed in",
+            },
+        )
+        assert imported.status_code == 201, imported.json()
+        imported = imported.json()
+        assert imported["provenance"]["origin"] == "import" and imported["checksum"] == body["checksum"]
+        for bad, field in [
+            ({"errors": [[1.0, 2.0]]}, "errors"),  # wrong shape
+            ({"errors": [[[101.0] * 5] * 6]}, "errors"),  # not a percentage
+            ({"alphas": [0.1, 0.01, 1, 2, 3, 4]}, "alphas"),  # not increasing
+            ({"task": "../etc"}, "task"),
+        ]:
+            r = client.post(
+                "/v1/landscapes",
+                json={**{k: body[k] for k in ("task", "optimizer", "alphas", "epsilons", "errors")}, **bad},
+            )
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", field], (
+                bad,
+                r.json(),
+            )
+        url = settings.resolved_database_url
+        replays = [
+            db.create_job(
+                url,
+                ReplaySpec(
+                    kind="replay", landscape_ids=[i], searchers=["random", "cgld"], seeds=8, budget=20
+                ),
+            ).id
+            for i in (swept, imported["id"])
+        ]
+        JobRunner(settings).run_once()
+        JobRunner(settings).run_once()
+        a, b = (client.get("/v1/comparisons", params={"job_id": j}).json() for j in replays)
+
+    def numbers(rows: list[dict]) -> list[dict]:
+        return [{k: v for k, v in r.items() if k not in ("landscape_id", "optimizer")} for r in rows]
+
+    assert numbers(a["rows"]) == numbers(b["rows"]), "the same numbers give the same tuning cost"
+
+
+def test_same_spec_same_numbers_whatever_the_chunking_and_threads(settings: Settings) -> None:
+    """Bit-identical landscapes (equal checksums) for chunks of 2, 5 or all 9 configs and for 1
+    or 2 torch threads per chunk; and a replay of them gives the same table twice."""
+    grid = {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1], "epsilons": [1e-8, 1e-4, 1.0]}
+    common = {"task": "digits-mlp", "space": grid, "recipe": {"epochs": 2, "subset": 300}, "seeds": [0, 1]}
+    ids = [
+        sweep(settings, **common, chunk_size=2),
+        sweep(settings, **common, chunk_size=5),
+        sweep(settings, **common, resources={"cpu": 2}),
+    ]
+    with TestClient(create_app(settings)) as client:
+        bodies = [client.get(f"/v1/landscapes/{i}").json() for i in ids]
+    assert len({b["checksum"] for b in bodies}) == 1, [b["checksum"] for b in bodies]
+    assert bodies[0]["seed_errors"] == bodies[2]["seed_errors"]
+    worker = bodies[0]["provenance"]["workers"][0]
+    assert worker["torch"] and worker["cpu"] and worker["device"] == "cpu"
+
+    url = settings.resolved_database_url
+    tables = []
+    for _ in range(2):
+        job = db.create_job(
+            url, ReplaySpec(kind="replay", landscape_ids=ids[:1], searchers=["tpe", "gld"], seeds=6, budget=9)
+        )
+        JobRunner(settings).run_once()
+        tables.append(compare(url, job_id=job.id).model_dump(exclude={"job_id"}))
+    assert tables[0] == tables[1]
