@@ -319,56 +319,55 @@ def _expected_table(
     return sorted(out, key=lambda e: (e.optimizer, e.searcher))
 
 
-def _number(x: float | None) -> str:
-    if x is None or math.isnan(x):
-        return "n/a"
-    return "inf" if math.isinf(x) else f"{x:.2f}"
-
-
 def _verdicts(
     groups: dict[tuple[int, str], list[ReplayRun]],
     loaded: dict[int, tuple[Landscape, np.ndarray]],
     deltas: list[float],
 ) -> list[Verdict]:
-    """Each later landscape against each earlier one of the same task, per searcher and delta:
-    the ratio of median trials-to-delta with a paired bootstrap over the replay seeds. A run
-    that never reached delta counts as the budget: conservative, it can only shrink a gap."""
+    """Each later landscape against each earlier one of the same task, per searcher and delta."""
     ids = list(loaded)
     out = []
     for k, a in enumerate(ids):
         for b in ids[:k]:
-            (ls_a, _), (ls_b, _) = loaded[a], loaded[b]
-            if ls_a.task != ls_b.task:
+            if loaded[a][0].task != loaded[b][0].task:
                 continue
-            searchers = sorted({s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == b})
-            for searcher in searchers:
+            for searcher in sorted({s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == b}):
                 runs_a, runs_b = groups[(a, searcher)], groups[(b, searcher)]
-                if [r.seed for r in runs_a] != [r.seed for r in runs_b]:
-                    continue  # not paired (a filtered or partial replay)
-                budget = runs_a[0].budget
-                for d in deltas:
-                    ta = censored([r.trials_to.get(delta_key(d)) for r in runs_a], at=budget)
-                    tb = censored([r.trials_to.get(delta_key(d)) for r in runs_b], at=budget)
-                    ratio, lo, hi = ratio_interval(ta, tb)
-                    distinguishable = hi < 1 or lo > 1
-                    text = (
-                        f"{ls_a.optimizer} vs {ls_b.optimizer} · {searcher} · δ={d:g}: "
-                        f"{_number(ratio)}× [{_number(lo)}, {_number(hi)}]"
-                    )
-                    if not distinguishable:
-                        text += " — not distinguishable at 95%"
-                    else:
-                        text += f" — {ls_a.optimizer if hi < 1 else ls_b.optimizer} cheaper to tune"
-                    out.append(
-                        Verdict(
-                            searcher=searcher,
-                            delta=d,
-                            optimizer=ls_a.optimizer,
-                            baseline=ls_b.optimizer,
-                            ratio=ratio,
-                            ci=(lo, hi),
-                            distinguishable=distinguishable,
-                            text=text,
-                        )
-                    )
+                if [r.seed for r in runs_a] == [r.seed for r in runs_b]:  # else not paired: a partial replay
+                    out += [
+                        _verdict(loaded[a][0].optimizer, loaded[b][0].optimizer, searcher, d, runs_a, runs_b)
+                        for d in deltas
+                    ]
     return out
+
+
+def _verdict(
+    optimizer: str,
+    baseline: str,
+    searcher: str,
+    delta: float,
+    runs: list[ReplayRun],
+    baseline_runs: list[ReplayRun],
+) -> Verdict:
+    """The ratio of median trials-to-delta with a paired bootstrap over the replay seeds. A run
+    that never reached delta counts as the budget: conservative, it can only shrink a gap."""
+    budget = runs[0].budget
+    ta = censored([r.trials_to.get(delta_key(delta)) for r in runs], at=budget)
+    tb = censored([r.trials_to.get(delta_key(delta)) for r in baseline_runs], at=budget)
+    ratio, lo, hi = ratio_interval(ta, tb)
+    distinguishable = hi < 1 or lo > 1
+    text = f"{optimizer} vs {baseline} · {searcher} · δ={delta:g}: {ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
+    if distinguishable:
+        text += f" — {optimizer if hi < 1 else baseline} cheaper to tune"
+    else:
+        text += " — not distinguishable at 95%"
+    return Verdict(
+        searcher=searcher,
+        delta=delta,
+        optimizer=optimizer,
+        baseline=baseline,
+        ratio=ratio,
+        ci=(lo, hi),
+        distinguishable=distinguishable,
+        text=text,
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import gammaln
 
 BOOTSTRAP_SAMPLES = 2000
 CONFIDENCE = 0.95
@@ -26,8 +27,6 @@ def _survival(n: int, ks: np.ndarray) -> np.ndarray:
     """S[k, i] = P(all k draws avoid the i best configs) = C(n - i, k) / C(n, k), i = 0..n."""
     i = np.arange(n + 1)
     # log C(n - i, k) - log C(n, k) with lgamma; C(a, k) = 0 for a < k
-    from scipy.special import gammaln
-
     a = (n - i)[None, :].astype(float)
     k = ks[:, None].astype(float)
     log_ratio = gammaln(a + 1) - gammaln(a - k + 1) - (gammaln(n + 1) - gammaln(n - k + 1))
