@@ -14,11 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.deps import require_reader
+from api.guards import RequestGuard, json_safe
 from api.routes import catalog, jobs, landscapes
 from api.schemas import Health
 from service import kinds
 from service.db import ping, upgrade
-from service.errors import Conflict, InvalidField, NotFound
+from service.errors import Conflict, Forbidden, InvalidField, NotFound
 from service.runner import JobRunner
 from service.settings import Settings, get_settings
 
@@ -46,6 +47,10 @@ def _install_error_handlers(app: FastAPI, kind_names: set[str]) -> None:
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
@@ -60,7 +65,7 @@ def _install_error_handlers(app: FastAPI, kind_names: set[str]) -> None:
             if len(loc) > 2 and loc[0] == "body" and loc[1] in kind_names:
                 loc = [loc[0], *loc[2:]]
             errors.append({**err, "loc": loc})
-        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+        return JSONResponse({"detail": json_safe(jsonable_encoder(errors))}, status_code=422)
 
     @app.exception_handler(InvalidField)
     async def _invalid(_: Request, exc: InvalidField) -> JSONResponse:
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     _install_error_handlers(app, set(kinds.kinds()))
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_reader)])

@@ -6,11 +6,17 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.db import Session, session_scope
 from service.settings import Settings
+from service.specs import MAX_INT
+
+# Ids and offsets fit the database's 32-bit integers: a larger one is a 422, not an overflow.
+PathId = Annotated[int, Path(ge=1, le=MAX_INT)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_INT)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
 
 _bearer = HTTPBearer(auto_error=False, description="One of TUNECOST_API_TOKENS, when any are configured.")
 
@@ -34,17 +40,23 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _check_token(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    """Returns the caller's name ('token-N') or None when auth is off."""
-    if not settings.api_tokens:
+    """Returns the caller's name ('token-N', or 'admin-N' for an admin token) or None when auth is off."""
+    if not settings.api_tokens and not settings.admin_tokens:
         return None
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "Not authenticated", headers={"WWW-Authenticate": "Bearer"}
         )
-    for i, token in enumerate(settings.api_tokens):
-        if secrets.compare_digest(credentials.credentials.encode(), token.encode()):
-            return f"token-{i}"
+    given = credentials.credentials.encode()
+    for prefix, tokens in (("admin", settings.admin_tokens), ("token", settings.api_tokens)):
+        for i, token in enumerate(tokens):
+            if secrets.compare_digest(given, token.encode()):
+                return f"{prefix}-{i}"
     raise HTTPException(status.HTTP_403_FORBIDDEN, "Invalid token")
+
+
+def is_admin(caller: str | None) -> bool:
+    return caller is not None and caller.startswith("admin-")
 
 
 def require_writer(

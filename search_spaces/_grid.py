@@ -50,13 +50,17 @@ class ShuffledGridSampler(SeededSampler):
         self._synced = False
 
     def _fix_axes(self, search_space: dict[str, BaseDistribution]) -> None:
-        axes = [a for a in axes_for(search_space) if a.n is not None]
-        if not axes:
+        """The grid's axes; its permutation is drawn when the first node is asked for, so that
+        building a sampler (a submit-time check) costs nothing whatever the grid's size."""
+        numeric = axes_for(
+            search_space
+        )  # constant parameters are no axis: the fallback gives their one value
+        axes = [a for a in numeric if a.n is not None]
+        if numeric and not axes:
             raise ValueError(
                 "ShuffledGridSampler needs discrete numeric parameters (int, or float with step)"
             )
         self._axes = axes
-        self._order = self._rng.permutation(int(finite_size(axes)))
 
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
@@ -74,8 +78,10 @@ class ShuffledGridSampler(SeededSampler):
         with self._lock:
             if self._axes is None:
                 self._fix_axes(search_space)
+            if self._order is None and self._axes:
+                self._order = self._rng.permutation(int(finite_size(self._axes)))
             axes, order = self._axes, self._order
-            if axes is None or order is None:  # pragma: no cover - set by _fix_axes
+            if not axes or order is None:  # a one-point space: nothing to choose
                 return {}
             shape = [a.n or 1 for a in axes]
             if not self._synced:  # once: nodes already in the study (a resumed job, other samplers)

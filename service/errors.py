@@ -26,3 +26,7 @@ class InvalidField(TunecostError):
 
 class Conflict(TunecostError):
     """The request is valid but the resource's state forbids it (cancel a finished job)."""
+
+
+class Forbidden(TunecostError):
+    """The caller is known but may not do this (cancel another token's job)."""

@@ -12,7 +12,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service import kinds
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, Forbidden, NotFound
 from service.models import Job, Landscape, ReplayLandscape, Trial, utcnow
 from service.states import FINISHED, JobState, TrialStatus
 
@@ -123,9 +123,14 @@ def list_jobs(
     return jobs, count
 
 
-def cancel_job(session: Session, job_id: int) -> Job:
-    """Queued jobs are cancelled at once; a running job is asked to stop (its runner ends it)."""
+def cancel_job(session: Session, job_id: int, *, caller: str | None = None, admin: bool = False) -> Job:
+    """Queued jobs are cancelled at once; a running job is asked to stop (its runner ends it).
+
+    With auth on, ``caller`` names the token: a job belongs to the token that submitted it, and
+    only that token or an admin token may cancel it."""
     job = get_job(session, job_id)
+    if caller is not None and not admin and job.owner != caller:
+        raise Forbidden("Job belongs to another token")
     if job.state in FINISHED:
         raise Conflict(f"Job already {job.state}")
     # Conditional updates: a runner may claim the job between our read and write.

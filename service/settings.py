@@ -24,22 +24,38 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Bearer tokens allowed to change state; empty: no auth. Env: JSON list or comma-separated.",
     )
+    admin_tokens: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Tokens that may also cancel other tokens' jobs (they can write too). Same format.",
+    )
     auth_reads: bool = Field(False, description="Require a token for reads too.")
     data_dir: Path = Field(Path("data"), description="Where tasks that need files (CIFAR-10) look.")
     budget_cap: int = Field(2000, ge=1, description="Largest budget a job may ask for.")
+    grid_cap: int = Field(
+        250_000, ge=1, description="Most nodes a job's grid may have (a sweep trains every one)."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body the API reads.")
     lease_seconds: float = Field(
         60.0, gt=0, description="A running job whose heartbeat is older is reclaimed."
     )
     auto_migrate: bool = Field(True, description="Apply database migrations when the server starts.")
     poll_seconds: float = Field(1.0, gt=0, description="How often an idle runner looks for work.")
 
-    @field_validator("api_tokens", mode="before")
+    @field_validator("api_tokens", "admin_tokens", mode="before")
     @classmethod
     def _split_tokens(cls, value: object) -> object:
+        """A JSON list or comma-separated tokens; an empty string is none. A value that is not
+        empty but holds no token (``' , '``) is refused: it would silently turn auth off."""
         if isinstance(value, str):
-            if value.strip().startswith("["):
-                return json.loads(value)
-            return [t.strip() for t in value.split(",") if t.strip()]
+            if not value:
+                return []
+            tokens = (
+                json.loads(value) if value.strip().startswith("[") else [t.strip() for t in value.split(",")]
+            )
+            tokens = [t for t in tokens if isinstance(t, str) and t.strip()]
+            if not tokens:
+                raise ValueError(f"{value!r} holds no token; leave it empty (or unset) for no auth")
+            return tokens
         return value
 
     @property

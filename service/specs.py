@@ -47,6 +47,14 @@ def _known(registry: dict[str, Any], what: str) -> Any:
     return AfterValidator(check)
 
 
+# Seeds and ids fit the database's 32-bit integer columns (Postgres `integer`), so a job that
+# is accepted can always be stored.
+MAX_INT = 2**31 - 1
+Seed = Annotated[int, Field(ge=0, le=MAX_INT)]
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+# What every spec model shares: unknown fields refused, no NaN or infinity anywhere.
+SPEC_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
+
 TaskName = Annotated[str, _known(TASKS, "task")]
 OptimizerName = Annotated[str, _known(OPTIMIZERS, "optimizer")]
 SearcherName = Annotated[str, _known(SEARCHERS, "searcher")]
@@ -148,7 +156,9 @@ class TrainsOneTask(BaseModel):
 class Resources(BaseModel):
     """Ray resources for one trial (or one sweep chunk). Fractional GPUs pack several on one GPU."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SPEC_CONFIG
 
-    cpu: float = Field(1.0, gt=0, description="CPUs per trial.")
-    gpu: float = Field(0.0, ge=0, description="GPUs per trial; fractions allowed (0.25: four per GPU).")
+    cpu: float = Field(1.0, gt=0, le=1024, description="CPUs per trial.")
+    gpu: float = Field(
+        0.0, ge=0, le=64, description="GPUs per trial; fractions allowed (0.25: four per GPU)."
+    )

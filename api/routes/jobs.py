@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Header, Query, Response, status
 from pydantic import BaseModel
 
-from api.deps import SessionDep, SettingsDep, WriterDep
+from api.deps import Offset, PathId, SessionDep, SettingsDep, WriterDep, is_admin
 from api.schemas import CurvePoint, CurvePublic, JobPublic, JobsPublic, TrialPublic, TrialsPublic
 from service import jobs as job_service
 from service.db import Session
@@ -85,7 +85,10 @@ def submit_router(job_spec: Any) -> APIRouter:
     ) -> JobPublic:
         """Queue a job; a runner picks it up. Bad input is a 422 whose `loc` names the field."""
         job = job_service.create_job(
-            session, spec, owner=owner, limits=Limits(budget_cap=settings.budget_cap)
+            session,
+            spec,
+            owner=owner,
+            limits=Limits(budget_cap=settings.budget_cap, grid_cap=settings.grid_cap),
         )
         return _public(session, job)
 
@@ -109,7 +112,7 @@ def list_jobs(
     state: JobState | None = None,
     task: str | None = None,
     optimizer: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JobsPublic:
     jobs, count = job_service.list_jobs(
@@ -121,24 +124,29 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses={404: {"description": "Job not found"}})
-def get_job(session: SessionDep, job_id: int) -> JobPublic:
+def get_job(session: SessionDep, job_id: PathId) -> JobPublic:
     return _public(session, job_service.get_job(session, job_id))
 
 
 @router.post(
     "/{job_id}/cancel",
     response_model=JobPublic,
-    responses={404: {"description": "Job not found"}, 409: {"description": "Job already finished"}},
+    responses={
+        403: {"description": "Job belongs to another token"},
+        404: {"description": "Job not found"},
+        409: {"description": "Job already finished"},
+    },
 )
-def cancel_job(session: SessionDep, _owner: WriterDep, job_id: int) -> JobPublic:
-    """A queued job is cancelled at once; a running one stops after its running trials."""
-    return _public(session, job_service.cancel_job(session, job_id))
+def cancel_job(session: SessionDep, caller: WriterDep, job_id: PathId) -> JobPublic:
+    """A queued job is cancelled at once; a running one is stopped (see the README). Only the
+    token that submitted it, or an admin token, may cancel it (403 otherwise)."""
+    return _public(session, job_service.cancel_job(session, job_id, caller=caller, admin=is_admin(caller)))
 
 
 @router.get(
     "/{job_id}/trials", response_model=TrialsPublic, responses={404: {"description": "Job not found"}}
 )
-def list_trials(session: SessionDep, job_id: int) -> TrialsPublic:
+def list_trials(session: SessionDep, job_id: PathId) -> TrialsPublic:
     """Every answered proposal, cached answers and failed trials included, in order."""
     trials = job_service.list_trials(session, job_id)
     return TrialsPublic(data=[TrialPublic.from_trial(t) for t in trials], count=len(trials))
@@ -157,7 +165,7 @@ def list_trials(session: SessionDep, job_id: int) -> TrialsPublic:
 )
 def get_curve(
     session: SessionDep,
-    job_id: int,
+    job_id: PathId,
     format: Literal["json", "csv"] | None = None,  # noqa: A002 - the query parameter's public name
     accept: Annotated[str | None, Header()] = None,
 ) -> CurvePublic | Response:

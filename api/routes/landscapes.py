@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import SessionDep, WriterDep
+from api.deps import PathId, QueryId, SessionDep, WriterDep
 from api.schemas import Comparison, LandscapeDetail, LandscapeImport, LandscapeSummary
 from service import comparisons
 from service import landscapes as landscape_service
@@ -44,7 +44,7 @@ def import_landscape(session: SessionDep, _owner: WriterDep, spec: LandscapeImpo
     response_model=LandscapeDetail,
     responses={404: {"description": "Landscape not found"}},
 )
-def get_landscape(session: SessionDep, landscape_id: int) -> LandscapeDetail:
+def get_landscape(session: SessionDep, landscape_id: PathId) -> LandscapeDetail:
     return landscape_service.detail(session, landscape_id)
 
 
@@ -56,7 +56,7 @@ def get_landscape(session: SessionDep, landscape_id: int) -> LandscapeDetail:
 )
 def get_comparison(
     session: SessionDep,
-    job_id: int | None = None,
+    job_id: QueryId = None,
     task: str | None = None,
     optimizers: Annotated[str | None, Query(description="Comma-separated, e.g. adam,avagrad")] = None,
     searchers: Annotated[str | None, Query(description="Comma-separated")] = None,

@@ -34,10 +34,18 @@ class Limits:
     """The server's limits a spec is admitted under."""
 
     budget_cap: int | None = None
+    grid_cap: int | None = None
 
     def check_budget(self, budget: int) -> None:
         if self.budget_cap is not None and budget > self.budget_cap:
             raise InvalidField("budget", f"{budget} is over this server's cap of {self.budget_cap}")
+
+    def check_grid(self, size: float) -> None:
+        """A grid of ``size`` nodes (inf: a continuous box, which has no nodes to cap)."""
+        if self.grid_cap is not None and size != float("inf") and size > self.grid_cap:
+            raise InvalidField(
+                "space", f"{int(size)} grid nodes is over this server's cap of {self.grid_cap}"
+            )
 
 
 @dataclass

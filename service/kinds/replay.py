@@ -16,7 +16,7 @@ replay's landscapes and searchers are link rows (``tunecost_replay_landscapes``,
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import optuna
@@ -30,7 +30,7 @@ from service.db import session_scope
 from service.errors import InvalidField
 from service.kinds import JobKind, Limits, RunContext
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun, ReplaySearcher
-from service.specs import SearcherName
+from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from workers.registry import OPTIMIZERS
 
 
@@ -43,7 +43,7 @@ class ReplaySpec(BaseModel):
     """Run searchers x seeds against stored landscapes: lookups, no training."""
 
     model_config = ConfigDict(
-        extra="forbid",
+        **SPEC_CONFIG,
         json_schema_extra={
             "examples": [
                 {
@@ -58,16 +58,24 @@ class ReplaySpec(BaseModel):
     )
 
     kind: Literal["replay"]
-    landscape_ids: list[int] = Field(min_length=1, description="Landscapes from sweep jobs.")
+    landscape_ids: list[Id] = Field(
+        min_length=1, max_length=100, description="Landscapes from sweep jobs (or imported)."
+    )
     searchers: list[SearcherName] = Field(
-        default_factory=lambda: list(SEARCHERS), min_length=1, description="Searchers to compare."
+        default_factory=lambda: list(SEARCHERS),
+        min_length=1,
+        max_length=64,
+        description="Searchers to compare.",
     )
     seeds: int = Field(100, ge=1, le=10_000, description="Seeds per searcher and landscape.")
     budget: int = Field(
-        100, ge=1, description="Distinct configs each run may evaluate (at most the grid size)."
+        100, ge=1, le=MAX_INT, description="Distinct configs each run may evaluate (at most the grid size)."
     )
-    deltas: list[float] = Field(
-        default_factory=lambda: [0.5, 1.0], min_length=1, description="Suboptimality thresholds, points."
+    deltas: list[Annotated[float, Field(gt=0, le=100)]] = Field(
+        default_factory=lambda: [0.5, 1.0],
+        min_length=1,
+        max_length=20,
+        description="Suboptimality thresholds, points.",
     )
     searcher_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-searcher options."

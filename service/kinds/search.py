@@ -22,9 +22,11 @@ from service.jobs import BestPoint
 from service.kinds import JobKind, Limits, Outcome, RunContext
 from service.models import Job, Trial
 from service.specs import (
+    SPEC_CONFIG,
     OptimizerName,
     Resources,
     SearcherName,
+    Seed,
     SpaceField,
     TaskName,
     TrainsOneTask,
@@ -45,7 +47,7 @@ EXAMPLE = {
 class SearchSpec(TrainsOneTask):
     """A live tuning job: each trial trains ``task`` with ``optimizer`` at the searcher's (alpha, epsilon)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+    model_config = ConfigDict(**SPEC_CONFIG, json_schema_extra={"examples": [EXAMPLE]})
 
     kind: Literal["search"] = "search"
     task: TaskName = Field(description="A task from `GET /v1/catalog`, e.g. `digits-mlp`.")
@@ -60,7 +62,7 @@ class SearchSpec(TrainsOneTask):
         description="Search space; default the paper's 21x21 grid (AdaBelief: its shifted grid).",
     )
     budget: int = Field(gt=0, description="Distinct (alpha, epsilon) configs to train.")
-    seed: int = Field(0, ge=0, description="Seeds the searcher and the training run.")
+    seed: Seed = Field(0, description="Seeds the searcher and the training run (0 to 2^31 - 1).")
     recipe: dict[str, Any] = Field(
         default_factory=dict,
         validate_default=True,
@@ -137,6 +139,7 @@ class SearchKind(JobKind[SearchSpec, SearchResult]):
 
     def admit(self, session: Session, job: Job, spec: SearchSpec, limits: Limits) -> None:
         limits.check_budget(spec.budget)
+        limits.check_grid(spec.space.size)
         job.task, job.optimizer, job.searcher = spec.task, spec.optimizer, spec.searcher
         job.recipe_hash = spec.recipe_hash
         if spec.reference_error is not None:

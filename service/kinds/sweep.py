@@ -28,9 +28,12 @@ from service.db import session_scope
 from service.kinds import JobKind, Limits, RunContext
 from service.models import Job, Landscape, LandscapePoint
 from service.specs import (
+    MAX_INT,
+    SPEC_CONFIG,
     GridField,
     OptimizerName,
     Resources,
+    Seed,
     TaskName,
     TrainsOneTask,
     default_space,
@@ -43,14 +46,14 @@ class Refine(BaseModel):
     rank the nodes by their first-pass mean error; take every node within ``margin`` points of
     the best, at least the ``top_k`` best, at most ``max_configs``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SPEC_CONFIG
 
-    seeds: list[int] = Field(min_length=1, max_length=20, description="Extra training seeds for the region.")
+    seeds: list[Seed] = Field(min_length=1, max_length=20, description="Extra training seeds for the region.")
     margin: float = Field(
         2.0, ge=0, le=100, description="Points above the first-pass best that count as near it."
     )
-    top_k: int = Field(10, ge=1, description="At least this many of the best configs.")
-    max_configs: int = Field(60, ge=1, description="At most this many configs.")
+    top_k: int = Field(10, ge=1, le=MAX_INT, description="At least this many of the best configs.")
+    max_configs: int = Field(60, ge=1, le=MAX_INT, description="At most this many configs.")
 
     @field_validator("seeds")
     @classmethod
@@ -74,7 +77,7 @@ class SweepSpec(TrainsOneTask):
     """Evaluate every node of a grid for one (task, optimizer, recipe): a landscape."""
 
     model_config = ConfigDict(
-        extra="forbid",
+        **SPEC_CONFIG,
         json_schema_extra={
             "examples": [
                 {"kind": "sweep", "task": "digits-mlp", "optimizer": "adam", "seeds": [0]},
@@ -92,7 +95,7 @@ class SweepSpec(TrainsOneTask):
     kind: Literal["sweep"]
     task: TaskName = Field(description="A task from the catalog.")
     optimizer: OptimizerName = Field(description="An optimizer from the catalog.")
-    seeds: list[int] = Field(
+    seeds: list[Seed] = Field(
         default_factory=lambda: [0],
         min_length=1,
         max_length=20,
@@ -114,7 +117,10 @@ class SweepSpec(TrainsOneTask):
         description="Train many configs at once (torch.func + vmap) where the model allows; else one at a time.",
     )
     chunk_size: int | None = Field(
-        None, ge=1, description="Configs per Ray task; default: split evenly over the cluster's CPUs."
+        None,
+        ge=1,
+        le=MAX_INT,
+        description="Configs per Ray task; default: split evenly over the cluster's CPUs.",
     )
     resources: Resources = Field(default_factory=Resources, description="Ray resources per chunk.")
 
@@ -204,6 +210,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
     result_model = SweepResult
 
     def admit(self, session: Session, job: Job, spec: SweepSpec, limits: Limits) -> None:
+        limits.check_grid(spec.space.size)
         job.task, job.optimizer, job.recipe_hash = spec.task, spec.optimizer, spec.recipe_hash
 
     def total(self, spec: SweepSpec) -> int:

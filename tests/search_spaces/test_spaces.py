@@ -48,7 +48,8 @@ def test_named_grid_from_json() -> None:
     [
         ({"type": "grid", "alphas": [], "epsilons": [1e-8]}, "alphas"),
         ({"type": "grid", "alphas": [0.1, -1.0], "epsilons": [1e-8]}, "alphas"),
-        ({"type": "grid", "alphas": [0.1], "epsilons": [1e-3, 1e-8]}, "epsilons"),
+        ({"type": "grid", "alphas": [0.1] * 2, "epsilons": [1e-8]}, "alphas"),
+        ({"type": "grid", "alphas": list(range(1, 10_002)), "epsilons": [1e-8]}, "alphas"),
         ({"type": "grid", "alphas": [0.1, 0.1], "epsilons": [1e-8]}, "alphas"),
         ({"type": "grid", "alphas": [0.1, "x"], "epsilons": [1e-8]}, "alphas"),
         ({"type": "grid", "name": "nope"}, "name"),
@@ -61,6 +62,11 @@ def test_bad_spaces_name_the_field(data: dict, field: str) -> None:
     with pytest.raises(SpaceError) as info:
         space_from_json(data)
     assert info.value.field == field
+
+
+def test_unsorted_grid_values_are_sorted() -> None:
+    grid = space_from_json({"type": "grid", "alphas": [0.1, 0.001, 0.01], "epsilons": [1e-3, 1e-8]})
+    assert grid.alphas == (0.001, 0.01, 0.1) and grid.epsilons == (1e-8, 1e-3)
 
 
 def test_grid_decode_encode_round_trip() -> None:

@@ -304,3 +304,14 @@ def test_same_spec_same_numbers_whatever_the_chunking_and_threads(settings: Sett
         JobRunner(settings).run_once()
         tables.append(compare(url, job_id=job.id).model_dump(exclude={"job_id"}))
     assert tables[0] == tables[1]
+
+
+@pytest.mark.parametrize("searcher", ["grid", "random", "tpe", "cmaes", "gld", "cgld"])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 3), (3, 1)])
+def test_every_searcher_runs_on_one_point_and_one_axis_grids(searcher: str, shape: tuple[int, int]) -> None:
+    grid = GridSpace(
+        tuple(0.1 * 10**k for k in range(shape[0])), tuple(1e-8 * 10**k for k in range(shape[1]))
+    )
+    errors = np.arange(grid.size, dtype=float).reshape(shape)
+    run = replay_one(searcher, {}, grid, errors, seed=0, budget=grid.size, deltas=[0.5])
+    assert len(run.curve) == grid.size and run.curve[-1] == 0.0, "every node found, the best among them"
