@@ -74,20 +74,57 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
+MIGRATION_LOCK = 7_274_274  # Postgres advisory-lock key: "tunecost migrations"
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """One migrating process at a time, however many start at once: a Postgres advisory lock,
+    or an exclusive file lock beside a SQLite database (or a no-op for in-memory SQLite)."""
+    engine = get_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+                conn.commit()
+        return
+    path = url.split("///", 1)[-1]
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.migrate-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the tunecost tables to ``revision`` (Alembic)."""
+    """Bring the tunecost tables to ``revision`` (Alembic) and, at head, make Optuna's tables
+    too (its RDB storage creates and versions them), so optuna-dashboard can open any tunecost
+    database. Safe to call from any number of processes at once (:func:`migration_lock`)."""
+    import optuna
     from alembic import command
 
-    if url.startswith("sqlite"):
-        get_engine(url)  # creates the SQLite file's directory
-    command.upgrade(alembic_config(url), revision)
+    get_engine(url)  # creates a SQLite file's directory
+    with migration_lock(url):
+        command.upgrade(alembic_config(url), revision)
+        if revision == "head":
+            optuna.storages.RDBStorage(url)
 
 
 def downgrade(url: str, revision: str) -> None:
     """Take the tunecost tables back to ``revision`` (Alembic); data the later revisions added is converted back where it can be."""
     from alembic import command
 
-    command.downgrade(alembic_config(url), revision)
+    with migration_lock(url):
+        command.downgrade(alembic_config(url), revision)
 
 
 def current_revision(url: str) -> str | None:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 
+import httpx
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
-from service.db import current_revision, downgrade, get_engine
+from service.db import alembic_config, current_revision, downgrade, get_engine
 from service.db import upgrade as migrate
 from service.states import JobState
+from tests.conftest import free_port
 
 GRID = {"type": "grid", "alphas": [0.001, 0.01], "epsilons": [1e-8, 1e-6]}
 NOW = "2026-11-23 12:00:00"
@@ -119,3 +126,46 @@ def test_0003_moves_replay_subjects_into_link_tables_and_back(empty_database_url
         assert conn.execute(sa.text("SELECT count(*) FROM tunecost_trials")).scalar_one() == 1
         tables = sa.inspect(conn).get_table_names()
         assert "tunecost_replay_landscapes" not in tables and "tunecost_replay_searchers" not in tables
+
+
+def _cli(url: str, *args: str, **kwargs: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "TUNECOST_DATABASE_URL": url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
+
+
+def test_processes_starting_at_once_migrate_one_at_a_time(empty_database_url: str) -> None:
+    """Four processes upgrade one fresh database at once: all succeed, and Optuna's tables are
+    there too (the dashboard opens a database no search job has touched)."""
+    procs = [_cli(empty_database_url, "db", "upgrade") for _ in range(4)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outputs
+    head = ScriptDirectory.from_config(alembic_config(empty_database_url)).get_current_head()
+    assert current_revision(empty_database_url) == head
+    tables = sa.inspect(get_engine(empty_database_url)).get_table_names()
+    assert {"version_info", "studies", "trials", "tunecost_jobs"} <= set(tables)
+
+
+def test_the_dashboard_starts_on_a_fresh_database(empty_database_url: str) -> None:
+    port = free_port()
+    proc = _cli(empty_database_url, "dashboard", "--port", str(port))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/studies", timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else "dashboard exited"
+                assert time.monotonic() < deadline, "dashboard did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200 and r.json()["study_summaries"] == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
