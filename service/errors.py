@@ -30,3 +30,8 @@ class Conflict(TunecostError):
 
 class Forbidden(TunecostError):
     """The caller is known but may not do this (cancel another token's job)."""
+
+
+class Unplaceable(TunecostError):
+    """A job asks for resources that no node of the Ray cluster has: it fails at once rather
+    than wait forever and block the runner."""

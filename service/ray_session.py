@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from service.errors import Unplaceable
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,22 @@ def ensure_ray(settings: Settings) -> None:
                 log_to_driver=False,
                 configure_logging=False,
             )
+
+
+def check_placeable(cpu: float, gpu: float, what: str = "trial") -> None:
+    """Raise :class:`Unplaceable` unless some live node has ``cpu`` CPUs and ``gpu`` GPUs.
+    (A cluster that autoscales would place it later; tunecost does not assume one.)"""
+    import ray
+
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    if any(n.get("CPU", 0) >= cpu and n.get("GPU", 0) >= gpu for n in nodes):
+        return
+    most_cpu = max((n.get("CPU", 0) for n in nodes), default=0)
+    most_gpu = max((n.get("GPU", 0) for n in nodes), default=0)
+    raise Unplaceable(
+        f"no node of the Ray cluster has {cpu:g} CPU and {gpu:g} GPU for one {what} "
+        f"(the largest has {most_cpu:g} CPU, {most_gpu:g} GPU); lower `resources`"
+    )
 
 
 def gather(pending: dict[Any, Any], stop: threading.Event, on_result: Callable[[Any, Any], None]) -> bool:

@@ -150,10 +150,11 @@ class SearchKind(JobKind[SearchSpec, SearchResult]):
 
     def run(self, ctx: RunContext, spec: SearchSpec) -> SearchResult:
         # Ray Tune is imported only where a job runs, never in the API process.
-        from service.ray_session import ensure_ray
+        from service.ray_session import check_placeable, ensure_ray
         from service.tune_search import run_search
 
         ensure_ray(ctx.settings)
+        check_placeable(spec.resources.cpu, spec.resources.gpu, "trial")
         return run_search(ctx, spec)
 
     def finish(self, ctx: RunContext, spec: SearchSpec, result: SearchResult) -> tuple[SearchResult, Outcome]:

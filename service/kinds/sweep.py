@@ -219,9 +219,10 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         return spec.space.size * len(spec.seeds) + extra
 
     def run(self, ctx: RunContext, spec: SweepSpec) -> SweepResult:
-        from service.ray_session import ensure_ray
+        from service.ray_session import check_placeable, ensure_ray
 
         ensure_ray(ctx.settings)
+        check_placeable(spec.resources.cpu, spec.resources.gpu, "chunk of configs")
         grid = spec.space
         nodes = [(i, j) for i in range(len(grid.alphas)) for j in range(len(grid.epsilons))]
         start = time.perf_counter()

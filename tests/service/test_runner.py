@@ -212,3 +212,18 @@ def test_every_searcher_runs_a_job(settings: Settings, searcher: str) -> None:
     assert len({(p.alpha, p.epsilon) for p in curve}) == 6
     if searcher in ("gld", "cgld"):  # starts at Adam's library defaults
         assert (curve[0].alpha, curve[0].epsilon) == (1e-3, 1e-8)
+
+
+@pytest.mark.parametrize("resources", [{"cpu": 1000}, {"cpu": 1, "gpu": 1}])
+def test_a_job_no_node_can_place_fails_at_once_and_blocks_nothing(
+    settings: Settings, resources: dict
+) -> None:
+    url = settings.resolved_database_url
+    stuck = submit(url, resources=resources)
+    after = submit(url, budget=2)
+    runner = JobRunner(settings)
+    assert runner.run_once() == stuck
+    job = jobs.get_job(url, stuck)
+    assert job.state == JobState.FAILED and "no node of the Ray cluster has" in job.error
+    assert "the largest has 2 CPU, 0 GPU" in job.error
+    assert runner.run_once() == after and jobs.get_job(url, after).state == JobState.SUCCEEDED
