@@ -11,9 +11,13 @@
   is told the known error, a ``cached`` row is written, and no Tune trial (and no
   budget) is spent on it (docs/ARCHITECTURE.md, "Trial count").
 * ``TrialRecorder`` writes one ``tunecost_trials`` row per finished trial, with
-  best-so-far and suboptimality, as soon as the trial ends: a crash loses no
-  finished trial. A restarted job resumes: its finished rows seed the cache and
-  the Optuna study is loaded, so only the remaining budget is trained.
+  best-so-far and suboptimality, as soon as its result arrives — before Tune tells
+  the Optuna study — so a crash loses no finished trial. A restarted job resumes: its
+  finished rows seed the cache, the Optuna study is loaded, and a study trial a crash
+  left RUNNING is settled from its row (COMPLETE with the recorded error) or failed
+  when it has none; so tunecost's rows and the study agree after a kill at any point.
+* One budget rule: a trial that raised after its retries uses its slot of the budget,
+  in the first run and after a resume alike (Tune counts it as a sample too).
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class TrialRecorder(tune.Callback):
         self.failed = len(failed_rows)
         # configs that raised (after Tune's retries): re-proposals are refused, not retrained
         self.failed_configs: set[ConfigKey] = {(r.alpha, r.epsilon) for r in failed_rows}
+        self._recorded: set[str] = set()  # Tune trial ids whose result is written
 
     # Tune pickles its callbacks with the experiment state; the copy never runs.
     def __getstate__(self) -> dict[str, Any]:
@@ -169,9 +174,18 @@ class TrialRecorder(tune.Callback):
         )
 
     # --- Tune callback hooks (run in the driver) ---
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
+    ) -> None:
+        """The trial's one report: written now, before Tune tells the searcher (on completion)."""
+        if METRIC in result and trial.trial_id not in self._recorded:
+            self._recorded.add(trial.trial_id)
+            self.record_result(trial.config, result)
+
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         result = trial.last_result or {}
-        if METRIC in result:
+        if METRIC in result and trial.trial_id not in self._recorded:
+            self._recorded.add(trial.trial_id)
             self.record_result(trial.config, result)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
@@ -215,8 +229,10 @@ class CachingSearcher(Searcher):
         return False  # let the ConcurrencyLimiter outside us do it
 
     def _answer_from_cache(self, inner_id: str, config: dict[str, Any], error: float) -> None:
+        self.recorder.record_cached(
+            config, error
+        )  # the row first: a crash leaves the study behind, never ahead
         self.searcher.on_trial_complete(inner_id, result={METRIC: error})
-        self.recorder.record_cached(config, error)
 
     def suggest(self, trial_id: str) -> dict | str | None:
         for _ in range(self.max_cached_in_a_row):
@@ -323,10 +339,19 @@ class DefineByRun:
         return {"alpha": alpha, "epsilon": epsilon, "optuna_trial": trial.number}
 
 
-def _fail_stale_optuna_trials(study: optuna.Study) -> None:
-    """Trials left RUNNING by a crashed runner would never finish; mark them failed."""
+def _settle_stale_optuna_trials(study: optuna.Study, recorded: dict[ConfigKey, float]) -> int:
+    """Trials a crashed runner left RUNNING: COMPLETE with the recorded error when tunecost
+    wrote the row (the crash came between the row and the study), else FAIL. Returns how many
+    were completed."""
+    completed = 0
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        key = (trial.user_attrs.get("alpha"), trial.user_attrs.get("epsilon"))
+        if key in recorded:
+            study.tell(trial.number, recorded[key])
+            completed += 1
+        else:
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+    return completed
 
 
 def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
@@ -346,12 +371,15 @@ def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
         "space": space.to_json(),
     }.items():
         study.set_user_attr(key, value)
-    _fail_stale_optuna_trials(study)
-
     recorder = TrialRecorder(
         ctx.url, ctx.job_id, spec.seed, spec.reference_error, lambda done: ctx.progress(done, spec.budget)
     )
-    remaining = spec.budget - recorder.number
+    settled = _settle_stale_optuna_trials(study, recorder.cache)
+    if settled:
+        log.info(
+            "job %s: %d study trials a crash left running were completed from their rows", ctx.job_id, settled
+        )
+    remaining = spec.budget - recorder.number - recorder.failed
     summary = SearchResult(study_name=ctx.study_name, resumed_from=recorder.number)
     if remaining <= 0:
         return summary

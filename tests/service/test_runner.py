@@ -227,3 +227,48 @@ def test_a_job_no_node_can_place_fails_at_once_and_blocks_nothing(
     assert job.state == JobState.FAILED and "no node of the Ray cluster has" in job.error
     assert "the largest has 2 CPU, 0 GPU" in job.error
     assert runner.run_once() == after and jobs.get_job(url, after).state == JobState.SUCCEEDED
+
+
+def test_a_crash_between_a_row_and_the_study_is_settled_on_resume(settings: Settings) -> None:
+    """Rows are written before the study is told; a kill in between leaves a RUNNING study trial
+    whose config has a row. The resumed job completes it from the row and trains no config twice."""
+    url = settings.resolved_database_url
+    job_id = submit(url, budget=3)
+    run(settings)
+    study = optuna.load_study(study_name=f"tunecost-job-{job_id}", storage=url)
+    last = jobs.curve(url, job_id)[-1]
+    left = study.ask()  # what the crash leaves: told nothing, but its row exists
+    left.set_user_attr("alpha", last.alpha)
+    left.set_user_attr("epsilon", last.epsilon)
+    with session_scope(url) as session:
+        job = session.get(Job, job_id)
+        job.spec = {**job.spec, "budget": 5}
+        job.state, job.heartbeat_at, job.runner_id = JobState.RUNNING, utcnow() - timedelta(hours=1), "dead"
+    run(settings)
+    assert jobs.get_job(url, job_id).state == JobState.SUCCEEDED
+    settled = study.get_trials(deepcopy=False)[left.number]
+    assert settled.state == optuna.trial.TrialState.COMPLETE and settled.value == last.error
+    curve = jobs.curve(url, job_id)
+    assert [p.number for p in curve] == [1, 2, 3, 4, 5]
+    assert len({(p.alpha, p.epsilon) for p in curve}) == 5, "no config trained twice"
+    rows = jobs.list_trials(url, job_id)
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(complete) == len(rows) + 1, "the study holds every row, and the settled trial"
+
+
+def test_a_failed_trial_uses_its_budget_slot_on_resume_too(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    space = {"type": "grid", "alphas": [0.001, 0.01, 0.1, 1.0], "epsilons": [1e-8]}
+    job_id = submit(
+        url, searcher="grid", budget=2, max_failures=0, space=space, recipe={"fail_alpha_above": 0.05}
+    )
+    run(settings)
+    first = jobs.list_trials(url, job_id)
+    with session_scope(url) as session:
+        job = session.get(Job, job_id)
+        job.spec = {**job.spec, "budget": 3}
+        job.state, job.heartbeat_at, job.runner_id = JobState.RUNNING, utcnow() - timedelta(hours=1), "dead"
+    run(settings)
+    rows = jobs.list_trials(url, job_id)
+    used = [r for r in rows if r.number is not None or (r.status == "failed" and not r.cached)]
+    assert len(used) == 3, f"one slot more after the resume, whatever failed before: {first} -> {rows}"
