@@ -58,6 +58,13 @@ class Settings(BaseSettings):
             return tokens
         return value
 
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        """Absolute at start-up: a relative path would resolve inside Ray's per-trial working
+        directory, where no data is."""
+        return value.expanduser().resolve()
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

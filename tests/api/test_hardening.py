@@ -162,3 +162,12 @@ def test_a_token_list_that_holds_no_token_is_a_startup_error(
         Settings(_env_file=None)
     monkeypatch.setenv("TUNECOST_API_TOKENS", "")
     assert Settings(_env_file=None).api_tokens == []
+
+
+def test_the_data_directory_is_absolute_from_the_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    monkeypatch.setenv("TUNECOST_DATA_DIR", "data")
+    settings = Settings(_env_file=None)
+    assert settings.data_dir.is_absolute() and settings.data_dir == tmp_path / "data"  # type: ignore[operator]
