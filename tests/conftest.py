@@ -96,7 +96,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, run_jobs: bool = True) -> None:
         import uvicorn
 
         from api.app import create_app
@@ -105,7 +105,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings, run_jobs=True), host="127.0.0.1", port=self.port, log_level="warning"
+            create_app(settings, run_jobs=run_jobs), host="127.0.0.1", port=self.port, log_level="warning"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
