@@ -20,6 +20,7 @@ from api.schemas import Health
 from service import kinds
 from service.db import ping, upgrade
 from service.errors import Conflict, Forbidden, InvalidField, NotFound
+from service.ray_session import shutdown_ray
 from service.runner import JobRunner
 from service.settings import Settings, get_settings
 
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
         if settings.auto_migrate:
             upgrade(settings.resolved_database_url)
         stop = threading.Event()
-        runner_thread = None
+        runner_thread, runner = None, None
         if run_jobs:
             runner = JobRunner(settings)  # imports no Ray until a job runs
             runner_thread = threading.Thread(
@@ -93,8 +94,10 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
             yield
         finally:
             stop.set()
-            if runner_thread is not None:
+            if runner is not None and runner_thread is not None:
+                runner.stop_current()  # the job in hand goes back to the queue, its finished trials kept
                 runner_thread.join(timeout=30)
+            shutdown_ray()  # a no-op unless this process ran a job
 
     app = FastAPI(
         title="tunecost",

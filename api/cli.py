@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -143,8 +144,12 @@ def serve(
 def runner_cmd(
     once: Annotated[bool, typer.Option(help="Run at most one queued job, then exit.")] = False,
 ) -> None:
-    """Run a job runner alone: claims queued jobs from the database and drives Ray."""
+    """Run a job runner alone: claims queued jobs from the database and drives Ray.
+
+    SIGTERM or Ctrl-C stops it after the job in hand is cancelled (its finished trials stay);
+    it then disconnects from Ray."""
     from service.db import upgrade
+    from service.ray_session import shutdown_ray
     from service.runner import JobRunner
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -156,10 +161,18 @@ def runner_cmd(
         job_runner.run_once()
         return
     stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        logging.getLogger(__name__).info("signal %d: stopping the runner", signum)
+        stop.set()
+        job_runner.stop_current()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         job_runner.run_forever(stop)
-    except KeyboardInterrupt:
-        stop.set()
+    finally:
+        shutdown_ray()
 
 
 @app.command()

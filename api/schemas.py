@@ -65,6 +65,7 @@ class JobPublic(BaseModel):
     study_name: str | None = Field(description="The job's Optuna study (open it in optuna-dashboard).")
     spec: dict[str, Any]
     owner: str | None
+    runner_id: str | None = Field(description="The runner that holds (or held) the job's lease.")
     cancel_requested: bool
     reference_error: float | None = Field(description="e* used for suboptimality.")
     reference_source: str | None = Field(description="'user' or 'best-known'.")
@@ -94,6 +95,7 @@ class JobPublic(BaseModel):
             study_name=job.study_name,
             spec=job.spec,
             owner=job.owner,
+            runner_id=job.runner_id,
             cancel_requested=job.cancel_requested,
             reference_error=job.reference_error,
             reference_source=job.reference_source,
@@ -134,6 +136,7 @@ class TrialPublic(BaseModel):
     best_so_far: float | None
     suboptimality: float | None = Field(description="best_so_far - e*, percentage points.")
     optuna_trial_number: int | None
+    node_id: str | None = Field(description="The Ray node that trained it.")
     message: str | None
     created_at: datetime
 

@@ -127,6 +127,7 @@ class Trial(Base):
     best_so_far: Mapped[float | None] = mapped_column(Float)
     suboptimality: Mapped[float | None] = mapped_column(Float)
     optuna_trial_number: Mapped[int | None] = mapped_column(Integer)
+    node_id: Mapped[str | None] = mapped_column(String(64))  # the Ray node that trained it
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

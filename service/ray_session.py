@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from service.errors import Unplaceable
@@ -13,6 +16,12 @@ from service.settings import Settings
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
+_joined = False  # this process joined a cluster (TUNECOST_RAY_ADDRESS) rather than starting one
+
+# Read by Ray when it is imported, so set before: Ray's C++ failure-signal handler prints a stack
+# dump as an error on every SIGTERM, and a server's SIGTERM is a normal stop that uvicorn and
+# the runner handle themselves. Import this module before `ray`.
+os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
 
 
 def ensure_ray(settings: Settings) -> None:
@@ -24,6 +33,8 @@ def ensure_ray(settings: Settings) -> None:
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         # Tune's progress tables would flood the runner's log; tunecost reports progress itself.
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+        global _joined
+        _joined = bool(settings.ray_address)
         if settings.ray_address:
             log.info("joining Ray cluster at %s", settings.ray_address)
             ray.init(address=settings.ray_address, log_to_driver=False)
@@ -34,6 +45,72 @@ def ensure_ray(settings: Settings) -> None:
                 log_to_driver=False,
                 configure_logging=False,
             )
+
+
+def processes_under(directory: str) -> list[int]:
+    """Processes whose command line, or an open file, is under ``directory`` (a Ray session's:
+    Ray's agents rename themselves, but keep their logs there open)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if directory in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+            elif any(os.readlink(fd).startswith(directory) for fd in (proc / "fd").iterdir()):
+                found.append(int(proc.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
+_REAPER = """
+import os, signal, sys, time
+from service.ray_session import processes_under
+session, parent = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:  # until the parent is gone, or its shutdown has had its time
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(0.2)
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for pid in processes_under(session):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    time.sleep(1)
+"""
+
+
+def shutdown_ray() -> None:
+    """Disconnect from Ray. A local instance this process started is stopped with every process
+    it began. Ray 2.60's ``ray.shutdown()`` leaves the instance's DashboardAgent and
+    RuntimeEnvAgent running (they ignore SIGTERM), and can end this process on its way out; so a
+    detached reaper first waits for it, then ends what is left under the instance's session
+    directory (hand-written: Ray has no switch for it). A no-op when Ray was never started here;
+    a joined cluster is left as it is."""
+    if "ray" not in sys.modules:
+        return
+    import ray
+
+    with _lock:
+        if not ray.is_initialized():
+            return
+        node = getattr(ray._private.worker, "_global_node", None)  # private: pinned Ray 2.60
+        session = node.get_session_dir_path() if node is not None and node.head and not _joined else None
+        if session:
+            log.info("shutting down the local Ray instance (%s)", session)
+            subprocess.Popen(
+                [sys.executable, "-c", _REAPER, session, str(os.getpid())],
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        ray.shutdown()
 
 
 def check_placeable(cpu: float, gpu: float, what: str = "trial") -> None:

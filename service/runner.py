@@ -49,6 +49,15 @@ class JobRunner:
         self.on_progress = on_progress
         self.url = settings.resolved_database_url
         self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._shutting_down = threading.Event()
+        self._current_stop: threading.Event | None = None
+
+    def stop_current(self) -> None:
+        """Shutting down: stop the job in hand soon and hand it back to the queue (not cancelled:
+        it resumes on the next runner with its finished trials)."""
+        self._shutting_down.set()
+        if self._current_stop is not None:
+            self._current_stop.set()
 
     # --- claiming ---
     def claim_next(self, attempts: int = 5) -> Job | None:
@@ -98,6 +107,16 @@ class JobRunner:
                 raise LeaseLost(f"job {job_id} is no longer ours")
             return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
+    def _release(self, job_id: int) -> None:
+        """Give a job back to the queue; the next runner resumes it."""
+        log.info("job %s: handed back to the queue (runner shutting down)", job_id)
+        with session_scope(self.url) as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.runner_id == self.runner_id, Job.state == JobState.RUNNING)
+                .values(state=JobState.QUEUED, runner_id=None, heartbeat_at=None)
+            )
+
     def _finish(
         self, job_id: int, state: JobState, *, error: str | None = None, result: BaseModel | None = None
     ) -> None:
@@ -137,7 +156,7 @@ class JobRunner:
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("runner %s polling %s", self.runner_id, self.url)
-        while not stop.is_set():
+        while not stop.is_set() and not self._shutting_down.is_set():
             try:
                 ran = self.run_once()
             except Exception:  # keep serving: one broken job must not stop the runner
@@ -166,6 +185,9 @@ class JobRunner:
 
         beater = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)
         beater.start()
+        self._current_stop = stop_event
+        if self._shutting_down.is_set():
+            stop_event.set()
         try:
             kind = kinds.get(job.kind)
             spec = kind.parse_spec(job.spec)
@@ -179,7 +201,8 @@ class JobRunner:
                 on_progress=self._progress_for(job.id),
             )
             result = kind.run(ctx, spec)
-            if not stop_event.is_set():
+            interrupted = stop_event.is_set()  # cancelled, lease lost, or this runner shutting down
+            if not interrupted:
                 result, outcome = kind.finish(ctx, spec, result)
         except Exception as exc:
             done.set()
@@ -190,12 +213,15 @@ class JobRunner:
         finally:
             done.set()
             beater.join()
-        if lease_lost.is_set():
-            log.warning("job %s: lease lost to another runner; leaving it", job.id)
-        elif stop_event.is_set():
-            self._finish(job.id, JobState.CANCELLED, result=result)
-        else:
+            self._current_stop = None
+        if not interrupted:
             self._finish(job.id, outcome.state, error=outcome.error, result=result)
+        elif lease_lost.is_set():
+            log.warning("job %s: lease lost to another runner; leaving it", job.id)
+        elif self._shutting_down.is_set():
+            self._release(job.id)
+        else:
+            self._finish(job.id, JobState.CANCELLED, result=result)
 
     def _progress_for(self, job_id: int) -> Callable[[int, int | None], None] | None:
         if self.on_progress is None:

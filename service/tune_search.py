@@ -156,6 +156,7 @@ class TrialRecorder(tune.Callback):
             train_loss=_finite_or_none(result.get("train_loss")),
             diverged=bool(result.get("diverged", False)),
             seconds=_finite_or_none(result.get("seconds")),
+            node_id=result.get("node_id"),
             status=TrialStatus.COMPLETE,
             cached=False,
         )

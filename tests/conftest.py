@@ -80,13 +80,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
-    from service.ray_session import ensure_ray
+    from service.ray_session import ensure_ray, shutdown_ray
 
     ensure_ray(Settings(ray_num_cpus=2, _env_file=None))
     yield
-    import ray
-
-    ray.shutdown()
+    shutdown_ray()
 
 
 def free_port() -> int:

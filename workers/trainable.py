@@ -19,6 +19,7 @@ def run_trial(
     threads: int = 1,
 ) -> None:
     """Function trainable for ``tune.Tuner``; reports ``error`` (validation error, %)."""
+    import ray
     from ray import tune
 
     if threads >= 1:
@@ -29,4 +30,5 @@ def run_trial(
         task, optimizer, config["alpha"], config["epsilon"], seed=seed, recipe=recipe, data_dir=data_dir
     )
     metrics = {k: (math.nan if v is None else v) for k, v in result.to_dict().items()}
+    metrics["node_id"] = ray.get_runtime_context().get_node_id()  # which node of the cluster trained it
     tune.report(metrics)

@@ -252,9 +252,9 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         return len(spec.landscape_ids) * len(spec.searchers) * spec.seeds
 
     def run(self, ctx: RunContext, spec: ReplaySpec) -> ReplayResult:
-        import ray  # only runners import Ray
+        from service.ray_session import ensure_ray, gather  # before Ray: it sets Ray's environment
 
-        from service.ray_session import ensure_ray, gather
+        import ray  # only runners import Ray  # isort: skip
 
         ensure_ray(ctx.settings)
         with session_scope(ctx.url) as session:

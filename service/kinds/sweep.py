@@ -153,6 +153,7 @@ class SweepResult(BaseModel):
     configs: int = Field(0, description="Grid nodes.")
     seeds: list[int] = Field(default_factory=list)
     refined: int = Field(0, description="Configs trained again with the refinement seeds.")
+    nodes: dict[str, int] = Field(default_factory=dict, description="Ray node id -> configs it trained.")
     seconds: float | None = Field(None, description="Wall-clock of the training.")
     best_error: float | None = Field(None, description="Best mean error over the grid (%).")
     cancelled_after: int | None = Field(None, description="Configs trained before a cancel.")
@@ -184,12 +185,15 @@ def _train_chunk(
         results = [
             train_one(task, optimizer, a, e, seed=seed, recipe=recipe, data_dir=data_dir) for a, e in configs
         ]
+    import ray
+
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return results, {
         "torch": torch.__version__,
         "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
         "cpu": _cpu_model(),
         "machine": platform.machine(),
+        "node_id": ray.get_runtime_context().get_node_id(),
     }
 
 
@@ -245,6 +249,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             configs=len(nodes),
             seeds=spec.all_seeds,
             refined=len(region),
+            nodes=trainer.nodes,
             seconds=seconds,
             best_error=best,
         )
@@ -303,14 +308,15 @@ class _ChunkedTraining:
     def __init__(self, ctx: RunContext, spec: SweepSpec, total: int) -> None:
         self.ctx, self.spec, self.total = ctx, spec, total
         self.results: dict[tuple[int, int, int], TrialResult] = {}
-        self.workers: list[dict[str, Any]] = []
+        self.workers: list[dict[str, Any]] = []  # each distinct (torch, device, CPU, node)
+        self.nodes: dict[str, int] = {}  # node id -> configs trained there
         self.done = 0
 
     def train(self, nodes_by_seed: dict[int, list[Node]]) -> bool:
         """False when cancelled before all were trained."""
-        import ray  # only runners import Ray
+        from service.ray_session import gather  # before Ray: it sets Ray's environment
 
-        from service.ray_session import gather
+        import ray  # only runners import Ray  # isort: skip
 
         spec, grid = self.spec, self.spec.space
         cpus = max(1, int(ray.available_resources().get("CPU", 1) // max(spec.resources.cpu, 1)))
@@ -340,6 +346,7 @@ class _ChunkedTraining:
                 self.results[(seed, *node)] = result
             if worker not in self.workers:
                 self.workers.append(worker)
+            self.nodes[worker["node_id"]] = self.nodes.get(worker["node_id"], 0) + len(results)
             self.done += len(results)
             self.ctx.progress(self.done, self.total)
 
