@@ -97,7 +97,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
             if runner is not None and runner_thread is not None:
                 runner.stop_current()  # the job in hand goes back to the queue, its finished trials kept
                 runner_thread.join(timeout=30)
-            shutdown_ray()  # a no-op unless this process ran a job
+            if run_jobs:
+                shutdown_ray()  # this process's runner may have started a local Ray instance
 
     app = FastAPI(
         title="tunecost",

@@ -276,8 +276,11 @@ def import_landscape(session: Session, spec: LandscapeImport) -> LandscapeSummar
     """Store an imported landscape; it is replayed and compared exactly like a swept one."""
     from service.specs import recipe_hash
 
-    grid = GridSpace(tuple(spec.alphas), tuple(spec.epsilons))
-    per_seed: list[list[list[float | None]]] = spec.errors  # type: ignore[assignment] - normalized
+    grid = GridSpace(tuple(spec.alphas), tuple(spec.epsilons))  # sorted: the matrices follow
+    rows = [spec.alphas.index(a) for a in grid.alphas]
+    cols = [spec.epsilons.index(e) for e in grid.epsilons]
+    given: list[list[list[float | None]]] = spec.errors  # type: ignore[assignment] - normalized
+    per_seed = [[[m[i][j] for j in cols] for i in rows] for m in given]
     seeds = spec.seeds if spec.seeds is not None else list(range(len(per_seed)))
     recipe = {"source": spec.source}
     landscape = Landscape(

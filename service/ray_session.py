@@ -47,12 +47,13 @@ def ensure_ray(settings: Settings) -> None:
             )
 
 
-def processes_under(directory: str) -> list[int]:
+def processes_under(directory: str, *, spare: tuple[int, ...] = ()) -> list[int]:
     """Processes whose command line, or an open file, is under ``directory`` (a Ray session's:
-    Ray's agents rename themselves, but keep their logs there open)."""
+    Ray's agents rename themselves, but keep their logs there open); never this process nor
+    those in ``spare``."""
     found = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+        if not proc.name.isdigit() or int(proc.name) in (os.getpid(), *spare):
             continue
         try:
             if directory in (proc / "cmdline").read_bytes().decode(errors="replace"):
@@ -76,7 +77,7 @@ while time.monotonic() < deadline:  # until the parent is gone, or its shutdown 
         break
     time.sleep(0.2)
 for sig in (signal.SIGTERM, signal.SIGKILL):
-    for pid in processes_under(session):
+    for pid in processes_under(session, spare=(parent,)):  # a parent that lives on keeps its own life
         try:
             os.kill(pid, sig)
         except ProcessLookupError:

@@ -1,0 +1,100 @@
+"""kill -9 of the server, three times during a job: no finished trial is lost or counted twice,
+and tunecost's rows and the job's Optuna study agree (SQLite, and Postgres when configured)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import optuna
+
+from api.client import TunecostClient
+from service.ray_session import processes_under
+from tests import db
+from tests.conftest import free_port
+
+BIN = Path(sys.executable).parent
+BUDGET = 24
+
+
+def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "a") as out:
+        server = subprocess.Popen(
+            [BIN / "tunecost", "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return server
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and server.poll() is None, log.read_text()[-2000:]
+            time.sleep(0.2)
+
+
+def _kill(server: subprocess.Popen[bytes]) -> None:
+    """SIGKILL, then end the local Ray instance it can no longer stop."""
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=30)
+    for session in glob.glob(f"/tmp/ray/session_*_{server.pid}"):
+        for pid in processes_under(session):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_three_kills_lose_no_trial_and_count_none_twice(database_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "TUNECOST_DATABASE_URL": database_url,
+        "TUNECOST_HOME": str(tmp_path / "home"),
+        "TUNECOST_LEASE_SECONDS": "2",  # a killed server's job is reclaimed quickly
+        "TUNECOST_POLL_SECONDS": "0.2",
+    }
+    log = tmp_path / "serve.log"
+    client = TunecostClient(f"http://127.0.0.1:{port}")
+    server = _start(env, port, log)
+    try:
+        job = client.submit(
+            task="synthetic-bowl",
+            optimizer="adam",
+            searcher="random",
+            budget=BUDGET,
+            seed=3,
+            recipe={"sleep_s": 0.3},
+        )
+        seen = 0
+        for _ in range(3):
+            deadline = time.monotonic() + 120
+            while client.get(job["id"])["trials_done"] < seen + 2:
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+            seen = client.get(job["id"])["trials_done"]
+            _kill(server)
+            server = _start(env, port, log)
+        done = client.wait(job["id"], timeout=240, poll=0.5, progress=False)
+    finally:
+        _kill(server)
+    assert done["state"] == "succeeded", done["error"]
+    assert done["attempts"] >= 4, "claimed again after each kill"
+
+    rows = db.list_trials(database_url, job["id"])
+    counted = [r for r in rows if r.number is not None]
+    assert [r.number for r in counted] == list(range(1, BUDGET + 1)), "none lost, none counted twice"
+    assert len({(r.alpha, r.epsilon) for r in counted}) == BUDGET, "no config trained twice"
+    study = optuna.load_study(study_name=done["study_name"], storage=database_url)
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    answered = [r for r in rows if r.status == "complete"]  # trained and cached answers
+    assert len(complete) == len(answered), "every row is a complete study trial, and no other"
+    assert sorted((t.user_attrs["alpha"], t.user_attrs["epsilon"], t.value) for t in complete) == sorted(
+        (r.alpha, r.epsilon, r.error) for r in answered
+    )
+    assert not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
