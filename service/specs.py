@@ -51,6 +51,15 @@ def _known(registry: dict[str, Any], what: str) -> Any:
 # is accepted can always be stored.
 MAX_INT = 2**31 - 1
 Seed = Annotated[int, Field(ge=0, le=MAX_INT)]
+
+
+def _distinct_seeds(value: list[int]) -> list[int]:
+    if len(set(value)) != len(value):
+        raise ValueError("seeds must be distinct")
+    return value
+
+
+Seeds = Annotated[list[Seed], AfterValidator(_distinct_seeds)]
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 # What every spec model shares: unknown fields refused, no NaN or infinity anywhere.
 SPEC_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)

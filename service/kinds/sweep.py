@@ -33,7 +33,7 @@ from service.specs import (
     GridField,
     OptimizerName,
     Resources,
-    Seed,
+    Seeds,
     TaskName,
     TrainsOneTask,
     default_space,
@@ -48,19 +48,12 @@ class Refine(BaseModel):
 
     model_config = SPEC_CONFIG
 
-    seeds: list[Seed] = Field(min_length=1, max_length=20, description="Extra training seeds for the region.")
+    seeds: Seeds = Field(min_length=1, max_length=20, description="Extra training seeds for the region.")
     margin: float = Field(
         2.0, ge=0, le=100, description="Points above the first-pass best that count as near it."
     )
     top_k: int = Field(10, ge=1, le=MAX_INT, description="At least this many of the best configs.")
     max_configs: int = Field(60, ge=1, le=MAX_INT, description="At most this many configs.")
-
-    @field_validator("seeds")
-    @classmethod
-    def _distinct(cls, value: list[int]) -> list[int]:
-        if any(s < 0 for s in value) or len(set(value)) != len(value):
-            raise ValueError("seeds must be distinct and >= 0")
-        return value
 
     def region(self, means: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
         """The nodes to train again, best first."""
@@ -95,7 +88,7 @@ class SweepSpec(TrainsOneTask):
     kind: Literal["sweep"]
     task: TaskName = Field(description="A task from the catalog.")
     optimizer: OptimizerName = Field(description="An optimizer from the catalog.")
-    seeds: list[Seed] = Field(
+    seeds: Seeds = Field(
         default_factory=lambda: [0],
         min_length=1,
         max_length=20,
@@ -123,13 +116,6 @@ class SweepSpec(TrainsOneTask):
         description="Configs per Ray task; default: split evenly over the cluster's CPUs.",
     )
     resources: Resources = Field(default_factory=Resources, description="Ray resources per chunk.")
-
-    @field_validator("seeds")
-    @classmethod
-    def _distinct_seeds(cls, value: list[int]) -> list[int]:
-        if any(s < 0 for s in value) or len(set(value)) != len(value):
-            raise ValueError("seeds must be distinct and >= 0")
-        return value
 
     @field_validator("refine")
     @classmethod

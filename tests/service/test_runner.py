@@ -31,6 +31,15 @@ def run(settings: Settings) -> None:
     assert JobRunner(settings).run_once() is not None
 
 
+def died_mid_job(url: str, job_id: int, *, budget: int) -> None:
+    """As a runner that died holding the job: still running, heartbeat stale; a larger budget
+    leaves work for the next runner."""
+    with session_scope(url) as session:
+        job = session.get(Job, job_id)
+        job.spec = {**job.spec, "budget": budget}
+        job.state, job.heartbeat_at, job.runner_id = JobState.RUNNING, utcnow() - timedelta(hours=1), "dead"
+
+
 def test_search_job_records_curve_and_optuna_study(settings: Settings) -> None:
     url = settings.resolved_database_url
     job_id = submit(url, reference_error=1.5, budget=10)
@@ -134,10 +143,7 @@ def test_restart_resumes_without_losing_or_retraining_finished_trials(settings: 
     run(settings)
     before = {(r.id, r.alpha, r.epsilon, r.error) for r in jobs.curve(url, job_id)}
     # Simulate a runner that died after 5 of 8 trials: still "running", heartbeat stale.
-    with session_scope(url) as session:
-        job = session.get(Job, job_id)
-        job.spec = {**job.spec, "budget": 8}
-        job.state, job.heartbeat_at, job.runner_id = JobState.RUNNING, utcnow() - timedelta(hours=1), "dead"
+    died_mid_job(url, job_id, budget=8)
     run(settings)
     job = jobs.get_job(url, job_id)
     assert job.state == JobState.SUCCEEDED and job.attempts == 2
@@ -240,10 +246,7 @@ def test_a_crash_between_a_row_and_the_study_is_settled_on_resume(settings: Sett
     left = study.ask()  # what the crash leaves: told nothing, but its row exists
     left.set_user_attr("alpha", last.alpha)
     left.set_user_attr("epsilon", last.epsilon)
-    with session_scope(url) as session:
-        job = session.get(Job, job_id)
-        job.spec = {**job.spec, "budget": 5}
-        job.state, job.heartbeat_at, job.runner_id = JobState.RUNNING, utcnow() - timedelta(hours=1), "dead"
+    died_mid_job(url, job_id, budget=5)
     run(settings)
     assert jobs.get_job(url, job_id).state == JobState.SUCCEEDED
     settled = study.get_trials(deepcopy=False)[left.number]
@@ -264,10 +267,7 @@ def test_a_failed_trial_uses_its_budget_slot_on_resume_too(settings: Settings) -
     )
     run(settings)
     first = jobs.list_trials(url, job_id)
-    with session_scope(url) as session:
-        job = session.get(Job, job_id)
-        job.spec = {**job.spec, "budget": 3}
-        job.state, job.heartbeat_at, job.runner_id = JobState.RUNNING, utcnow() - timedelta(hours=1), "dead"
+    died_mid_job(url, job_id, budget=3)
     run(settings)
     rows = jobs.list_trials(url, job_id)
     used = [r for r in rows if r.number is not None or (r.status == "failed" and not r.cached)]
