@@ -11,7 +11,8 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from api.deps import require_reader
 from api.guards import RequestGuard, json_safe
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
             if run_jobs:
                 shutdown_ray()  # this process's runner may have started a local Ray instance
 
-    app = FastAPI(
+    # /docs and /redoc from assets shipped in fastapi-offline: they work without internet.
+    app = FastAPIOffline(
         title="tunecost",
         version=VERSION,
         summary="Measure what an optimizer costs to tune.",
@@ -117,6 +119,10 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     v1.include_router(catalog.router)
     v1.include_router(landscapes.router)
     app.include_router(v1)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:
