@@ -32,8 +32,13 @@ def stage(name: str) -> str:
     return match.group(1)
 
 
+def normalized(name: str) -> str:
+    """A distribution's name as PEP 503 compares them (fastapi_offline == fastapi-offline)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def requirement_names(requirements: list[str]) -> set[str]:
-    return {re.split(r"[\[<>=!~ ;]", r, maxsplit=1)[0].lower() for r in requirements}
+    return {normalized(re.split(r"[\[<>=!~ ;]", r, maxsplit=1)[0]) for r in requirements}
 
 
 def cli_commands() -> set[str]:
@@ -153,7 +158,7 @@ def test_each_image_installs_what_its_code_imports() -> None:
     train = requirement_names(project["optional-dependencies"]["train"])
 
     def needed(folder: str) -> set[str]:
-        return {dists[m][0].lower() for m in _third_party_imports(folder) if m in dists}
+        return {normalized(dists[m][0]) for m in _third_party_imports(folder) if m in dists}
 
     assert needed("workers") | needed("service") <= base | train, "runner image"
     assert needed("api") <= base, "API image"
