@@ -6,7 +6,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -18,7 +17,7 @@ from api.deps import require_reader
 from api.guards import RequestGuard, json_safe
 from api.routes import catalog, jobs, landscapes
 from api.schemas import Health
-from service import kinds
+from service import VERSION, kinds
 from service.db import ping, upgrade
 from service.errors import Conflict, Forbidden, InvalidField, NotFound
 from service.ray_session import shutdown_ray
@@ -27,10 +26,6 @@ from service.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-try:
-    VERSION = version("tunecost")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    VERSION = "0+unknown"
 
 DESCRIPTION = """
 **What does it cost to tune this optimizer?** Submit (alpha, epsilon) tuning jobs; Ray

@@ -198,7 +198,8 @@ def compare(
             .order_by(ReplayLandscape.position)
         )
     )
-    loaded = landscape_service.load(session, linked)
+    with_points = landscape_service.load_points(session, linked)
+    loaded = {i: (ls, landscape_service.matrix(ls, points)) for i, (ls, points) in with_points.items()}
     if task:
         loaded = {i: v for i, v in loaded.items() if v[0].task == task}
     if optimizers:
@@ -215,7 +216,7 @@ def compare(
             optimizer=ls.optimizer,
             best_error=float(errors.min()),
             seeds=ls.seeds,
-            noise_std_median=landscape_service.noise_std_median(session, ls),
+            noise_std_median=landscape_service.noise_std_median(with_points[i][1]),
             share_within={delta_key(d): share_within(errors, d) for d in deltas},
             random_expected_trials={delta_key(d): expected_random_cost(errors, d) for d in deltas},
         )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
-from importlib.metadata import PackageNotFoundError, version
+import statistics
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import numpy as np
@@ -18,8 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from search_spaces import GridSpace
+from service import VERSION
 from service.errors import NotFound
 from service.models import Landscape, LandscapePoint
+from service.specs import recipe_hash
 from workers.registry import TASKS
 
 
@@ -50,7 +54,7 @@ class LandscapeSummary(BaseModel):
             optimizer=ls.optimizer,
             recipe_hash=ls.recipe_hash,
             seeds=ls.seeds,
-            sweep_seeds=ls.sweep_seeds if ls.sweep_seeds is not None else ls.seeds,
+            sweep_seeds=ls.seeds_everywhere,
             refine=ls.refine,
             shape=ls.grid.shape,
             grid_name=ls.space.get("name"),
@@ -107,44 +111,75 @@ def checksum(points: list[LandscapePoint]) -> str:
 def provenance(origin: str, workers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What made a landscape: tunecost's version and where it was stored; for a sweep, each
     distinct (torch, device, CPU) its chunks trained on."""
-    try:
-        tunecost = version("tunecost")
-    except PackageNotFoundError:  # pragma: no cover - a bare checkout
-        tunecost = "0+unknown"
     return {
         "origin": origin,
-        "tunecost": tunecost,
+        "tunecost": VERSION,
         "python": platform.python_version(),
         "workers": workers or [],
     }
+
+
+def add_points(
+    session: Session,
+    landscape: Landscape,
+    errors_at: Callable[[int, int], list[float | None]],
+    diverged_at: Callable[[int, int], int] = lambda i, j: 0,
+) -> float:
+    """Store every node of a flushed landscape's grid from its per-seed errors (in the
+    landscape's seed order, None where a seed was not trained there): the mean over the trained
+    seeds, their spread, and the landscape's checksum. Returns the best mean (inf if none)."""
+    grid, points, best = landscape.grid, [], math.inf
+    for i, alpha in enumerate(grid.alphas):
+        for j, epsilon in enumerate(grid.epsilons):
+            errors = errors_at(i, j)
+            finite = [e for e in errors if e is not None]
+            mean = statistics.fmean(finite) if finite else None
+            best = min(best, mean) if mean is not None else best
+            points.append(
+                LandscapePoint(
+                    landscape_id=landscape.id,
+                    alpha_index=i,
+                    epsilon_index=j,
+                    alpha=alpha,
+                    epsilon=epsilon,
+                    error=mean,
+                    error_std=statistics.stdev(finite) if len(finite) > 1 else (0.0 if finite else None),
+                    errors=errors,
+                    diverged=diverged_at(i, j),
+                )
+            )
+    session.add_all(points)
+    landscape.checksum = checksum(points)
+    return best
 
 
 def _points(session: Session, landscape_id: int) -> list[LandscapePoint]:
     return list(session.scalars(select(LandscapePoint).where(LandscapePoint.landscape_id == landscape_id)))
 
 
+def load_points(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, list[LandscapePoint]]]:
+    """Landscapes by id with their points, in the order of ``ids`` (missing ones left out)."""
+    found = {ls.id: ls for ls in session.scalars(select(Landscape).where(Landscape.id.in_(ids)))}
+    return {i: (found[i], _points(session, i)) for i in ids if i in found}
+
+
 def load(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, np.ndarray]]:
     """Landscapes by id with their error matrices, in the order of ``ids`` (missing ones left out)."""
-    return {i: (ls, mean) for i, (ls, mean, _) in load_with_seeds(session, ids).items()}
+    return {i: (ls, matrix(ls, points)) for i, (ls, points) in load_points(session, ids).items()}
 
 
 def load_with_seeds(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, np.ndarray, np.ndarray]]:
     """As :func:`load`, with each landscape's per-seed errors (:func:`seed_matrices`) too."""
-    found = {ls.id: ls for ls in session.scalars(select(Landscape).where(Landscape.id.in_(ids)))}
-    out = {}
-    for i in ids:
-        if i in found:
-            points = _points(session, i)
-            out[i] = (found[i], matrix(found[i], points), seed_matrices(found[i], points))
-    return out
+    return {
+        i: (ls, matrix(ls, points), seed_matrices(ls, points))
+        for i, (ls, points) in load_points(session, ids).items()
+    }
 
 
-def noise_std_median(session: Session, landscape: Landscape) -> float | None:
+def noise_std_median(points: list[LandscapePoint]) -> float | None:
     """Median, over the points trained with more than one seed, of their spread; None if none was."""
     stds = [
-        p.error_std
-        for p in _points(session, landscape.id)
-        if p.error_std is not None and sum(e is not None for e in p.errors) > 1
+        p.error_std for p in points if p.error_std is not None and sum(e is not None for e in p.errors) > 1
     ]
     return float(np.median(stds)) if stds else None
 
@@ -208,9 +243,7 @@ def find_matching(
         (
             ls.id
             for ls in stored
-            if ls.space == grid.to_json()
-            and (ls.sweep_seeds if ls.sweep_seeds is not None else ls.seeds) == seeds
-            and ls.refine == refine
+            if ls.space == grid.to_json() and ls.seeds_everywhere == seeds and ls.refine == refine
         ),
         None,
     )
@@ -274,8 +307,6 @@ class LandscapeImport(BaseModel):
 
 def import_landscape(session: Session, spec: LandscapeImport) -> LandscapeSummary:
     """Store an imported landscape; it is replayed and compared exactly like a swept one."""
-    from service.specs import recipe_hash
-
     grid = GridSpace(tuple(spec.alphas), tuple(spec.epsilons))  # sorted: the matrices follow
     rows = [spec.alphas.index(a) for a in grid.alphas]
     cols = [spec.epsilons.index(e) for e in grid.epsilons]
@@ -297,25 +328,6 @@ def import_landscape(session: Session, spec: LandscapeImport) -> LandscapeSummar
     )
     session.add(landscape)
     session.flush()
-    points = []
-    for i, alpha in enumerate(grid.alphas):
-        for j, epsilon in enumerate(grid.epsilons):
-            errors = [m[i][j] for m in per_seed]
-            finite = [e for e in errors if e is not None]
-            points.append(
-                LandscapePoint(
-                    landscape_id=landscape.id,
-                    alpha_index=i,
-                    epsilon_index=j,
-                    alpha=alpha,
-                    epsilon=epsilon,
-                    error=float(np.mean(finite)) if finite else None,
-                    error_std=float(np.std(finite, ddof=1)) if len(finite) > 1 else (0.0 if finite else None),
-                    errors=errors,
-                    diverged=0,
-                )
-            )
-    session.add_all(points)
-    landscape.checksum = checksum(points)
+    add_points(session, landscape, lambda i, j: [m[i][j] for m in per_seed])
     session.flush()
     return LandscapeSummary.of(landscape)

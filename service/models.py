@@ -164,6 +164,11 @@ class Landscape(Base):
     )
 
     @property
+    def seeds_everywhere(self) -> list[int]:
+        """The seeds trained at every node (a landscape from before refinement: all of them)."""
+        return self.sweep_seeds if self.sweep_seeds is not None else self.seeds
+
+    @property
     def grid(self) -> GridSpace:
         """The stored grid, typed (sweeps store grids only)."""
         return GridSpace(tuple(self.space["alphas"]), tuple(self.space["epsilons"]), self.space.get("name"))

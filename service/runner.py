@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 
 from service import kinds
 from service.db import session_scope
+from service.jobs import study_name_for
 from service.models import Job, utcnow
 from service.settings import Settings
 from service.states import JobState
@@ -195,7 +196,7 @@ class JobRunner:
                 url=self.url,
                 settings=self.settings,
                 job_id=job.id,
-                study_name=job.study_name or f"tunecost-job-{job.id}",
+                study_name=job.study_name or study_name_for(job.id),
                 attempt=job.attempts,
                 stop=stop_event,
                 on_progress=self._progress_for(job.id),

@@ -31,6 +31,7 @@ from service.figures import (
 from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
 from service.kinds.sweep import Refine, SweepSpec
+from service.models import Job
 from service.report import to_text, tuning_cost_table
 from service.runner import JobRunner
 from service.settings import Settings
@@ -117,21 +118,18 @@ class _Silent:
         pass
 
 
-def run_here(
-    settings: Settings, spec: BaseModel, label: str, progress: StudyProgress, *, owner: str
-) -> tuple[int, JobState, str | None, dict[str, Any] | None]:
+def run_here(settings: Settings, spec: BaseModel, label: str, progress: StudyProgress, *, owner: str) -> Job:
     """Queue ``spec`` and run queued jobs in this process until it has finished (older ones
-    first); returns (job id, state, error, result)."""
+    first); returns its finished row."""
     url = settings.resolved_database_url
     with session_scope(url) as session:
         job_id = job_service.create_job(session, spec, owner=owner).id
     progress.job_started(job_id, label, kinds.get(spec.kind).total(spec))  # type: ignore[attr-defined]
     runner = JobRunner(settings, on_progress=lambda job, done, _total: progress.job_advanced(job, done))
     try:
-        finished = runner.run_until(job_id)
+        return runner.run_until(job_id)
     finally:
         progress.job_finished(job_id)
-    return job_id, JobState(finished.state), finished.error, finished.result
 
 
 def run_study(
@@ -144,10 +142,10 @@ def run_study(
     upgrade(url)
 
     def run(spec: SweepSpec | ReplaySpec, label: str) -> tuple[int, dict[str, Any]]:
-        job_id, state, error, result = run_here(settings, spec, label, progress, owner="study")
-        if state != JobState.SUCCEEDED or result is None:
-            raise StudyFailed(f"{label} (job {job_id}) {state}: {error}")
-        return job_id, result
+        job = run_here(settings, spec, label, progress, owner="study")
+        if job.state != JobState.SUCCEEDED or job.result is None:
+            raise StudyFailed(f"{label} (job {job.id}) {job.state}: {job.error}")
+        return job.id, job.result
 
     landscape_ids, reused = [], []
     for optimizer in plan.optimizers:
@@ -247,20 +245,17 @@ def quickstart(
     progress = progress or _Silent()
     url = settings.resolved_database_url
     upgrade(url)
-    job_id, state, error, _ = run_here(
-        settings, spec, f"{spec.searcher} tunes {spec.optimizer}", progress, owner="quickstart"
-    )
+    job = run_here(settings, spec, f"{spec.searcher} tunes {spec.optimizer}", progress, owner="quickstart")
     with session_scope(url) as session:
-        job = job_service.get_job(session, job_id)
         best = None
-        if state == JobState.SUCCEEDED:
+        if job.state == JobState.SUCCEEDED:
             best = job_service.best_config(session, spec.task, spec.optimizer, recipe_hash=spec.recipe_hash)
         return QuickstartReport(
-            job_id=job_id,
-            state=state,
-            error=error,
-            study_name=job.study_name or job_service.study_name_for(job_id),
-            curve=job_service.curve(session, job_id),
+            job_id=job.id,
+            state=JobState(job.state),
+            error=job.error,
+            study_name=job.study_name or job_service.study_name_for(job.id),
+            curve=job_service.curve(session, job.id),
             best=best,
             reference_error=job.reference_error,
             reference_source=job.reference_source,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from service import landscapes as landscape_service
 from service.db import session_scope
 from service.kinds import JobKind, Limits, RunContext
-from service.models import Job, Landscape, LandscapePoint
+from service.models import Job, Landscape
 from service.specs import (
     MAX_INT,
     SPEC_CONFIG,
@@ -229,7 +229,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             if not trainer.train({seed: region for seed in spec.refine.seeds}):
                 return SweepResult(cancelled_after=trainer.done)
         seconds = time.perf_counter() - start
-        landscape_id, best = self._store(ctx, spec, nodes, trainer, seconds)
+        landscape_id, best = self._store(ctx, spec, trainer, seconds)
         return SweepResult(
             landscape_id=landscape_id,
             configs=len(nodes),
@@ -242,10 +242,9 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
 
     @staticmethod
     def _store(
-        ctx: RunContext, spec: SweepSpec, nodes: list[Node], trainer: _ChunkedTraining, seconds: float
+        ctx: RunContext, spec: SweepSpec, trainer: _ChunkedTraining, seconds: float
     ) -> tuple[int, float]:
         grid, seeds = spec.space, spec.all_seeds
-        best = math.inf
         with session_scope(ctx.url) as session:
             landscape = Landscape(
                 job_id=ctx.job_id,
@@ -263,28 +262,14 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             )
             session.add(landscape)
             session.flush()
-            points = []
-            for i, j in nodes:
-                per_seed = [trainer.results.get((s, i, j)) for s in seeds]  # None: not trained at this node
-                errors = [None if r is None else r.error for r in per_seed]
-                finite = [e for e in errors if e is not None]
-                mean = statistics.fmean(finite) if finite else None
-                best = min(best, mean) if mean is not None else best
-                points.append(
-                    LandscapePoint(
-                        landscape_id=landscape.id,
-                        alpha_index=i,
-                        epsilon_index=j,
-                        alpha=grid.alphas[i],
-                        epsilon=grid.epsilons[j],
-                        error=mean,
-                        error_std=statistics.stdev(finite) if len(finite) > 1 else (0.0 if finite else None),
-                        errors=errors,
-                        diverged=sum(bool(r and r.diverged) for r in per_seed),
-                    )
-                )
-            session.add_all(points)
-            landscape.checksum = landscape_service.checksum(points)
+
+            def errors_at(i: int, j: int) -> list[float | None]:  # None: not trained at this node
+                return [None if (r := trainer.results.get((s, i, j))) is None else r.error for s in seeds]
+
+            def diverged_at(i: int, j: int) -> int:
+                return sum(bool((r := trainer.results.get((s, i, j))) and r.diverged) for s in seeds)
+
+            best = landscape_service.add_points(session, landscape, errors_at, diverged_at)
             return landscape.id, best
 
 
