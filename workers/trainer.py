@@ -1,8 +1,15 @@
-"""The one-config trainer: (task, optimizer, alpha, epsilon, seed, recipe) -> result.
+"""The trainer: (task, optimizer, configs, seed, recipe) -> one result per (alpha, epsilon).
 
-Deterministic on CPU for a given seed (one seeding block, a seeded generator for
-the data order). A trial whose loss or weights become non-finite stops at once
-and is *diverged*: its error is the task's chance level (docs/ARCHITECTURE.md, "Definitions").
+One training loop serves both paths. :func:`train_one` trains a single model the plain
+way (any model: BatchNorm, augmentation); :func:`workers.fused.train_fused` hands the same
+loop K stacked copies of a model. Either way the optimizer is one instance of the
+catalog's class with one parameter group per config (its own alpha and epsilon), the
+learning-rate schedule is torch's own scheduler acting on every group, and Lookahead wraps
+whatever optimizer it is given, so the maths of each optimizer exists exactly once.
+
+Deterministic on CPU for a given seed (one seeding block, a seeded generator for the data
+order). A model whose loss or weights become non-finite is *diverged*: it scores the
+task's chance level (docs/ARCHITECTURE.md, "Definitions"); the other models go on.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from workers.registry import TASKS, recipe_for
 
@@ -47,6 +54,156 @@ def _synthetic_bowl(alpha: float, epsilon: float, recipe: dict[str, Any]) -> Tri
     return TrialResult(error, error / 100.0, error / 100.0, False, time.perf_counter() - start, 0)
 
 
+class Models(Protocol):
+    """K models trained side by side: what the loop needs from them."""
+
+    groups: list[list[Any]]  # each model's parameters, as the optimizer sees them
+
+    def train(self, mode: bool = True) -> None: ...
+    def logits(self, x: Any) -> Any: ...  # (K, B, C)
+    def backward(self, losses: Any) -> None: ...  # per-model gradients into the groups' .grad
+    def finite(self) -> Any: ...  # (K,) bool: every weight finite
+
+
+class SingleModel:
+    """One model, trained the plain way (``loss.backward()``)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.groups = [list(model.parameters())]
+
+    def train(self, mode: bool = True) -> None:
+        self.model.train(mode)
+
+    def logits(self, x: Any) -> Any:
+        return self.model(x).unsqueeze(0)
+
+    def backward(self, losses: Any) -> None:
+        for p in self.groups[0]:
+            p.grad = None
+        losses.sum().backward()
+
+    def finite(self) -> Any:
+        import torch
+
+        return torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all().view(1)
+
+
+def make_schedule(opt: Any, recipe: dict[str, Any]) -> Any:
+    """The recipe's learning-rate schedule as torch's scheduler (stepped once per epoch)."""
+    import torch
+
+    epochs, schedule = recipe["epochs"], recipe["schedule"]
+    inner = getattr(opt, "optimizer", opt)  # Lookahead: schedule the optimizer it wraps
+    if schedule == "step":
+        milestones = sorted({max(1, round(epochs * f)) for f in recipe["milestones"]})
+        return torch.optim.lr_scheduler.MultiStepLR(inner, milestones=milestones, gamma=recipe["gamma"])
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(inner, T_max=epochs)
+    if schedule == "sgdr":
+        restarts = recipe.get("restarts") or {"period": 10, "mult": 1}
+        return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+            inner, T_0=restarts["period"], T_mult=restarts["mult"]
+        )
+    if schedule in (None, "constant"):
+        return None
+    raise ValueError(f"Unknown schedule: {schedule!r}; use step, cosine, sgdr or constant")
+
+
+def train_models(
+    task: str,
+    optimizer: str,
+    configs: list[tuple[float, float]],
+    build: Any,
+    *,
+    seed: int,
+    recipe: dict[str, Any],
+    data_dir: str | None,
+    device: str,
+    dtype: Any,
+) -> list[TrialResult]:
+    """The training loop. ``build(model) -> Models`` makes the K models from the seeded base model."""
+    import torch
+    from torch.nn import functional as F
+
+    from workers.optimizers import make_optimizer
+    from workers.tasks import task_module
+
+    start = time.perf_counter()
+    info = TASKS[task]
+    module = task_module(task)
+    data = module.load_data(recipe, data_dir)
+
+    # --- seeding: everything random below draws from these two ---
+    torch.manual_seed(seed)
+    order = torch.Generator().manual_seed(seed)
+
+    models: Models = build(module.build_model(recipe).to(device=device, dtype=dtype))
+    opt = make_optimizer(
+        optimizer,
+        [(group, alpha, eps) for group, (alpha, eps) in zip(models.groups, configs, strict=True)],
+        weight_decay=recipe["weight_decay"],
+        lookahead=recipe.get("lookahead"),
+    )
+    sched = make_schedule(opt, recipe)
+
+    augment = getattr(module, "augment", None)
+    x_train, y_train = data.x_train.to(device=device, dtype=dtype), data.y_train.to(device)
+    x_val, y_val = data.x_val.to(device=device, dtype=dtype), data.y_val.to(device)
+    n, batch_size, k = x_train.shape[0], recipe["batch_size"], len(configs)
+    diverged = torch.zeros(k, dtype=torch.bool, device=device)
+    epochs_run = torch.zeros(k, dtype=torch.long)
+    train_loss = torch.full((k,), math.nan, dtype=torch.float64)
+
+    def losses_of(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        per_example = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(k), reduction="none")
+        return per_example.view(k, -1).mean(1)
+
+    for _epoch in range(recipe["epochs"]):
+        models.train()
+        perm = torch.randperm(n, generator=order).to(device)
+        total = torch.zeros(k, dtype=torch.float64, device=device)
+        count = 0
+        epochs_run += (~diverged).long().cpu()
+        for i in range(0, n, batch_size):
+            idx = perm[i : i + batch_size]
+            inputs = x_train[idx] if augment is None else augment(x_train[idx], order)
+            losses = losses_of(models.logits(inputs), y_train[idx])
+            diverged |= ~torch.isfinite(losses)
+            active = ~diverged
+            if not bool(active.any()):
+                break
+            # a diverged model gets no gradient from the others: the models are independent
+            models.backward(torch.where(active, losses, torch.zeros_like(losses)))
+            opt.step()
+            total += torch.where(active, losses.detach(), torch.zeros_like(losses)).double() * idx.numel()
+            count += idx.numel()
+        if not bool((~diverged).any()):
+            break
+        train_loss = torch.where(diverged.cpu(), train_loss, (total / max(count, 1)).cpu())
+        if sched is not None:
+            sched.step()
+
+    with torch.no_grad():
+        diverged |= ~models.finite()
+        models.train(False)
+        logits = torch.cat([models.logits(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)], dim=1)
+        val_losses = losses_of(logits, y_val)
+        errors = 100.0 * (logits.argmax(-1) != y_val).double().mean(1)
+    seconds = (time.perf_counter() - start) / k  # amortized: the configs trained together
+    results = []
+    for j in range(k):
+        if bool(diverged[j]) or not math.isfinite(float(val_losses[j])):
+            results.append(TrialResult(info.chance_error, None, None, True, seconds, int(epochs_run[j])))
+        else:
+            results.append(
+                TrialResult(
+                    float(errors[j]), float(val_losses[j]), float(train_loss[j]), False, seconds, int(epochs_run[j])
+                )
+            )
+    return results
+
+
 def train_one(
     task: str,
     optimizer: str,
@@ -63,82 +220,20 @@ def train_one(
 
     ``dtype`` (default float32) is what the parity tests set to ``torch.float64``.
     """
-    info = TASKS[task]
     full_recipe = recipe_for(task, recipe)
-    if info.analytic:
+    if TASKS[task].analytic:
         return _synthetic_bowl(alpha, epsilon, full_recipe)
-
     import torch
-    from torch.nn import functional as F
 
-    from workers.optimizers import make_optimizer
-    from workers.tasks import task_module
-
-    start = time.perf_counter()
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    module = task_module(task)
-    data = module.load_data(full_recipe, data_dir)
-
-    # --- seeding: everything random below draws from these two ---
-    torch.manual_seed(seed)
-    order = torch.Generator().manual_seed(seed)
-
-    dtype = dtype or torch.float32
-    model = module.build_model(full_recipe).to(device=device, dtype=dtype)
-    opt = make_optimizer(
-        optimizer, model.parameters(), alpha, epsilon, weight_decay=full_recipe["weight_decay"]
+    (result,) = train_models(
+        task,
+        optimizer,
+        [(alpha, epsilon)],
+        SingleModel,
+        seed=seed,
+        recipe=full_recipe,
+        data_dir=data_dir,
+        device=device or ("cuda" if torch.cuda.is_available() else "cpu"),
+        dtype=dtype or torch.float32,
     )
-    epochs, batch_size = full_recipe["epochs"], full_recipe["batch_size"]
-    if full_recipe["schedule"] == "step":
-        milestones = sorted({max(1, round(epochs * f)) for f in full_recipe["milestones"]})
-        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=full_recipe["gamma"])
-    elif full_recipe["schedule"] == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    elif full_recipe["schedule"] in (None, "constant"):
-        sched = None
-    else:
-        raise ValueError(f"Unknown schedule: {full_recipe['schedule']!r}; use step, cosine or constant")
-
-    augment = getattr(module, "augment", None)
-    x_train, y_train = data.x_train.to(device=device, dtype=dtype), data.y_train.to(device)
-    x_val, y_val = data.x_val.to(device=device, dtype=dtype), data.y_val.to(device)
-    n = x_train.shape[0]
-    train_loss = math.nan
-    diverged = False
-    epochs_run = 0
-    for _epoch in range(epochs):
-        model.train()
-        perm = torch.randperm(n, generator=order).to(device)
-        total, count = 0.0, 0
-        for i in range(0, n, batch_size):
-            idx = perm[i : i + batch_size]
-            inputs = x_train[idx] if augment is None else augment(x_train[idx], order)
-            loss = F.cross_entropy(model(inputs), y_train[idx])
-            if not torch.isfinite(loss):
-                diverged = True
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * idx.numel()
-            count += idx.numel()
-        epochs_run += 1
-        if diverged:
-            break
-        train_loss = total / max(count, 1)
-        if sched is not None:
-            sched.step()
-    if not diverged:
-        diverged = not all(bool(torch.isfinite(p).all()) for p in model.parameters())
-
-    if diverged:
-        return TrialResult(info.chance_error, None, None, True, time.perf_counter() - start, epochs_run)
-
-    model.eval()
-    with torch.no_grad():
-        logits = torch.cat([model(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)])
-        val_loss = F.cross_entropy(logits, y_val).item()
-        error = 100.0 * (logits.argmax(1) != y_val).double().mean().item()
-    if not math.isfinite(val_loss):
-        return TrialResult(info.chance_error, None, None, True, time.perf_counter() - start, epochs_run)
-    return TrialResult(error, val_loss, train_loss, False, time.perf_counter() - start, epochs_run)
+    return result

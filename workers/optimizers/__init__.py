@@ -1,16 +1,19 @@
-"""Optimizers: the hand-written ones from their authors' code, and one registry for all.
+"""Optimizers: the hand-written ones from their authors' code, and one way to build any
+optimizer of the catalog, plugins included.
 
     from workers.optimizers import AvaGrad, AvaGradW, AdaBelief, DelayedAdam
     opt = AvaGrad(model.parameters(), lr=0.1, eps=0.1)
 
-``make_optimizer(name, params, lr, eps, **options)`` builds any optimizer of the catalog
-(:mod:`workers.registry`, torch-free, which also documents where epsilon enters and each
-optimizer's library-default (alpha, epsilon)).
+``make_optimizer(name, groups)`` builds optimizer ``name`` (:mod:`workers.registry`, torch-free,
+which also documents where epsilon enters and each optimizer's library-default (alpha,
+epsilon)) over one parameter group per (params, alpha, epsilon): a one-config trial passes
+one group, a fused sweep one per stacked model, and the same maths updates them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import importlib
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -18,45 +21,50 @@ import torch
 from workers.optimizers._adabelief import AdaBelief
 from workers.optimizers._avagrad import AvaGrad, AvaGradW
 from workers.optimizers._delayed_adam import DelayedAdam
-from workers.registry import OPTIMIZERS
+from workers.optimizers._lookahead import Lookahead
+from workers.registry import OPTIMIZERS, OptimizerInfo
 
 
-def _sgd(params: Iterable[Any], lr: float, eps: float, **kw: Any) -> torch.optim.Optimizer:
-    del eps  # SGD has no epsilon; the (alpha, epsilon) landscape is flat along it
-    return torch.optim.SGD(params, lr=lr, **kw)
+def resolve(path: str) -> Any:
+    """``"package.module:Attribute"`` -> the attribute (a plugin's class, a task's namespace)."""
+    module_name, _, attribute = path.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
 
 
-def _with_eps(cls: type[torch.optim.Optimizer]) -> Callable[..., torch.optim.Optimizer]:
-    def build(params: Iterable[Any], lr: float, eps: float, **kw: Any) -> torch.optim.Optimizer:
-        return cls(params, lr=lr, eps=eps, **kw)
-
-    return build
-
-
-_FACTORIES: dict[str, Callable[..., torch.optim.Optimizer]] = {
-    "sgd": _sgd,
-    "adam": _with_eps(torch.optim.Adam),
-    "amsgrad": _with_eps(torch.optim.Adam),
-    "adamw": _with_eps(torch.optim.AdamW),
-    "radam": _with_eps(torch.optim.RAdam),
-    "adabelief": _with_eps(AdaBelief),
-    "avagrad": _with_eps(AvaGrad),
-    "avagradw": _with_eps(AvaGradW),
-    "delayed_adam": _with_eps(DelayedAdam),
-}
+def optimizer_class(info: OptimizerInfo) -> Callable[..., torch.optim.Optimizer]:
+    if not info.optimizer:
+        raise ValueError(f"optimizer {info.name!r} names no implementation (`optimizer` is empty)")
+    return resolve(info.optimizer)
 
 
 def make_optimizer(
-    name: str, params: Iterable[Any], lr: float, eps: float, **options: Any
-) -> torch.optim.Optimizer:
-    """Build optimizer ``name`` with learning rate ``lr`` and epsilon ``eps``.
+    name: str,
+    groups: Sequence[tuple[Iterable[Any], float, float]],
+    *,
+    lookahead: dict[str, Any] | None = None,
+    **options: Any,
+) -> torch.optim.Optimizer | Lookahead:
+    """Optimizer ``name`` over one parameter group per ``(params, alpha, epsilon)``.
 
-    ``options`` (e.g. ``weight_decay``) are added to the catalog's fixed options.
+    ``options`` (e.g. ``weight_decay``) are added to the catalog's fixed options; a zero
+    ``weight_decay`` is left out, so optimizers without one work. ``lookahead`` (``k``,
+    ``alpha``) wraps the result in :class:`Lookahead`.
     """
-    if name not in _FACTORIES:
-        raise ValueError(f"Unknown optimizer: {name!r}; known: {sorted(_FACTORIES)}")
-    kwargs = {**OPTIMIZERS[name].options, **options}
-    return _FACTORIES[name](params, lr, eps, **kwargs)
+    if name not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer: {name!r}; known: {sorted(OPTIMIZERS)}")
+    info = OPTIMIZERS[name]
+    kwargs = {**info.options, **{k: v for k, v in options.items() if not (k == "weight_decay" and not v)}}
+    param_groups = []
+    for params, alpha, epsilon in groups:
+        group: dict[str, Any] = {"params": list(params), info.alpha_arg: alpha}
+        if info.epsilon_arg is not None:  # no epsilon: the landscape is flat along it
+            group[info.epsilon_arg] = epsilon
+        param_groups.append(group)
+    first = param_groups[0]
+    defaults = {key: value for key, value in first.items() if key != "params"}
+    opt = optimizer_class(info)(param_groups, **defaults, **kwargs)
+    return Lookahead(opt, **lookahead) if lookahead else opt
 
 
-__all__ = ["AdaBelief", "AvaGrad", "AvaGradW", "DelayedAdam", "make_optimizer"]
+__all__ = ["AdaBelief", "AvaGrad", "AvaGradW", "DelayedAdam", "Lookahead", "make_optimizer", "resolve"]

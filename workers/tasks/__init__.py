@@ -7,7 +7,6 @@ optionally ``augment(x, generator)`` applied to each training batch. The recipes
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 
@@ -15,21 +14,16 @@ class DataMissingError(FileNotFoundError):
     """A task's data directory is missing or incomplete; the message names the directory."""
 
 
-# name -> "module" or "module:attribute" (a namespace with load_data/build_model)
-_MODULES = {
-    "digits-mlp": "workers.tasks.digits_mlp",
-    "mnist5k-mlp": "workers.tasks.mnist5k:MLP",
-    "mnist5k-cnn": "workers.tasks.mnist5k:CNN",
-    "cifar10-wrn": "workers.tasks.cifar10_wrn",
-}
-
-
 def task_module(name: str) -> Any:
-    if name not in _MODULES:
-        raise ValueError(f"Task {name!r} has no training module; known: {sorted(_MODULES)}")
-    module_name, _, attribute = _MODULES[name].partition(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, attribute) if attribute else module
+    """The namespace that trains task ``name`` (``load_data``, ``build_model``, optionally
+    ``augment``), from the catalog's import path: built-in or plugin alike."""
+    from workers.optimizers import resolve
+    from workers.registry import TASKS
+
+    if name not in TASKS or not TASKS[name].module:
+        known = sorted(n for n, info in TASKS.items() if info.module)
+        raise ValueError(f"Task {name!r} has no training module; known: {known}")
+    return resolve(TASKS[name].module)
 
 
 __all__ = ["DataMissingError", "task_module"]
