@@ -61,7 +61,9 @@ class StackedModels:
             buffer.copy_(grad)
 
     def finite(self) -> torch.Tensor:
-        return torch.stack([torch.isfinite(p.detach().flatten(1)).all(1) for p in self.stacked.values()]).all(0)
+        return torch.stack([torch.isfinite(p.detach().flatten(1)).all(1) for p in self.stacked.values()]).all(
+            0
+        )
 
 
 def can_fuse(task: str, optimizer: str) -> bool:

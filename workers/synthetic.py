@@ -43,7 +43,7 @@ def run_reddi(
 
     rare = np.random.default_rng(seed).random(steps) < 1 / 500
     w = torch.nn.Parameter(torch.tensor([w0], dtype=torch.float64))
-    opt = make_optimizer(optimizer, [w], lr, 1e-8, betas=(0.0, 0.99))
+    opt = make_optimizer(optimizer, [([w], lr, 1e-8)], betas=(0.0, 0.99))
     ws = np.empty(steps)
     big = torch.tensor([999.0], dtype=torch.float64)
     minus_one = torch.tensor([-1.0], dtype=torch.float64)

@@ -187,7 +187,9 @@ def train_models(
     with torch.no_grad():
         diverged |= ~models.finite()
         models.train(False)
-        logits = torch.cat([models.logits(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)], dim=1)
+        logits = torch.cat(
+            [models.logits(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)], dim=1
+        )
         val_losses = losses_of(logits, y_val)
         errors = 100.0 * (logits.argmax(-1) != y_val).double().mean(1)
     seconds = (time.perf_counter() - start) / k  # amortized: the configs trained together
@@ -198,7 +200,12 @@ def train_models(
         else:
             results.append(
                 TrialResult(
-                    float(errors[j]), float(val_losses[j]), float(train_loss[j]), False, seconds, int(epochs_run[j])
+                    float(errors[j]),
+                    float(val_losses[j]),
+                    float(train_loss[j]),
+                    False,
+                    seconds,
+                    int(epochs_run[j]),
                 )
             )
     return results

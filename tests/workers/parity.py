@@ -171,31 +171,31 @@ def cases() -> list[Case]:
         Case(
             "registry sgd",
             "torch.optim.SGD(momentum=0.9)",
-            lambda p: make_optimizer("sgd", p, 0.1, 1e-8),
+            lambda p: make_optimizer("sgd", [(p, 0.1, 1e-8)]),
             lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
         ),
         Case(
             "registry adam",
             "torch.optim.Adam",
-            lambda p: make_optimizer("adam", p, 1e-2, 1e-6),
+            lambda p: make_optimizer("adam", [(p, 1e-2, 1e-6)]),
             lambda p: torch.optim.Adam(p, lr=1e-2, eps=1e-6),
         ),
         Case(
             "registry amsgrad",
             "torch.optim.Adam(amsgrad=True)",
-            lambda p: make_optimizer("amsgrad", p, 1e-2, 1e-6),
+            lambda p: make_optimizer("amsgrad", [(p, 1e-2, 1e-6)]),
             lambda p: torch.optim.Adam(p, lr=1e-2, eps=1e-6, amsgrad=True),
         ),
         Case(
             "registry adamw",
             "torch.optim.AdamW",
-            lambda p: make_optimizer("adamw", p, 1e-2, 1e-6),
+            lambda p: make_optimizer("adamw", [(p, 1e-2, 1e-6)]),
             lambda p: torch.optim.AdamW(p, lr=1e-2, eps=1e-6),
         ),
         Case(
             "registry radam",
             "torch.optim.RAdam",
-            lambda p: make_optimizer("radam", p, 1e-2, 1e-6),
+            lambda p: make_optimizer("radam", [(p, 1e-2, 1e-6)]),
             lambda p: torch.optim.RAdam(p, lr=1e-2, eps=1e-6),
         ),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workers.fused import FUSED, can_fuse, train_fused
+from workers.fused import can_fuse, train_fused
 from workers.registry import OPTIMIZERS
 from workers.trainer import train_one
 
@@ -14,21 +14,39 @@ CONFIGS = [(1e-3, 1e-8), (1e-2, 1e-6), (5e-2, 1e-3), (1e-4, 1e-2), (0.1, 1.0)]
 RECIPE = {"epochs": 3, "weight_decay": 1e-3, "subset": 600}
 
 
-def test_every_optimizer_has_a_fused_path() -> None:
-    assert set(FUSED) == set(OPTIMIZERS)
+def test_every_optimizer_of_the_catalog_has_a_fused_path() -> None:
+    assert all(can_fuse("digits-mlp", name) for name in OPTIMIZERS)
 
 
-@pytest.mark.parametrize("optimizer", sorted(FUSED))
-def test_fused_equals_one_config_trainer_in_float64(optimizer: str) -> None:
-    fused = train_fused("digits-mlp", optimizer, CONFIGS, seed=1, recipe=RECIPE, dtype=torch.float64)
+def _equal_to_one_config(optimizer: str, recipe: dict) -> None:
+    fused = train_fused("digits-mlp", optimizer, CONFIGS, seed=1, recipe=recipe, dtype=torch.float64)
     for (alpha, eps), f in zip(CONFIGS, fused, strict=True):
-        one = train_one("digits-mlp", optimizer, alpha, eps, seed=1, recipe=RECIPE, dtype=torch.float64)
+        one = train_one("digits-mlp", optimizer, alpha, eps, seed=1, recipe=recipe, dtype=torch.float64)
         assert one.diverged == f.diverged
         if one.diverged:
             continue
         assert abs(one.error - f.error) < 1e-8
         assert abs(one.val_loss - f.val_loss) < 1e-8
         assert abs(one.train_loss - f.train_loss) < 1e-8
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_fused_equals_one_config_trainer_in_float64(optimizer: str) -> None:
+    _equal_to_one_config(optimizer, RECIPE)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "avagrad"])
+def test_fused_equals_one_config_with_sgdr_and_lookahead(optimizer: str) -> None:
+    recipe = {
+        **RECIPE,
+        "schedule": "sgdr",
+        "restarts": {"period": 1, "mult": 2},
+        "lookahead": {"k": 3, "alpha": 0.5},
+    }
+    _equal_to_one_config(optimizer, recipe)
+    plain = train_one("digits-mlp", optimizer, *CONFIGS[1], seed=1, recipe=RECIPE)
+    wrapped = train_one("digits-mlp", optimizer, *CONFIGS[1], seed=1, recipe=recipe)
+    assert plain.val_loss != wrapped.val_loss  # the options reach the training
 
 
 def test_fused_cnn_and_cosine_schedule() -> None:

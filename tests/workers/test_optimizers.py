@@ -46,7 +46,7 @@ def test_every_registered_optimizer_minimizes_a_quadratic(name: str) -> None:
     w = torch.nn.Parameter(torch.zeros(10))
     info = OPTIMIZERS[name]
     # library defaults, with alpha at least 1e-2 so 1000 steps can cover the distance
-    opt = make_optimizer(name, [w], max(info.default_alpha, 1e-2), info.default_epsilon)
+    opt = make_optimizer(name, [([w], max(info.default_alpha, 1e-2), info.default_epsilon)])
     start = ((w - target) ** 2).sum().item()
     for _ in range(1000):
         opt.zero_grad()
