@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${TUNECOST_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
-STAMP="$VENV/.installed-$(cksum < "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+STAMP="$VENV/.installed-$(cat "$ROOT/pyproject.toml" "$ROOT"/examples/*/pyproject.toml | cksum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ]; then
     echo "==> installing tunecost into $VENV (first run takes a few minutes)" >&2
     "$PYTHON" -m venv "$VENV"
@@ -12,6 +12,8 @@ if [ ! -f "$STAMP" ]; then
     # torch first and pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
     "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]"
+    # the example plugin (examples/), which the tests use as a user's installed plugin
+    "$VENV/bin/python" -m pip install --quiet --no-deps -e "$ROOT/examples/tunecost-example-plugin"
     rm -f "$VENV"/.installed-*
     touch "$STAMP"
 fi

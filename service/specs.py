@@ -26,13 +26,12 @@ from pydantic import (
 )
 
 from search_spaces import (
+    NAMED_GRIDS,
     SEARCHERS,
     BoxSpace,
     GridSpace,
     Space,
     SpaceError,
-    adabelief_grid,
-    paper_grid,
     space_from_json,
 )
 from workers.registry import OPTIMIZERS, TASKS, recipe_for
@@ -125,8 +124,11 @@ GridField = Annotated[
 
 
 def default_space(optimizer: str) -> GridSpace:
-    """The paper's 21x21 grid; AdaBelief gets its epsilon-shifted grid."""
-    return adabelief_grid() if optimizer == "adabelief" else paper_grid()
+    """The optimizer's default grid from its catalog entry: the paper's 21x21 grid, or a
+    shifted one (AdaBelief's epsilon-shifted grid). An unknown optimizer (its own field is
+    the error) gets the paper's grid, so the other fields still validate."""
+    info = OPTIMIZERS.get(optimizer)
+    return NAMED_GRIDS[info.grid if info else "paper"]()
 
 
 def validated_recipe(task: str, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def test_tpe_job_over_rest_agrees_everywhere(live_server: LiveServer) -> None:
 
 
 def test_cli_errors_are_one_line(live_server: LiveServer) -> None:
-    bad = cli(live_server, "submit", "--task", "digits-mlp", "--optimizer", "lion", "--budget", "3")
+    bad = cli(live_server, "submit", "--task", "digits-mlp", "--optimizer", "sophia", "--budget", "3")
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith(
         "error: optimizer: unknown optimizer 'lion'"

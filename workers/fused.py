@@ -21,6 +21,7 @@ says so and the sweep runs them one config at a time. An optimizer whose catalog
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
@@ -120,7 +121,7 @@ def train_fused(
             task,
             optimizer,
             batch,
-            lambda base, k=len(batch): StackedModels(base, k),
+            partial(StackedModels, k=len(batch)),
             seed=seed,
             recipe=full_recipe,
             data_dir=data_dir,

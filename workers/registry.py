@@ -107,6 +107,27 @@ class PluginError:
 PLUGIN_ERRORS: list[PluginError] = []
 
 
+def _check(info: OptimizerInfo | TaskInfo) -> None:
+    """What a plugin's entry must hold for the catalog to take it (a ValueError says what)."""
+    if isinstance(info, OptimizerInfo):
+        from search_spaces import NAMED_GRIDS
+
+        if ":" not in info.optimizer:
+            raise ValueError(f"`optimizer` must be 'package.module:Class', got {info.optimizer!r}")
+        if info.grid not in NAMED_GRIDS:
+            raise ValueError(f"`grid` {info.grid!r} is not a named grid; known: {sorted(NAMED_GRIDS)}")
+        if not (info.default_alpha > 0 and info.default_epsilon > 0):
+            raise ValueError("`default_alpha` and `default_epsilon` must be positive")
+    else:
+        if not (isinstance(info.recipe_model, type) and issubclass(info.recipe_model, BaseModel)):
+            raise ValueError("`recipe_model` must be a pydantic model class (subclass tunecost.Recipe)")
+        info.recipe_model()  # its defaults must validate
+        if not info.analytic and not info.module:
+            raise ValueError("`module` must name the task's training module ('package.module[:Namespace]')")
+        if not (isinstance(info.num_classes, int) and info.num_classes >= 2):
+            raise ValueError(f"`num_classes` must be an integer >= 2, got {info.num_classes!r}")
+
+
 class _Catalog(Mapping[str, Any]):
     """Built-ins, then the plugins of one entry-point group, loaded on first use."""
 
@@ -128,6 +149,7 @@ class _Catalog(Mapping[str, Any]):
                         )
                     if info.name != point.name:
                         raise ValueError(f"entry point {point.name!r} names an entry called {info.name!r}")
+                    _check(info)
                     if info.name in entries:
                         raise ValueError(
                             f"{info.name!r} is already in the catalog ({entries[info.name].source})"
@@ -144,6 +166,7 @@ class _Catalog(Mapping[str, Any]):
     def reload(self) -> None:
         """Look at the installed plugins again (tests, and after installing one)."""
         self._entries = None
+        PLUGIN_ERRORS[:] = [e for e in PLUGIN_ERRORS if e.group != self.group]
 
     def register(self, info: Any) -> None:
         """Add an entry in this process (tests; embedding applications)."""
@@ -251,6 +274,25 @@ _BUILTIN_OPTIMIZERS = [
         "added to the bias-corrected sqrt(v_hat) of the previous step",
         "workers.optimizers.DelayedAdam",
         optimizer="workers.optimizers:DelayedAdam",
+    ),
+    OptimizerInfo(
+        "adabound",
+        "AdaBound (Luo et al., 2019): Adam with per-coordinate step sizes clipped into bounds "
+        "that converge to final_lr = 0.1 (SGD), as the authors' package adabound 0.0.5.",
+        1e-3,
+        1e-8,
+        _ADAM_EPS + ", before the step size is clipped into [lower(t), upper(t)]",
+        "workers.optimizers.AdaBound (Luolc/AdaBound, adabound 0.0.5)",
+        optimizer="workers.optimizers:AdaBound",
+    ),
+    OptimizerInfo(
+        "amsbound",
+        "AMSBound (Luo et al., 2019): AdaBound on the running maximum of v_t (adabound 0.0.5).",
+        1e-3,
+        1e-8,
+        "added to sqrt(max_t v_t) in the denominator, before the step size is clipped",
+        "workers.optimizers.AMSBound (Luolc/AdaBound, adabound 0.0.5)",
+        optimizer="workers.optimizers:AMSBound",
     ),
 ]
 OPTIMIZERS: _Catalog = _Catalog(OPTIMIZER_GROUP, OptimizerInfo, _BUILTIN_OPTIMIZERS)
@@ -410,6 +452,12 @@ _BUILTIN_TASKS = [
     ),
 ]
 TASKS: _Catalog = _Catalog(TASK_GROUP, TaskInfo, _BUILTIN_TASKS)
+
+
+def plugin_errors() -> list[PluginError]:
+    """Every installed plugin that failed to load, both groups looked at."""
+    len(OPTIMIZERS), len(TASKS)  # loads both catalogs
+    return list(PLUGIN_ERRORS)
 
 
 def recipe_for(task: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -6,20 +6,25 @@ from fastapi import APIRouter
 
 from api.deps import SessionDep
 from api.schemas import BestConfigPublic, CatalogPublic
-from search_spaces import SEARCHERS, adabelief_grid, paper_grid
+from search_spaces import NAMED_GRIDS, SEARCHERS
 from service import jobs as job_service
-from workers.registry import OPTIMIZERS, TASKS
+from workers.registry import OPTIMIZERS, TASKS, plugin_errors
 
 router = APIRouter(tags=["catalog"])
 
 
-@router.get("/catalog", response_model=CatalogPublic, summary="Tasks, optimizers, searchers and named spaces")
+@router.get(
+    "/catalog",
+    response_model=CatalogPublic,
+    summary="Tasks, optimizers (built-in and plugins, with their source), searchers and named spaces",
+)
 def catalog() -> CatalogPublic:
     return CatalogPublic(
         tasks=[t.to_json() for t in TASKS.values()],
         optimizers=[o.to_json() for o in OPTIMIZERS.values()],
         searchers=[s.to_json() for s in SEARCHERS.values()],
-        spaces={"paper": paper_grid().to_json(), "paper-adabelief": adabelief_grid().to_json()},
+        spaces={name: grid().to_json() for name, grid in NAMED_GRIDS.items()},
+        plugin_errors=[e.to_json() for e in plugin_errors()],
     )
 
 

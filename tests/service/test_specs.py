@@ -34,7 +34,7 @@ def test_recipe_hash_changes_with_the_recipe() -> None:
     ("change", "field"),
     [
         ({"task": "imagenet"}, "task"),
-        ({"optimizer": "lion"}, "optimizer"),
+        ({"optimizer": "sophia"}, "optimizer"),
         ({"searcher": "bayes"}, "searcher"),
         ({"budget": 0}, "budget"),
         ({"budget": 442}, "budget"),  # more than the 441 configs of the paper grid

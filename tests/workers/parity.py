@@ -3,7 +3,8 @@
     python -m tests.workers.parity        # prints the parity table
 
 References (test dependencies, pinned in pyproject.toml): ``adabelief-pytorch`` 0.2.1 (the
-AdaBelief authors' package), ``pytorch-optimizer``'s AvaGrad (which mirrors the AvaGrad
+AdaBelief authors' package), ``adabound`` 0.0.5 (the AdaBound authors' package),
+``pytorch-optimizer``'s AvaGrad and Lookahead (which mirrors the AvaGrad
 authors' code), torch itself for the built-ins, and for Delayed Adam (no published code) a
 plain NumPy transcription of its equations.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from workers.optimizers import AdaBelief, AvaGrad, AvaGradW, DelayedAdam, make_optimizer
+from workers.optimizers import AdaBelief, AdaBound, AMSBound, AvaGrad, AvaGradW, DelayedAdam, make_optimizer
 
 STEPS = 150
 Factory = Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer]
@@ -52,6 +53,46 @@ def max_abs_diff(ours: Factory, reference: Factory, *, steps: int = STEPS, seed:
         gap = max((pa - pb).abs().max().item() for pa, pb in zip(a.parameters(), b.parameters(), strict=True))
         worst = max(worst, gap)
     return worst
+
+
+def _adabound_reference(**kw: object) -> Factory:
+    def build(params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        import warnings
+
+        from adabound import AdaBound as Reference
+
+        with warnings.catch_warnings():  # the package uses torch's deprecated add_(scalar, tensor)
+            warnings.simplefilter("ignore")
+            return _Quiet(Reference(params, **kw))
+
+    return build
+
+
+class _Quiet:
+    """Steps a reference optimizer with its deprecation warnings silenced."""
+
+    def __init__(self, opt: torch.optim.Optimizer) -> None:
+        self.opt = opt
+
+    def zero_grad(self) -> None:
+        self.opt.zero_grad()
+
+    def step(self) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.opt.step()
+
+
+def _lookahead_reference(k: int, alpha: float, inner: Factory | None = None) -> Factory:
+    def build(params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        from pytorch_optimizer import Lookahead
+
+        base = inner(params) if inner else torch.optim.Adam(params, lr=1e-2, eps=1e-8)
+        return Lookahead(base, k=k, alpha=alpha)
+
+    return build
 
 
 def _adabelief_reference(**kw: object) -> Factory:
@@ -167,6 +208,36 @@ def cases() -> list[Case]:
             "NumPy transcription of its equations",
             lambda p: DelayedAdam(p, lr=1e-2, eps=1e-8),
             lambda p: _NumpyDelayedAdam(p, lr=1e-2, betas=(0.9, 0.999), eps=1e-8),
+        ),
+        Case(
+            "AdaBound",
+            "adabound 0.0.5",
+            lambda p: AdaBound(p, lr=1e-2, eps=1e-8),
+            _adabound_reference(lr=1e-2, eps=1e-8),
+        ),
+        Case(
+            "AdaBound L2 wd, gamma 0.1",
+            "adabound 0.0.5",
+            lambda p: AdaBound(p, lr=1e-2, gamma=0.1, final_lr=0.05, weight_decay=1e-3),
+            _adabound_reference(lr=1e-2, gamma=0.1, final_lr=0.05, weight_decay=1e-3),
+        ),
+        Case(
+            "AMSBound",
+            "adabound 0.0.5 (amsbound=True)",
+            lambda p: AMSBound(p, lr=1e-2, eps=1e-8),
+            _adabound_reference(lr=1e-2, eps=1e-8, amsbound=True),
+        ),
+        Case(
+            "Lookahead(Adam) k=5 alpha=0.5",
+            "pytorch-optimizer Lookahead",
+            lambda p: make_optimizer("adam", [(p, 1e-2, 1e-8)], lookahead={"k": 5, "alpha": 0.5}),
+            _lookahead_reference(5, 0.5),
+        ),
+        Case(
+            "Lookahead(AvaGrad) k=3 alpha=0.8",
+            "pytorch-optimizer Lookahead",
+            lambda p: make_optimizer("avagrad", [(p, 0.1, 0.1)], lookahead={"k": 3, "alpha": 0.8}),
+            _lookahead_reference(3, 0.8, inner=lambda p: AvaGrad(p, lr=0.1, eps=0.1)),
         ),
         Case(
             "registry sgd",

@@ -1,0 +1,1 @@
+"""An example tunecost plugin: one optimizer (Lion) and one task (wine-mlp)."""

@@ -1,0 +1,150 @@
+"""Plugins: the example package in examples/ (installed by the test set-up, as a user would),
+a broken one that must not take the host down, and jobs over REST on the plugin's task with
+the plugin's optimizer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.client import TunecostClient
+from service.settings import Settings
+from tests.conftest import LiveServer
+from tests.workers.parity import max_abs_diff
+from workers.registry import OPTIMIZERS, TASKS, plugin_errors
+
+PLUGIN = "tunecost-example-plugin 0.1.0"
+
+
+def test_the_catalog_lists_the_plugins_with_their_package(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        catalog = client.get("/v1/catalog").json()
+    optimizers = {o["name"]: o for o in catalog["optimizers"]}
+    tasks = {t["name"]: t for t in catalog["tasks"]}
+    assert optimizers["lion"]["source"] == PLUGIN and optimizers["lion"]["epsilon_arg"] is None
+    assert tasks["wine-mlp"]["source"] == PLUGIN and tasks["wine-mlp"]["recipe"]["hidden"] == 32
+    assert optimizers["adam"]["source"] == "tunecost (built-in)"
+    assert catalog["plugin_errors"] == []
+
+
+@pytest.fixture
+def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An installed distribution whose entry points are wrong in each way a plugin can be."""
+    dist = tmp_path / "broken_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[tunecost.optimizers]\n"
+        "missing = no_such_module_anywhere:Thing\n"
+        "notaspec = json:dumps\n"
+        "adam = tunecost_example.catalog:LION\n"
+        "[tunecost.tasks]\n"
+        "badtask = tunecost_example.catalog:LION\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    OPTIMIZERS.reload()
+    TASKS.reload()
+    yield
+    monkeypatch.undo()
+    OPTIMIZERS.reload()
+    TASKS.reload()
+    assert set(OPTIMIZERS) >= {"adam", "lion"} and not plugin_errors()
+
+
+def test_a_broken_plugin_is_reported_and_the_rest_works(broken_plugin: None, settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/v1/catalog")
+        assert r.status_code == 200
+        catalog = r.json()
+        errors = {(e["group"], e["name"]): e for e in catalog["plugin_errors"]}
+        assert set(errors) == {
+            ("tunecost.optimizers", "missing"),
+            ("tunecost.optimizers", "notaspec"),
+            ("tunecost.optimizers", "adam"),
+            ("tunecost.tasks", "badtask"),
+        }
+        assert errors[("tunecost.optimizers", "missing")]["source"] == "broken-plugin 1.0"
+        assert "ModuleNotFoundError" in errors[("tunecost.optimizers", "missing")]["error"]
+        assert "not a OptimizerInfo" in errors[("tunecost.optimizers", "notaspec")]["error"]
+        assert "names an entry called 'lion'" in errors[("tunecost.optimizers", "adam")]["error"]
+        names = {o["name"] for o in catalog["optimizers"]}
+        assert {"adam", "lion"} <= names and not names & {"missing", "notaspec"}
+        adam = next(o for o in catalog["optimizers"] if o["name"] == "adam")
+        assert adam["source"] == "tunecost (built-in)"  # a plugin cannot replace a built-in
+        r = client.post("/v1/jobs", json={"kind": "search", "task": "digits-mlp", "optimizer": "missing"})
+        assert r.status_code == 422 and "unknown optimizer 'missing'" in r.text
+
+
+def test_lion_matches_the_lion_pytorch_reference_in_float64() -> None:
+    from lion_pytorch import Lion as Reference
+    from tunecost_example.lion import Lion
+
+    for kw in ({"lr": 1e-3}, {"lr": 3e-4, "betas": (0.95, 0.98), "weight_decay": 0.1}):
+        assert max_abs_diff(lambda p, kw=kw: Lion(p, **kw), lambda p, kw=kw: Reference(p, **kw)) < 1e-14
+
+
+def test_the_conformance_checks_pass_for_the_example_plugin() -> None:
+    from tunecost.testing import check_optimizer, check_task
+
+    check_optimizer("lion")
+    check_task("wine-mlp")
+    check_task("wine-mlp", optimizer="lion")
+
+
+def test_the_public_import_name_carries_the_contracts_and_not_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tunecost; from tunecost import OptimizerInfo, TaskInfo, Recipe, TunecostClient, "
+        "GLDSampler; assert 'torch' not in sys.modules and 'ray' not in sys.modules; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.slow
+def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_optimizer(
+    live_server: LiveServer,
+) -> None:
+    client = TunecostClient(live_server.url)
+    grid = {"alphas": [1e-4, 1e-3, 1e-2], "epsilons": [1e-8, 1e-4]}
+    sweeps = {}
+    for optimizer in ("lion", "adam"):
+        job = client.submit(
+            kind="sweep", task="wine-mlp", optimizer=optimizer, space=grid, seeds=[0], recipe={"epochs": 10}
+        )
+        job = client.wait(job["id"], timeout=300, poll=0.3, progress=False)
+        assert job["state"] == "succeeded", job["error"]
+        sweeps[optimizer] = job["result"]["landscape_id"]
+    lion = httpx.get(f"{live_server.url}/v1/landscapes/{sweeps['lion']}").json()
+    assert lion["optimizer"] == "lion" and lion["task"] == "wine-mlp"
+    errors = lion["errors"]
+    # Lion has no epsilon: its landscape is flat along epsilon (the fused path trained it)
+    assert all(row[0] == row[1] for row in errors), errors
+    assert min(min(row) for row in errors) < 20.0  # it learns: 3 classes, chance is 66.7%
+
+    replay = client.submit(
+        kind="replay",
+        landscape_ids=[sweeps["lion"], sweeps["adam"]],
+        searchers=["random", "tpe"],
+        seeds=5,
+        budget=6,
+    )
+    replay = client.wait(replay["id"], timeout=300, poll=0.3, progress=False)
+    assert replay["state"] == "succeeded", replay["error"]
+    comparison = httpx.get(f"{live_server.url}/v1/comparisons", params={"job_id": replay["id"]}).json()
+    assert {row["optimizer"] for row in comparison["rows"]} == {"lion", "adam"}
+    assert any("lion" in v["text"] for v in comparison["verdicts"])
+
+    search = client.submit(
+        task="wine-mlp", optimizer="lion", searcher="tpe", budget=4, seed=0, recipe={"epochs": 5}
+    )
+    search = client.wait(search["id"], timeout=300, poll=0.3, progress=False)
+    assert search["state"] == "succeeded", search["error"]
+    assert search["trials_done"] == 4

@@ -1,0 +1,64 @@
+"""tunecost's public API: what plugins, clients and scripts may import and rely on.
+
+    from tunecost import OptimizerInfo, TaskInfo, Recipe     # plugin contracts (torch-free)
+    from tunecost import TunecostClient                      # the REST client
+    from tunecost import GLDSampler, CGLDSampler             # plain Optuna samplers
+    from tunecost.tasks import Data, carve_validation        # helpers for a task's module
+    from tunecost.testing import check_optimizer, check_task # conformance checks for plugins
+
+Everything else (``api``, ``service``, ``workers``, ``search_spaces``) is internal and may
+change between versions. The contracts are described in docs/PLUGINS.md. Importing this
+package imports neither torch nor Ray.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from workers.registry import (
+    OPTIMIZER_GROUP,
+    TASK_GROUP,
+    CNNRecipe,
+    Lookahead,
+    MLPRecipe,
+    OptimizerInfo,
+    PluginError,
+    Recipe,
+    Restarts,
+    TaskInfo,
+)
+
+if TYPE_CHECKING:
+    from api.client import TunecostClient
+    from search_spaces import CGLDSampler, GLDSampler
+
+_LAZY = {
+    "TunecostClient": "api.client",
+    "GLDSampler": "search_spaces",
+    "CGLDSampler": "search_spaces",
+}
+
+
+def __getattr__(name: str) -> Any:  # the client and the samplers load on first use
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tunecost' has no attribute {name!r}")
+
+
+__all__ = [
+    "OPTIMIZER_GROUP",
+    "TASK_GROUP",
+    "CGLDSampler",
+    "CNNRecipe",
+    "GLDSampler",
+    "Lookahead",
+    "MLPRecipe",
+    "OptimizerInfo",
+    "PluginError",
+    "Recipe",
+    "Restarts",
+    "TaskInfo",
+    "TunecostClient",
+]
