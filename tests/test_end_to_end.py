@@ -84,7 +84,7 @@ def test_cli_errors_are_one_line(live_server: LiveServer) -> None:
     bad = cli(live_server, "submit", "--task", "digits-mlp", "--optimizer", "sophia", "--budget", "3")
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith(
-        "error: optimizer: unknown optimizer 'lion'"
+        "error: optimizer: unknown optimizer 'sophia'"
     )
     missing = cli(live_server, "status", "999")
     assert (missing.returncode, missing.stderr.strip()) == (1, "error: Job not found")
