@@ -134,6 +134,15 @@ class GLDSampler(SeededSampler):
         if not search_space:
             return {}
         axes = axes_for(search_space, self._continuous_cells)
+        params = self._sample_axes(study, axes) if axes else {}
+        # What GLD does not move (categorical or one-valued parameters, which a caller may
+        # hand in directly, as Optuna's sampler contract tests do) comes from the fallback.
+        for name, distribution in search_space.items():
+            if name not in params and all(a.name != name for a in axes):
+                params[name] = self._fallback.sample_independent(study, trial, name, distribution)
+        return params
+
+    def _sample_axes(self, study: optuna.Study, axes: list[Axis]) -> dict[str, Any]:
         with self._lock:
             trials = study.get_trials(deepcopy=False, states=_SEEN_STATES)
             seen = {node_key(axes, t.params) for t in trials if all(a.name in t.params for a in axes)}

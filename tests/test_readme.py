@@ -44,7 +44,7 @@ def test_examples_run(live_server: LiveServer) -> None:
     assert '"optimizer":"adam"' in rest
     assert "job 2 succeeded" in cli_out and "alpha=" in cli_out
     assert "trial,alpha,epsilon,error,best_so_far,suboptimality,diverged" in cli_out
-    assert "error: optimizer: unknown optimizer 'lion'" in cli_out and "exit code 1" in cli_out
+    assert "error: optimizer: unknown optimizer 'sophia'" in cli_out and "exit code 1" in cli_out
     assert "'job_id': 3" in python_out
 
 
