@@ -180,6 +180,10 @@ class CatalogPublic(BaseModel):
     optimizers: list[dict[str, Any]]
     searchers: list[dict[str, Any]]
     spaces: dict[str, dict[str, Any]]
+    recipe_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Recipe options that work with every optimizer: what they do and whether sweeps stay fused.",
+    )
     plugin_errors: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Installed plugins that failed to load (group, name, source, error); left out of the catalog.",

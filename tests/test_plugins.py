@@ -30,6 +30,7 @@ def test_the_catalog_lists_the_plugins_with_their_package(settings: Settings) ->
     assert tasks["wine-mlp"]["source"] == PLUGIN and tasks["wine-mlp"]["recipe"]["hidden"] == 32
     assert optimizers["adam"]["source"] == "tunecost (built-in)"
     assert catalog["plugin_errors"] == []
+    assert catalog["recipe_options"]["lookahead"]["fused"] and catalog["recipe_options"]["sgdr"]["fused"]
 
 
 @pytest.fixture

@@ -354,6 +354,21 @@ class Lookahead(BaseModel):
     alpha: float = Field(0.5, gt=0, le=1, description="Slow step size alpha_s.")
 
 
+RECIPE_OPTIONS: dict[str, dict[str, Any]] = {
+    "lookahead": {
+        "example": {"lookahead": {"k": 5, "alpha": 0.5}},
+        "what": "Lookahead (Zhang et al., 2019) around any optimizer, plugins included",
+        "reference": "pytorch-optimizer Lookahead (pullback_momentum='none'), the paper",
+        "fused": True,
+    },
+    "sgdr": {
+        "example": {"schedule": "sgdr", "restarts": {"period": 10, "mult": 2}},
+        "what": "cosine annealing with warm restarts (Loshchilov & Hutter, 2017)",
+        "reference": "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts",
+        "fused": True,
+    },
+}
+
 # Added after landscapes were first stored: left out of a recipe while unset, so the recipes
 # (and recipe hashes) of earlier jobs do not change.
 _OMITTED_WHEN_UNSET = ("restarts", "lookahead")

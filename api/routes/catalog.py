@@ -8,7 +8,7 @@ from api.deps import SessionDep
 from api.schemas import BestConfigPublic, CatalogPublic
 from search_spaces import NAMED_GRIDS, SEARCHERS
 from service import jobs as job_service
-from workers.registry import OPTIMIZERS, TASKS, plugin_errors
+from workers.registry import OPTIMIZERS, RECIPE_OPTIONS, TASKS, plugin_errors
 
 router = APIRouter(tags=["catalog"])
 
@@ -24,6 +24,7 @@ def catalog() -> CatalogPublic:
         optimizers=[o.to_json() for o in OPTIMIZERS.values()],
         searchers=[s.to_json() for s in SEARCHERS.values()],
         spaces={name: grid().to_json() for name, grid in NAMED_GRIDS.items()},
+        recipe_options=RECIPE_OPTIONS,
         plugin_errors=[e.to_json() for e in plugin_errors()],
     )
 
