@@ -31,15 +31,21 @@ def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
         assert gap < 1e-8, f"fused and one-config training differ by {gap:.2e} at alpha={a}, eps={e}"
 
 
+def _loaded(name: str, catalog: Any, what: str) -> None:
+    from workers.registry import plugin_errors
+
+    broken = [e for e in plugin_errors() if e.name == name]
+    assert not broken, f"plugin {name!r} failed to load: {broken[0].error}"
+    assert name in catalog, f"no {what} {name!r} in the catalog; known: {sorted(catalog)}"
+
+
 def check_optimizer(name: str, *, task: str = "digits-mlp") -> None:
     """The entry loads, its class builds from param groups, trains ``task`` without diverging
     at small (alpha, epsilon), and fused training equals one-config training in float64."""
     from workers.optimizers import optimizer_class
-    from workers.registry import OPTIMIZERS, plugin_errors
+    from workers.registry import OPTIMIZERS
 
-    broken = [e for e in plugin_errors() if e.name == name]
-    assert not broken, f"plugin {name!r} failed to load: {broken[0].error}"
-    assert name in OPTIMIZERS, f"no optimizer {name!r} in the catalog; known: {sorted(OPTIMIZERS)}"
+    _loaded(name, OPTIMIZERS, "optimizer")
     optimizer_class(OPTIMIZERS[name])
     _agree(task, name, {"epochs": 2, "subset": 300})
 
@@ -47,12 +53,10 @@ def check_optimizer(name: str, *, task: str = "digits-mlp") -> None:
 def check_task(name: str, *, optimizer: str = "adam") -> None:
     """The entry loads, its default recipe validates, its module loads data and builds a model,
     and one-config (and, where the model allows, fused) training agree in float64."""
-    from workers.registry import TASKS, plugin_errors, recipe_for
+    from workers.registry import TASKS, recipe_for
     from workers.tasks import task_module
 
-    broken = [e for e in plugin_errors() if e.name == name]
-    assert not broken, f"plugin {name!r} failed to load: {broken[0].error}"
-    assert name in TASKS, f"no task {name!r} in the catalog; known: {sorted(TASKS)}"
+    _loaded(name, TASKS, "task")
     recipe = recipe_for(name, {"epochs": 2})
     module = task_module(name)
     data = module.load_data(recipe, None)

@@ -8,12 +8,13 @@ Plugins are installed packages that offer entries through the entry-point groups
 ``tunecost.optimizers`` and ``tunecost.tasks`` (the packaging convention pytest uses): each
 entry point names an :class:`OptimizerInfo` or :class:`TaskInfo` object, loaded lazily on the
 first look at the catalog. A plugin that fails to load (import error, wrong object, a name
-already taken) is left out, logged, and listed in :data:`PLUGIN_ERRORS`; it never stops the
+already taken) is left out, logged, and listed by :func:`plugin_errors`; it never stops the
 host. The contract is documented for plugin authors in ``docs/PLUGINS.md``.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -104,7 +105,12 @@ class PluginError:
         return asdict(self)
 
 
-PLUGIN_ERRORS: list[PluginError] = []
+def resolve(path: str) -> Any:
+    """``"package.module:Attribute"`` -> the attribute (an optimizer class, a task's namespace);
+    ``"package.module"`` -> the module. Imports it: call where training runs."""
+    module_name, _, attribute = path.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
 
 
 def _check(info: OptimizerInfo | TaskInfo) -> None:
@@ -134,11 +140,12 @@ class _Catalog(Mapping[str, Any]):
     def __init__(self, group: str, kind: type, builtins: list[Any]) -> None:
         self.group, self.kind, self.builtins = group, kind, builtins
         self._entries: dict[str, Any] | None = None
+        self.errors: list[PluginError] = []  # the plugins of the last load that failed
 
     def _load(self) -> dict[str, Any]:
         if self._entries is None:
             entries = {info.name: info for info in self.builtins}
-            PLUGIN_ERRORS[:] = [e for e in PLUGIN_ERRORS if e.group != self.group]
+            errors = []
             for point in entry_points(group=self.group):
                 source = f"{point.dist.name} {point.dist.version}" if point.dist else point.value
                 try:
@@ -157,16 +164,13 @@ class _Catalog(Mapping[str, Any]):
                     entries[info.name] = replace(info, source=source)
                 except Exception as exc:  # a broken plugin is reported, never fatal
                     log.warning("plugin %s %r from %s not loaded: %s", self.group, point.name, source, exc)
-                    PLUGIN_ERRORS.append(
-                        PluginError(self.group, point.name, source, f"{type(exc).__name__}: {exc}")
-                    )
-            self._entries = entries
+                    errors.append(PluginError(self.group, point.name, source, f"{type(exc).__name__}: {exc}"))
+            self._entries, self.errors = entries, errors
         return self._entries
 
     def reload(self) -> None:
         """Look at the installed plugins again (tests, and after installing one)."""
         self._entries = None
-        PLUGIN_ERRORS[:] = [e for e in PLUGIN_ERRORS if e.group != self.group]
 
     def register(self, info: Any) -> None:
         """Add an entry in this process (tests; embedding applications)."""
@@ -472,7 +476,7 @@ TASKS: _Catalog = _Catalog(TASK_GROUP, TaskInfo, _BUILTIN_TASKS)
 def plugin_errors() -> list[PluginError]:
     """Every installed plugin that failed to load, both groups looked at."""
     len(OPTIMIZERS), len(TASKS)  # loads both catalogs
-    return list(PLUGIN_ERRORS)
+    return OPTIMIZERS.errors + TASKS.errors
 
 
 def recipe_for(task: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

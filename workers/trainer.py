@@ -93,8 +93,10 @@ def make_schedule(opt: Any, recipe: dict[str, Any]) -> Any:
     """The recipe's learning-rate schedule as torch's scheduler (stepped once per epoch)."""
     import torch
 
+    from workers.optimizers import Lookahead
+
     epochs, schedule = recipe["epochs"], recipe["schedule"]
-    inner = getattr(opt, "optimizer", opt)  # Lookahead: schedule the optimizer it wraps
+    inner = opt.optimizer if isinstance(opt, Lookahead) else opt  # schedule the optimizer it wraps
     if schedule == "step":
         milestones = sorted({max(1, round(epochs * f)) for f in recipe["milestones"]})
         return torch.optim.lr_scheduler.MultiStepLR(inner, milestones=milestones, gamma=recipe["gamma"])

@@ -12,7 +12,6 @@ one group, a fused sweep one per stacked model, and the same maths updates them 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -23,14 +22,7 @@ from workers.optimizers._adabound import AdaBound, AMSBound
 from workers.optimizers._avagrad import AvaGrad, AvaGradW
 from workers.optimizers._delayed_adam import DelayedAdam
 from workers.optimizers._lookahead import Lookahead
-from workers.registry import OPTIMIZERS, OptimizerInfo
-
-
-def resolve(path: str) -> Any:
-    """``"package.module:Attribute"`` -> the attribute (a plugin's class, a task's namespace)."""
-    module_name, _, attribute = path.partition(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, attribute) if attribute else module
+from workers.registry import OPTIMIZERS, OptimizerInfo, resolve
 
 
 def optimizer_class(info: OptimizerInfo) -> Callable[..., torch.optim.Optimizer]:

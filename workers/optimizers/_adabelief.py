@@ -17,6 +17,7 @@ from workers.optimizers._common import (
     check_hyperparameters,
     evaluate_closure,
     params_with_grads,
+    rectification,
 )
 
 
@@ -115,19 +116,8 @@ class AdaBelief(Optimizer):
                     continue
 
                 # RAdam's rectification (Liu et al. 2020), as forked by adabelief-pytorch
-                beta2_t = beta2**t
-                rho_inf = 2 / (1 - beta2) - 1
-                rho_t = rho_inf - 2 * t * beta2_t / (1 - beta2_t)
-                if rho_t >= 5:
-                    rect = math.sqrt(
-                        (1 - beta2_t)
-                        * (rho_t - 4)
-                        / (rho_inf - 4)
-                        * (rho_t - 2)
-                        / rho_t
-                        * rho_inf
-                        / (rho_inf - 2)
-                    )
+                rect = rectification(beta2, t)
+                if rect is not None:
                     # the package uses the un-maximized s_t here even with amsgrad
                     denom = exp_avg_var.sqrt().add_(eps)
                     p.addcdiv_(exp_avg, denom, value=-lr * rect / bias_correction1)

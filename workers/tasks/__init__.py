@@ -17,8 +17,7 @@ class DataMissingError(FileNotFoundError):
 def task_module(name: str) -> Any:
     """The namespace that trains task ``name`` (``load_data``, ``build_model``, optionally
     ``augment``), from the catalog's import path: built-in or plugin alike."""
-    from workers.optimizers import resolve
-    from workers.registry import TASKS
+    from workers.registry import TASKS, resolve
 
     if name not in TASKS or not TASKS[name].module:
         known = sorted(n for n, info in TASKS.items() if info.module)
