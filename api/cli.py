@@ -33,6 +33,8 @@ from tqdm import tqdm
 from api.client import TunecostClient, TunecostError, format_detail
 from service.errors import TunecostError as ServiceError
 from service.settings import get_settings
+from service.specs import task_metric
+from workers.registry import format_score
 
 app = typer.Typer(help="tunecost: what does it cost to tune this optimizer?", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -76,10 +78,25 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def _print_curve(points: list[dict[str, Any]]) -> None:
-    """A curve as the API serves it (``CurvePoint`` JSON)."""
+def _score(value: float, metric: dict[str, Any] | None) -> str:
+    """A score with its unit from the job's (or best config's) ``metric``; percent without one."""
+    return format_score(value, "%" if metric is None else metric["unit"])
+
+
+def _print_curve(points: list[dict[str, Any]], metric: dict[str, Any] | None = None) -> None:
+    """A curve as the API serves it (``CurvePoint`` JSON), headed by the task's metric."""
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("trial", "alpha", "epsilon", "error %", "best %", "subopt", ""):
+    unit = "%" if metric is None else metric["unit"]
+    score = "error" if metric is None or metric["kind"] == "error" else metric["kind"]
+    for name in (
+        "trial",
+        "alpha",
+        "epsilon",
+        f"{score} {unit}".strip(),
+        f"best {unit}".strip(),
+        "subopt",
+        "",
+    ):
         table.add_column(name, justify="right")
 
     def num(value: float | None, spec: str) -> str:
@@ -262,7 +279,7 @@ def submit(
     typer.echo(job["id"])
     if wait:
         job = client.wait(job["id"])
-        _print_curve(client.curve(job["id"]))
+        _print_curve(client.curve(job["id"]), job.get("metric"))
         typer.echo(f"job {job['id']} {job['state']}" + (f": {job['error']}" if job["error"] else ""))
 
 
@@ -292,7 +309,7 @@ def status(
             f"job {job['id']} ({job['kind']}): {job['state']}  {_subject(job)}  "
             f"{job['trials_done']}/{job['budget']} trials"
             + (
-                f"  best {best['error']:.3f}% at alpha={best['alpha']:g} eps={best['epsilon']:g}"
+                f"  best {_score(best['error'], job.get('metric'))} at alpha={best['alpha']:g} eps={best['epsilon']:g}"
                 if best
                 else ""
             )
@@ -333,7 +350,7 @@ def curve(
     elif as_json:
         _print_json(client.curve(job_id))
     else:
-        _print_curve(client.curve(job_id))
+        _print_curve(client.curve(job_id), client.get(job_id).get("metric"))
 
 
 @app.command()
@@ -349,7 +366,7 @@ def best(
         _print_json(found)
     else:
         typer.echo(
-            f"alpha={found['alpha']:g} epsilon={found['epsilon']:g} error={found['error']:.3f}% "
+            f"alpha={found['alpha']:g} epsilon={found['epsilon']:g} error={_score(found['error'], found.get('metric'))} "
             f"(job {found['job_id']}, trial {found['trial']}, of {found['trials_considered']} trials)"
         )
 
@@ -479,13 +496,14 @@ def quickstart(
     logging.basicConfig(level=logging.WARNING)
     spec = SearchSpec(task=task, optimizer=optimizer, searcher=searcher, budget=budget, seed=seed)
     report = study_service.quickstart(get_settings(), spec, _Bars())
-    _print_curve([p.model_dump() for p in report.curve])
+    metric = task_metric(spec.task)
+    _print_curve([p.model_dump() for p in report.curve], metric)
     if report.best is None:
         _fail(f"job {report.job_id} {report.state}: {report.error}")
     found = report.best
     typer.echo(
-        f"best config: alpha={found.alpha:g} epsilon={found.epsilon:g} error={found.error:.3f}% "
-        f"(e* = {report.reference_error:.3f}%, {report.reference_source}); Optuna study {report.study_name!r}; "
+        f"best config: alpha={found.alpha:g} epsilon={found.epsilon:g} error={_score(found.error, metric)} "
+        f"(e* = {_score(report.reference_error, metric)}, {report.reference_source}); Optuna study {report.study_name!r}; "
         f"database {report.database}"
     )
 

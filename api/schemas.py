@@ -16,6 +16,7 @@ from service.comparisons import Comparison
 from service.jobs import BestConfig, BestPoint, CurvePoint, Progress
 from service.landscapes import LandscapeDetail, LandscapeImport, LandscapeSummary
 from service.models import Job, Trial
+from service.specs import task_metric
 from service.states import JobState
 
 __all__ = [
@@ -70,6 +71,11 @@ class JobPublic(BaseModel):
     reference_error: float | None = Field(description="e* used for suboptimality.")
     reference_source: str | None = Field(description="'user' or 'best-known'.")
     best: BestPoint | None = Field(description="Best (alpha, epsilon, error, trial) of the job so far.")
+    metric: dict[str, Any] | None = Field(
+        None,
+        description="What its `error` values measure: the task's metric (name, unit, kind, "
+        "delta_unit, failure_score); null for a replay.",
+    )
     landscape_id: int | None = Field(None, description="A sweep job's landscape, once stored.")
     result: dict[str, Any] | None = Field(
         description="The kind's typed result as JSON (search: SearchResult, sweep: SweepResult, replay: ReplayResult)."
@@ -100,6 +106,7 @@ class JobPublic(BaseModel):
             reference_error=job.reference_error,
             reference_source=job.reference_source,
             best=progress.best,
+            metric=task_metric(job.task),
             landscape_id=(job.result or {}).get("landscape_id"),
             result=job.result,
             error=job.error,
@@ -126,7 +133,9 @@ class TrialPublic(BaseModel):
     seed: int
     alpha: float
     epsilon: float
-    error: float | None = Field(description="Validation error, percent.")
+    error: float | None = Field(
+        description="The task's score (validation error in percent for a classifier)."
+    )
     val_loss: float | None
     train_loss: float | None
     status: str
@@ -159,6 +168,8 @@ class CurvePublic(BaseModel):
 
 
 class BestConfigPublic(BestConfig):
+    metric: dict[str, Any] | None = Field(None, description="What `error` measures: the task's metric.")
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

@@ -28,11 +28,22 @@ EXPECTED_AT = (1, 5, 10, 25, 50, 100)
 CLOSED_FORM = "random (closed form)"
 
 
+LABEL = Field(
+    description="How tables, figures and verdicts name the landscape: its optimizer, with "
+    "`+lookahead(k, alpha)` when its recipe wraps it, and `#id` when two would read the same."
+)
+
+
 class LandscapeFacts(BaseModel):
     landscape_id: int
     task: str
     optimizer: str
-    best_error: float = Field(description="e*: the landscape's best mean error (%).")
+    label: str = LABEL
+    metric: str = Field(description="What the scores measure (the task's metric), e.g. `validation error`.")
+    unit: str = Field(
+        description="Its unit (`%` for an error); deltas and suboptimality are in `delta_unit`."
+    )
+    best_error: float = Field(description="e*: the landscape's best mean score, in `unit`.")
     seeds: list[int]
     noise_std_median: float | None = Field(
         description="Median spread over training seeds; null for one seed."
@@ -46,6 +57,7 @@ class LandscapeFacts(BaseModel):
 class TuningCostRow(BaseModel):
     landscape_id: int
     optimizer: str
+    label: str = LABEL
     searcher: str
     delta: float
     median: float | None = Field(description="Median trials to reach delta; null: not within the budget.")
@@ -64,6 +76,7 @@ class TuningCostRow(BaseModel):
 class CurveBand(BaseModel):
     landscape_id: int
     optimizer: str
+    label: str = LABEL
     searcher: str
     median: list[float] = Field(description="Suboptimality after t = 1, 2, ... trials.")
     q25: list[float]
@@ -75,6 +88,7 @@ class RandomSearchCurve(BaseModel):
 
     landscape_id: int
     optimizer: str
+    label: str = LABEL
     expected: list[float] = Field(
         description="Expected suboptimality after k = 1, 2, ... distinct configs drawn uniformly without replacement."
     )
@@ -86,8 +100,9 @@ class RandomSearchCurve(BaseModel):
 class ExpectedSuboptimality(BaseModel):
     landscape_id: int
     optimizer: str
+    label: str = LABEL
     searcher: str = Field(description="A replayed searcher, or `random (closed form)`.")
-    at: dict[str, float] = Field(description="k -> mean suboptimality (points) after k trials.")
+    at: dict[str, float] = Field(description="k -> mean suboptimality (in `delta_unit`) after k trials.")
 
 
 class Verdict(BaseModel):
@@ -111,6 +126,10 @@ class Comparison(BaseModel):
 
     job_id: int
     deltas: list[float]
+    delta_unit: str = Field(
+        "points",
+        description="The unit of deltas and suboptimality: `points` of a percentage, else the metric's.",
+    )
     rows: list[TuningCostRow]
     curves: list[CurveBand]
     landscapes: list[LandscapeFacts]
@@ -208,12 +227,17 @@ def compare(
     if searchers:
         query = query.where(ReplayRun.searcher.in_(searchers))
     runs = list(session.scalars(query.order_by(ReplayRun.landscape_id, ReplayRun.searcher, ReplayRun.seed)))
+    labels = landscape_labels({i: ls for i, (ls, _) in loaded.items()})
+    metrics = {i: landscape_service.metric_of(ls) for i, (ls, _) in loaded.items()}
 
     facts = [
         LandscapeFacts(
             landscape_id=i,
             task=ls.task,
             optimizer=ls.optimizer,
+            label=labels[i],
+            metric=metrics[i].name,
+            unit=metrics[i].unit,
             best_error=float(errors.min()),
             seeds=ls.seeds,
             noise_std_median=landscape_service.noise_std_median(with_points[i][1]),
@@ -228,9 +252,9 @@ def compare(
     for r in runs:
         groups.setdefault((r.landscape_id, r.searcher), []).append(r)
     for (landscape_id, searcher), group in sorted(
-        groups.items(), key=lambda kv: (loaded[kv[0][0]][0].optimizer, kv[0][1])
+        groups.items(), key=lambda kv: (labels[kv[0][0]], kv[0][1])
     ):
-        optimizer = loaded[landscape_id][0].optimizer
+        optimizer, label = loaded[landscape_id][0].optimizer, labels[landscape_id]
         budget = group[0].budget
         for d in deltas:
             values = [r.trials_to.get(delta_key(d)) for r in group]
@@ -239,6 +263,7 @@ def compare(
                 TuningCostRow(
                     landscape_id=landscape_id,
                     optimizer=optimizer,
+                    label=label,
                     searcher=searcher,
                     delta=d,
                     seeds=len(values),
@@ -252,6 +277,7 @@ def compare(
             CurveBand(
                 landscape_id=landscape_id,
                 optimizer=optimizer,
+                label=label,
                 searcher=searcher,
                 median=med.tolist(),
                 q25=q25.tolist(),
@@ -259,26 +285,46 @@ def compare(
             )
         )
     budget = max((r.budget for r in runs), default=0)
-    closed = [_closed_form(i, ls.optimizer, errors, budget, deltas) for i, (ls, errors) in loaded.items()]
+    closed = [_closed_form(i, ls, labels[i], errors, budget, deltas) for i, (ls, errors) in loaded.items()]
+    units = {m.delta_unit for m in metrics.values()}
     return Comparison(
         job_id=job.id,
         deltas=deltas,
+        delta_unit=units.pop() if len(units) == 1 else "mixed",
         rows=rows,
         curves=curves,
         landscapes=facts,
         random_closed_form=closed,
-        expected_suboptimality=_expected_table(groups, loaded, closed),
-        verdicts=_verdicts(groups, loaded, deltas),
+        expected_suboptimality=_expected_table(groups, loaded, labels, closed),
+        verdicts=_verdicts(groups, loaded, labels, deltas),
     )
 
 
+def landscape_labels(landscapes: dict[int, Landscape]) -> dict[int, str]:
+    """Each landscape's name in tables and figures: its optimizer, ``+lookahead(k, alpha)`` when
+    the recipe wraps it in Lookahead, and ``#id`` where two of one task would still read the same."""
+    labels = {}
+    for i, ls in landscapes.items():
+        lookahead = (ls.recipe or {}).get("lookahead")
+        labels[i] = ls.optimizer + (
+            f"+lookahead({lookahead['k']}, {lookahead['alpha']:g})" if isinstance(lookahead, dict) else ""
+        )
+    counts: dict[tuple[str, str], int] = {}
+    for i, label in labels.items():
+        counts[landscapes[i].task, label] = counts.get((landscapes[i].task, label), 0) + 1
+    return {
+        i: label if counts[landscapes[i].task, label] == 1 else f"{label} #{i}" for i, label in labels.items()
+    }
+
+
 def _closed_form(
-    landscape_id: int, optimizer: str, errors: np.ndarray, budget: int, deltas: list[float]
+    landscape_id: int, ls: Landscape, label: str, errors: np.ndarray, budget: int, deltas: list[float]
 ) -> RandomSearchCurve:
     ks = np.arange(1, min(max(budget, 1), errors.size) + 1)
     return RandomSearchCurve(
         landscape_id=landscape_id,
-        optimizer=optimizer,
+        optimizer=ls.optimizer,
+        label=label,
         expected=(random_search_expected_best(errors, ks) - errors.min()).tolist(),
         reach_probability={
             delta_key(d): random_search_reach_probability(errors, d, ks).tolist() for d in deltas
@@ -295,6 +341,7 @@ def _padded_curves(group: list[ReplayRun]) -> np.ndarray:
 def _expected_table(
     groups: dict[tuple[int, str], list[ReplayRun]],
     loaded: dict[int, tuple[Landscape, np.ndarray]],
+    labels: dict[int, str],
     closed: list[RandomSearchCurve],
 ) -> list[ExpectedSuboptimality]:
     """Mean suboptimality after k trials, per (optimizer, searcher), random search's closed form beside."""
@@ -306,6 +353,7 @@ def _expected_table(
             ExpectedSuboptimality(
                 landscape_id=landscape_id,
                 optimizer=loaded[landscape_id][0].optimizer,
+                label=labels[landscape_id],
                 searcher=searcher,
                 at=at,
             )
@@ -314,18 +362,20 @@ def _expected_table(
         at = {str(k): c.expected[k - 1] for k in EXPECTED_AT if k <= len(c.expected)}
         out.append(
             ExpectedSuboptimality(
-                landscape_id=c.landscape_id, optimizer=c.optimizer, searcher=CLOSED_FORM, at=at
+                landscape_id=c.landscape_id, optimizer=c.optimizer, label=c.label, searcher=CLOSED_FORM, at=at
             )
         )
-    return sorted(out, key=lambda e: (e.optimizer, e.searcher))
+    return sorted(out, key=lambda e: (e.label, e.searcher))
 
 
 def _verdicts(
     groups: dict[tuple[int, str], list[ReplayRun]],
     loaded: dict[int, tuple[Landscape, np.ndarray]],
+    labels: dict[int, str],
     deltas: list[float],
 ) -> list[Verdict]:
-    """Each later landscape against each earlier one of the same task, per searcher and delta."""
+    """Each later landscape against each earlier one of the same task, per searcher and delta
+    (``optimizer`` and ``baseline`` of a verdict are the landscapes' labels)."""
     ids = list(loaded)
     out = []
     for k, a in enumerate(ids):
@@ -335,10 +385,7 @@ def _verdicts(
             for searcher in sorted({s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == b}):
                 runs_a, runs_b = groups[(a, searcher)], groups[(b, searcher)]
                 if [r.seed for r in runs_a] == [r.seed for r in runs_b]:  # else not paired: a partial replay
-                    out += [
-                        _verdict(loaded[a][0].optimizer, loaded[b][0].optimizer, searcher, d, runs_a, runs_b)
-                        for d in deltas
-                    ]
+                    out += [_verdict(labels[a], labels[b], searcher, d, runs_a, runs_b) for d in deltas]
     return out
 
 

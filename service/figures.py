@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workers.registry import Metric, format_score
+
 if TYPE_CHECKING:
     from service.comparisons import Comparison
     from service.landscapes import LandscapeDetail
@@ -95,7 +97,12 @@ def landscape_figure(
     lo, hi = scale or (SUBOPTIMALITY_FLOOR, max(float(np.nanmax(sub)), SUBOPTIMALITY_FLOOR * 10))
     fig, ax = plt.subplots(figsize=(6.8, 5.4))
     image = ax.imshow(sub.T, origin="lower", cmap="viridis", aspect="auto", norm=LogNorm(lo, hi))
-    fig.colorbar(image, ax=ax, label=f"suboptimality: error − e* (points; e* = {e_star:.2f}%)")
+    metric = Metric.from_json(landscape.metric)
+    fig.colorbar(
+        image,
+        ax=ax,
+        label=f"suboptimality: {metric.name} − e* ({metric.delta_unit}; e* = {format_score(e_star, metric.unit, 2)})",
+    )
     levels = sorted(d for d in deltas if d > SUBOPTIMALITY_FLOOR)
     if levels and np.nanmin(sub) < max(levels) < np.nanmax(sub):
         contours = ax.contour(
@@ -108,7 +115,7 @@ def landscape_figure(
     ax.set(xlabel="α (learning rate)", ylabel="ε")
     i, j = (int(x) for x in np.unravel_index(np.nanargmin(errors), errors.shape))
     on_edge = i in (0, len(alphas) - 1) or j in (0, len(epsilons) - 1)
-    label = f"best {e_star:.2f}% at α={alphas[i]:g}, ε={epsilons[j]:g}" + (
+    label = f"best {format_score(e_star, metric.unit, 2)} at α={alphas[i]:g}, ε={epsilons[j]:g}" + (
         " — on the grid's edge" if on_edge else ""
     )
     ax.plot(i, j, marker="*", color="red", markersize=13, markeredgecolor="white", label=label)
@@ -130,7 +137,7 @@ def curves_figure(out: Path, comparison: Comparison) -> None:
     import numpy as np
 
     plt = _pyplot()
-    optimizers = list(dict.fromkeys(c.optimizer for c in comparison.curves))
+    optimizers = list(dict.fromkeys(c.label for c in comparison.curves))
     searchers = list(dict.fromkeys(c.searcher for c in comparison.curves))
     colours = {s: plt.get_cmap("tab10")(k % 10) for k, s in enumerate(searchers)}
     fig, axes = plt.subplots(
@@ -138,13 +145,13 @@ def curves_figure(out: Path, comparison: Comparison) -> None:
     )
     floor = SUBOPTIMALITY_FLOOR
     for ax, optimizer in zip(axes[0], optimizers, strict=True):
-        for c in (c for c in comparison.curves if c.optimizer == optimizer):
+        for c in (c for c in comparison.curves if c.label == optimizer):
             t = np.arange(1, len(c.median) + 1)
             ax.plot(t, np.maximum(c.median, floor), color=colours[c.searcher], label=c.searcher, lw=1.4)
             ax.fill_between(
                 t, np.maximum(c.q25, floor), np.maximum(c.q75, floor), color=colours[c.searcher], alpha=0.12
             )
-        for closed in (r for r in comparison.random_closed_form if r.optimizer == optimizer):
+        for closed in (r for r in comparison.random_closed_form if r.label == optimizer):
             t = np.arange(1, len(closed.expected) + 1)
             ax.plot(
                 t,
@@ -158,11 +165,14 @@ def curves_figure(out: Path, comparison: Comparison) -> None:
             ax.annotate(
                 f"δ={d:g}", (1, d), xytext=(2, 2), textcoords="offset points", fontsize=7, color="grey"
             )
-        e_star = next((f.best_error for f in comparison.landscapes if f.optimizer == optimizer), None)
+        fact = next((f for f in comparison.landscapes if f.label == optimizer), None)
         ax.set(xscale="log", yscale="log", xlabel="trials (distinct configs)")
-        ax.set_title(optimizer + ("" if e_star is None else f" (e* = {e_star:.2f}%)"), fontsize=10)
+        ax.set_title(
+            optimizer + ("" if fact is None else f" (e* = {format_score(fact.best_error, fact.unit, 2)})"),
+            fontsize=10,
+        )
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("suboptimality (points): median, IQR band")
+    axes[0][0].set_ylabel(f"suboptimality ({comparison.delta_unit}): median, IQR band")
     fig.suptitle(f"suboptimality after t trials ({floor} stands for 0 on the log axis)", fontsize=9)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), fontsize=8, frameon=False)
@@ -178,14 +188,14 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5) ->
 
     plt = _pyplot()
     rows = [r for r in comparison.rows if abs(r.delta - delta) < 1e-9]
-    optimizers = list(dict.fromkeys(r.optimizer for r in rows))
+    optimizers = list(dict.fromkeys(r.label for r in rows))
     searchers = list(dict.fromkeys(r.searcher for r in rows))
     width = 0.8 / max(1, len(optimizers))
     fig, ax = plt.subplots(figsize=(1.4 * len(searchers) + 2.5, 4.4))
     budget = max((r.budget for r in rows), default=1)
     beyond = budget * 1.25  # where "not within the budget" is drawn
     for k, optimizer in enumerate(optimizers):
-        by = {r.searcher: r for r in rows if r.optimizer == optimizer}
+        by = {r.searcher: r for r in rows if r.label == optimizer}
         x = np.arange(len(searchers)) + (k - (len(optimizers) - 1) / 2) * width
         colour = plt.get_cmap("tab10")(k % 10)
         for xi, s in zip(x, searchers, strict=True):
@@ -224,7 +234,11 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5) ->
         color="grey",
     )
     ax.set_xticks(np.arange(len(searchers)), searchers)
-    ax.set(ylabel=f"trials to δ={delta:g} points (median, IQR)", yscale="log", ylim=(0.8, beyond * 1.6))
+    ax.set(
+        ylabel=f"trials to δ={delta:g} {comparison.delta_unit} (median, IQR)",
+        yscale="log",
+        ylim=(0.8, beyond * 1.6),
+    )
     from matplotlib.patches import Patch
 
     legend = [Patch(color=plt.get_cmap("tab10")(k % 10), label=o) for k, o in enumerate(optimizers)]

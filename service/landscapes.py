@@ -12,7 +12,7 @@ import math
 import platform
 import statistics
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -24,7 +24,7 @@ from service import VERSION
 from service.errors import NotFound
 from service.models import Landscape, LandscapePoint
 from service.specs import recipe_hash
-from workers.registry import TASKS
+from workers.registry import METRICS, TASKS, Metric
 
 
 class LandscapeSummary(BaseModel):
@@ -44,6 +44,10 @@ class LandscapeSummary(BaseModel):
         description="What made it: versions, device, CPU; or its origin."
     )
     checksum: str | None = Field(description="sha256 of the per-seed errors: equal checksums, equal inputs.")
+    metric: dict[str, Any] = Field(
+        description="What the scores (`errors`) measure: name, unit, kind, bounds, the unit of a "
+        "suboptimality (`delta_unit`) and `failure_score`, what a failed point scores."
+    )
 
     @classmethod
     def of(cls, ls: Landscape) -> LandscapeSummary:
@@ -62,6 +66,7 @@ class LandscapeSummary(BaseModel):
             seconds=ls.seconds,
             provenance=ls.provenance,
             checksum=ls.checksum,
+            metric=metric_json(ls),
         )
 
 
@@ -69,7 +74,8 @@ class LandscapeDetail(LandscapeSummary):
     alphas: list[float]
     epsilons: list[float]
     errors: list[list[float | None]] = Field(
-        description="Mean validation error (%); rows follow `alphas`, columns `epsilons`; null where a point failed."
+        description="Mean score (the `metric`: validation error in % for the built-in tasks); rows "
+        "follow `alphas`, columns `epsilons`; null where a point failed."
     )
     error_stds: list[list[float | None]] = Field(description="Spread over the sweep's seeds.")
     diverged: list[list[int]] = Field(description="Seeds that diverged at each point.")
@@ -79,10 +85,24 @@ class LandscapeDetail(LandscapeSummary):
     recipe: dict[str, object]
 
 
+def metric_json(landscape: Landscape) -> dict[str, Any]:
+    """The landscape's metric; a landscape stored before metrics were declared holds validation
+    error in percent, where a failed point scored its task's chance error (or 100)."""
+    if landscape.metric:
+        return landscape.metric
+    known = TASKS.get(landscape.task)
+    failure = known.failure_score if known is not None and known.metric.kind == "error" else 100.0
+    return {**METRICS["error"].to_json(), "failure_score": failure}
+
+
+def metric_of(landscape: Landscape) -> Metric:
+    return Metric.from_json(metric_json(landscape))
+
+
 def matrix(landscape: Landscape, points: list[LandscapePoint]) -> np.ndarray:
-    """Errors as an (alphas x epsilons) array; a failed or missing point scores chance level."""
-    chance = TASKS[landscape.task].chance_error if landscape.task in TASKS else 100.0
-    out = np.full(landscape.grid.shape, chance)
+    """Errors as an (alphas x epsilons) array; a failed or missing point scores the metric's
+    failure score (a classification task's chance error)."""
+    out = np.full(landscape.grid.shape, float(metric_json(landscape)["failure_score"]))
     for p in points:
         if p.error is not None:
             out[p.alpha_index, p.epsilon_index] = p.error
@@ -250,23 +270,32 @@ def find_matching(
 
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Score = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class LandscapeImport(BaseModel):
     """A landscape measured elsewhere (a paper's table, another benchmark), replayable like a
-    swept one. Errors are validation error in percent, indexed [alpha][epsilon]; one matrix,
-    or one per training seed ([seed][alpha][epsilon]); null where a point is missing (it then
-    scores the task's chance level, or 100 for a task tunecost does not know)."""
+    swept one. Scores are indexed [alpha][epsilon]; one matrix, or one per training seed
+    ([seed][alpha][epsilon]); null where a point is missing (it then scores `failure_score`).
+    What they measure is the task's metric for a tunecost task, else `metric`: validation error
+    in percent (0 to 100, the default) or a mean squared error (0 or more)."""
 
     model_config = ConfigDict(extra="forbid")
 
     task: str = Field(pattern=NAME, description="The task it was measured on; need not be a tunecost task.")
     optimizer: str = Field(pattern=NAME, description="The optimizer; need not be a tunecost optimizer.")
+    metric: Literal["error", "mse"] | None = Field(
+        None, description="`error` (validation error, %) or `mse`; default: the task's metric, else `error`."
+    )
+    failure_score: Score | None = Field(
+        None,
+        description="What a missing (null) point scores; default: the task's diverged score, else 100 "
+        "for `error`. Needed for `mse` with missing points on a task tunecost does not know.",
+    )
     alphas: list[float] = Field(min_length=1, max_length=1000)
     epsilons: list[float] = Field(min_length=1, max_length=1000)
-    errors: list[list[Percent | None]] | list[list[list[Percent | None]]] = Field(
-        description="[alpha][epsilon], or [seed][alpha][epsilon]."
+    errors: list[list[Score | None]] | list[list[list[Score | None]]] = Field(
+        description="[alpha][epsilon], or [seed][alpha][epsilon], in the metric's unit."
     )
     seeds: list[int] | None = Field(None, description="Names of the seeds (default 0, 1, ...).")
     source: str = Field("", max_length=500, description="Where the numbers come from (a citation, a URL).")
@@ -293,7 +322,33 @@ class LandscapeImport(BaseModel):
             for s, rows in enumerate(per_seed):
                 if len(rows) != shape[0] or any(len(row) != shape[1] for row in rows):
                     raise ValueError(f"seed {s}: needs {shape[0]} rows (alphas) of {shape[1]} (epsilons)")
+        if "task" not in info.data or "metric" not in info.data or "failure_score" not in info.data:
+            return per_seed  # reported on those fields
+        metric = _import_metric(info.data["task"], info.data["metric"])
+        low, high = metric.bounds
+        for s, rows in enumerate(per_seed):
+            for i, row in enumerate(rows):
+                for j, value in enumerate(row):
+                    if value is not None and not (low <= value and (high is None or value <= high)):
+                        raise ValueError(
+                            f"seed {s}, alpha {i}, epsilon {j}: {value:g} is outside "
+                            f"[{low:g}, {'inf' if high is None else f'{high:g}'}], the range of {metric.name}"
+                        )
+        if _import_failure(info.data["task"], metric, info.data["failure_score"]) is None and any(
+            v is None for rows in per_seed for row in rows for v in row
+        ):
+            raise ValueError("null points need `failure_score`: what a missing point of this metric scores")
         return per_seed
+
+    @field_validator("metric")
+    @classmethod
+    def _task_metric(cls, value: str | None, info: ValidationInfo) -> str | None:
+        known = TASKS.get(info.data.get("task", ""))
+        if known is not None and value is not None and value != known.metric.kind:
+            raise ValueError(
+                f"task {known.name} scores {known.metric.kind} ({known.metric.name}), not {value}"
+            )
+        return value
 
     @field_validator("seeds")
     @classmethod
@@ -303,6 +358,24 @@ class LandscapeImport(BaseModel):
         if value is not None and len(set(value)) != len(value):
             raise ValueError("seeds must be distinct")
         return value
+
+    def stored_metric(self) -> dict[str, Any]:
+        metric = _import_metric(self.task, self.metric)
+        return {**metric.to_json(), "failure_score": _import_failure(self.task, metric, self.failure_score)}
+
+
+def _import_metric(task: str, kind: str | None) -> Metric:
+    known = TASKS.get(task)
+    return known.metric if known is not None else METRICS[kind or "error"]
+
+
+def _import_failure(task: str, metric: Metric, given: float | None) -> float | None:
+    if given is not None:
+        return given
+    known = TASKS.get(task)
+    if known is not None:
+        return known.failure_score
+    return 100.0 if metric.kind == "error" else None
 
 
 def import_landscape(session: Session, spec: LandscapeImport) -> LandscapeSummary:
@@ -325,6 +398,7 @@ def import_landscape(session: Session, spec: LandscapeImport) -> LandscapeSummar
         sweep_seeds=seeds,
         fused=False,
         provenance=provenance("import"),
+        metric=spec.stored_metric(),
     )
     session.add(landscape)
     session.flush()

@@ -155,6 +155,8 @@ class Landscape(Base):
     seconds: Mapped[float | None] = mapped_column(Float)
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # versions, device, CPU; origin
     checksum: Mapped[str | None] = mapped_column(String(64))  # sha256 of the per-seed errors
+    # what the scores measure, Metric.to_json() plus the failure score; null: validation error, %
+    metric: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     points: Mapped[list[LandscapePoint]] = relationship(

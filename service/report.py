@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from service.comparisons import Comparison, TuningCostRow
+from workers.registry import format_score
 
 
 def _trials(value: float | None, budget: int) -> str:
@@ -18,7 +19,7 @@ def _trials(value: float | None, budget: int) -> str:
 
 def _row(r: TuningCostRow) -> list[str]:
     return [
-        r.optimizer,
+        r.label,
         r.searcher,
         f"{r.delta:g}",
         _trials(r.median, r.budget),
@@ -27,6 +28,10 @@ def _row(r: TuningCostRow) -> list[str]:
         "-" if r.mean is None else f"{r.mean:.1f} ± {r.std:.1f}",
         f"{r.success_rate:.0%}",
     ]
+
+
+def _short(unit: str) -> str:
+    return "pts" if unit == "points" else unit
 
 
 def _columns(table: Table, names: list[str]) -> Table:
@@ -38,8 +43,8 @@ def _columns(table: Table, names: list[str]) -> Table:
 def tuning_cost_table(comparison: Comparison, *, task: str, seeds: int, budget: int) -> RenderableType:
     """Landscape facts, then one row per (optimizer, searcher, delta)."""
     lines = [
-        f"tuning cost on {task}: trials to reach delta (median [IQR], mean ± std over seeds that reach it, "
-        f"share reaching it within {budget}); {seeds} seeds"
+        f"tuning cost on {task}: trials to reach delta ({comparison.delta_unit}; median [IQR], mean ± std "
+        f"over seeds that reach it, share reaching it within {budget}); {seeds} seeds"
     ]
     for fact in comparison.landscapes:
         shares = ", ".join(
@@ -49,10 +54,11 @@ def tuning_cost_table(comparison: Comparison, *, task: str, seeds: int, budget: 
         noise = (
             ""
             if fact.noise_std_median is None
-            else f", seed noise (median std) {fact.noise_std_median:.2f} pts"
+            else f", seed noise (median std) {fact.noise_std_median:.2f} {_short(comparison.delta_unit)}"
         )
         lines.append(
-            f"  {fact.optimizer:>12}: best {fact.best_error:.2f}%, configs within delta of best: {shares}{noise}"
+            f"  {fact.label:>12}: best {fact.metric} {format_score(fact.best_error, fact.unit, 2)}, "
+            f"configs within delta of best: {shares}{noise}"
         )
     table = _columns(
         Table(box=None, header_style="bold", pad_edge=False),
@@ -77,10 +83,12 @@ def tuning_cost_table(comparison: Comparison, *, task: str, seeds: int, budget: 
         )
         for e in comparison.expected_suboptimality:
             expected.add_row(
-                e.optimizer, e.searcher, *[f"{e.at[str(k)]:.2f}" if str(k) in e.at else "" for k in ks]
+                e.label, e.searcher, *[f"{e.at[str(k)]:.2f}" if str(k) in e.at else "" for k in ks]
             )
         parts += [
-            Text("\nexpected suboptimality (points) after k trials; random search also in closed form"),
+            Text(
+                f"\nexpected suboptimality ({comparison.delta_unit}) after k trials; random search also in closed form"
+            ),
             expected,
         ]
     return Group(*parts)

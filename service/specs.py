@@ -131,6 +131,13 @@ def default_space(optimizer: str) -> GridSpace:
     return NAMED_GRIDS[info.grid if info else "paper"]()
 
 
+def task_metric(task: str | None) -> dict[str, Any] | None:
+    """What a task's trials score (:meth:`workers.registry.Metric.to_json`); None for no task
+    or one the catalog does not hold."""
+    info = TASKS.get(task or "")
+    return None if info is None else {**info.metric.to_json(), "failure_score": info.failure_score}
+
+
 def validated_recipe(task: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The task's full recipe with ``overrides``, checked against the task's typed recipe."""
     try:

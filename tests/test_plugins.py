@@ -30,6 +30,16 @@ def test_the_catalog_lists_the_plugins_with_their_package(settings: Settings) ->
     assert tasks["wine-mlp"]["source"] == PLUGIN and tasks["wine-mlp"]["recipe"]["hidden"] == 32
     assert optimizers["adam"]["source"] == "tunecost (built-in)"
     assert catalog["plugin_errors"] == []
+    # each task says what its trials score and what a diverged one scores
+    digits, diabetes = tasks["digits-mlp"], tasks["diabetes-mlp"]
+    assert (digits["metric"]["name"], digits["metric"]["unit"], digits["diverged_score"]) == (
+        "validation error",
+        "%",
+        90.0,
+    )
+    assert digits["metric"]["delta_unit"] == "points"
+    assert diabetes["source"] == PLUGIN and diabetes["metric"]["kind"] == "mse"
+    assert diabetes["metric"]["name"] == "validation MSE" and diabetes["diverged_score"] == 1.0
     assert catalog["recipe_options"]["lookahead"]["fused"] and catalog["recipe_options"]["sgdr"]["fused"]
 
 
@@ -46,6 +56,12 @@ def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         "adam = tunecost_example.catalog:LION\n"
         "[tunecost.tasks]\n"
         "badtask = tunecost_example.catalog:LION\n"
+        "accuracy = broken_tasks:ACCURACY\n"
+    )
+    (tmp_path / "broken_tasks.py").write_text(
+        "from tunecost import Metric, MLPRecipe, TaskInfo\n"
+        "ACCURACY = TaskInfo('accuracy', 'maximises', 10, MLPRecipe, module='workers.tasks.digits_mlp',\n"
+        "    metric=Metric('validation accuracy', '%', 'error', lower_is_better=False))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     OPTIMIZERS.reload()
@@ -68,7 +84,9 @@ def test_a_broken_plugin_is_reported_and_the_rest_works(broken_plugin: None, set
             ("tunecost.optimizers", "notaspec"),
             ("tunecost.optimizers", "adam"),
             ("tunecost.tasks", "badtask"),
+            ("tunecost.tasks", "accuracy"),
         }
+        assert "tunecost minimises" in errors[("tunecost.tasks", "accuracy")]["error"]
         assert errors[("tunecost.optimizers", "missing")]["source"] == "broken-plugin 1.0"
         assert "ModuleNotFoundError" in errors[("tunecost.optimizers", "missing")]["error"]
         assert "not a OptimizerInfo" in errors[("tunecost.optimizers", "notaspec")]["error"]
@@ -95,6 +113,51 @@ def test_the_conformance_checks_pass_for_the_example_plugin() -> None:
     check_optimizer("lion")
     check_task("wine-mlp")
     check_task("wine-mlp", optimizer="lion")
+    check_task("diabetes-mlp", optimizer="lion")
+
+
+def test_a_regression_task_is_scored_by_its_validation_mse_fused_or_not() -> None:
+    import torch
+
+    from workers.fused import can_fuse, train_fused
+    from workers.trainer import train_one
+
+    configs = [(1e-3, 1e-8), (1e-2, 1e-6), (1e3, 1e-8)]
+    recipe = {"epochs": 3}
+    assert can_fuse("diabetes-mlp", "adam")
+    fused = train_fused("diabetes-mlp", "adam", configs, seed=1, recipe=recipe, dtype=torch.float64)
+    for (alpha, eps), f in zip(configs, fused, strict=True):
+        one = train_one("diabetes-mlp", "adam", alpha, eps, seed=1, recipe=recipe, dtype=torch.float64)
+        assert one.diverged == f.diverged and abs(one.error - f.error) < 1e-8
+    good, _, blown = fused
+    assert 0 < good.error < 1.0 and good.error == pytest.approx(good.val_loss)  # the score is the MSE
+    # worse than predicting the mean of the standardized target: the declared diverged score, 1.0
+    assert blown.error == TASKS["diabetes-mlp"].failure_score == 1.0
+    assert blown.diverged or blown.val_loss > 1.0
+
+
+def test_mse_landscapes_import_in_their_own_range_and_do_not_mix_with_errors(settings: Settings) -> None:
+    base = {"optimizer": "adam", "alphas": [1e-3, 1e-2], "epsilons": [1e-8]}
+    with TestClient(create_app(settings)) as client:
+        mse = client.post(
+            "/v1/landscapes", json={**base, "task": "diabetes-mlp", "errors": [[0.41], [250.0]]}
+        )
+        assert mse.status_code == 201, mse.json()
+        assert mse.json()["metric"]["name"] == "validation MSE"  # above 100 is a valid MSE
+        error = client.post("/v1/landscapes", json={**base, "task": "digits-mlp", "errors": [[3.0], [4.0]]})
+        assert error.json()["metric"]["unit"] == "%"
+        r = client.post("/v1/landscapes", json={**base, "task": "digits-mlp", "errors": [[3.0], [250.0]]})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "errors"]
+        assert "validation error" in r.json()["detail"][0]["msg"]
+        r = client.post(
+            "/v1/landscapes", json={**base, "task": "table", "metric": "mse", "errors": [[0.4], [None]]}
+        )
+        assert r.status_code == 422 and "failure_score" in r.json()["detail"][0]["msg"]
+        ids = [mse.json()["id"], error.json()["id"]]
+        r = client.post("/v1/jobs", json={"kind": "replay", "landscape_ids": ids, "budget": 2, "seeds": 2})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "landscape_ids"]
+        assert "validation MSE" in r.json()["detail"][0]["msg"]
+        assert client.get("/v1/jobs").json()["count"] == 0  # nothing written
 
 
 def test_the_public_import_name_carries_the_contracts_and_not_torch() -> None:
@@ -118,17 +181,24 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
     sweeps = {}
     for optimizer in ("lion", "adam"):
         job = client.submit(
-            kind="sweep", task="wine-mlp", optimizer=optimizer, space=grid, seeds=[0], recipe={"epochs": 10}
+            kind="sweep",
+            task="diabetes-mlp",
+            optimizer=optimizer,
+            space=grid,
+            seeds=[0],
+            recipe={"epochs": 10},
         )
         job = client.wait(job["id"], timeout=300, poll=0.3, progress=False)
         assert job["state"] == "succeeded", job["error"]
+        assert job["metric"]["name"] == "validation MSE"
         sweeps[optimizer] = job["result"]["landscape_id"]
     lion = httpx.get(f"{live_server.url}/v1/landscapes/{sweeps['lion']}").json()
-    assert lion["optimizer"] == "lion" and lion["task"] == "wine-mlp"
+    assert lion["optimizer"] == "lion" and lion["task"] == "diabetes-mlp"
+    assert lion["metric"]["name"] == "validation MSE" and lion["metric"]["failure_score"] == 1.0
     errors = lion["errors"]
     # Lion has no epsilon: its landscape is flat along epsilon (the fused path trained it)
     assert all(row[0] == row[1] for row in errors), errors
-    assert min(min(row) for row in errors) < 20.0  # it learns: 3 classes, chance is 66.7%
+    assert min(min(row) for row in errors) < 0.8  # it learns: predicting the mean scores 1.0
 
     replay = client.submit(
         kind="replay",
@@ -136,16 +206,19 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
         searchers=["random", "tpe"],
         seeds=5,
         budget=6,
+        deltas=[0.01, 0.05],
     )
     replay = client.wait(replay["id"], timeout=300, poll=0.3, progress=False)
     assert replay["state"] == "succeeded", replay["error"]
     comparison = httpx.get(f"{live_server.url}/v1/comparisons", params={"job_id": replay["id"]}).json()
     assert {row["optimizer"] for row in comparison["rows"]} == {"lion", "adam"}
+    assert comparison["delta_unit"] == "validation MSE"
+    assert {f["metric"] for f in comparison["landscapes"]} == {"validation MSE"}
     assert any("lion" in v["text"] for v in comparison["verdicts"])
 
     search = client.submit(
-        task="wine-mlp", optimizer="lion", searcher="tpe", budget=4, seed=0, recipe={"epochs": 5}
+        task="diabetes-mlp", optimizer="lion", searcher="tpe", budget=4, seed=0, recipe={"epochs": 5}
     )
     search = client.wait(search["id"], timeout=300, poll=0.3, progress=False)
     assert search["state"] == "succeeded", search["error"]
-    assert search["trials_done"] == 4
+    assert search["trials_done"] == 4 and 0 < search["best"]["error"] <= 1.0

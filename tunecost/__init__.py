@@ -1,6 +1,7 @@
 """tunecost's public API: what plugins, clients and scripts may import and rely on.
 
     from tunecost import OptimizerInfo, TaskInfo, Recipe     # plugin contracts (torch-free)
+    from tunecost import Metric, REGRESSION_MSE              # what a task's trials score
     from tunecost import TunecostClient                      # the REST client
     from tunecost import GLDSampler, CGLDSampler             # plain Optuna samplers
     from tunecost.tasks import Data, carve_validation        # helpers for a task's module
@@ -16,10 +17,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workers.registry import (
+    CLASSIFICATION_ERROR,
     OPTIMIZER_GROUP,
+    REGRESSION_MSE,
     TASK_GROUP,
     CNNRecipe,
     Lookahead,
+    Metric,
     MLPRecipe,
     OptimizerInfo,
     PluginError,
@@ -48,7 +52,10 @@ def __getattr__(name: str) -> Any:  # the client and the samplers load on first 
 
 
 __all__ = [
+    "CLASSIFICATION_ERROR",
     "OPTIMIZER_GROUP",
+    "REGRESSION_MSE",
+    "Metric",
     "TASK_GROUP",
     "CGLDSampler",
     "CNNRecipe",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import entry_points
@@ -60,7 +61,76 @@ class OptimizerInfo:
 
 
 @dataclass(frozen=True)
+class Metric:
+    """What a task's trials score on the validation split, and how the trainer computes it.
+
+    tunecost minimises: every metric is lower-is-better (declare accuracy as error). ``kind``
+    picks the loss trained on and the score: ``"error"``, cross-entropy and top-1 error in
+    percent; ``"mse"``, mean squared error for both. ``bounds`` is the range a score may take
+    (checked when a landscape is imported); ``None`` for no upper bound. Suboptimality and the
+    thresholds delta are differences of scores, in :attr:`delta_unit`.
+    """
+
+    name: str
+    unit: str
+    kind: Literal["error", "mse"]
+    lower_is_better: bool = True
+    bounds: tuple[float, float | None] = (0.0, None)
+
+    @property
+    def delta_unit(self) -> str:
+        """The unit of a difference of two scores: percentage points for a percentage."""
+        return "points" if self.unit == "%" else (self.unit or self.name)
+
+    def format(self, value: float, digits: int = 3) -> str:
+        return format_score(value, self.unit, digits)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "kind": self.kind,
+            "lower_is_better": self.lower_is_better,
+            "bounds": list(self.bounds),
+            "delta_unit": self.delta_unit,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Metric:
+        """The inverse of :meth:`to_json`; ``None`` (a landscape stored before metrics) is
+        classification error."""
+        if not data:
+            return CLASSIFICATION_ERROR
+        low, high = data.get("bounds", (0.0, None))
+        return cls(data["name"], data["unit"], data["kind"], data.get("lower_is_better", True), (low, high))
+
+
+def format_score(value: float, unit: str, digits: int = 3) -> str:
+    """A score with its unit, as the CLI, reports and figures print it: ``2.431%`` (``digits``
+    decimals of a percentage), ``0.412`` (a unitless MSE, ``digits`` significant figures)."""
+    if unit == "%":
+        return f"{value:.{digits}f}%"
+    return f"{value:.{digits}g}" + (f" {unit}" if unit else "")
+
+
+CLASSIFICATION_ERROR = Metric("validation error", "%", "error", bounds=(0.0, 100.0))
+REGRESSION_MSE = Metric("validation MSE", "", "mse")
+METRICS = {"error": CLASSIFICATION_ERROR, "mse": REGRESSION_MSE}  # by kind: what an import may name
+
+
+@dataclass(frozen=True)
 class TaskInfo:
+    """A task of the catalog: its model and data (``module``), its typed recipe, and what its
+    trials score (``metric``; a diverged trial scores ``diverged_score``).
+
+    Classification (the default metric): ``num_classes`` outputs, and a diverged trial scores
+    the chance error of a constant classifier, ``100 (1 - 1/num_classes)``. Regression
+    (``metric=REGRESSION_MSE``): ``num_classes`` is the number of outputs (1), and the task
+    must declare ``diverged_score`` (for a standardized target, 1.0: the MSE of predicting the
+    mean); a trained model scoring worse than that scores it too, so one blown-up trial cannot
+    dwarf every difference on the landscape.
+    """
+
     name: str
     description: str
     num_classes: int
@@ -69,6 +139,12 @@ class TaskInfo:
     analytic: bool = False  # no training: a closed-form objective for tests and benchmarks
     module: str = ""  # "package.module" or "package.module:Namespace" with load_data/build_model
     source: str = BUILTIN
+    metric: Metric = CLASSIFICATION_ERROR
+    diverged_score: float | None = None  # default for an error metric: the chance error
+
+    def __post_init__(self) -> None:
+        if self.diverged_score is None and self.metric.kind == "error" and self.num_classes >= 2:
+            object.__setattr__(self, "diverged_score", 100.0 * (1.0 - 1.0 / self.num_classes))
 
     @property
     def recipe(self) -> dict[str, Any]:
@@ -76,9 +152,10 @@ class TaskInfo:
         return self.recipe_model().model_dump(mode="json")
 
     @property
-    def chance_error(self) -> float:
-        """Validation error (%) of a constant classifier: what a diverged trial scores."""
-        return 100.0 * (1.0 - 1.0 / self.num_classes)
+    def failure_score(self) -> float:
+        """What a diverged (or failed) trial scores, in the metric's unit."""
+        assert self.diverged_score is not None, "checked when the entry was loaded"
+        return self.diverged_score
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,7 +166,8 @@ class TaskInfo:
             "recipe_schema": self.recipe_model.model_json_schema(),
             "needs_data_dir": self.needs_data_dir,
             "analytic": self.analytic,
-            "chance_error": self.chance_error,
+            "metric": self.metric.to_json(),
+            "diverged_score": self.diverged_score,
             "source": self.source,
         }
 
@@ -130,8 +208,22 @@ def _check(info: OptimizerInfo | TaskInfo) -> None:
         info.recipe_model()  # its defaults must validate
         if not info.analytic and not info.module:
             raise ValueError("`module` must name the task's training module ('package.module[:Namespace]')")
-        if not (isinstance(info.num_classes, int) and info.num_classes >= 2):
-            raise ValueError(f"`num_classes` must be an integer >= 2, got {info.num_classes!r}")
+        metric = info.metric
+        if not isinstance(metric, Metric) or metric.kind not in ("error", "mse"):
+            raise ValueError("`metric` must be a tunecost.Metric of kind 'error' or 'mse'")
+        if not metric.lower_is_better:
+            raise ValueError(
+                f"metric {metric.name!r}: tunecost minimises; declare a lower-is-better score "
+                "(for accuracy, its error 100 - accuracy)"
+            )
+        least = 2 if metric.kind == "error" else 1
+        if not (isinstance(info.num_classes, int) and info.num_classes >= least):
+            raise ValueError(f"`num_classes` must be an integer >= {least}, got {info.num_classes!r}")
+        if info.diverged_score is None or not math.isfinite(info.diverged_score):
+            raise ValueError("`diverged_score` must be a finite number (what a diverged trial scores)")
+        low, high = metric.bounds
+        if not (low <= info.diverged_score and (high is None or info.diverged_score <= high)):
+            raise ValueError(f"`diverged_score` {info.diverged_score} is outside the metric's bounds")
 
 
 class _Catalog(Mapping[str, Any]):

@@ -9,7 +9,9 @@ whatever optimizer it is given, so the maths of each optimizer exists exactly on
 
 Deterministic on CPU for a given seed (one seeding block, a seeded generator for the data
 order). A model whose loss or weights become non-finite is *diverged*: it scores the
-task's chance level (docs/ARCHITECTURE.md, "Definitions"); the other models go on.
+task's diverged score (a classifier's chance error; docs/ARCHITECTURE.md, "Definitions");
+the other models go on. The loss and the score follow the task's metric: cross-entropy and
+top-1 error in percent, or mean squared error for both (a regression task).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from workers.registry import TASKS, recipe_for
 
 @dataclass
 class TrialResult:
-    error: float  # validation error, percent
+    error: float  # the task's score (its metric; validation error in percent for a classifier)
     val_loss: float | None
     train_loss: float | None
     diverged: bool
@@ -43,14 +45,14 @@ def _synthetic_bowl(alpha: float, epsilon: float, recipe: dict[str, Any]) -> Tri
     if recipe["fail_alpha_above"] is not None and alpha > recipe["fail_alpha_above"]:
         raise RuntimeError(f"injected failure at alpha={alpha:g}")
     if alpha > 100.0:
-        return TrialResult(TASKS["synthetic-bowl"].chance_error, None, None, True, 0.0, 0)
+        return TrialResult(TASKS["synthetic-bowl"].failure_score, None, None, True, 0.0, 0)
     la, le = math.log10(alpha), math.log10(epsilon)
     la0, le0 = math.log10(recipe["optimum_alpha"]), math.log10(recipe["optimum_epsilon"])
     # For large epsilon an Adam-like method behaves like SGD with lr alpha/epsilon, so the
     # best alpha scales with epsilon there: a coupled valley.
     coupled = max(le - le0, 0.0)
     error = 2.0 + 1.5 * (la - la0 - coupled) ** 2 + 0.2 * (le - le0) ** 2
-    error = min(error, TASKS["synthetic-bowl"].chance_error)
+    error = min(error, TASKS["synthetic-bowl"].failure_score)
     return TrialResult(error, error / 100.0, error / 100.0, False, time.perf_counter() - start, 0)
 
 
@@ -60,7 +62,7 @@ class Models(Protocol):
     groups: list[list[Any]]  # each model's parameters, as the optimizer sees them
 
     def train(self, mode: bool = True) -> None: ...
-    def logits(self, x: Any) -> Any: ...  # (K, B, C)
+    def logits(self, x: Any) -> Any: ...  # (K, B, outputs)
     def backward(self, losses: Any) -> None: ...  # per-model gradients into the groups' .grad
     def finite(self) -> Any: ...  # (K,) bool: every weight finite
 
@@ -157,8 +159,15 @@ def train_models(
     epochs_run = torch.zeros(k, dtype=torch.long)
     train_loss = torch.full((k,), math.nan, dtype=torch.float64)
 
-    def losses_of(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        per_example = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(k), reduction="none")
+    regression = info.metric.kind == "mse"
+    if regression:  # targets in the model's dtype, shaped as its outputs
+        y_train, y_val = (y.to(dtype).reshape(y.shape[0], -1) for y in (y_train, y_val))
+
+    def losses_of(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """(K, B, outputs) and B targets -> each model's mean loss, (K,)."""
+        if regression:
+            return (outputs - y).square().flatten(1).mean(1)
+        per_example = F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), y.repeat(k), reduction="none")
         return per_example.view(k, -1).mean(1)
 
     for _epoch in range(recipe["epochs"]):
@@ -193,16 +202,21 @@ def train_models(
             [models.logits(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)], dim=1
         )
         val_losses = losses_of(logits, y_val)
-        errors = 100.0 * (logits.argmax(-1) != y_val).double().mean(1)
+        # the metric: validation MSE (no worse than a diverged trial) or top-1 error in percent
+        scores = (
+            val_losses.double().clamp(max=info.failure_score)
+            if regression
+            else 100.0 * (logits.argmax(-1) != y_val).double().mean(1)
+        )
     seconds = (time.perf_counter() - start) / k  # amortized: the configs trained together
     results = []
     for j in range(k):
         if bool(diverged[j]) or not math.isfinite(float(val_losses[j])):
-            results.append(TrialResult(info.chance_error, None, None, True, seconds, int(epochs_run[j])))
+            results.append(TrialResult(info.failure_score, None, None, True, seconds, int(epochs_run[j])))
         else:
             results.append(
                 TrialResult(
-                    float(errors[j]),
+                    float(scores[j]),
                     float(val_losses[j]),
                     float(train_loss[j]),
                     False,
@@ -225,7 +239,7 @@ def train_one(
     device: str | None = None,
     dtype: Any = None,
 ) -> TrialResult:
-    """Train ``task`` with ``optimizer`` at (alpha, epsilon); return validation error in %.
+    """Train ``task`` with ``optimizer`` at (alpha, epsilon); return its validation score.
 
     ``dtype`` (default float32) is what the parity tests set to ``torch.float64``.
     """

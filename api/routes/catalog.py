@@ -8,6 +8,7 @@ from api.deps import SessionDep
 from api.schemas import BestConfigPublic, CatalogPublic
 from search_spaces import NAMED_GRIDS, SEARCHERS
 from service import jobs as job_service
+from service.specs import task_metric
 from workers.registry import OPTIMIZERS, RECIPE_OPTIONS, TASKS, plugin_errors
 
 router = APIRouter(tags=["catalog"])
@@ -39,4 +40,4 @@ def best_config(
     session: SessionDep, task: str, optimizer: str, recipe_hash: str | None = None
 ) -> BestConfigPublic:
     best = job_service.best_config(session, task, optimizer, recipe_hash=recipe_hash)
-    return BestConfigPublic.model_validate(best.model_dump())
+    return BestConfigPublic.model_validate({**best.model_dump(), "metric": task_metric(task)})

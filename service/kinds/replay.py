@@ -75,7 +75,8 @@ class ReplaySpec(BaseModel):
         default_factory=lambda: [0.5, 1.0],
         min_length=1,
         max_length=20,
-        description="Suboptimality thresholds, points.",
+        description="Suboptimality thresholds, in the landscapes' delta unit (points of a percentage "
+        "error; pass smaller ones for an MSE).",
     )
     searcher_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-searcher options."
@@ -235,6 +236,16 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         missing = [i for i in spec.landscape_ids if i not in found]
         if missing:
             raise InvalidField("landscape_ids", f"no landscape {missing[0]}")
+        measures = {i: landscape_service.metric_of(found[i]) for i in spec.landscape_ids}
+        first = spec.landscape_ids[0]
+        for i, metric in measures.items():
+            if (metric.name, metric.unit) != (measures[first].name, measures[first].unit):
+                raise InvalidField(
+                    "landscape_ids",
+                    f"landscape {i} scores {metric.name} ({metric.delta_unit}) and landscape {first} "
+                    f"{measures[first].name} ({measures[first].delta_unit}): one delta cannot serve both; "
+                    "replay them in separate jobs",
+                )
         smallest = min(ls.grid.size for ls in found.values())
         if spec.budget > smallest:
             raise InvalidField(

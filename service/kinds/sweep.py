@@ -37,6 +37,7 @@ from service.specs import (
     TaskName,
     TrainsOneTask,
     default_space,
+    task_metric,
 )
 from workers.trainer import TrialResult
 
@@ -259,6 +260,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                 fused=spec.fused,
                 seconds=seconds,
                 provenance=landscape_service.provenance("sweep", trainer.workers),
+                metric=task_metric(spec.task),
             )
             session.add(landscape)
             session.flush()

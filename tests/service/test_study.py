@@ -258,6 +258,8 @@ def test_an_imported_landscape_replays_like_a_swept_one(settings: Settings) -> N
             ({"errors": [[[101.0] * 5] * 6]}, "errors"),  # not a percentage
             ({"alphas": [0.1, 0.1, 1, 2, 3, 4]}, "alphas"),  # not distinct
             ({"task": "../etc"}, "task"),
+            ({"metric": "mse"}, "metric"),  # the task's own metric is a percentage error
+            ({"task": "from-a-paper", "metric": "mse", "errors": [[-1.0] * 5] * 6}, "errors"),  # an MSE < 0
         ]:
             r = client.post(
                 "/v1/landscapes",
@@ -282,7 +284,7 @@ def test_an_imported_landscape_replays_like_a_swept_one(settings: Settings) -> N
         a, b = (client.get("/v1/comparisons", params={"job_id": j}).json() for j in replays)
 
     def numbers(rows: list[dict]) -> list[dict]:
-        return [{k: v for k, v in r.items() if k not in ("landscape_id", "optimizer")} for r in rows]
+        return [{k: v for k, v in r.items() if k not in ("landscape_id", "optimizer", "label")} for r in rows]
 
     assert numbers(a["rows"]) == numbers(b["rows"]), "the same numbers give the same tuning cost"
 
@@ -324,3 +326,28 @@ def test_every_searcher_runs_on_one_point_and_one_axis_grids(searcher: str, shap
     errors = np.arange(grid.size, dtype=float).reshape(shape)
     run = replay_one(searcher, {}, grid, errors, seed=0, budget=grid.size, deltas=[0.5])
     assert len(run.curve) == grid.size and run.curve[-1] == 0.0, "every node found, the best among them"
+
+
+def test_comparisons_name_a_lookahead_landscape_apart_from_its_plain_optimizer() -> None:
+    from service.comparisons import landscape_labels
+    from service.models import Landscape
+
+    def ls(task: str, optimizer: str, **recipe: object) -> Landscape:
+        return Landscape(task=task, optimizer=optimizer, recipe={"epochs": 3, **recipe})
+
+    labels = landscape_labels(
+        {
+            1: ls("digits-mlp", "adam"),
+            2: ls("digits-mlp", "adam", lookahead={"k": 5, "alpha": 0.5}),
+            3: ls("digits-mlp", "avagrad"),
+            4: ls("digits-mlp", "avagrad", epochs=5),  # same label, same task: told apart by id
+            5: ls("mnist5k-mlp", "adam"),  # another task: its own name
+        }
+    )
+    assert labels == {
+        1: "adam",
+        2: "adam+lookahead(5, 0.5)",
+        3: "avagrad #3",
+        4: "avagrad #4",
+        5: "adam",
+    }

@@ -21,7 +21,7 @@ def test_training_is_deterministic_per_seed(task: str) -> None:
     c = train_one(task, "adam", 1e-2, 1e-8, seed=4, recipe=recipe)
     assert (a.error, a.val_loss, a.train_loss) == (b.error, b.val_loss, b.train_loss)
     assert a.val_loss != c.val_loss
-    assert 0 <= a.error < TASKS[task].chance_error and not a.diverged
+    assert 0 <= a.error < TASKS[task].failure_score and not a.diverged
 
 
 @pytest.mark.parametrize("task", CPU_TASKS)
@@ -46,7 +46,7 @@ def test_mnist5k_label_is_the_last_column() -> None:
 
 def test_non_finite_training_is_diverged_at_chance_level() -> None:
     result = train_one("digits-mlp", "sgd", 1e30, 1e-8, recipe={"epochs": 2})
-    assert result.diverged and result.error == TASKS["digits-mlp"].chance_error
+    assert result.diverged and result.error == TASKS["digits-mlp"].failure_score
     assert result.val_loss is None and result.epochs_run == 1
 
 

@@ -1,4 +1,5 @@
-"""What a task's ``load_data`` returns."""
+"""What a task's ``load_data`` returns: training and validation inputs and targets (class
+labels for a classification task, floats of shape (N,) or (N, outputs) for a regression one)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,13 @@ class Data:
     ) -> Data:
         return cls(
             torch.from_numpy(np.ascontiguousarray(x_train, dtype=np.float32)),
-            torch.from_numpy(np.asarray(y_train, dtype=np.int64)),
+            torch.from_numpy(_targets(y_train)),
             torch.from_numpy(np.ascontiguousarray(x_val, dtype=np.float32)),
-            torch.from_numpy(np.asarray(y_val, dtype=np.int64)),
+            torch.from_numpy(_targets(y_val)),
         )
+
+
+def _targets(y: np.ndarray) -> np.ndarray:
+    """Class labels as int64; a regression target (floats) as float32."""
+    y = np.asarray(y)
+    return np.ascontiguousarray(y, dtype=np.float32 if np.issubdtype(y.dtype, np.floating) else np.int64)

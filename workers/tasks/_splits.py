@@ -10,9 +10,10 @@ SPLIT_SEED = 0  # fixed for every trial of every job: training seeds change only
 
 
 def carve_validation(
-    x: np.ndarray, y: np.ndarray, recipe: dict[str, Any]
+    x: np.ndarray, y: np.ndarray, recipe: dict[str, Any], *, stratify: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Stratified (train, val) split of the *training* data with ``recipe['val_fraction']``.
+    """Stratified (train, val) split of the *training* data with ``recipe['val_fraction']``
+    (``stratify=False`` for a regression target).
 
     Any normalization statistics should come from the full training split returned
     here; apply :func:`take_subset` after, so the validation data stay identical at
@@ -20,7 +21,7 @@ def carve_validation(
     from sklearn.model_selection import train_test_split
 
     x_train, x_val, y_train, y_val = train_test_split(
-        x, y, test_size=recipe["val_fraction"], random_state=SPLIT_SEED, stratify=y
+        x, y, test_size=recipe["val_fraction"], random_state=SPLIT_SEED, stratify=y if stratify else None
     )
     return x_train, y_train, x_val, y_val
 
@@ -31,11 +32,14 @@ def take_subset(x: np.ndarray, y: np.ndarray, recipe: dict[str, Any]) -> tuple[n
     return (x[:n], y[:n]) if n else (x, y)
 
 
-def hold_out_test(x: np.ndarray, y: np.ndarray, fraction: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """Drop a fixed stratified test split (datasets shipped without one); returns the training part."""
+def hold_out_test(
+    x: np.ndarray, y: np.ndarray, fraction: float = 0.2, *, stratify: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop a fixed test split, stratified unless ``stratify=False`` (datasets shipped without
+    one); returns the training part."""
     from sklearn.model_selection import train_test_split
 
     x_pool, _x_test, y_pool, _y_test = train_test_split(
-        x, y, test_size=fraction, random_state=SPLIT_SEED, stratify=y
+        x, y, test_size=fraction, random_state=SPLIT_SEED, stratify=y if stratify else None
     )
     return x_pool, y_pool

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tunecost import MLPRecipe, OptimizerInfo, TaskInfo
+from tunecost import REGRESSION_MSE, MLPRecipe, OptimizerInfo, TaskInfo
 
 LION = OptimizerInfo(
     name="lion",
@@ -33,4 +33,22 @@ WINE_MLP = TaskInfo(
     num_classes=3,
     recipe_model=WineRecipe,
     module="tunecost_example.wine",
+)
+
+
+class DiabetesRecipe(MLPRecipe):
+    epochs: int = Field(40, ge=1, le=10_000, description="Passes over the training split.")
+    batch_size: int = Field(32, ge=1, le=65_536, description="Examples per step.")
+    hidden: int = Field(32, ge=1, le=65_536, description="Width of the hidden layer.")
+
+
+DIABETES_MLP = TaskInfo(
+    name="diabetes-mlp",
+    description="scikit-learn's diabetes data (442 patients, 10 features; ships with scikit-learn), "
+    "inputs and target standardized; MLP regressor 10-32-1, scored by validation MSE.",
+    num_classes=1,  # outputs
+    recipe_model=DiabetesRecipe,
+    module="tunecost_example.diabetes",
+    metric=REGRESSION_MSE,
+    diverged_score=1.0,  # the MSE of predicting the mean of a standardized target
 )
