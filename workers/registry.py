@@ -390,6 +390,17 @@ _BUILTIN_OPTIMIZERS = [
         "workers.optimizers.AMSBound (Luolc/AdaBound, adabound 0.0.5)",
         optimizer="workers.optimizers:AMSBound",
     ),
+    OptimizerInfo(
+        "adashift",
+        "AdaShift (Zhou et al., 2019): Adam whose second moment uses the gradient n = 10 steps "
+        "back, max-reduced over each tensor, decorrelated from the step's gradient; the first "
+        "n steps only fill the window.",
+        1e-3,
+        1e-10,
+        _ADAM_EPS + ", v_hat being the bias-corrected moment of the shifted, max-reduced squared gradient",
+        "workers.optimizers.AdaShift (the paper's Algorithm 3; checked against pytorch-optimizer AdaShift)",
+        optimizer="workers.optimizers:AdaShift",
+    ),
 ]
 OPTIMIZERS: _Catalog = _Catalog(OPTIMIZER_GROUP, OptimizerInfo, _BUILTIN_OPTIMIZERS)
 

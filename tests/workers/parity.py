@@ -4,8 +4,8 @@
 
 References (test dependencies, pinned in pyproject.toml): ``adabelief-pytorch`` 0.2.1 (the
 AdaBelief authors' package), ``adabound`` 0.0.5 (the AdaBound authors' package),
-``pytorch-optimizer``'s AvaGrad and Lookahead (which mirrors the AvaGrad
-authors' code), torch itself for the built-ins, and for Delayed Adam (no published code) a
+``pytorch-optimizer``'s AvaGrad (which mirrors the AvaGrad authors' code), Lookahead and
+AdaShift (the AdaShift paper's algorithm; see workers/optimizers/_adashift.py for the departures), torch itself for the built-ins, and for Delayed Adam (no published code) a
 plain NumPy transcription of its equations.
 """
 
@@ -19,7 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from workers.optimizers import AdaBelief, AdaBound, AMSBound, AvaGrad, AvaGradW, DelayedAdam, make_optimizer
+from workers.optimizers import (
+    AdaBelief,
+    AdaBound,
+    AdaShift,
+    AMSBound,
+    AvaGrad,
+    AvaGradW,
+    DelayedAdam,
+    make_optimizer,
+)
 
 STEPS = 150
 Factory = Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer]
@@ -53,6 +62,12 @@ def max_abs_diff(ours: Factory, reference: Factory, *, steps: int = STEPS, seed:
         gap = max((pa - pb).abs().max().item() for pa, pb in zip(a.parameters(), b.parameters(), strict=True))
         worst = max(worst, gap)
     return worst
+
+
+def _AdaShiftReference(params: list[torch.nn.Parameter], **kw: object) -> torch.optim.Optimizer:  # noqa: N802
+    from pytorch_optimizer import AdaShift as Reference
+
+    return Reference(params, foreach=False, **kw)  # the loop the paper's algorithm reads as
 
 
 def _adabound_reference(**kw: object) -> Factory:
@@ -226,6 +241,18 @@ def cases() -> list[Case]:
             "adabound 0.0.5 (amsbound=True)",
             lambda p: AMSBound(p, lr=1e-2, eps=1e-8),
             _adabound_reference(lr=1e-2, eps=1e-8, amsbound=True),
+        ),
+        Case(
+            "AdaShift",
+            "pytorch-optimizer AdaShift (keep_num 10, torch.max)",
+            lambda p: AdaShift(p, lr=1e-2, eps=1e-8),
+            lambda p: _AdaShiftReference(p, lr=1e-2, eps=1e-8),
+        ),
+        Case(
+            "AdaShift n=3, beta1 0.5",
+            "pytorch-optimizer AdaShift",
+            lambda p: AdaShift(p, lr=3e-3, betas=(0.5, 0.99), keep_num=3, eps=1e-6),
+            lambda p: _AdaShiftReference(p, lr=3e-3, betas=(0.5, 0.99), keep_num=3, eps=1e-6),
         ),
         Case(
             "Lookahead(Adam) k=5 alpha=0.5",

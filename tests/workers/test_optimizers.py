@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from tests.workers.parity import STEPS, cases, max_abs_diff
-from workers.optimizers import AdaBelief, AvaGrad, AvaGradW, DelayedAdam, make_optimizer
+from workers.optimizers import AdaBelief, AdaBound, AdaShift, AvaGrad, AvaGradW, DelayedAdam, make_optimizer
 from workers.registry import OPTIMIZERS
 
-HAND_WRITTEN = [AvaGrad, AvaGradW, AdaBelief, DelayedAdam]
+HAND_WRITTEN = [AvaGrad, AvaGradW, AdaBelief, DelayedAdam, AdaBound, AdaShift]
 
 
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
@@ -102,3 +103,24 @@ def test_state_dict_round_trip_continues_identically() -> None:
         return w.detach()
 
     torch.testing.assert_close(run(False), run(True))
+
+
+def test_adashift_without_bias_correction_is_the_papers_algorithm_3() -> None:
+    """A NumPy transcription of the paper's pseudo-code: m_t the explicit windowed sum, v_t from
+    the max of the gradient n steps back, no step for t <= n; epsilon is our one addition."""
+    n, beta1, beta2, lr, eps = 3, 0.8, 0.9, 0.05, 1e-8
+    rng = np.random.default_rng(0)
+    grads = rng.normal(size=(12, 4))
+    w = torch.nn.Parameter(torch.zeros(4, dtype=torch.float64))
+    opt = AdaShift([w], lr=lr, betas=(beta1, beta2), keep_num=n, eps=eps, bias_correction=False)
+    theta, v = np.zeros(4), 0.0
+    weights = beta1 ** np.arange(n)
+    for t in range(1, len(grads) + 1):
+        w.grad = torch.from_numpy(grads[t - 1].copy())
+        opt.step()
+        if t > n:
+            m = sum(weights[i] * grads[t - 1 - i] for i in range(n)) / weights.sum()
+            v = beta2 * v + (1 - beta2) * np.max(grads[t - 1 - n] ** 2)
+            theta = theta - lr * m / (np.sqrt(v) + eps)
+        np.testing.assert_allclose(w.detach().numpy(), theta, rtol=1e-12, atol=1e-15)
+    assert np.abs(theta).max() > 0.1  # it moved

@@ -1,7 +1,7 @@
 """Optimizers: the hand-written ones from their authors' code, and one way to build any
 optimizer of the catalog, plugins included.
 
-    from workers.optimizers import AvaGrad, AvaGradW, AdaBelief, AdaBound, AMSBound, DelayedAdam
+    from workers.optimizers import AvaGrad, AvaGradW, AdaBelief, AdaBound, AMSBound, AdaShift, DelayedAdam
     opt = AvaGrad(model.parameters(), lr=0.1, eps=0.1)
 
 ``make_optimizer(name, groups)`` builds optimizer ``name`` (:mod:`workers.registry`, torch-free,
@@ -19,6 +19,7 @@ import torch
 
 from workers.optimizers._adabelief import AdaBelief
 from workers.optimizers._adabound import AdaBound, AMSBound
+from workers.optimizers._adashift import AdaShift
 from workers.optimizers._avagrad import AvaGrad, AvaGradW
 from workers.optimizers._delayed_adam import DelayedAdam
 from workers.optimizers._lookahead import Lookahead
@@ -64,6 +65,7 @@ __all__ = [
     "AMSBound",
     "AdaBelief",
     "AdaBound",
+    "AdaShift",
     "AvaGrad",
     "AvaGradW",
     "DelayedAdam",
