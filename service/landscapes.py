@@ -314,7 +314,8 @@ class LandscapeImport(BaseModel):
     @field_validator("errors")
     @classmethod
     def _shape(cls, value: list[Any], info: ValidationInfo) -> list[list[list[float | None]]]:
-        per_seed = value if value and value[0] and isinstance(value[0][0], list) else [value]
+        # one matrix per seed when any cell is a list (an empty first row says nothing)
+        per_seed = value if any(isinstance(cell, list) for row in value for cell in row) else [value]
         if len(per_seed) > 20:
             raise ValueError("at most 20 seeds")
         if "alphas" in info.data and "epsilons" in info.data:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy.orm import Session
 
 from service import landscapes as landscape_service
+from service import studies
 from service.db import session_scope
 from service.kinds import JobKind, Limits, RunContext
 from service.models import Job, Landscape
@@ -231,6 +232,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                 return SweepResult(cancelled_after=trainer.done)
         seconds = time.perf_counter() - start
         landscape_id, best = self._store(ctx, spec, trainer, seconds)
+        studies.write_sweep(ctx.url, ctx.study_name, landscape_id, ctx.job_id)  # for the dashboard
         return SweepResult(
             landscape_id=landscape_id,
             configs=len(nodes),

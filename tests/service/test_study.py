@@ -259,6 +259,8 @@ def test_an_imported_landscape_replays_like_a_swept_one(settings: Settings) -> N
             ({"alphas": [0.1, 0.1, 1, 2, 3, 4]}, "alphas"),  # not distinct
             ({"task": "../etc"}, "task"),
             ({"metric": "mse"}, "metric"),  # the task's own metric is a percentage error
+            # found by the fuzzer: a matrix per seed whose first is empty, with bad alphas (was a 500)
+            ({"alphas": [0.1, 0.1, 1, 2, 3, 4], "errors": [[], [[250.0]]]}, "alphas"),
             ({"task": "from-a-paper", "metric": "mse", "errors": [[-1.0] * 5] * 6}, "errors"),  # an MSE < 0
         ]:
             r = client.post(
