@@ -31,7 +31,7 @@ class TrialResult:
     val_loss: float | None
     train_loss: float | None
     diverged: bool
-    seconds: float
+    seconds: float  # training time; in a fused batch, its share (see train_models)
     epochs_run: int
     curve: list[float] = field(default_factory=list)  # the score after each epoch it trained
 
@@ -133,7 +133,9 @@ def train_models(
 
     After every epoch each model is scored on the validation split (its learning curve, in
     :attr:`TrialResult.curve`), and ``on_epoch(epoch, scores)`` is told (1-based epoch; None
-    for a model that has diverged): the live search reports them as they come.
+    for a model that has diverged): the live search reports them as they come. Each result's
+    ``seconds`` is the run's wall time per model-epoch times the epochs that model trained
+    (data loading included, spread the same way).
     """
     import torch
     from torch.nn import functional as F
@@ -194,7 +196,9 @@ def train_models(
     curves: list[list[float]] = [[] for _ in range(k)]
     val_losses = torch.full((k,), math.nan, dtype=torch.float64)
     scores = torch.full((k,), info.failure_score, dtype=torch.float64)
+    looped = 0  # epochs the loop ran: every model is computed in each (fused: diverged ones too)
     for epoch in range(recipe["epochs"]):
+        looped += 1
         models.train()
         perm = torch.randperm(n, generator=order).to(device)
         total = torch.zeros(k, dtype=torch.float64, device=device)
@@ -230,9 +234,13 @@ def train_models(
         if on_epoch is not None:
             on_epoch(epoch + 1, now)
 
-    seconds = (time.perf_counter() - start) / k  # amortized: the configs trained together
+    # Seconds per config, the documented rule: the run's wall time per model-epoch computed,
+    # times the epochs this config trained. One config: its wall time. K fused configs: the
+    # time each would have cost had it stopped when it diverged (what early stopping pays).
+    per_model_epoch = (time.perf_counter() - start) / (k * max(looped, 1))
     results = []
     for j in range(k):
+        seconds = per_model_epoch * max(int(epochs_run[j]), 1)
         if bool(diverged[j]) or not math.isfinite(float(val_losses[j])):
             results.append(
                 TrialResult(info.failure_score, None, None, True, seconds, int(epochs_run[j]), curves[j])

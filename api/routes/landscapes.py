@@ -46,8 +46,14 @@ def import_landscape(session: SessionDep, _owner: WriterDep, spec: LandscapeImpo
     response_model=LandscapeDetail,
     responses={404: {"description": "Landscape not found"}},
 )
-def get_landscape(session: SessionDep, landscape_id: PathId) -> LandscapeDetail:
-    return landscape_service.detail(session, landscape_id)
+def get_landscape(
+    session: SessionDep,
+    landscape_id: PathId,
+    curves: Annotated[
+        bool, Query(description="Also each node's learning curve and training seconds per seed (larger).")
+    ] = False,
+) -> LandscapeDetail:
+    return landscape_service.detail(session, landscape_id, curves=curves)
 
 
 @router.get(

@@ -273,7 +273,15 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             def diverged_at(i: int, j: int) -> int:
                 return sum(bool((r := trainer.results.get((s, i, j))) and r.diverged) for s in seeds)
 
-            best = landscape_service.add_points(session, landscape, errors_at, diverged_at)
+            def curves_at(i: int, j: int) -> list[list[float]]:  # [] where a seed did not train
+                return [[] if (r := trainer.results.get((s, i, j))) is None else r.curve for s in seeds]
+
+            def seconds_at(i: int, j: int) -> list[float | None]:
+                return [None if (r := trainer.results.get((s, i, j))) is None else r.seconds for s in seeds]
+
+            best = landscape_service.add_points(
+                session, landscape, errors_at, diverged_at, curves_at=curves_at, seconds_at=seconds_at
+            )
             return landscape.id, best
 
 
