@@ -196,21 +196,28 @@ def runner_cmd(
 def dashboard(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only", help="Refuse every change (delete, rename, notes, tell): for shared deployments."
+        ),
+    ] = False,
 ) -> None:
     """Open optuna-dashboard on tunecost's database: every job is a study there."""
-    import optuna_dashboard
-    from optuna.artifacts import FileSystemArtifactStore
-
+    from service.dashboard import serve as serve_dashboard
     from service.db import upgrade
+    from service.studies import backfill_sweeps
 
     settings = get_settings()
     url = settings.resolved_database_url
     upgrade(url)
+    written = backfill_sweeps(url)  # sweeps from before sweeps wrote studies
+    if written:
+        typer.echo(f"wrote the studies of {len(written)} earlier sweeps: {', '.join(written)}", err=True)
     settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
-    typer.echo(f"optuna-dashboard on {url} at http://{host}:{port}/dashboard", err=True)
-    optuna_dashboard.run_server(
-        url, host=host, port=port, artifact_store=FileSystemArtifactStore(str(settings.artifacts_dir))
-    )
+    mode = " (read-only)" if read_only else ""
+    typer.echo(f"optuna-dashboard{mode} on {url} at http://{host}:{port}/dashboard", err=True)
+    serve_dashboard(url, settings.artifacts_dir, host=host, port=port, readonly=read_only)
 
 
 @db_app.command("upgrade")
@@ -279,8 +286,13 @@ def submit(
     typer.echo(job["id"])
     if wait:
         job = client.wait(job["id"])
-        _print_curve(client.curve(job["id"]), job.get("metric"))
-        typer.echo(f"job {job['id']} {job['state']}" + (f": {job['error']}" if job["error"] else ""))
+        if job["kind"] != "replay":
+            _print_curve(client.curve(job["id"]), job.get("metric"))
+        typer.echo(
+            f"job {job['id']} {job['state']}"
+            + (f": {job['error']}" if job["error"] else "")
+            + (f"\n  report: {client.base_url}{job['report_url']}" if job.get("report_url") else "")
+        )
 
 
 def _subject(job: dict[str, Any]) -> str:
@@ -306,14 +318,16 @@ def status(
             return
         best = job["best"]
         typer.echo(
-            f"job {job['id']} ({job['kind']}): {job['state']}  {_subject(job)}  "
-            f"{job['trials_done']}/{job['budget']} trials"
+            f"job {job['id']} ({job['kind']}): {job['state']}  {_subject(job)}"
+            + (f"  {job['trials_done']}/{job['budget']} trials" if job["kind"] == "search" else "")
+            + (f"  landscape {job['landscape_id']}" if job.get("landscape_id") else "")
             + (
                 f"  best {_score(best['error'], job.get('metric'))} at alpha={best['alpha']:g} eps={best['epsilon']:g}"
                 if best
                 else ""
             )
             + (f"\n  error: {job['error']}" if job["error"] else "")
+            + (f"\n  report: {client.base_url}{job['report_url']}" if job.get("report_url") else "")
         )
         return
     listing = client.jobs(state=state)
@@ -472,7 +486,8 @@ def study(
     console.print(tuning_cost_table(report.comparison, task=plan.task, seeds=plan.seeds, budget=plan.budget))
     typer.echo(
         f"figures and table in {report.out_dir}/; replay job {report.replay_job_id}, landscapes "
-        f"{report.landscape_ids}; `tunecost dashboard` shows the jobs",
+        f"{report.landscape_ids}; `tunecost dashboard` shows the jobs; with `tunecost serve`, the report "
+        f"page is /v1/comparisons/{report.replay_job_id}/report",
         err=True,
     )
 

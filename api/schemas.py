@@ -49,7 +49,7 @@ class JobPublic(BaseModel):
                     "searcher": "tpe",
                     "budget": 12,
                     "trials_done": 12,
-                    "study_name": "tunecost-job-1",
+                    "study_name": "tunecost-job-1 (search, digits-mlp, adam, tpe)",
                 }
             ]
         }
@@ -77,6 +77,9 @@ class JobPublic(BaseModel):
         "delta_unit, failure_score); null for a replay.",
     )
     landscape_id: int | None = Field(None, description="A sweep job's landscape, once stored.")
+    report_url: str | None = Field(
+        None, description="A replay job's report page (verdicts, table, figures), relative to the server."
+    )
     result: dict[str, Any] | None = Field(
         description="The kind's typed result as JSON (search: SearchResult, sweep: SweepResult, replay: ReplayResult)."
     )
@@ -108,6 +111,7 @@ class JobPublic(BaseModel):
             best=progress.best,
             metric=task_metric(job.task),
             landscape_id=(job.result or {}).get("landscape_id"),
+            report_url=f"/v1/comparisons/{job.id}/report" if job.kind == "replay" else None,
             result=job.result,
             error=job.error,
             attempts=job.attempts,

@@ -252,25 +252,6 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5) ->
     _save(fig, out)
 
 
-def attach_to_study(
-    url: str, study_name: str, files: list[Path], artifacts_dir: Path, attrs: dict[str, Any]
-) -> int:
-    """Upload ``files`` as artifacts of the Optuna study ``study_name`` (created if needed), so
-    optuna-dashboard, started with the same artifact store, shows them. Returns the count."""
-    import optuna
-    from optuna.artifacts import FileSystemArtifactStore, upload_artifact
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    artifacts_dir.mkdir(parents=True, exist_ok=True)
-    store = FileSystemArtifactStore(str(artifacts_dir))
-    study = optuna.create_study(storage=url, study_name=study_name, direction="minimize", load_if_exists=True)
-    for key, value in attrs.items():
-        study.set_user_attr(key, value)
-    for path in files:
-        upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=study)
-    return len(files)
-
-
 def _save(fig: Any, out: Path) -> None:
     """``out`` + ".png" and + ".svg" (appended: names like ``trials_to_0.5`` keep their dot)."""
     out.parent.mkdir(parents=True, exist_ok=True)

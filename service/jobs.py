@@ -17,8 +17,11 @@ from service.models import Job, Landscape, ReplayLandscape, Trial, utcnow
 from service.states import FINISHED, JobState, TrialStatus
 
 
-def study_name_for(job_id: int) -> str:
-    return f"tunecost-job-{job_id}"
+def study_name_for(job_id: int, job: Job | None = None) -> str:
+    """``tunecost-job-3 (search, digits-mlp, adam, tpe)``: the job's Optuna study, named so the
+    dashboard's study list says what each one is (the list shows names only)."""
+    subject = [] if job is None else [s for s in (job.kind, job.task, job.optimizer, job.searcher) if s]
+    return f"tunecost-job-{job_id}" + (f" ({', '.join(subject)})" if subject else "")
 
 
 class BestPoint(BaseModel):
@@ -26,6 +29,10 @@ class BestPoint(BaseModel):
     epsilon: float
     error: float
     trial: int | None = Field(description="Its trial number (distinct configs, from 1).")
+    optuna_trial: int | None = Field(
+        None,
+        description="The same trial's number in the job's Optuna study (from 0, cached answers counted).",
+    )
 
 
 class CurvePoint(BaseModel):
@@ -84,8 +91,8 @@ def create_job(
     )
     session.add(job)
     session.flush()
-    job.study_name = study_name_for(job.id)
     kind.admit(session, job, spec, limits or kinds.Limits())
+    job.study_name = study_name_for(job.id, job)
     session.flush()
     return job
 
@@ -211,6 +218,7 @@ def progress(session: Session, job_ids: list[int]) -> dict[int, Progress]:
             Trial.epsilon,
             Trial.error,
             Trial.number,
+            Trial.optuna_trial_number,
             func.row_number()
             .over(partition_by=Trial.job_id, order_by=(Trial.error, Trial.number))
             .label("rank"),
@@ -218,8 +226,10 @@ def progress(session: Session, job_ids: list[int]) -> dict[int, Progress]:
         .where(Trial.job_id.in_(job_ids), Trial.number.is_not(None), Trial.error.is_not(None))
         .subquery()
     )
-    for job_id, alpha, epsilon, error, number, _rank in session.execute(
+    for job_id, alpha, epsilon, error, number, optuna_number, _rank in session.execute(
         select(ranked).where(ranked.c.rank == 1)
     ):
-        out[job_id].best = BestPoint(alpha=alpha, epsilon=epsilon, error=error, trial=number)
+        out[job_id].best = BestPoint(
+            alpha=alpha, epsilon=epsilon, error=error, trial=number, optuna_trial=optuna_number
+        )
     return out

@@ -83,6 +83,17 @@ class LandscapeDetail(LandscapeSummary):
         description="Per seed (in `seeds` order), the error at each point; null where that seed was not trained."
     )
     recipe: dict[str, object]
+    curves: list[list[list[list[float]]]] | None = Field(
+        None,
+        description="With `?curves=true`: per seed, [alpha][epsilon] -> the score after each epoch "
+        "(an epoch axis; [] where that seed did not train, or for a landscape from before sweeps "
+        "recorded curves: then the field is null).",
+    )
+    node_seconds: list[list[list[float | None]]] | None = Field(
+        None,
+        description="With `?curves=true`: per seed, [alpha][epsilon] -> training seconds (in a fused "
+        "chunk, the chunk's time per model-epoch times the epochs that config trained).",
+    )
 
 
 def metric_json(landscape: Landscape) -> dict[str, Any]:
@@ -144,10 +155,13 @@ def add_points(
     landscape: Landscape,
     errors_at: Callable[[int, int], list[float | None]],
     diverged_at: Callable[[int, int], int] = lambda i, j: 0,
+    curves_at: Callable[[int, int], list[list[float]]] | None = None,
+    seconds_at: Callable[[int, int], list[float | None]] | None = None,
 ) -> float:
     """Store every node of a flushed landscape's grid from its per-seed errors (in the
     landscape's seed order, None where a seed was not trained there): the mean over the trained
-    seeds, their spread, and the landscape's checksum. Returns the best mean (inf if none)."""
+    seeds, their spread, and the landscape's checksum; a sweep's learning curves and training
+    seconds per seed too. Returns the best mean (inf if none)."""
     grid, points, best = landscape.grid, [], math.inf
     for i, alpha in enumerate(grid.alphas):
         for j, epsilon in enumerate(grid.epsilons):
@@ -166,6 +180,8 @@ def add_points(
                     error_std=statistics.stdev(finite) if len(finite) > 1 else (0.0 if finite else None),
                     errors=errors,
                     diverged=diverged_at(i, j),
+                    curves=None if curves_at is None else curves_at(i, j),
+                    seconds=None if seconds_at is None else seconds_at(i, j),
                 )
             )
     session.add_all(points)
@@ -215,8 +231,9 @@ def list_landscapes(
     return [LandscapeSummary.of(ls) for ls in session.scalars(query)]
 
 
-def detail(session: Session, landscape_id: int) -> LandscapeDetail:
-    """A landscape as the API serves it: matrices indexed [alpha][epsilon], None where a point failed."""
+def detail(session: Session, landscape_id: int, *, curves: bool = False) -> LandscapeDetail:
+    """A landscape as the API serves it: matrices indexed [alpha][epsilon], None where a point
+    failed; with ``curves``, the learning curves and seconds per seed (None if not recorded)."""
     ls = session.get(Landscape, landscape_id)
     if ls is None:
         raise NotFound("Landscape")
@@ -225,7 +242,18 @@ def detail(session: Session, landscape_id: int) -> LandscapeDetail:
     stds: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
     diverged = [[0] * n_e for _ in range(n_a)]
     per_seed: list[list[list[float | None]]] = [[[None] * n_e for _ in range(n_a)] for _ in ls.seeds]
+    learning: list[list[list[list[float]]]] = [
+        [[[] for _ in range(n_e)] for _ in range(n_a)] for _ in ls.seeds
+    ]
+    timing: list[list[list[float | None]]] = [[[None] * n_e for _ in range(n_a)] for _ in ls.seeds]
+    recorded = False
     for p in _points(session, landscape_id):
+        if curves and p.curves is not None:
+            recorded = True
+            for s, curve in enumerate(p.curves):
+                learning[s][p.alpha_index][p.epsilon_index] = curve
+            for s, sec in enumerate(p.seconds or []):
+                timing[s][p.alpha_index][p.epsilon_index] = sec
         errors[p.alpha_index][p.epsilon_index] = p.error
         stds[p.alpha_index][p.epsilon_index] = p.error_std
         diverged[p.alpha_index][p.epsilon_index] = p.diverged
@@ -240,6 +268,8 @@ def detail(session: Session, landscape_id: int) -> LandscapeDetail:
         diverged=diverged,
         seed_errors=per_seed,
         recipe=ls.recipe,
+        curves=learning if recorded else None,
+        node_seconds=timing if recorded else None,
     )
 
 

@@ -196,6 +196,10 @@ class LandscapePoint(Base):
     error_std: Mapped[float | None] = mapped_column(Float)
     errors: Mapped[list[float | None]] = mapped_column(JSON)  # per seed, in the landscape's seed order
     diverged: Mapped[int] = mapped_column(Integer, default=0)  # seeds that diverged
+    # per seed: the score after each epoch trained (its learning curve), and training seconds;
+    # null for points stored before sweeps recorded them, [] / null where a seed did not train
+    curves: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    seconds: Mapped[list[float | None] | None] = mapped_column(JSON)
 
     landscape: Mapped[Landscape] = relationship(back_populates="points")
 

@@ -1,15 +1,21 @@
-"""The tuning-cost table of a comparison, as rich renderables (the CLI prints them) and as text
-(the study writes it to ``tuning_cost.txt`` and to the replay study's attributes)."""
+"""A comparison's outputs: the tuning-cost table as rich renderables (the CLI prints them), as
+text and CSV, and every file of a replay's report (:func:`write_files`: table, CSV, JSON and
+the figures), which the replay's Optuna study carries as artifacts and the API's report page
+shows."""
 
 from __future__ import annotations
 
+import csv
 import io
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from service.comparisons import Comparison, TuningCostRow
+from service.landscapes import LandscapeDetail
 from workers.registry import format_score
 
 
@@ -101,3 +107,211 @@ def to_text(renderable: RenderableType, width: int = 200) -> str:
         renderable
     )
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
+
+
+CSV_COLUMNS = [
+    "landscape_id",
+    "task",
+    "optimizer",
+    "label",
+    "searcher",
+    "delta",
+    "delta_unit",
+    "median",
+    "ci_low",
+    "ci_high",
+    "q25",
+    "q75",
+    "mean",
+    "std",
+    "success_rate",
+    "seeds",
+    "budget",
+]
+
+
+def to_csv(comparison: Comparison) -> str:
+    """One line per (landscape, searcher, delta): the table's numbers, unrounded; an empty
+    median or interval end is one beyond the budget (not reached)."""
+    tasks = {f.landscape_id: f.task for f in comparison.landscapes}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in comparison.rows:
+        writer.writerow(
+            [
+                r.landscape_id,
+                tasks.get(r.landscape_id, ""),
+                r.optimizer,
+                r.label,
+                r.searcher,
+                r.delta,
+                comparison.delta_unit,
+                r.median,
+                r.median_ci[0],
+                r.median_ci[1],
+                r.q25,
+                r.q75,
+                r.mean,
+                r.std,
+                r.success_rate,
+                r.seeds,
+                r.budget,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def write_files(
+    comparison: Comparison,
+    landscapes: list[LandscapeDetail],
+    out_dir: Path,
+    *,
+    task: str,
+    seeds: int,
+    budget: int,
+) -> list[Path]:
+    """The replay's report in ``out_dir``: ``tuning_cost.txt`` and ``.csv``, ``comparison.json``,
+    each landscape's figure, the suboptimality curves and trials-to-delta per delta (PNG and
+    SVG). Returns the files, table first."""
+    from service.figures import curves_figure, landscape_figure, suboptimality_range, tuning_cost_figure
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = to_text(tuning_cost_table(comparison, task=task, seeds=seeds, budget=budget))
+    (out_dir / "tuning_cost.txt").write_text(table + "\n")
+    (out_dir / "tuning_cost.csv").write_text(to_csv(comparison))
+    (out_dir / "comparison.json").write_text(comparison.model_dump_json(indent=1))
+    scale = suboptimality_range(landscapes)
+    labels = {f.landscape_id: f.label for f in comparison.landscapes}
+    for landscape in landscapes:
+        name = labels.get(landscape.id, landscape.optimizer).replace(" #", "-").replace("+", "_")
+        landscape_figure(out_dir / f"landscape_{name}", landscape, deltas=comparison.deltas, scale=scale)
+    curves_figure(out_dir / "suboptimality_curves", comparison)
+    for delta in comparison.deltas:
+        tuning_cost_figure(out_dir / f"trials_to_{delta:g}", comparison, delta)
+    figures = sorted(p for p in out_dir.iterdir() if p.suffix in (".png", ".svg"))
+    return [out_dir / "tuning_cost.txt", out_dir / "tuning_cost.csv", out_dir / "comparison.json", *figures]
+
+
+def report_dir(settings: Any, job_id: int) -> Path:
+    return settings.reports_dir / f"job-{job_id}"
+
+
+def _replay(session: Any, job_id: int) -> Any:
+    from service.errors import NotFound
+    from service.models import Job
+
+    job = session.get(Job, job_id)
+    if job is None or job.kind != "replay":
+        raise NotFound("Replay job")
+    return job
+
+
+def ensure_files(session: Any, settings: Any, job: Any, comparison: Comparison) -> Path:
+    """The replay's report directory, written now if the runner has not (a replay finished
+    before reports existed, or an API that does not share the runner's home)."""
+    from service.landscapes import detail
+
+    out_dir = report_dir(settings, job.id)
+    if not (out_dir / "tuning_cost.txt").exists():
+        landscapes = [detail(session, f.landscape_id) for f in comparison.landscapes]
+        task = ", ".join(dict.fromkeys(ls.task for ls in landscapes))
+        seeds, budget = job.spec["seeds"], job.spec["budget"]
+        write_files(comparison, landscapes, out_dir, task=task, seeds=seeds, budget=budget)
+    return out_dir
+
+
+def page(session: Any, settings: Any, job_id: int) -> str:
+    """``GET /v1/comparisons/{job_id}/report``: the replay's report page."""
+    from service.comparisons import compare
+    from service.states import JobState
+
+    job = _replay(session, job_id)
+    if job.state != JobState.SUCCEEDED:
+        return html_page(job, None, [])
+    comparison = compare(session, job_id=job_id)
+    out_dir = ensure_files(session, settings, job, comparison)
+    return html_page(job, comparison, sorted(p.name for p in out_dir.iterdir()))
+
+
+def report_file(session: Any, settings: Any, job_id: int, name: str) -> Path:
+    """One file of the replay's report (a figure, the CSV), by its name in the listing."""
+    from service.comparisons import compare
+    from service.errors import NotFound
+    from service.states import JobState
+
+    job = _replay(session, job_id)
+    if job.state != JobState.SUCCEEDED:
+        raise NotFound("Report file")
+    out_dir = ensure_files(session, settings, job, compare(session, job_id=job_id))
+    files = {p.name: p for p in out_dir.iterdir()}
+    if name not in files:  # names from the listing only: no path reaches outside it
+        raise NotFound("Report file")
+    return files[name]
+
+
+_STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 2px 10px; text-align: right; border-bottom: 1px solid #eee; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+.cheaper { color: #06603a; font-weight: 600; } .tie { color: #666; }
+figure { display: inline-block; margin: 0.5rem; } figure img { max-width: 560px; border: 1px solid #ddd; }
+figcaption { font-size: 12px; color: #555; } .meta { color: #555; }
+"""
+
+
+def html_page(job: Any, comparison: Comparison | None, files: list[str]) -> str:
+    """The replay's report as one HTML page: verdicts, landscape facts, the tuning-cost table
+    and the figures (served beside it). No script at all, so nothing loads from elsewhere; a
+    replay still running refreshes itself every 5 s (a meta tag)."""
+    from html import escape
+
+    title = f"Tuning cost: replay job {job.id}"
+    head = f"<title>{escape(title)}</title><style>{_STYLE}</style>"
+    if comparison is None:
+        return (
+            f'<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">{head}'
+            f"</head><body><h1>{escape(title)}</h1><p class='meta'>The replay is {escape(str(job.state))}; "
+            "this page shows its report once it has succeeded (it reloads itself).</p></body></html>"
+        )
+    unit = comparison.delta_unit
+    tasks = ", ".join(dict.fromkeys(f.task for f in comparison.landscapes))
+    parts = [
+        f'<!doctype html><html><head><meta charset="utf-8">{head}</head><body>',
+        f"<h1>{escape(title)}</h1>",
+        f"<p class='meta'>task {escape(tasks)} · {job.spec['seeds']} replay seeds · budget {job.spec['budget']} "
+        f"· δ in {escape(unit)} · Optuna study <code>{escape(job.study_name or '')}</code> · "
+        '<a href="report/tuning_cost.csv">CSV</a> · <a href="report/comparison.json">JSON</a> · '
+        '<a href="report/tuning_cost.txt">text</a></p>',
+        "<h2>Verdicts</h2><ul>",
+    ]
+    for v in comparison.verdicts:
+        css = "cheaper" if v.distinguishable else "tie"
+        parts.append(f"<li class='{css}'>{escape(v.text)}</li>")
+    if not comparison.verdicts:
+        parts.append("<li class='tie'>one landscape per task: nothing to compare</li>")
+    parts.append("</ul><h2>Landscapes</h2><table><tr><th>optimizer</th><th>task</th><th>metric</th>")
+    parts.append("<th>best (e*)</th><th>seed noise (median std)</th><th>seeds</th></tr>")
+    for f in comparison.landscapes:
+        noise = "–" if f.noise_std_median is None else f"{f.noise_std_median:.2f} {escape(unit)}"
+        parts.append(
+            f"<tr><td>{escape(f.label)}</td><td>{escape(f.task)}</td><td>{escape(f.metric)}</td>"
+            f"<td>{escape(format_score(f.best_error, f.unit, 2))}</td><td>{noise}</td><td>{len(f.seeds)}</td></tr>"
+        )
+    parts.append("</table><h2>Trials to reach δ</h2><table><tr>")
+    parts += [f"<th>{escape(c)}</th>" for c in ("optimizer", "searcher", "δ", "median", "95% CI", "IQR")]
+    parts.append("<th>mean ± std</th><th>reached</th></tr>")
+    for r in comparison.rows:
+        parts.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _row(r)) + "</tr>")
+    parts.append("</table><h2>Figures</h2>")
+    for name in files:
+        if name.endswith(".svg"):
+            stem = name.removesuffix(".svg")
+            parts.append(
+                f'<figure><a href="report/{escape(stem)}.png"><img src="report/{escape(name)}" '
+                f'alt="{escape(stem)}"></a><figcaption>{escape(stem)}</figcaption></figure>'
+            )
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         return (self.home / "artifacts").resolve()
 
     @property
+    def reports_dir(self) -> Path:
+        """Replay reports (table, CSV, figures) the runner writes and the API's report page serves."""
+        return (self.home / "reports").resolve()
+
+    @property
     def ray_results_dir(self) -> Path:
         return (self.home / "ray_results").resolve()
 

@@ -9,6 +9,7 @@ the figures and attaches them to the replay's Optuna study. The CLI (``tunecost 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -16,23 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from search_spaces import SEARCHERS
 from service import jobs as job_service
-from service import kinds
+from service import kinds, studies
 from service import landscapes as landscape_service
 from service.comparisons import Comparison, compare
 from service.db import session_scope, upgrade
 from service.errors import TunecostError
-from service.figures import (
-    attach_to_study,
-    curves_figure,
-    landscape_figure,
-    suboptimality_range,
-    tuning_cost_figure,
-)
 from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
 from service.kinds.sweep import Refine, SweepSpec
 from service.models import Job
-from service.report import to_text, tuning_cost_table
 from service.runner import JobRunner
 from service.settings import Settings
 from service.specs import OptimizerName, SearcherName, TaskName, validated_recipe
@@ -185,35 +178,17 @@ def run_study(
     replay_job_id, _ = run(replay, "replay")
     with session_scope(url) as session:
         comparison = compare(session, job_id=replay_job_id)
-        details = [landscape_service.detail(session, i) for i in landscape_ids]
-    table = to_text(tuning_cost_table(comparison, task=plan.task, seeds=plan.seeds, budget=plan.budget))
-
+        study_name = job_service.get_job(session, replay_job_id).study_name or ""
+    studies.open_study(url, study_name).set_user_attr("plan", json.loads(plan.model_dump_json()))
+    # the replay's report, made when it finished (and attached to its study): copied here
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "tuning_cost.txt").write_text(table + "\n")
-    (out_dir / "comparison.json").write_text(comparison.model_dump_json(indent=1))
-    scale = suboptimality_range(details)
-    for landscape in details:
-        landscape_figure(
-            out_dir / f"landscape_{landscape.optimizer}", landscape, deltas=comparison.deltas, scale=scale
-        )
-    curves_figure(out_dir / "suboptimality_curves", comparison)
-    for delta in comparison.deltas:
-        tuning_cost_figure(out_dir / f"trials_to_{delta:g}", comparison, delta)
-    figures = sorted(out_dir.glob("*.png"))
-    attach_to_study(
-        url,
-        job_service.study_name_for(replay_job_id),
-        figures,
-        settings.artifacts_dir,
-        {
-            "tunecost_job_id": replay_job_id,
-            "kind": "replay",
-            "task": plan.task,
-            "landscape_ids": landscape_ids,
-            "table": table,
-            "plan": json.loads(plan.model_dump_json()),
-        },
-    )
+    report_dir = settings.reports_dir / f"job-{replay_job_id}"
+    files = []
+    for source in sorted(report_dir.iterdir()):
+        shutil.copy2(source, out_dir / source.name)
+        files.append(out_dir / source.name)
+    table = (out_dir / "tuning_cost.txt").read_text().rstrip("\n")
+    figures = sorted(p for p in files if p.suffix == ".png")
     return StudyReport(
         plan=plan,
         landscape_ids=landscape_ids,
@@ -222,7 +197,12 @@ def run_study(
         comparison=comparison,
         table=table,
         out_dir=out_dir.resolve(),
-        files=[out_dir / "tuning_cost.txt", out_dir / "comparison.json", *figures],
+        files=[
+            out_dir / "tuning_cost.txt",
+            out_dir / "tuning_cost.csv",
+            out_dir / "comparison.json",
+            *figures,
+        ],
     )
 
 

@@ -35,11 +35,13 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 from sqlalchemy import select
 
-from search_spaces import Space, build_sampler
+from search_spaces import ALPHA, EPSILON, GridSpace, Space, build_sampler
+from service import studies
 from service.db import session_scope
 from service.kinds import RunContext
 from service.kinds.search import SearchResult, SearchSpec
 from service.models import Trial, utcnow
+from service.specs import task_metric
 from service.states import TrialStatus
 from workers.registry import OPTIMIZERS
 from workers.trainable import run_trial
@@ -85,8 +87,10 @@ class TrialRecorder(tune.Callback):
         seed: int,
         reference_error: float | None,
         on_progress: Callable[[int], None] | None = None,
+        study: optuna.Study | None = None,
     ) -> None:
         self.url, self.job_id, self.seed = url, job_id, seed
+        self.study = study  # the job's Optuna study: each trial's flags are set on it too
         self.reference_error = reference_error
         self.on_progress = on_progress
         self._lock = threading.Lock()
@@ -108,6 +112,7 @@ class TrialRecorder(tune.Callback):
         state = self.__dict__.copy()
         state["_lock"] = None
         state["on_progress"] = None
+        state["study"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -143,9 +148,29 @@ class TrialRecorder(tune.Callback):
             )
             with session_scope(self.url) as session:
                 session.add(row)
+            self._flag_optuna_trial(config, row)
             if counted and self.on_progress:
                 self.on_progress(self.number)
             return row
+
+    def _flag_optuna_trial(self, config: dict[str, Any], row: Trial) -> None:
+        """The row's flags and count on its Optuna trial (the dashboard shows user attributes).
+        The row is written before the study is told, so the trial is still running here; a
+        trial the study already finished (a failure Tune reported first) keeps what it has."""
+        number = config.get("optuna_trial")
+        if self.study is None or number is None:
+            return
+        storage = self.study._storage
+        try:
+            trial_id = storage.get_trial_id_from_study_id_trial_number(self.study._study_id, int(number))
+            for key, value in {
+                "diverged": bool(row.diverged),
+                "cached": bool(row.cached),
+                "tunecost_trial": row.number,  # the API's trial count (from 1); null when cached
+            }.items():
+                storage.set_trial_user_attr(trial_id, key, value)
+        except (KeyError, RuntimeError, optuna.exceptions.UpdateFinishedTrialError) as exc:
+            log.debug("optuna trial %s not flagged: %s", number, exc)
 
     def record_result(self, config: dict[str, Any], result: dict[str, Any]) -> Trial:
         return self._write(
@@ -178,14 +203,15 @@ class TrialRecorder(tune.Callback):
     def on_trial_result(
         self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
     ) -> None:
-        """The trial's one report: written now, before Tune tells the searcher (on completion)."""
-        if METRIC in result and trial.trial_id not in self._recorded:
+        """The trial's final report (``final``; an epoch's report is not one): written now,
+        before Tune tells the searcher (on completion)."""
+        if METRIC in result and result.get("final", True) and trial.trial_id not in self._recorded:
             self._recorded.add(trial.trial_id)
             self.record_result(trial.config, result)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         result = trial.last_result or {}
-        if METRIC in result and trial.trial_id not in self._recorded:
+        if METRIC in result and result.get("final", True) and trial.trial_id not in self._recorded:
             self._recorded.add(trial.trial_id)
             self.record_result(trial.config, result)
 
@@ -335,9 +361,77 @@ class DefineByRun:
             else:
                 params[name] = trial.suggest_float(name, dist.low, dist.high, log=dist.log)
         alpha, epsilon = self.space.decode(params)
+        for name, dist in WithRealValues.derived(self.space).items():  # a grid: alpha, epsilon as floats
+            trial.suggest_float(name, dist.low, dist.high, log=True)
         trial.set_user_attr("alpha", alpha)
         trial.set_user_attr("epsilon", epsilon)
         return {"alpha": alpha, "epsilon": epsilon, "optuna_trial": trial.number}
+
+
+class WithRealValues(optuna.samplers.BaseSampler):
+    """A grid's sampler, with ``alpha`` and ``epsilon`` added to each trial as real floats on
+    log distributions: the grid indices are what the sampler needs, the real values what
+    optuna-dashboard plots (slice, contour, Best Trial). The two added parameters are the
+    decoded indices, never sampled: they are left out of every relative search space and
+    answered from the trial's indices, so the sampler sees exactly the space it saw without
+    them. A continuous box already has them; there this is the sampler itself.
+    """
+
+    def __init__(self, sampler: optuna.samplers.BaseSampler, space: Space) -> None:
+        self.sampler, self.space = sampler, space
+        self.added = self.derived(space)
+
+    @staticmethod
+    def derived(space: Space) -> dict[str, optuna.distributions.FloatDistribution]:
+        if not isinstance(space, GridSpace):
+            return {}
+        return {
+            ALPHA: optuna.distributions.FloatDistribution(min(space.alphas), max(space.alphas), log=True),
+            EPSILON: optuna.distributions.FloatDistribution(
+                min(space.epsilons), max(space.epsilons), log=True
+            ),
+        }
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial
+    ) -> dict[str, optuna.distributions.BaseDistribution]:
+        space = self.sampler.infer_relative_search_space(study, trial)
+        return {name: dist for name, dist in space.items() if name not in self.added}
+
+    def sample_relative(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        search_space: dict[str, optuna.distributions.BaseDistribution],
+    ) -> dict[str, Any]:
+        return self.sampler.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        param_name: str,
+        param_distribution: optuna.distributions.BaseDistribution,
+    ) -> Any:
+        if param_name in self.added:
+            alpha, epsilon = self.space.decode(trial.params)
+            return alpha if param_name == ALPHA else epsilon
+        return self.sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.sampler.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: optuna.trial.TrialState,
+        values: Any,
+    ) -> None:
+        self.sampler.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.sampler.reseed_rng()
 
 
 def _settle_stale_optuna_trials(study: optuna.Study, recorded: dict[ConfigKey, float]) -> int:
@@ -363,17 +457,26 @@ def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
     study = optuna.create_study(
         storage=storage, study_name=ctx.study_name, direction="minimize", load_if_exists=True
     )
-    for key, value in {
-        "tunecost_job_id": ctx.job_id,
-        "task": spec.task,
-        "optimizer": spec.optimizer,
-        "searcher": spec.searcher,
-        "seed": spec.seed,
-        "space": space.to_json(),
-    }.items():
-        study.set_user_attr(key, value)
+    studies.describe(
+        study,
+        kind="search",
+        job_id=ctx.job_id,
+        metric=task_metric(spec.task),
+        task=spec.task,
+        optimizer=spec.optimizer,
+        searcher=spec.searcher,
+        recipe=spec.recipe,
+        seeds=[spec.seed],
+        seed=spec.seed,
+        space=space.to_json(),
+    )
     recorder = TrialRecorder(
-        ctx.url, ctx.job_id, spec.seed, spec.reference_error, lambda done: ctx.progress(done, spec.budget)
+        ctx.url,
+        ctx.job_id,
+        spec.seed,
+        spec.reference_error,
+        lambda done: ctx.progress(done, spec.budget),
+        study=study,
     )
     settled = _settle_stale_optuna_trials(study, recorder.cache)
     if settled:
@@ -386,12 +489,15 @@ def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
         return summary
 
     defaults = OPTIMIZERS[spec.optimizer]
-    sampler = build_sampler(
-        spec.searcher,
+    sampler = WithRealValues(
+        build_sampler(
+            spec.searcher,
+            space,
+            seed=spec.seed,
+            options=spec.searcher_options,
+            default_point=(defaults.default_alpha, defaults.default_epsilon),
+        ),
         space,
-        seed=spec.seed,
-        options=spec.searcher_options,
-        default_point=(defaults.default_alpha, defaults.default_epsilon),
     )
     optuna_search = OptunaSearch(
         space=DefineByRun(space),

@@ -109,6 +109,10 @@ def test_services_wait_for_migrations_and_postgres_and_restart() -> None:
         assert SERVICES[name].get("restart") == "unless-stopped", name
 
 
+def test_the_shared_dashboard_is_read_only() -> None:
+    assert "--read-only" in SERVICES["optuna-dashboard"]["command"]
+
+
 def test_ports_are_published() -> None:
     assert "8000:8000" in SERVICES["api"]["ports"]
     assert "8080:8080" in SERVICES["optuna-dashboard"]["ports"]

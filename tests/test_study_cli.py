@@ -59,11 +59,14 @@ def test_study_sweeps_replays_prints_and_draws(env: Path) -> None:
     replay_study = [
         n
         for n in optuna.get_all_study_names(storage=get_settings().resolved_database_url)
-        if n.startswith("tunecost-job-")
+        if n.startswith("tunecost-job-") and "(replay" in n
     ][-1]
     study = optuna.load_study(study_name=replay_study, storage=get_settings().resolved_database_url)
-    assert len(get_all_artifact_meta(study)) == 5, "the figures are attached to the replay job's study"
-    assert "tuning cost on synthetic-bowl" in study.user_attrs["table"]
+    attached = {m.filename for m in get_all_artifact_meta(study)}
+    assert attached == {p.name for p in out.iterdir()}, "the report is attached to the replay job's study"
+    assert {"tuning_cost.csv", "suboptimality_curves.svg", "landscape_adam.png"} <= attached
+    note = study._storage.get_study_system_attrs(study._study_id)  # optuna-dashboard's note
+    assert any("tuning cost on synthetic-bowl" in str(v) for v in note.values())
 
     again = CliRunner().invoke(app, args[:-2] + ["--out", str(env / "again")])
     assert again.exit_code == 0 and "reusing landscape" in again.output

@@ -1,4 +1,5 @@
-"""The Ray Tune trainable: one trial trains one (alpha, epsilon) and reports once."""
+"""The Ray Tune trainable: one trial trains one (alpha, epsilon), reports its validation score
+after every epoch and its result once, at the end (``final``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ def run_trial(
     data_dir: str | None = None,
     threads: int = 1,
 ) -> None:
-    """Function trainable for ``tune.Tuner``; reports ``error`` (validation error, %)."""
+    """Function trainable for ``tune.Tuner``; reports ``error`` (the task's validation score)
+    after each epoch but the last (``final: False``: the Optuna trial's intermediate values, at
+    step = epoch), then the whole result (``final: True``) at step = epochs."""
     import ray
     from ray import tune
 
@@ -26,9 +29,23 @@ def run_trial(
         import torch
 
         torch.set_num_threads(threads)
+    epochs = recipe.get("epochs")
+
+    def report_epoch(epoch: int, score: float | None) -> None:
+        if score is not None and epoch != epochs:  # the last epoch's score is the final result's
+            tune.report({"error": score, "epoch": epoch, "final": False})
+
     result = train_one(
-        task, optimizer, config["alpha"], config["epsilon"], seed=seed, recipe=recipe, data_dir=data_dir
+        task,
+        optimizer,
+        config["alpha"],
+        config["epsilon"],
+        seed=seed,
+        recipe=recipe,
+        data_dir=data_dir,
+        on_epoch=report_epoch,
     )
-    metrics = {k: (math.nan if v is None else v) for k, v in result.to_dict().items()}
+    metrics = {k: (math.nan if v is None else v) for k, v in result.to_dict().items() if k != "curve"}
     metrics["node_id"] = ray.get_runtime_context().get_node_id()  # which node of the cluster trained it
+    metrics["final"] = True
     tune.report(metrics)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from workers.registry import TASKS, recipe_for
@@ -30,8 +31,9 @@ class TrialResult:
     val_loss: float | None
     train_loss: float | None
     diverged: bool
-    seconds: float
+    seconds: float  # training time; in a fused batch, its share (see train_models)
     epochs_run: int
+    curve: list[float] = field(default_factory=list)  # the score after each epoch it trained
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,7 +47,7 @@ def _synthetic_bowl(alpha: float, epsilon: float, recipe: dict[str, Any]) -> Tri
     if recipe["fail_alpha_above"] is not None and alpha > recipe["fail_alpha_above"]:
         raise RuntimeError(f"injected failure at alpha={alpha:g}")
     if alpha > 100.0:
-        return TrialResult(TASKS["synthetic-bowl"].failure_score, None, None, True, 0.0, 0)
+        return TrialResult(TASKS["synthetic-bowl"].failure_score, None, None, True, 0.0, 0, [])
     la, le = math.log10(alpha), math.log10(epsilon)
     la0, le0 = math.log10(recipe["optimum_alpha"]), math.log10(recipe["optimum_epsilon"])
     # For large epsilon an Adam-like method behaves like SGD with lr alpha/epsilon, so the
@@ -53,7 +55,7 @@ def _synthetic_bowl(alpha: float, epsilon: float, recipe: dict[str, Any]) -> Tri
     coupled = max(le - le0, 0.0)
     error = 2.0 + 1.5 * (la - la0 - coupled) ** 2 + 0.2 * (le - le0) ** 2
     error = min(error, TASKS["synthetic-bowl"].failure_score)
-    return TrialResult(error, error / 100.0, error / 100.0, False, time.perf_counter() - start, 0)
+    return TrialResult(error, error / 100.0, error / 100.0, False, time.perf_counter() - start, 0, [error])
 
 
 class Models(Protocol):
@@ -125,8 +127,16 @@ def train_models(
     data_dir: str | None,
     device: str,
     dtype: Any,
+    on_epoch: Callable[[int, list[float | None]], None] | None = None,
 ) -> list[TrialResult]:
-    """The training loop. ``build(model) -> Models`` makes the K models from the seeded base model."""
+    """The training loop. ``build(model) -> Models`` makes the K models from the seeded base model.
+
+    After every epoch each model is scored on the validation split (its learning curve, in
+    :attr:`TrialResult.curve`), and ``on_epoch(epoch, scores)`` is told (1-based epoch; None
+    for a model that has diverged): the live search reports them as they come. Each result's
+    ``seconds`` is the run's wall time per model-epoch times the epochs that model trained
+    (data loading included, spread the same way).
+    """
     import torch
     from torch.nn import functional as F
 
@@ -170,7 +180,25 @@ def train_models(
         per_example = F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), y.repeat(k), reduction="none")
         return per_example.view(k, -1).mean(1)
 
-    for _epoch in range(recipe["epochs"]):
+    def evaluate() -> tuple[torch.Tensor, torch.Tensor]:
+        """Each model's validation loss and score: validation MSE (no worse than a diverged
+        trial) or top-1 error in percent."""
+        with torch.no_grad():
+            models.train(False)
+            outputs = torch.cat(
+                [models.logits(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)], dim=1
+            )
+            val_losses = losses_of(outputs, y_val)
+            if regression:
+                return val_losses, val_losses.double().clamp(max=info.failure_score)
+            return val_losses, 100.0 * (outputs.argmax(-1) != y_val).double().mean(1)
+
+    curves: list[list[float]] = [[] for _ in range(k)]
+    val_losses = torch.full((k,), math.nan, dtype=torch.float64)
+    scores = torch.full((k,), info.failure_score, dtype=torch.float64)
+    looped = 0  # epochs the loop ran: every model is computed in each (fused: diverged ones too)
+    for epoch in range(recipe["epochs"]):
+        looped += 1
         models.train()
         perm = torch.randperm(n, generator=order).to(device)
         total = torch.zeros(k, dtype=torch.float64, device=device)
@@ -194,25 +222,29 @@ def train_models(
         train_loss = torch.where(diverged.cpu(), train_loss, (total / max(count, 1)).cpu())
         if sched is not None:
             sched.step()
+        with torch.no_grad():
+            diverged |= ~models.finite()
+        val_losses, scores = evaluate()
+        now: list[float | None] = []
+        for j in range(k):
+            alive = not bool(diverged[j]) and math.isfinite(float(val_losses[j]))
+            now.append(float(scores[j]) if alive else None)
+            if alive:
+                curves[j].append(float(scores[j]))
+        if on_epoch is not None:
+            on_epoch(epoch + 1, now)
 
-    with torch.no_grad():
-        diverged |= ~models.finite()
-        models.train(False)
-        logits = torch.cat(
-            [models.logits(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)], dim=1
-        )
-        val_losses = losses_of(logits, y_val)
-        # the metric: validation MSE (no worse than a diverged trial) or top-1 error in percent
-        scores = (
-            val_losses.double().clamp(max=info.failure_score)
-            if regression
-            else 100.0 * (logits.argmax(-1) != y_val).double().mean(1)
-        )
-    seconds = (time.perf_counter() - start) / k  # amortized: the configs trained together
+    # Seconds per config, the documented rule: the run's wall time per model-epoch computed,
+    # times the epochs this config trained. One config: its wall time. K fused configs: the
+    # time each would have cost had it stopped when it diverged (what early stopping pays).
+    per_model_epoch = (time.perf_counter() - start) / (k * max(looped, 1))
     results = []
     for j in range(k):
+        seconds = per_model_epoch * max(int(epochs_run[j]), 1)
         if bool(diverged[j]) or not math.isfinite(float(val_losses[j])):
-            results.append(TrialResult(info.failure_score, None, None, True, seconds, int(epochs_run[j])))
+            results.append(
+                TrialResult(info.failure_score, None, None, True, seconds, int(epochs_run[j]), curves[j])
+            )
         else:
             results.append(
                 TrialResult(
@@ -222,6 +254,7 @@ def train_models(
                     False,
                     seconds,
                     int(epochs_run[j]),
+                    curves[j],
                 )
             )
     return results
@@ -238,10 +271,12 @@ def train_one(
     data_dir: str | None = None,
     device: str | None = None,
     dtype: Any = None,
+    on_epoch: Callable[[int, float | None], None] | None = None,
 ) -> TrialResult:
     """Train ``task`` with ``optimizer`` at (alpha, epsilon); return its validation score.
 
-    ``dtype`` (default float32) is what the parity tests set to ``torch.float64``.
+    ``dtype`` (default float32) is what the parity tests set to ``torch.float64``;
+    ``on_epoch(epoch, score)`` hears the validation score after each epoch (None once diverged).
     """
     full_recipe = recipe_for(task, recipe)
     if TASKS[task].analytic:
@@ -258,5 +293,6 @@ def train_one(
         data_dir=data_dir,
         device=device or ("cuda" if torch.cuda.is_available() else "cpu"),
         dtype=dtype or torch.float32,
+        on_epoch=None if on_epoch is None else (lambda epoch, scores: on_epoch(epoch, scores[0])),
     )
     return result

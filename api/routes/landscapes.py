@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi import Path as FastPath
+from fastapi.responses import FileResponse, HTMLResponse
 
-from api.deps import PathId, QueryId, SessionDep, WriterDep
+from api.deps import PathId, QueryId, SessionDep, SettingsDep, WriterDep
 from api.schemas import Comparison, LandscapeDetail, LandscapeImport, LandscapeSummary
-from service import comparisons
+from service import comparisons, report
 from service import landscapes as landscape_service
 from service.errors import InvalidField
 
@@ -44,8 +46,14 @@ def import_landscape(session: SessionDep, _owner: WriterDep, spec: LandscapeImpo
     response_model=LandscapeDetail,
     responses={404: {"description": "Landscape not found"}},
 )
-def get_landscape(session: SessionDep, landscape_id: PathId) -> LandscapeDetail:
-    return landscape_service.detail(session, landscape_id)
+def get_landscape(
+    session: SessionDep,
+    landscape_id: PathId,
+    curves: Annotated[
+        bool, Query(description="Also each node's learning curve and training seconds per seed (larger).")
+    ] = False,
+) -> LandscapeDetail:
+    return landscape_service.detail(session, landscape_id, curves=curves)
 
 
 @router.get(
@@ -80,3 +88,25 @@ def get_comparison(
         searchers=_split(searchers),
         deltas=parsed,
     )
+
+
+@router.get(
+    "/comparisons/{job_id}/report",
+    response_class=HTMLResponse,
+    summary="A replay's report as a page: verdicts, the tuning-cost table, the figures",
+    responses={404: {"description": "Replay job not found"}},
+)
+def get_report(session: SessionDep, settings: SettingsDep, job_id: PathId) -> HTMLResponse:
+    """No JavaScript; the figures and the CSV are served beside it (``report/{name}``)."""
+    return HTMLResponse(report.page(session, settings, job_id))
+
+
+@router.get(
+    "/comparisons/{job_id}/report/{name}",
+    summary="One file of a replay's report: a figure (PNG, SVG), the table (text, CSV), the JSON",
+    responses={404: {"description": "Replay job or file not found"}},
+)
+def get_report_file(
+    session: SessionDep, settings: SettingsDep, job_id: PathId, name: Annotated[str, FastPath(max_length=200)]
+) -> FileResponse:
+    return FileResponse(report.report_file(session, settings, job_id, name))

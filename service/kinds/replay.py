@@ -28,9 +28,10 @@ from search_spaces import SEARCHERS, GridSpace, SpaceError, build_sampler, valid
 from service import landscapes as landscape_service
 from service.db import session_scope
 from service.errors import InvalidField
-from service.kinds import JobKind, Limits, RunContext
+from service.kinds import JobKind, Limits, Outcome, RunContext
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun, ReplaySearcher
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
+from service.states import JobState
 from workers.registry import OPTIMIZERS
 
 
@@ -128,6 +129,10 @@ class ReplayResult(BaseModel):
     runs: int = Field(0, description="Searcher runs stored (landscapes x searchers x seeds).")
     landscape_ids: list[int] = Field(default_factory=list)
     cancelled_after: int | None = Field(None, description="Runs stored before a cancel.")
+    report_files: list[str] = Field(
+        default_factory=list,
+        description="The report's files, attached to the study and served under /v1/comparisons/{job_id}/report.",
+    )
 
 
 class RunOutcome(BaseModel):
@@ -321,6 +326,16 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         if not gather(pending, ctx.stop, store):
             return ReplayResult(cancelled_after=done, landscape_ids=spec.landscape_ids)
         return ReplayResult(runs=done, landscape_ids=spec.landscape_ids)
+
+    def finish(self, ctx: RunContext, spec: ReplaySpec, result: ReplayResult) -> tuple[ReplayResult, Outcome]:
+        """The comparison's report (figures, table, CSV) on the replay's study, for the
+        dashboard and the API's report page."""
+        from service import studies
+
+        files = studies.write_replay(ctx.url, ctx.settings, ctx.job_id, ctx.study_name, spec)
+        return result.model_copy(update={"report_files": [p.name for p in files]}), Outcome(
+            JobState.SUCCEEDED
+        )
 
 
 KIND = ReplayKind()

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy.orm import Session
 
 from service import landscapes as landscape_service
+from service import studies
 from service.db import session_scope
 from service.kinds import JobKind, Limits, RunContext
 from service.models import Job, Landscape
@@ -231,6 +232,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                 return SweepResult(cancelled_after=trainer.done)
         seconds = time.perf_counter() - start
         landscape_id, best = self._store(ctx, spec, trainer, seconds)
+        studies.write_sweep(ctx.url, ctx.study_name, landscape_id, ctx.job_id)  # for the dashboard
         return SweepResult(
             landscape_id=landscape_id,
             configs=len(nodes),
@@ -271,7 +273,15 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             def diverged_at(i: int, j: int) -> int:
                 return sum(bool((r := trainer.results.get((s, i, j))) and r.diverged) for s in seeds)
 
-            best = landscape_service.add_points(session, landscape, errors_at, diverged_at)
+            def curves_at(i: int, j: int) -> list[list[float]]:  # [] where a seed did not train
+                return [[] if (r := trainer.results.get((s, i, j))) is None else r.curve for s in seeds]
+
+            def seconds_at(i: int, j: int) -> list[float | None]:
+                return [None if (r := trainer.results.get((s, i, j))) is None else r.seconds for s in seeds]
+
+            best = landscape_service.add_points(
+                session, landscape, errors_at, diverged_at, curves_at=curves_at, seconds_at=seconds_at
+            )
             return landscape.id, best
 
 

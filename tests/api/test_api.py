@@ -40,7 +40,7 @@ def test_submit_returns_202_queued(client: TestClient) -> None:
     assert r.status_code == 202
     body = r.json()
     assert body["state"] == "queued" and isinstance(body["id"], int)
-    assert body["study_name"] == f"tunecost-job-{body['id']}"
+    assert body["study_name"] == f"tunecost-job-{body['id']} (search, digits-mlp, adam, tpe)"
     assert body["spec"]["space"]["type"] == "grid" and len(body["spec"]["space"]["alphas"]) == 21
     got = client.get(f"/v1/jobs/{body['id']}").json()
     assert got["id"] == body["id"] and got["state"] == "queued" and got["trials_done"] == 0

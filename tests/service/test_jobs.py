@@ -24,7 +24,7 @@ def test_create_list_filter_and_page(database_url: str) -> None:
     assert count == 2 and {j.id for j in adam} == {ids[0], ids[2]}
     page, count = jobs.list_jobs(database_url, offset=1, limit=1)
     assert count == 3 and [j.id for j in page] == [ids[1]]
-    assert jobs.get_job(database_url, ids[0]).study_name == f"tunecost-job-{ids[0]}"
+    assert jobs.get_job(database_url, ids[0]).study_name.startswith(f"tunecost-job-{ids[0]} (search, ")
 
 
 def test_unknown_job_is_not_found(database_url: str) -> None:

@@ -241,7 +241,7 @@ def test_a_crash_between_a_row_and_the_study_is_settled_on_resume(settings: Sett
     url = settings.resolved_database_url
     job_id = submit(url, budget=3)
     run(settings)
-    study = optuna.load_study(study_name=f"tunecost-job-{job_id}", storage=url)
+    study = optuna.load_study(study_name=jobs.get_job(url, job_id).study_name, storage=url)
     last = jobs.curve(url, job_id)[-1]
     left = study.ask()  # what the crash leaves: told nothing, but its row exists
     left.set_user_attr("alpha", last.alpha)

@@ -353,3 +353,22 @@ def test_comparisons_name_a_lookahead_landscape_apart_from_its_plain_optimizer()
         4: "avagrad #4",
         5: "adam",
     }
+
+
+def test_a_sweep_stores_each_nodes_learning_curve_and_seconds_served_on_request(settings: Settings) -> None:
+    grid = {"type": "grid", "alphas": [1e-2, 1e30], "epsilons": [1e-8, 1e-3]}
+    recipe = {"epochs": 3, "subset": 200}
+    # one fused chunk per seed: its time is shared by the rule, per model-epoch trained
+    landscape_id = sweep(settings, task="digits-mlp", space=grid, seeds=[0, 1], recipe=recipe, chunk_size=4)
+    with TestClient(create_app(settings)) as client:
+        plain = client.get(f"/v1/landscapes/{landscape_id}").json()
+        assert plain["curves"] is None and plain["node_seconds"] is None  # opt-in: they are larger
+        body = client.get(f"/v1/landscapes/{landscape_id}", params={"curves": "true"}).json()
+    for s in range(2):
+        for j in range(2):
+            curve = body["curves"][s][0][j]
+            assert len(curve) == 3 and curve[-1] == body["seed_errors"][s][0][j]  # an epoch axis
+            assert body["curves"][s][1][j] == []  # alpha = 1e30 diverges in its first epoch
+            assert body["node_seconds"][s][0][j] > 0
+            # a config that stopped in epoch 1 is charged one epoch of the chunk's time, not three
+            assert body["node_seconds"][s][1][j] == pytest.approx(body["node_seconds"][s][0][j] / 3)

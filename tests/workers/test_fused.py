@@ -28,6 +28,9 @@ def _equal_to_one_config(optimizer: str, recipe: dict) -> None:
         assert abs(one.error - f.error) < 1e-8
         assert abs(one.val_loss - f.val_loss) < 1e-8
         assert abs(one.train_loss - f.train_loss) < 1e-8
+        # the learning curve: the validation score after each epoch, the last one the result
+        assert len(one.curve) == len(f.curve) == recipe["epochs"] and one.curve[-1] == one.error
+        assert max(abs(a - b) for a, b in zip(one.curve, f.curve, strict=True)) < 1e-8
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
