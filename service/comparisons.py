@@ -54,6 +54,15 @@ class LandscapeFacts(BaseModel):
     )
 
 
+class CostStats(BaseModel):
+    """Cost to reach delta over the replay seeds, in one unit (epochs, seconds, wall-clock)."""
+
+    median: float | None = Field(description="Null: the median run did not reach delta.")
+    ci: tuple[float | None, float | None] = Field(description="95% bootstrap interval of the median.")
+    q25: float | None
+    q75: float | None
+
+
 class TuningCostRow(BaseModel):
     landscape_id: int
     optimizer: str
@@ -71,6 +80,13 @@ class TuningCostRow(BaseModel):
     median_ci: tuple[float | None, float | None] = Field(
         description="95% bootstrap interval of the median over replay seeds; null: beyond the budget."
     )
+    costs: dict[str, CostStats] | None = Field(
+        None,
+        description="The same runs' cost to reach delta in `epochs`, `seconds` (summed over every trial "
+        "started, pruned ones counting their partial runs) and simulated `wallclock` (the replay's "
+        "workers in parallel); null where the landscape has no learning curves.",
+    )
+    pruned: float | None = Field(None, description="Mean trials pruned per run (a replay with a pruner).")
 
 
 class CurveBand(BaseModel):
@@ -155,6 +171,22 @@ def expected_random_cost(errors: np.ndarray, delta: float) -> float:
 
 def _finite(x: float) -> float | None:
     return None if math.isinf(x) or math.isnan(x) else x
+
+
+def _cost_stats(group: list[ReplayRun], delta: float) -> tuple[dict[str, CostStats] | None, float | None]:
+    """Median (with its interval) and IQR of each cost to reach ``delta``; not reached counts
+    as infinite, as for trials."""
+    if any(r.cost_to is None for r in group):
+        return None, None
+    out = {}
+    for name in ("epochs", "seconds", "wallclock"):
+        values = censored([r.cost_to[name].get(delta_key(delta)) for r in group])  # type: ignore[index]
+        lo, hi = median_interval(values)
+        q25, med, q75 = (float(x) for x in np.percentile(values, [25, 50, 75], method="lower"))
+        out[name] = CostStats(
+            median=_finite(med), ci=(_finite(lo), _finite(hi)), q25=_finite(q25), q75=_finite(q75)
+        )
+    return out, float(np.mean([r.cost_to.get("pruned", 0) for r in group]))  # type: ignore[union-attr]
 
 
 def _row_stats(values: list[int | None]) -> dict[str, float | None]:
@@ -259,6 +291,7 @@ def compare(
         for d in deltas:
             values = [r.trials_to.get(delta_key(d)) for r in group]
             lo, hi = median_interval(censored(values))
+            costs, pruned = _cost_stats(group, d)
             rows.append(
                 TuningCostRow(
                     landscape_id=landscape_id,
@@ -269,6 +302,8 @@ def compare(
                     seeds=len(values),
                     budget=budget,
                     median_ci=(_finite(lo), _finite(hi)),
+                    costs=costs,
+                    pruned=pruned,
                     **_row_stats(values),
                 )
             )

@@ -180,14 +180,33 @@ def curves_figure(out: Path, comparison: Comparison) -> None:
     _save(fig, out)
 
 
-def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5) -> None:
-    """Median trials to reach delta per searcher, grouped by optimizer, IQR whiskers, the share of
+COST_LABELS = {
+    "trials": "trials",
+    "epochs": "epochs",
+    "seconds": "training seconds",
+    "wallclock": "simulated wall-clock s",
+}
+
+
+def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, cost: str = "trials") -> None:
+    """Median cost to reach delta per searcher, grouped by optimizer, IQR whiskers, the share of
     seeds that reached delta above each bar; a median not reached within the budget is a hatched
-    bar past the budget line, apart from one reached at the budget: Figure 2 (left)."""
+    bar past the budget line, apart from one reached at the budget: Figure 2 (left). ``cost``:
+    trials (the paper's), or epochs, seconds, wall-clock (a replay in simulated time)."""
     import numpy as np
 
     plt = _pyplot()
     rows = [r for r in comparison.rows if abs(r.delta - delta) < 1e-9]
+    if cost != "trials":  # the same bars, in another unit; the budget line is then the largest cost seen
+        rows = [
+            r.model_copy(
+                update={"median": r.costs[cost].median, "q25": r.costs[cost].q25, "q75": r.costs[cost].q75}
+            )
+            for r in rows
+            if r.costs is not None
+        ]
+        seen = [v for r in rows for v in (r.median, r.q75) if v is not None]
+        rows = [r.model_copy(update={"budget": max(seen, default=1.0)}) for r in rows]
     optimizers = list(dict.fromkeys(r.label for r in rows))
     searchers = list(dict.fromkeys(r.searcher for r in rows))
     width = 0.8 / max(1, len(optimizers))
@@ -225,7 +244,7 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5) ->
             )
     ax.axhline(budget, color="grey", ls="--", lw=0.8)
     ax.annotate(
-        f"budget {budget}",
+        f"budget {budget}" if cost == "trials" else f"largest seen: {budget:.3g}",
         (len(searchers) - 0.5, budget),
         xytext=(-2, 2),
         textcoords="offset points",
@@ -235,7 +254,7 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5) ->
     )
     ax.set_xticks(np.arange(len(searchers)), searchers)
     ax.set(
-        ylabel=f"trials to δ={delta:g} {comparison.delta_unit} (median, IQR)",
+        ylabel=f"{COST_LABELS[cost]} to δ={delta:g} {comparison.delta_unit} (median, IQR)",
         yscale="log",
         ylim=(0.8, beyond * 1.6),
     )
@@ -246,7 +265,9 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5) ->
         Patch(facecolor="white", edgecolor="grey", hatch="///", label="median not within the budget")
     )
     ax.legend(handles=legend, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    ax.set_title(f"trials to δ={delta:g}; above each bar: share of seeds that reached it", fontsize=9)
+    ax.set_title(
+        f"{COST_LABELS[cost]} to δ={delta:g}; above each bar: share of seeds that reached it", fontsize=9
+    )
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     _save(fig, out)

@@ -212,6 +212,29 @@ def load_with_seeds(session: Session, ids: list[int]) -> dict[int, tuple[Landsca
     }
 
 
+def load_curves(session: Session, ids: list[int]) -> dict[int, Any]:
+    """Each landscape's stored training (:class:`service.simulation.Curves`), or None for a
+    landscape without learning curves (swept before they were recorded, or imported)."""
+    from service.simulation import Curves
+
+    out: dict[int, Any] = {}
+    for i, (ls, points) in load_points(session, ids).items():
+        if not points or any(p.curves is None for p in points):
+            out[i] = None
+            continue
+        n_a, n_e = ls.grid.shape
+        curves = [[[[] for _ in range(n_e)] for _ in range(n_a)] for _ in ls.seeds]
+        seconds = np.full((len(ls.seeds), n_a, n_e), np.nan)
+        for p in points:
+            for s, curve in enumerate(p.curves or []):
+                curves[s][p.alpha_index][p.epsilon_index] = curve
+            for s, sec in enumerate(p.seconds or []):
+                if sec is not None:
+                    seconds[s, p.alpha_index, p.epsilon_index] = sec
+        out[i] = Curves(curves, seconds)
+    return out
+
+
 def noise_std_median(points: list[LandscapePoint]) -> float | None:
     """Median, over the points trained with more than one seed, of their spread; None if none was."""
     stds = [

@@ -221,3 +221,6 @@ class ReplayRun(Base):
         JSON
     )  # {"0.5": 13, "1.0": 7}; None: not within budget
     curve: Mapped[list[float]] = mapped_column(JSON)  # suboptimality after t = 1..budget distinct trials
+    # {"epochs": {delta: n}, "seconds": {...}, "wallclock": {...}, "totals": {...}, "pruned": n};
+    # null for a run against a landscape without learning curves
+    cost_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -36,6 +36,28 @@ def _row(r: TuningCostRow) -> list[str]:
     ]
 
 
+def _cost(r: TuningCostRow, name: str) -> str:
+    """``84 [60, 121]``: a cost's median and interval; ``>`` where not reached; empty without curves."""
+    if r.costs is None:
+        return ""
+    c = r.costs[name]
+    digits = ".0f" if name == "epochs" else ".3g"
+
+    def one(v: float | None) -> str:
+        return "not reached" if v is None else format(v, digits)
+
+    return f"{one(c.median)} [{one(c.ci[0])}, {one(c.ci[1])}]" if c.median is not None else "not reached"
+
+
+COST_COLUMNS = ["epochs (95% CI)", "seconds (95% CI)", "wall-clock s (95% CI)", "pruned/run"]
+
+
+def _cost_cells(r: TuningCostRow) -> list[str]:
+    if r.costs is None:
+        return []
+    return [_cost(r, "epochs"), _cost(r, "seconds"), _cost(r, "wallclock"), f"{r.pruned or 0:.1f}"]
+
+
 def _short(unit: str) -> str:
     return "pts" if unit == "points" else unit
 
@@ -66,12 +88,15 @@ def tuning_cost_table(comparison: Comparison, *, task: str, seeds: int, budget: 
             f"  {fact.label:>12}: best {fact.metric} {format_score(fact.best_error, fact.unit, 2)}, "
             f"configs within delta of best: {shares}{noise}"
         )
+    with_costs = any(r.costs is not None for r in comparison.rows)
     table = _columns(
         Table(box=None, header_style="bold", pad_edge=False),
-        ["optimizer", "searcher", "delta", "median", "95% CI", "IQR", "mean ± std", "reached"],
+        ["optimizer", "searcher", "delta", "median", "95% CI", "IQR", "mean ± std", "reached"]
+        + (COST_COLUMNS if with_costs else []),
     )
     for r in comparison.rows:
-        table.add_row(*_row(r))
+        cells = _row(r) + (_cost_cells(r) or [""] * len(COST_COLUMNS) if with_costs else [])
+        table.add_row(*cells)
     parts: list[RenderableType] = [Text("\n".join(lines)), table]
     if comparison.verdicts:
         parts.append(
@@ -127,6 +152,16 @@ CSV_COLUMNS = [
     "success_rate",
     "seeds",
     "budget",
+    "epochs_median",
+    "epochs_ci_low",
+    "epochs_ci_high",
+    "seconds_median",
+    "seconds_ci_low",
+    "seconds_ci_high",
+    "wallclock_median",
+    "wallclock_ci_low",
+    "wallclock_ci_high",
+    "pruned_per_run",
 ]
 
 
@@ -157,6 +192,16 @@ def to_csv(comparison: Comparison) -> str:
                 r.success_rate,
                 r.seeds,
                 r.budget,
+                *[
+                    v
+                    for name in ("epochs", "seconds", "wallclock")
+                    for v in (
+                        (None, None, None)
+                        if r.costs is None
+                        else (r.costs[name].median, r.costs[name].ci[0], r.costs[name].ci[1])
+                    )
+                ],
+                r.pruned,
             ]
         )
     return buffer.getvalue()
@@ -187,8 +232,11 @@ def write_files(
         name = labels.get(landscape.id, landscape.optimizer).replace(" #", "-").replace("+", "_")
         landscape_figure(out_dir / f"landscape_{name}", landscape, deltas=comparison.deltas, scale=scale)
     curves_figure(out_dir / "suboptimality_curves", comparison)
+    with_costs = any(r.costs is not None for r in comparison.rows)
     for delta in comparison.deltas:
         tuning_cost_figure(out_dir / f"trials_to_{delta:g}", comparison, delta)
+        for cost in ("epochs", "wallclock") if with_costs else ():
+            tuning_cost_figure(out_dir / f"{cost}_to_{delta:g}", comparison, delta, cost)
     figures = sorted(p for p in out_dir.iterdir() if p.suffix in (".png", ".svg"))
     return [out_dir / "tuning_cost.txt", out_dir / "tuning_cost.csv", out_dir / "comparison.json", *figures]
 
@@ -300,11 +348,14 @@ def html_page(job: Any, comparison: Comparison | None, files: list[str]) -> str:
             f"<tr><td>{escape(f.label)}</td><td>{escape(f.task)}</td><td>{escape(f.metric)}</td>"
             f"<td>{escape(format_score(f.best_error, f.unit, 2))}</td><td>{noise}</td><td>{len(f.seeds)}</td></tr>"
         )
+    with_costs = any(r.costs is not None for r in comparison.rows)
     parts.append("</table><h2>Trials to reach δ</h2><table><tr>")
-    parts += [f"<th>{escape(c)}</th>" for c in ("optimizer", "searcher", "δ", "median", "95% CI", "IQR")]
-    parts.append("<th>mean ± std</th><th>reached</th></tr>")
+    heads = ["optimizer", "searcher", "δ", "median", "95% CI", "IQR", "mean ± std", "reached"]
+    parts += [f"<th>{escape(c)}</th>" for c in heads + (COST_COLUMNS if with_costs else [])]
+    parts.append("</tr>")
     for r in comparison.rows:
-        parts.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _row(r)) + "</tr>")
+        cells = _row(r) + ((_cost_cells(r) or [""] * len(COST_COLUMNS)) if with_costs else [])
+        parts.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells) + "</tr>")
     parts.append("</table><h2>Figures</h2>")
     for name in files:
         if name.endswith(".svg"):

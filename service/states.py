@@ -23,3 +23,4 @@ FINISHED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 class TrialStatus(StrEnum):
     COMPLETE = "complete"
     FAILED = "failed"
+    PRUNED = "pruned"  # stopped early by the job's scheduler

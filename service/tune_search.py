@@ -105,6 +105,10 @@ class TrialRecorder(tune.Callback):
         self.failed = len(failed_rows)
         # configs that raised (after Tune's retries): re-proposals are refused, not retrained
         self.failed_configs: set[ConfigKey] = {(r.alpha, r.epsilon) for r in failed_rows}
+        # configs a scheduler stopped early: a re-proposal is answered as stopped, not retrained
+        self.pruned_configs: set[ConfigKey] = {
+            (r.alpha, r.epsilon) for r in rows if r.status == TrialStatus.PRUNED and not r.cached
+        }
         self._recorded: set[str] = set()  # Tune trial ids whose result is written
 
     # Tune pickles its callbacks with the experiment state; the copy never runs.
@@ -186,6 +190,21 @@ class TrialRecorder(tune.Callback):
             cached=False,
         )
 
+    def record_pruned(self, config: dict[str, Any], result: dict[str, Any], *, cached: bool = False) -> Trial:
+        """A trial the scheduler stopped early: it used its slot and its epochs, and has no
+        final score (its last epoch's score is in the message)."""
+        if not cached:
+            self.pruned_configs.add(_key(config))
+        epoch, score = result.get("epoch"), result.get(METRIC)
+        message = (
+            "stopped early before; not retried"
+            if cached
+            else f"stopped early by the scheduler after epoch {epoch} (score then {score:.6g})"
+        )
+        return self._write(
+            config, counted=not cached, error=None, status=TrialStatus.PRUNED, cached=cached, message=message
+        )
+
     def record_cached(self, config: dict[str, Any], error: float) -> Trial:
         return self._write(
             config, counted=False, error=error, status=TrialStatus.COMPLETE, cached=True, diverged=False
@@ -211,9 +230,12 @@ class TrialRecorder(tune.Callback):
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         result = trial.last_result or {}
-        if METRIC in result and result.get("final", True) and trial.trial_id not in self._recorded:
+        if METRIC in result and trial.trial_id not in self._recorded:
             self._recorded.add(trial.trial_id)
-            self.record_result(trial.config, result)
+            if result.get("final", True):
+                self.record_result(trial.config, result)
+            else:  # its last report was an epoch's: a scheduler stopped it
+                self.record_pruned(trial.config, result)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self.record_failure(trial.config, _error_line(trial))
@@ -247,6 +269,7 @@ class CachingSearcher(Searcher):
         self._configs: dict[str, dict[str, Any]] = {}
         self._running: set[ConfigKey] = set()
         self._waiting: dict[ConfigKey, list[tuple[str, dict[str, Any]]]] = {}
+        self._reported: dict[str, Any] = {}  # outer trial id -> the training_iteration last passed on
         self._counter = 0
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
@@ -263,7 +286,12 @@ class CachingSearcher(Searcher):
 
     def suggest(self, trial_id: str) -> dict | str | None:
         for _ in range(self.max_cached_in_a_row):
-            if len(self.recorder.cache) + len(self.recorder.failed_configs) >= self.space_size:
+            known = (
+                len(self.recorder.cache)
+                + len(self.recorder.failed_configs)
+                + len(self.recorder.pruned_configs)
+            )
+            if known >= self.space_size:
                 self.exhausted = True
                 return Searcher.FINISHED
             self._counter += 1
@@ -278,6 +306,10 @@ class CachingSearcher(Searcher):
             if key in self.recorder.failed_configs:
                 self.searcher.on_trial_complete(inner_id, error=True)
                 self.recorder.record_failure(config, "config failed before; not retried", cached=True)
+                continue
+            if key in self.recorder.pruned_configs:
+                self.recorder.record_pruned(config, {}, cached=True)
+                self.searcher.on_trial_complete(inner_id, result=None)  # Optuna: PRUNED
                 continue
             if key in self._running:
                 self._waiting.setdefault(key, []).append((inner_id, config))
@@ -294,6 +326,7 @@ class CachingSearcher(Searcher):
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if trial_id in self._inner_ids:
+            self._reported[trial_id] = result.get("training_iteration")
             self.searcher.on_trial_result(self._inner_ids[trial_id], result)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
@@ -301,12 +334,22 @@ class CachingSearcher(Searcher):
         config = self._configs.pop(trial_id, None)
         if inner_id is None or config is None:
             return
+        reported = self._reported.pop(trial_id, None)
+        if result is not None and not result.get("final", True):
+            result = None  # stopped by the scheduler after an epoch: the Optuna trial is PRUNED
+        elif result is not None and METRIC in result and result.get("training_iteration") != reported:
+            # Tune may end a trial on its last report without passing it on as a result (a
+            # scheduler's stop at max_t does): it is the last epoch's intermediate value too
+            self.searcher.on_trial_result(inner_id, result)
         self.searcher.on_trial_complete(inner_id, result=result, error=error)
         key = _key(config)
         self._running.discard(key)
         for waiting_id, waiting_config in self._waiting.pop(key, []):
             if key in self.recorder.cache:
                 self._answer_from_cache(waiting_id, waiting_config, self.recorder.cache[key])
+            elif key in self.recorder.pruned_configs:  # the twin was stopped early: so is this one
+                self.recorder.record_pruned(waiting_config, {}, cached=True)
+                self.searcher.on_trial_complete(waiting_id, result=None)
             else:  # the twin failed: so does the held-back proposal
                 self.searcher.on_trial_complete(waiting_id, error=True)
 
@@ -524,7 +567,12 @@ def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
     )
     tuner = tune.Tuner(
         trainable,
-        tune_config=tune.TuneConfig(search_alg=search_alg, num_samples=remaining, reuse_actors=True),
+        tune_config=tune.TuneConfig(
+            search_alg=search_alg,
+            scheduler=None if spec.scheduler is None else spec.scheduler.build(spec.recipe["epochs"], METRIC),
+            num_samples=remaining,
+            reuse_actors=True,
+        ),
         run_config=tune.RunConfig(
             name=f"job-{ctx.job_id}",
             storage_path=str(ctx.settings.ray_results_dir),

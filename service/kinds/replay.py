@@ -30,6 +30,7 @@ from service.db import session_scope
 from service.errors import InvalidField
 from service.kinds import JobKind, Limits, Outcome, RunContext
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun, ReplaySearcher
+from service.simulation import Curves, PrunerSpec, simulate
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState
 from workers.registry import OPTIMIZERS
@@ -81,6 +82,18 @@ class ReplaySpec(BaseModel):
     )
     searcher_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-searcher options."
+    )
+    pruner: PrunerSpec | None = Field(
+        None,
+        description="Early stopping on the landscapes' stored learning curves (service.simulation): a "
+        "pruned trial costs only the epochs it ran. Needs landscapes swept with curves.",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="Simulated asynchronous workers: trials run in parallel in simulated time, each "
+        "told when it finishes; gives wall-clock to delta. Needs landscapes swept with curves.",
     )
     noise: Literal["seed", "none"] = Field(
         "seed",
@@ -143,6 +156,11 @@ class RunOutcome(BaseModel):
     curve: list[float] = Field(description="Suboptimality after t = 1, 2, ... distinct configs.")
     trials_to: dict[str, int | None] = Field(description="delta_key(delta) -> first t with s(t) <= delta.")
     stalled: bool = Field(description="The searcher proposed only known configs before the budget.")
+    cost_to: dict[str, Any] | None = Field(
+        None,
+        description="epochs, seconds, wallclock -> delta_key -> cost to reach it (None: not reached); "
+        "totals and pruned count. Null without learning curves.",
+    )
 
 
 def _told(observed: np.ndarray | None, errors: np.ndarray, seed: int, key: tuple[int, int]) -> float:
@@ -220,11 +238,47 @@ def _replay_many(
     deltas: list[float],
     default_point: tuple[float, float] | None,
     observed: np.ndarray | None,
+    stored: Curves | None = None,
+    pruner: PrunerSpec | None = None,
+    workers: int = 1,
+    failure_score: float = 100.0,
 ) -> list[RunOutcome]:
-    return [
-        replay_one(searcher, options, grid, errors, s, budget, deltas, default_point, observed=observed)
-        for s in seeds
-    ]
+    """Runs of one (landscape, searcher): in simulated time where the landscape has learning
+    curves (trials as :func:`replay_one`, plus what they cost), else by trials alone."""
+    if stored is None:
+        return [
+            replay_one(searcher, options, grid, errors, s, budget, deltas, default_point, observed=observed)
+            for s in seeds
+        ]
+    out = []
+    for s in seeds:
+        run = simulate(
+            searcher,
+            options,
+            grid,
+            errors,
+            stored,
+            s,
+            budget,
+            deltas,
+            default_point=default_point,
+            pruner=pruner,
+            workers=workers,
+            observed=observed,
+            failure_score=failure_score,
+        )
+        cost_to = {**run["cost_to"], "totals": run["totals"], "pruned": run["pruned"]}
+        out.append(
+            RunOutcome(
+                searcher=searcher,
+                seed=s,
+                curve=run["curve"],
+                trials_to=run["trials_to"],
+                stalled=run["stalled"],
+                cost_to=cost_to,
+            )
+        )
+    return out
 
 
 class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
@@ -251,6 +305,16 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                     f"{measures[first].name} ({measures[first].delta_unit}): one delta cannot serve both; "
                     "replay them in separate jobs",
                 )
+        if spec.pruner is not None or spec.workers > 1:
+            field = "pruner" if spec.pruner is not None else "workers"
+            stored = landscape_service.load_curves(session, spec.landscape_ids)
+            missing = [i for i in spec.landscape_ids if stored[i] is None]
+            if missing:
+                raise InvalidField(
+                    field,
+                    f"landscape {missing[0]} has no learning curves (swept before sweeps recorded them, "
+                    f"or imported): replay it without `pruner` and with one worker",
+                )
         smallest = min(ls.grid.size for ls in found.values())
         if spec.budget > smallest:
             raise InvalidField(
@@ -275,6 +339,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         ensure_ray(ctx.settings)
         with session_scope(ctx.url) as session:
             landscapes = landscape_service.load_with_seeds(session, spec.landscape_ids)
+            stored = landscape_service.load_curves(session, spec.landscape_ids)
         replay_chunk = ray.remote(num_cpus=1)(_replay_many)
         seeds = list(range(spec.seeds))
         per_task = max(
@@ -286,6 +351,8 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
             default = (info.default_alpha, info.default_epsilon) if info else None
             errors_ref = ray.put(matrix)
             observed_ref = ray.put(per_seed if spec.noise == "seed" else None)
+            curves_ref = ray.put(stored[landscape_id])
+            failure = float(landscape_service.metric_json(ls)["failure_score"])
             for searcher in spec.searchers:
                 options = spec.searcher_options.get(searcher, {})
                 for lo in range(0, len(seeds), per_task):
@@ -299,6 +366,10 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                         spec.deltas,
                         default,
                         observed_ref,
+                        curves_ref,
+                        spec.pruner,
+                        spec.workers,
+                        failure,
                     )
                     pending[ref] = (landscape_id, searcher)
         total, done = self.total(spec), 0
@@ -317,6 +388,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                         budget=spec.budget,
                         trials_to=r.trials_to,
                         curve=r.curve,
+                        cost_to=r.cost_to,
                     )
                     for r in runs
                 )

@@ -33,6 +33,7 @@ from service.specs import (
     default_space,
 )
 from service.states import JobState
+from workers.registry import TASKS
 
 EXAMPLE = {
     "kind": "search",
@@ -42,6 +43,34 @@ EXAMPLE = {
     "budget": 12,
     "seed": 0,
 }
+
+
+class SchedulerSpec(BaseModel):
+    """A Ray Tune trial scheduler for a live search: it reads each trial's per-epoch reports."""
+
+    model_config = SPEC_CONFIG
+
+    name: Literal["asha", "hyperband", "median"] = Field(
+        description="`asha`: ray.tune.schedulers.ASHAScheduler; `hyperband`: HyperBandScheduler; "
+        "`median`: MedianStoppingRule."
+    )
+    grace_period: int = Field(1, ge=1, le=10_000, description="Epochs a trial runs before it may be stopped.")
+    reduction_factor: int = Field(3, ge=2, le=100, description="asha, hyperband: keep 1/eta at each rung.")
+
+    def build(self, max_epochs: int, metric: str) -> Any:
+        from ray.tune.schedulers import ASHAScheduler, HyperBandScheduler, MedianStoppingRule
+
+        common = {"time_attr": "training_iteration", "metric": metric, "mode": "min"}
+        if self.name == "asha":
+            return ASHAScheduler(
+                **common,
+                max_t=max_epochs,
+                grace_period=self.grace_period,
+                reduction_factor=self.reduction_factor,
+            )
+        if self.name == "hyperband":
+            return HyperBandScheduler(**common, max_t=max_epochs, reduction_factor=self.reduction_factor)
+        return MedianStoppingRule(**common, grace_period=self.grace_period, min_samples_required=3)
 
 
 class SearchSpec(TrainsOneTask):
@@ -77,6 +106,11 @@ class SearchSpec(TrainsOneTask):
         le=100,
         description="e*, the best achievable error (%), for suboptimality; default: best known.",
     )
+    scheduler: SchedulerSpec | None = Field(
+        None,
+        description="Stop poor trials early with a Ray Tune scheduler acting on each epoch's "
+        "validation score; a stopped trial is recorded `pruned` and uses its slot of the budget.",
+    )
 
     # Field validators run in field order and see earlier valid fields in `info.data`,
     # so every error carries the name of the field it is about.
@@ -106,6 +140,14 @@ class SearchSpec(TrainsOneTask):
             except SpaceError as exc:
                 raise ValueError(str(exc)) from None
         return space
+
+    @field_validator("scheduler")
+    @classmethod
+    def _trained_task(cls, value: SchedulerSpec | None, info: ValidationInfo) -> SchedulerSpec | None:
+        task = TASKS.get(info.data.get("task", ""))
+        if value is not None and task is not None and task.analytic:
+            raise ValueError(f"{task.name} is not trained epoch by epoch: nothing to stop early")
+        return value
 
     @field_validator("budget")
     @classmethod

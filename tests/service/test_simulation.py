@@ -1,0 +1,191 @@
+"""Replays in simulated time: pruners on stored learning curves, asynchronous workers, and the
+costs in epochs, seconds and wall-clock."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from search_spaces import GridSpace
+from service.kinds.replay import ReplaySpec, replay_one
+from service.runner import JobRunner
+from service.settings import Settings
+from service.simulation import Curves, PrunerSpec, simulate
+from service.states import JobState
+from tests import db
+
+GRID = GridSpace((1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0), (1e-8, 1e-6, 1e-4, 1e-2, 1.0))
+EPOCHS = 9
+
+
+def _landscape(seed: int = 0) -> tuple[np.ndarray, np.ndarray, Curves]:
+    """Two training seeds of a 6 x 5 landscape whose curves fall to each node's final score;
+    every epoch takes 2 s."""
+    rng = np.random.default_rng(seed)
+    final = rng.uniform(2.0, 40.0, size=(2, *GRID.shape))
+    start = rng.uniform(50.0, 90.0, size=(2, *GRID.shape))
+    curves = [
+        [
+            [list(np.linspace(start[s, i, j], final[s, i, j], EPOCHS)) for j in range(GRID.shape[1])]
+            for i in range(GRID.shape[0])
+        ]
+        for s in range(2)
+    ]
+    for s in range(2):  # the curves' last points are the seeds' errors
+        for i in range(GRID.shape[0]):
+            for j in range(GRID.shape[1]):
+                final[s, i, j] = curves[s][i][j][-1]
+    return final.mean(0), final, Curves(curves, np.full((2, *GRID.shape), 2.0 * EPOCHS))
+
+
+@pytest.mark.parametrize("searcher", ["random", "tpe", "cmaes", "gld", "cgld"])
+def test_one_worker_without_a_pruner_replays_exactly_the_trials_of_a_plain_replay(searcher: str) -> None:
+    errors, observed, stored = _landscape()
+    for seed in range(3):
+        plain = replay_one(searcher, {}, GRID, errors, seed, 20, [0.5, 2.0], observed=observed)
+        timed = simulate(searcher, {}, GRID, errors, stored, seed, 20, [0.5, 2.0], observed=observed)
+        assert timed["curve"] == plain.curve and timed["trials_to"] == plain.trials_to
+        # full fidelity: every trial costs all its epochs, and one worker's wall-clock is the sum
+        assert timed["totals"]["epochs"] == EPOCHS * len(plain.curve)
+        assert timed["totals"]["wallclock"] == pytest.approx(timed["totals"]["seconds"])
+        t = plain.trials_to["2.0"]
+        if t is not None:
+            assert timed["cost_to"]["epochs"]["2.0"] == EPOCHS * t
+
+
+def test_a_pruner_stops_bad_trials_early_and_pays_only_their_epochs() -> None:
+    errors, observed, stored = _landscape(1)
+    budget = 30
+    full = simulate("random", {}, GRID, errors, stored, 0, budget, [1.0], observed=observed)
+    asha = simulate(
+        "random",
+        {},
+        GRID,
+        errors,
+        stored,
+        0,
+        budget,
+        [1.0],
+        observed=observed,
+        pruner=PrunerSpec(name="asha"),
+    )
+    assert asha["pruned"] > 0 and full["pruned"] == 0
+    assert asha["totals"]["epochs"] < full["totals"]["epochs"] == EPOCHS * budget
+    assert len(asha["curve"]) == budget  # pruned configs count as trials
+    # the same proposals (random search ignores results), so the incumbent can only be the
+    # same config or one a pruner stopped before its end: never better than full fidelity's
+    assert all(a >= f - 1e-9 for a, f in zip(asha["curve"], full["curve"], strict=True))
+    for name in ("median", "hyperband"):
+        run = simulate(
+            "tpe", {}, GRID, errors, stored, 0, budget, [1.0], observed=observed, pruner=PrunerSpec(name=name)
+        )
+        assert run["totals"]["epochs"] <= EPOCHS * budget and len(run["curve"]) == budget
+
+
+def test_four_workers_take_a_quarter_of_the_wall_clock() -> None:
+    errors, observed, stored = _landscape(2)
+    one = simulate("random", {}, GRID, errors, stored, 0, 24, [0.5], observed=observed, workers=1)
+    four = simulate("random", {}, GRID, errors, stored, 0, 24, [0.5], observed=observed, workers=4)
+    assert four["totals"]["seconds"] == pytest.approx(one["totals"]["seconds"])  # the same compute
+    assert four["totals"]["wallclock"] == pytest.approx(one["totals"]["wallclock"] / 4)
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_a_replay_job_with_a_pruner_stores_costs_and_the_comparison_reports_them(settings: Settings) -> None:
+    from service.kinds.sweep import SweepSpec
+
+    url = settings.resolved_database_url
+    space = {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1, 1.0], "epsilons": [1e-8, 1e-4, 1.0]}
+    spec = SweepSpec(
+        kind="sweep",
+        task="digits-mlp",
+        optimizer="adam",
+        space=space,
+        seeds=[0],
+        recipe={"epochs": 6, "subset": 300},
+    )
+    sweep = db.create_job(url, spec)
+    assert JobRunner(settings).run_once() == sweep.id
+    landscape_id = db.get_job(url, sweep.id).result["landscape_id"]
+    pruner = {"name": "asha", "min_resource": 1, "reduction_factor": 2}
+    replay = db.create_job(
+        url,
+        ReplaySpec(
+            kind="replay",
+            landscape_ids=[landscape_id],
+            searchers=["random"],
+            seeds=8,
+            budget=10,
+            pruner=pruner,
+        ),
+    )
+    assert JobRunner(settings).run_once() == replay.id
+    done = db.get_job(url, replay.id)
+    assert done.state == JobState.SUCCEEDED
+    assert {"epochs_to_1.svg", "wallclock_to_1.png", "trials_to_1.svg"} <= set(done.result["report_files"])
+    with TestClient(create_app(settings)) as client:
+        rows = client.get("/v1/comparisons", params={"job_id": replay.id}).json()["rows"]
+        (row,) = [r for r in rows if r["delta"] == 1.0]
+        assert set(row["costs"]) == {"epochs", "seconds", "wallclock"} and row["pruned"] > 0
+        assert row["costs"]["epochs"]["median"] is None or row["costs"]["epochs"]["median"] <= 6 * 10
+        page = client.get(f"/v1/comparisons/{replay.id}/report").text
+        assert "epochs (95% CI)" in page and "pruned/run" in page
+        imported = client.post(
+            "/v1/landscapes",
+            json={
+                "task": "table",
+                "optimizer": "adam",
+                "alphas": [0.1, 1.0],
+                "epsilons": [1e-8],
+                "errors": [[3.0], [4.0]],
+            },
+        ).json()
+        r = client.post(
+            "/v1/jobs",
+            json={
+                "kind": "replay",
+                "landscape_ids": [imported["id"]],
+                "budget": 2,
+                "pruner": {"name": "asha"},
+            },
+        )
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "pruner"]
+        assert "no learning curves" in r.json()["detail"][0]["msg"]
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_a_live_asha_search_stops_poor_trials_early(settings: Settings) -> None:
+    import optuna
+
+    from service.kinds.search import SearchSpec
+
+    url = settings.resolved_database_url
+    spec = SearchSpec(
+        task="digits-mlp",
+        optimizer="adam",
+        searcher="random",
+        budget=8,
+        seed=1,
+        recipe={"epochs": 6, "subset": 300},
+        scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2},
+    )
+    job = db.create_job(url, spec)
+    assert JobRunner(settings).run_once() == job.id
+    done = db.get_job(url, job.id)
+    assert done.state == JobState.SUCCEEDED, done.error
+    with TestClient(create_app(settings)) as client:
+        public = client.get(f"/v1/jobs/{job.id}").json()
+        rows = client.get(f"/v1/jobs/{job.id}/trials").json()["data"]
+    assert public["trials_done"] == 8  # a stopped trial used its slot of the budget
+    pruned = [r for r in rows if r["status"] == "pruned"]
+    assert pruned and all(r["error"] is None and "stopped early" in r["message"] for r in pruned)
+    study = optuna.load_study(study_name=done.study_name, storage=url)
+    states = {t.number: t for t in study.get_trials()}
+    for r in rows:
+        t = states[r["optuna_trial_number"]]
+        if r["status"] == "pruned":  # the dashboard's learning curve stops where ASHA stopped it
+            assert t.state == optuna.trial.TrialState.PRUNED and len(t.intermediate_values) < 6
+        else:
+            assert t.state == optuna.trial.TrialState.COMPLETE and len(t.intermediate_values) == 6
