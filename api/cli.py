@@ -454,6 +454,12 @@ def study(
     resweep: Annotated[
         bool, typer.Option(help="Sweep again even if a matching landscape is stored.")
     ] = False,
+    early_stopping: Annotated[
+        str,
+        typer.Option(
+            help="Pruner of the second replay, on the stored learning curves: asha, hyperband, median or none."
+        ),
+    ] = "asha",
     out: Annotated[str, typer.Option(help="Directory for the figures and the table.")] = "results",
 ) -> None:
     """The tuning-cost study: sweep each optimizer's grid, replay every searcher, compare, draw.
@@ -481,9 +487,17 @@ def study(
         recipe=overrides,
         fused=fused,
         resweep=resweep,
+        early_stopping=None if early_stopping == "none" else {"name": early_stopping},
     )
     report = study_service.run_study(get_settings(), plan, Path(out), _Bars())
     console.print(tuning_cost_table(report.comparison, task=plan.task, seeds=plan.seeds, budget=plan.budget))
+    if report.early_stopping is not None and plan.early_stopping is not None:
+        console.print(
+            f"\n[bold]with early stopping ({plan.early_stopping.name}), replay job {report.early_stopping_job_id}[/bold]"
+        )
+        console.print(
+            tuning_cost_table(report.early_stopping, task=plan.task, seeds=plan.seeds, budget=plan.budget)
+        )
     typer.echo(
         f"figures and table in {report.out_dir}/; replay job {report.replay_job_id}, landscapes "
         f"{report.landscape_ids}; `tunecost dashboard` shows the jobs; with `tunecost serve`, the report "

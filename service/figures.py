@@ -205,7 +205,7 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, co
             for r in rows
             if r.costs is not None
         ]
-        seen = [v for r in rows for v in (r.median, r.q75) if v is not None]
+        seen = [v for r in rows for v in (r.q25, r.median, r.q75) if v is not None]
         rows = [r.model_copy(update={"budget": max(seen, default=1.0)}) for r in rows]
     optimizers = list(dict.fromkeys(r.label for r in rows))
     searchers = list(dict.fromkeys(r.searcher for r in rows))

@@ -28,6 +28,7 @@ from service.kinds.sweep import Refine, SweepSpec
 from service.models import Job
 from service.runner import JobRunner
 from service.settings import Settings
+from service.simulation import PrunerSpec
 from service.specs import OptimizerName, SearcherName, TaskName, validated_recipe
 from service.states import JobState
 
@@ -59,6 +60,14 @@ class StudyPlan(BaseModel):
     recipe: dict[str, Any] = Field(default_factory=dict)
     fused: bool = True
     resweep: bool = Field(False, description="Sweep again even if a matching landscape is stored.")
+    early_stopping: PrunerSpec | None = Field(
+        default_factory=lambda: PrunerSpec(name="asha"),
+        description="A second replay with this pruner on the stored learning curves: does early "
+        "stopping change which optimizer is cheaper to tune, and by how much compute? None: skip.",
+    )
+    early_stopping_searchers: list[SearcherName] = Field(
+        default_factory=lambda: ["random", "tpe"], min_length=1, description="Searchers paired with it."
+    )
 
     @field_validator("recipe")
     @classmethod
@@ -80,6 +89,9 @@ class StudyReport(BaseModel):
     replay_job_id: int
     comparison: Comparison
     table: str = Field(description="The tuning-cost table as text.")
+    early_stopping_job_id: int | None = Field(None, description="The replay with the plan's pruner.")
+    early_stopping: Comparison | None = None
+    early_stopping_table: str | None = None
     out_dir: Path
     files: list[Path] = Field(description="The table, the comparison and the figures written.")
 
@@ -174,6 +186,7 @@ def run_study(
         searchers=plan.searchers,
         seeds=plan.seeds,
         budget=plan.budget,
+        noise=plan.noise,
     )
     replay_job_id, _ = run(replay, "replay")
     with session_scope(url) as session:
@@ -189,6 +202,35 @@ def run_study(
         files.append(out_dir / source.name)
     table = (out_dir / "tuning_cost.txt").read_text().rstrip("\n")
     figures = sorted(p for p in files if p.suffix == ".png")
+    early_id = early = early_table = None
+    if plan.early_stopping is not None:
+        with session_scope(url) as session:
+            stored = landscape_service.load_curves(session, landscape_ids)
+        without = [i for i in landscape_ids if stored[i] is None]
+        if without:
+            progress.note(
+                f"no early-stopping rows: landscapes {without} have no learning curves "
+                "(swept before sweeps recorded them; --resweep makes new ones)"
+            )
+        else:
+            pruned = ReplaySpec(
+                kind="replay",
+                landscape_ids=landscape_ids,
+                searchers=plan.early_stopping_searchers,
+                seeds=plan.seeds,
+                budget=plan.budget,
+                noise=plan.noise,
+                pruner=plan.early_stopping,
+            )
+            early_id, _ = run(pruned, f"replay with {plan.early_stopping.name}")
+            with session_scope(url) as session:
+                early = compare(session, job_id=early_id)
+            early_dir = out_dir / f"early_stopping_{plan.early_stopping.name}"
+            early_dir.mkdir(parents=True, exist_ok=True)
+            for source in sorted((settings.reports_dir / f"job-{early_id}").iterdir()):
+                shutil.copy2(source, early_dir / source.name)
+                files.append(early_dir / source.name)
+            early_table = (early_dir / "tuning_cost.txt").read_text().rstrip("\n")
     return StudyReport(
         plan=plan,
         landscape_ids=landscape_ids,
@@ -196,6 +238,9 @@ def run_study(
         replay_job_id=replay_job_id,
         comparison=comparison,
         table=table,
+        early_stopping_job_id=early_id,
+        early_stopping=early,
+        early_stopping_table=early_table,
         out_dir=out_dir.resolve(),
         files=[
             out_dir / "tuning_cost.txt",
