@@ -41,11 +41,11 @@ def test_examples_run(live_server: LiveServer) -> None:
         outputs.append(done.stdout + done.stderr)
     rest, cli_out, python_out = outputs
     assert '"state":"queued"' in rest and '"loc":["body","budget"]' in rest
-    assert '"optimizer":"adam"' in rest
-    assert "job 2 succeeded" in cli_out and "alpha=" in cli_out
+    assert '"optimizer":"adam"' in rest and '"scheduler":{"name":"asha"' in rest
+    assert "job 3 succeeded" in cli_out and "alpha=" in cli_out
     assert "trial,alpha,epsilon,error,best_so_far,suboptimality,diverged" in cli_out
     assert "error: optimizer: unknown optimizer 'sophia'" in cli_out and "exit code 1" in cli_out
-    assert "'job_id': 3" in python_out
+    assert "'job_id': 4" in python_out
 
 
 def test_plain_optuna_gld_example_runs() -> None:
