@@ -52,8 +52,9 @@ def open_study(url: str, name: str) -> Any:
 
 
 def write_sweep(url: str, study_name: str, landscape_id: int, job_id: int | None = None) -> int:
-    """The landscape's nodes as the study's trials (once: a study that has trials is left as
-    it is, so a resumed sweep does not write them twice). Returns the trials written."""
+    """The landscape's nodes as the study's trials (once: a study that has them all is left as
+    it is, so a resumed sweep does not write them twice; one a crash left part-written is
+    written again from the start). Returns the trials written."""
     from optuna.distributions import FloatDistribution
     from optuna.trial import TrialState, create_trial
 
@@ -76,8 +77,14 @@ def write_sweep(url: str, study_name: str, landscape_id: int, job_id: int | None
         landscape_id=ls.id,
         grid=ls.grid_name or f"{len(ls.alphas)}x{len(ls.epsilons)}",
     )
-    if study.get_trials(deepcopy=False):
+    have = len(study.get_trials(deepcopy=False))
+    if have == len(ls.alphas) * len(ls.epsilons):
         return 0
+    if have:  # part-written (Optuna adds trials one by one): start again
+        import optuna
+
+        optuna.delete_study(study_name=study_name, storage=url)
+        return write_sweep(url, study_name, landscape_id, job_id)
     distributions = {
         "alpha": FloatDistribution(min(ls.alphas), max(ls.alphas), log=True),
         "epsilon": FloatDistribution(min(ls.epsilons), max(ls.epsilons), log=True),
@@ -166,29 +173,28 @@ def write_replay(url: str, settings: Any, job_id: int, study_name: str, spec: An
 
 def backfill_sweeps(url: str) -> list[str]:
     """Write the study of every finished sweep that has none (sweeps that finished before
-    sweeps wrote studies): the dashboard then lists them. Returns the studies written."""
+    sweeps wrote studies) or only part of its nodes (a write that was stopped): the dashboard
+    then lists them whole. Returns the studies written."""
     import optuna
     from sqlalchemy import select
 
     from service.db import session_scope
-    from service.models import Job
+    from service.models import Job, Landscape
     from service.states import JobState
 
     with session_scope(url) as session:
-        sweeps = [
-            (job.id, job.study_name, job.result["landscape_id"])
-            for job in session.scalars(
-                select(Job).where(Job.kind == "sweep", Job.state == JobState.SUCCEEDED)
-            )
-            if job.study_name and (job.result or {}).get("landscape_id")
-        ]
+        sweeps = []
+        for job in session.scalars(select(Job).where(Job.kind == "sweep", Job.state == JobState.SUCCEEDED)):
+            landscape = session.get(Landscape, (job.result or {}).get("landscape_id") or 0)
+            if job.study_name and landscape is not None:
+                sweeps.append((job.id, job.study_name, landscape.id, landscape.grid.size))
     if not sweeps:
         return []
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     have = {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(url, include_best_trial=False)}
     written = []
-    for job_id, name, landscape_id in sweeps:
-        if not have.get(name):
+    for job_id, name, landscape_id, nodes in sweeps:
+        if have.get(name) != nodes:  # none yet, or part-written by a run that was stopped
             write_sweep(url, name, landscape_id, job_id)
             written.append(name)
     return written

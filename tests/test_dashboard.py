@@ -100,6 +100,12 @@ def test_a_sweep_is_a_study_over_real_alpha_and_epsilon(settings: Settings) -> N
     assert backfill_sweeps(settings.resolved_database_url) == [job.study_name]
     assert len(_study(settings, job).get_trials()) == 15
     assert backfill_sweeps(settings.resolved_database_url) == []  # once
+    # a write that was stopped part-way (Optuna adds trials one by one) is written again whole
+    url = settings.resolved_database_url
+    part = _study(settings, job).get_trials()[:4]
+    optuna.delete_study(study_name=job.study_name, storage=url)
+    optuna.create_study(study_name=job.study_name, storage=url).add_trials(part)
+    assert backfill_sweeps(url) == [job.study_name] and len(_study(settings, job).get_trials()) == 15
 
 
 def test_a_search_study_shows_alpha_and_epsilon_and_the_api_names_its_trial_numbers(
