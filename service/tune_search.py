@@ -335,12 +335,12 @@ class CachingSearcher(Searcher):
         if inner_id is None or config is None:
             return
         reported = self._reported.pop(trial_id, None)
+        if result is not None and METRIC in result and result.get("training_iteration") != reported:
+            # Tune ends a trial on the report a scheduler stopped it at without passing that
+            # report on as a result: it is the trial's last intermediate value all the same
+            self.searcher.on_trial_result(inner_id, result)
         if result is not None and not result.get("final", True):
             result = None  # stopped by the scheduler after an epoch: the Optuna trial is PRUNED
-        elif result is not None and METRIC in result and result.get("training_iteration") != reported:
-            # Tune may end a trial on its last report without passing it on as a result (a
-            # scheduler's stop at max_t does): it is the last epoch's intermediate value too
-            self.searcher.on_trial_result(inner_id, result)
         self.searcher.on_trial_complete(inner_id, result=result, error=error)
         key = _key(config)
         self._running.discard(key)

@@ -186,6 +186,7 @@ def test_a_live_asha_search_stops_poor_trials_early(settings: Settings) -> None:
     for r in rows:
         t = states[r["optuna_trial_number"]]
         if r["status"] == "pruned":  # the dashboard's learning curve stops where ASHA stopped it
-            assert t.state == optuna.trial.TrialState.PRUNED and len(t.intermediate_values) < 6
+            stopped_at = int(r["message"].split("after epoch ")[1].split()[0])
+            assert t.state == optuna.trial.TrialState.PRUNED and len(t.intermediate_values) == stopped_at < 6
         else:
             assert t.state == optuna.trial.TrialState.COMPLETE and len(t.intermediate_values) == 6
