@@ -89,6 +89,16 @@ class TuningCostRow(BaseModel):
     pruned: float | None = Field(None, description="Mean trials pruned per run (a replay with a pruner).")
 
 
+class CostCurve(BaseModel):
+    """Suboptimality over a cost: at each x, the median and IQR over the runs, each at the best
+    it had found by then (a run with no finished trial yet is infinitely far: null)."""
+
+    x: list[float]
+    median: list[float | None]
+    q25: list[float | None]
+    q75: list[float | None]
+
+
 class CurveBand(BaseModel):
     landscape_id: int
     optimizer: str
@@ -97,6 +107,11 @@ class CurveBand(BaseModel):
     median: list[float] = Field(description="Suboptimality after t = 1, 2, ... trials.")
     q25: list[float]
     q75: list[float]
+    by_cost: dict[str, CostCurve] | None = Field(
+        None,
+        description="The same runs' suboptimality over epochs, seconds and wall-clock; null where the "
+        "landscape has no learning curves.",
+    )
 
 
 class RandomSearchCurve(BaseModel):
@@ -171,6 +186,34 @@ def expected_random_cost(errors: np.ndarray, delta: float) -> float:
 
 def _finite(x: float) -> float | None:
     return None if math.isinf(x) or math.isnan(x) else x
+
+
+def _nones(values: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else float(v) for v in values]
+
+
+def _cost_curves(group: list[ReplayRun], points: int = 60) -> dict[str, CostCurve] | None:
+    """Each run's suboptimality as a step function of a cost (its value after the last trial
+    that ended by x), sampled on one grid of x per cost, then median and IQR over the runs."""
+    if any(r.cost_to is None or "at" not in r.cost_to for r in group):
+        return None
+    out = {}
+    for name in ("epochs", "seconds", "wallclock"):
+        marks = [np.asarray(r.cost_to["at"][name], dtype=float) for r in group]  # type: ignore[index]
+        ends = [m[-1] for m in marks if m.size]
+        if not ends:
+            continue
+        x = np.linspace(min(m[0] for m in marks if m.size), max(ends), points)
+        values = np.full((len(group), points), np.inf)  # nothing found yet: infinitely far
+        for k, (r, m) in enumerate(zip(group, marks, strict=True)):
+            idx = np.searchsorted(m, x, side="right") - 1  # the last trial ended by x
+            ok = idx >= 0
+            values[k, ok] = np.asarray(r.curve, dtype=float)[idx[ok]]
+            if m.size:
+                values[k, x > m[-1]] = r.curve[-1]  # a finished run keeps its best
+        q25, med, q75 = np.percentile(values, [25, 50, 75], axis=0, method="lower")
+        out[name] = CostCurve(x=x.tolist(), median=_nones(med), q25=_nones(q25), q75=_nones(q75))
+    return out
 
 
 def _cost_stats(group: list[ReplayRun], delta: float) -> tuple[dict[str, CostStats] | None, float | None]:
@@ -317,6 +360,7 @@ def compare(
                 median=med.tolist(),
                 q25=q25.tolist(),
                 q75=q75.tolist(),
+                by_cost=_cost_curves(group),
             )
         )
     budget = max((r.budget for r in runs), default=0)

@@ -131,10 +131,20 @@ def landscape_figure(
     _save(fig, out)
 
 
-def curves_figure(out: Path, comparison: Comparison) -> None:
+def curves_figure(out: Path, comparison: Comparison, x: str = "trials") -> None:
     """Median suboptimality vs trials with IQR bands, log y, random search's closed form dashed,
-    the delta lines labelled: the paper's Figure 2 (right)."""
+    the delta lines labelled: the paper's Figure 2 (right). ``x``: trials, or epochs, seconds,
+    wall-clock (a replay in simulated time; no closed form there)."""
     import numpy as np
+
+    def band(c: Any) -> tuple[Any, Any, Any, Any] | None:
+        if x == "trials":
+            return np.arange(1, len(c.median) + 1), c.median, c.q25, c.q75
+        if not c.by_cost or x not in c.by_cost:
+            return None
+        b = c.by_cost[x]
+        nan = [np.nan if v is None else v for v in (b.median, b.q25, b.q75)]  # type: ignore[arg-type]
+        return np.asarray(b.x), *(np.array(v, dtype=float) for v in nan)
 
     plt = _pyplot()
     optimizers = list(dict.fromkeys(c.label for c in comparison.curves))
@@ -146,12 +156,15 @@ def curves_figure(out: Path, comparison: Comparison) -> None:
     floor = SUBOPTIMALITY_FLOOR
     for ax, optimizer in zip(axes[0], optimizers, strict=True):
         for c in (c for c in comparison.curves if c.label == optimizer):
-            t = np.arange(1, len(c.median) + 1)
-            ax.plot(t, np.maximum(c.median, floor), color=colours[c.searcher], label=c.searcher, lw=1.4)
+            drawn = band(c)
+            if drawn is None:
+                continue
+            t, med, q25, q75 = drawn
+            ax.plot(t, np.maximum(med, floor), color=colours[c.searcher], label=c.searcher, lw=1.4)
             ax.fill_between(
-                t, np.maximum(c.q25, floor), np.maximum(c.q75, floor), color=colours[c.searcher], alpha=0.12
+                t, np.maximum(q25, floor), np.maximum(q75, floor), color=colours[c.searcher], alpha=0.12
             )
-        for closed in (r for r in comparison.random_closed_form if r.label == optimizer):
+        for closed in (r for r in comparison.random_closed_form if r.label == optimizer and x == "trials"):
             t = np.arange(1, len(closed.expected) + 1)
             ax.plot(
                 t,
@@ -166,14 +179,19 @@ def curves_figure(out: Path, comparison: Comparison) -> None:
                 f"δ={d:g}", (1, d), xytext=(2, 2), textcoords="offset points", fontsize=7, color="grey"
             )
         fact = next((f for f in comparison.landscapes if f.label == optimizer), None)
-        ax.set(xscale="log", yscale="log", xlabel="trials (distinct configs)")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="trials (distinct configs)" if x == "trials" else COST_LABELS[x],
+        )
         ax.set_title(
             optimizer + ("" if fact is None else f" (e* = {format_score(fact.best_error, fact.unit, 2)})"),
             fontsize=10,
         )
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"suboptimality ({comparison.delta_unit}): median, IQR band")
-    fig.suptitle(f"suboptimality after t trials ({floor} stands for 0 on the log axis)", fontsize=9)
+    after = "t trials" if x == "trials" else COST_LABELS[x]
+    fig.suptitle(f"suboptimality after {after} ({floor} stands for 0 on the log axis)", fontsize=9)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))

@@ -232,6 +232,9 @@ def write_files(
         name = labels.get(landscape.id, landscape.optimizer).replace(" #", "-").replace("+", "_")
         landscape_figure(out_dir / f"landscape_{name}", landscape, deltas=comparison.deltas, scale=scale)
     curves_figure(out_dir / "suboptimality_curves", comparison)
+    if any(c.by_cost for c in comparison.curves):
+        for cost in ("epochs", "wallclock"):
+            curves_figure(out_dir / f"suboptimality_by_{cost}", comparison, x=cost)
     with_costs = any(r.costs is not None for r in comparison.rows)
     for delta in comparison.deltas:
         tuning_cost_figure(out_dir / f"trials_to_{delta:g}", comparison, delta)

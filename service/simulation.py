@@ -236,4 +236,6 @@ def simulate(
         "stalled": stalled or len(curve) < budget,
         "pruned": pruned,
         "totals": {"epochs": epochs, "seconds": seconds, "wallclock": clock},
+        # each cost when each trial ended: suboptimality over epochs, seconds or wall-clock
+        "at": {name: [m[k] for m in marks] for k, name in enumerate(COSTS)},
     }

@@ -267,7 +267,7 @@ def _replay_many(
             observed=observed,
             failure_score=failure_score,
         )
-        cost_to = {**run["cost_to"], "totals": run["totals"], "pruned": run["pruned"]}
+        cost_to = {**run["cost_to"], "totals": run["totals"], "pruned": run["pruned"], "at": run["at"]}
         out.append(
             RunOutcome(
                 searcher=searcher,

@@ -74,6 +74,8 @@ def test_a_pruner_stops_bad_trials_early_and_pays_only_their_epochs() -> None:
     assert asha["pruned"] > 0 and full["pruned"] == 0
     assert asha["totals"]["epochs"] < full["totals"]["epochs"] == EPOCHS * budget
     assert len(asha["curve"]) == budget  # pruned configs count as trials
+    for name in ("epochs", "seconds", "wallclock"):  # each cost when each trial ended, in order
+        assert len(asha["at"][name]) == budget and asha["at"][name] == sorted(asha["at"][name])
     # the same proposals (random search ignores results), so the incumbent can only be the
     # same config or one a pruner stopped before its end: never better than full fidelity's
     assert all(a >= f - 1e-9 for a, f in zip(asha["curve"], full["curve"], strict=True))
@@ -124,9 +126,18 @@ def test_a_replay_job_with_a_pruner_stores_costs_and_the_comparison_reports_them
     assert JobRunner(settings).run_once() == replay.id
     done = db.get_job(url, replay.id)
     assert done.state == JobState.SUCCEEDED
-    assert {"epochs_to_1.svg", "wallclock_to_1.png", "trials_to_1.svg"} <= set(done.result["report_files"])
+    assert {"epochs_to_1.svg", "wallclock_to_1.png", "trials_to_1.svg", "suboptimality_by_epochs.svg"} <= set(
+        done.result["report_files"]
+    )
     with TestClient(create_app(settings)) as client:
         rows = client.get("/v1/comparisons", params={"job_id": replay.id}).json()["rows"]
+        (band,) = client.get("/v1/comparisons", params={"job_id": replay.id}).json()["curves"]
+        by_epochs = band["by_cost"]["epochs"]
+        assert by_epochs["x"] == sorted(by_epochs["x"]) and by_epochs["x"][-1] <= 6 * 10
+        medians = [m for m in by_epochs["median"] if m is not None]
+        assert medians and all(
+            a >= b for a, b in zip(medians, medians[1:], strict=False)
+        )  # the best only improves
         (row,) = [r for r in rows if r["delta"] == 1.0]
         assert set(row["costs"]) == {"epochs", "seconds", "wallclock"} and row["pruned"] > 0
         assert row["costs"]["epochs"]["median"] is None or row["costs"]["epochs"]["median"] <= 6 * 10
