@@ -136,13 +136,13 @@ def write_replay(url: str, settings: Any, job_id: int, study_name: str, spec: An
     from service.comparisons import compare
     from service.db import session_scope
     from service.landscapes import detail
-    from service.report import write_files
+    from service.report import report_dir, write_files
 
     with session_scope(url) as session:
         comparison = compare(session, job_id=job_id)
         landscapes = [detail(session, f.landscape_id) for f in comparison.landscapes]
     task = ", ".join(dict.fromkeys(ls.task for ls in landscapes))
-    out_dir = settings.reports_dir / f"job-{job_id}"
+    out_dir = report_dir(settings, job_id)
     files = write_files(comparison, landscapes, out_dir, task=task, seeds=spec.seeds, budget=spec.budget)
     study = open_study(url, study_name)
     describe(

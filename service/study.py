@@ -26,6 +26,7 @@ from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
 from service.kinds.sweep import Refine, SweepSpec
 from service.models import Job
+from service.report import report_dir
 from service.runner import JobRunner
 from service.settings import Settings
 from service.simulation import PrunerSpec
@@ -137,6 +138,16 @@ def run_here(settings: Settings, spec: BaseModel, label: str, progress: StudyPro
         progress.job_finished(job_id)
 
 
+def _copy_report(settings: Settings, job_id: int, out_dir: Path) -> list[Path]:
+    """A replay's report, made when it finished (and attached to its study), copied to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for source in sorted(report_dir(settings, job_id).iterdir()):
+        shutil.copy2(source, out_dir / source.name)
+        copies.append(out_dir / source.name)
+    return copies
+
+
 def run_study(
     settings: Settings, plan: StudyPlan, out_dir: Path, progress: StudyProgress | None = None
 ) -> StudyReport:
@@ -193,13 +204,7 @@ def run_study(
         comparison = compare(session, job_id=replay_job_id)
         study_name = job_service.get_job(session, replay_job_id).study_name or ""
     studies.open_study(url, study_name).set_user_attr("plan", json.loads(plan.model_dump_json()))
-    # the replay's report, made when it finished (and attached to its study): copied here
-    out_dir.mkdir(parents=True, exist_ok=True)
-    report_dir = settings.reports_dir / f"job-{replay_job_id}"
-    files = []
-    for source in sorted(report_dir.iterdir()):
-        shutil.copy2(source, out_dir / source.name)
-        files.append(out_dir / source.name)
+    files = _copy_report(settings, replay_job_id, out_dir)
     table = (out_dir / "tuning_cost.txt").read_text().rstrip("\n")
     figures = sorted(p for p in files if p.suffix == ".png")
     early_id = early = early_table = None
@@ -226,10 +231,7 @@ def run_study(
             with session_scope(url) as session:
                 early = compare(session, job_id=early_id)
             early_dir = out_dir / f"early_stopping_{plan.early_stopping.name}"
-            early_dir.mkdir(parents=True, exist_ok=True)
-            for source in sorted((settings.reports_dir / f"job-{early_id}").iterdir()):
-                shutil.copy2(source, early_dir / source.name)
-                files.append(early_dir / source.name)
+            files += _copy_report(settings, early_id, early_dir)
             early_table = (early_dir / "tuning_cost.txt").read_text().rstrip("\n")
     return StudyReport(
         plan=plan,
