@@ -118,7 +118,7 @@ def simulate(
     """One searcher run in simulated time. Returns ``curve`` (suboptimality after each trial),
     ``trials_to`` and ``cost_to`` ({epochs, seconds, wallclock} -> delta -> cost or None) and
     the run's totals (``pruned``, ``epochs``, ``seconds``, ``wallclock``)."""
-    from service.kinds.replay import delta_key
+    from service.kinds.replay import trials_to
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     distributions = grid.distributions()
@@ -221,17 +221,14 @@ def simulate(
         del running[trial.number]
         launch(clock)
 
-    trials_to = {
-        delta_key(d): next((t + 1 for t, s in enumerate(curve) if s <= d + 1e-9), None) for d in deltas
+    reached = trials_to(curve, deltas)
+    cost_to = {  # each cost when the trial that reached delta ended
+        name: {key: None if t is None else float(marks[t - 1][k]) for key, t in reached.items()}
+        for k, name in enumerate(COSTS)
     }
-    cost_to: dict[str, dict[str, float | None]] = {name: {} for name in COSTS}
-    for d in deltas:
-        first = next((t for t, s in enumerate(curve) if s <= d + 1e-9), None)
-        for k, name in enumerate(COSTS):
-            cost_to[name][delta_key(d)] = None if first is None else float(marks[first][k])
     return {
         "curve": curve,
-        "trials_to": trials_to,
+        "trials_to": reached,
         "cost_to": cost_to,
         "stalled": stalled or len(curve) < budget,
         "pruned": pruned,

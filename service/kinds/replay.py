@@ -41,6 +41,11 @@ def delta_key(delta: float) -> str:
     return str(float(delta))
 
 
+def trials_to(curve: list[float], deltas: list[float]) -> dict[str, int | None]:
+    """delta_key(delta) -> the first t (from 1) with s(t) <= delta, None if the curve never gets there."""
+    return {delta_key(d): next((t + 1 for t, s in enumerate(curve) if s <= d + 1e-9), None) for d in deltas}
+
+
 class ReplaySpec(BaseModel):
     """Run searchers x seeds against stored landscapes: lookups, no training."""
 
@@ -220,11 +225,12 @@ def replay_one(
         curve.append(incumbent - e_star)
         if len(curve) == budget:
             break
-    trials_to = {
-        delta_key(d): next((t + 1 for t, s in enumerate(curve) if s <= d + 1e-9), None) for d in deltas
-    }
     return RunOutcome(
-        searcher=searcher, seed=seed, curve=curve, trials_to=trials_to, stalled=len(curve) < budget
+        searcher=searcher,
+        seed=seed,
+        curve=curve,
+        trials_to=trials_to(curve, deltas),
+        stalled=len(curve) < budget,
     )
 
 
