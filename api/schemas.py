@@ -201,7 +201,8 @@ class CatalogPublic(BaseModel):
     )
     plugin_errors: list[dict[str, Any]] = Field(
         default_factory=list,
-        description="Installed plugins that failed to load (group, name, source, error); left out of the catalog.",
+        description="Installed plugin entries that failed to load or cannot work (group, name, source, "
+        "error, and `field`: the entry's field at fault, where one is); left out of the catalog.",
     )
 
 

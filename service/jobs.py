@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from service import kinds
 from service.errors import Conflict, Forbidden, NotFound
-from service.models import Job, Landscape, ReplayLandscape, Trial, utcnow
+from service.landscapes import metric_of
+from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, Trial, utcnow
 from service.states import FINISHED, JobState, TrialStatus
+from workers.registry import TASKS
 
 
 def study_name_for(job_id: int, job: Job | None = None) -> str:
@@ -192,11 +194,29 @@ def best_config(session: Session, task: str, optimizer: str, *, recipe_hash: str
 
 
 def best_known_error(session: Session, task: str, optimizer: str, recipe_hash: str) -> float | None:
-    """e* for a job without a user-given reference: the best error any job reached on this recipe."""
+    """e* for a job without a user-given reference: the lowest score reached for this task,
+    optimizer, recipe and metric by any run: a finished search trial, or one seed at one node of
+    a landscape (swept or imported). None when nothing was reached yet."""
     try:
-        return best_config(session, task, optimizer, recipe_hash=recipe_hash).error
+        best: float | None = best_config(session, task, optimizer, recipe_hash=recipe_hash).error
     except NotFound:
-        return None
+        best = None
+    metric = TASKS[task].metric if task in TASKS else None
+    landscapes = session.scalars(
+        select(Landscape).where(
+            Landscape.task == task, Landscape.optimizer == optimizer, Landscape.recipe_hash == recipe_hash
+        )
+    )
+    for landscape in landscapes:
+        if metric is not None and metric_of(landscape) != metric:
+            continue
+        for errors in session.scalars(
+            select(LandscapePoint.errors).where(LandscapePoint.landscape_id == landscape.id)
+        ):
+            for error in errors:
+                if error is not None and (best is None or error < best):
+                    best = error
+    return best
 
 
 def progress(session: Session, job_ids: list[int]) -> dict[int, Progress]:

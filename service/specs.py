@@ -37,9 +37,15 @@ from search_spaces import (
 from workers.registry import OPTIMIZERS, TASKS, recipe_for
 
 
-def _known(registry: dict[str, Any], what: str) -> Any:
+def _known(registry: Any, what: str) -> Any:
     def check(value: str) -> str:
         if value not in registry:
+            failed = registry.failure(value) if hasattr(registry, "failure") else None  # a plugin catalog
+            if failed is not None:
+                raise ValueError(
+                    f"{what} {value!r} is not in the catalog: its plugin ({failed.source}) failed to load: "
+                    f"{failed.error} (see `plugin_errors` in GET /v1/catalog)"
+                )
             raise ValueError(f"unknown {what} {value!r}; known: {sorted(registry)}")
         return value
 

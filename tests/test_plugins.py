@@ -4,6 +4,9 @@ the plugin's optimizer."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +46,16 @@ def test_the_catalog_lists_the_plugins_with_their_package(settings: Settings) ->
     assert catalog["recipe_options"]["lookahead"]["fused"] and catalog["recipe_options"]["sgdr"]["fused"]
 
 
+# broken entry -> (the field at fault, what the catalog says of it)
+BROKEN_OPTIMIZERS = {
+    "epsarg": ("epsilon_arg", "EpsInside.__init__ takes no argument 'epsilon' (it takes params, lr, betas, eps)"),
+    "typo": ("optimizer", "module 'tunecost_example.lion' has no 'Loin'"),
+    "nomodule": ("optimizer", "no module 'tunecost_exmaple.lion' is installed"),
+    "badoption": ("options", "EpsInside.__init__ takes no argument 'momentum'"),
+    "aliased": ("epsilon_arg", "Lion.__init__ takes no argument 'eps'"),
+}
+
+
 @pytest.fixture
 def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """An installed distribution whose entry points are wrong in each way a plugin can be."""
@@ -54,14 +67,37 @@ def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         "missing = no_such_module_anywhere:Thing\n"
         "notaspec = json:dumps\n"
         "adam = tunecost_example.catalog:LION\n"
+        + "".join(f"{name} = broken_entries:{name.upper()}\n" for name in BROKEN_OPTIMIZERS)
+        + "inherited = broken_entries:INHERITED\n"
         "[tunecost.tasks]\n"
         "badtask = tunecost_example.catalog:LION\n"
-        "accuracy = broken_tasks:ACCURACY\n"
+        "accuracy = broken_entries:ACCURACY\n"
+        "nomodel = broken_entries:NOMODEL\n"
     )
-    (tmp_path / "broken_tasks.py").write_text(
-        "from tunecost import Metric, MLPRecipe, TaskInfo\n"
+    # Each entry below is wrong in one field, found when the catalog loads, not when a job runs.
+    # The classes live in a module that imports torch, which the catalog's checks must not import.
+    (tmp_path / "broken_optim.py").write_text(
+        "import torch\n"
+        "from tunecost_example.lion import Lion as Reexported\n"
+        "class EpsInside(torch.optim.Optimizer):\n"
+        "    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):\n"
+        "        super().__init__(params, dict(lr=lr, betas=betas, eps=eps))\n"
+        "class FromAdam(torch.optim.Adam):\n"
+        "    pass\n"
+    )
+    (tmp_path / "broken_entries.py").write_text(
+        "from tunecost import Metric, MLPRecipe, OptimizerInfo, TaskInfo\n"
+        "def entry(name, path, **kw):\n"
+        "    return OptimizerInfo(name, 'broken', 1e-3, 1e-8, 'eps', 'none', optimizer=path, **kw)\n"
+        "EPSARG = entry('epsarg', 'broken_optim:EpsInside', epsilon_arg='epsilon')\n"
+        "TYPO = entry('typo', 'tunecost_example.lion:Loin', epsilon_arg=None)\n"
+        "NOMODULE = entry('nomodule', 'tunecost_exmaple.lion:Lion', epsilon_arg=None)\n"
+        "BADOPTION = entry('badoption', 'broken_optim:EpsInside', options={'momentum': 0.9})\n"
+        "ALIASED = entry('aliased', 'broken_optim:Reexported')\n"
+        "INHERITED = entry('inherited', 'broken_optim:FromAdam')\n"
         "ACCURACY = TaskInfo('accuracy', 'maximises', 10, MLPRecipe, module='workers.tasks.digits_mlp',\n"
         "    metric=Metric('validation accuracy', '%', 'error', lower_is_better=False))\n"
+        "NOMODEL = TaskInfo('nomodel', 'no model', 10, MLPRecipe, module='broken_optim')\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     OPTIMIZERS.reload()
@@ -85,7 +121,15 @@ def test_a_broken_plugin_is_reported_and_the_rest_works(broken_plugin: None, set
             ("tunecost.optimizers", "adam"),
             ("tunecost.tasks", "badtask"),
             ("tunecost.tasks", "accuracy"),
-        }
+            ("tunecost.tasks", "nomodel"),
+        } | {("tunecost.optimizers", name) for name in BROKEN_OPTIMIZERS}
+        for name, (field, message) in BROKEN_OPTIMIZERS.items():
+            error = errors[("tunecost.optimizers", name)]
+            assert error["field"] == field and message in error["error"], error
+        nomodel = errors[("tunecost.tasks", "nomodel")]
+        assert nomodel["field"] == "module" and "defines no load_data or build_model" in nomodel["error"]
+        # what cannot be known without running code (an __init__ inherited from torch) is let in
+        assert "inherited" in {o["name"] for o in catalog["optimizers"]}
         assert "tunecost minimises" in errors[("tunecost.tasks", "accuracy")]["error"]
         assert errors[("tunecost.optimizers", "missing")]["source"] == "broken-plugin 1.0"
         assert "ModuleNotFoundError" in errors[("tunecost.optimizers", "missing")]["error"]
@@ -96,7 +140,34 @@ def test_a_broken_plugin_is_reported_and_the_rest_works(broken_plugin: None, set
         adam = next(o for o in catalog["optimizers"] if o["name"] == "adam")
         assert adam["source"] == "tunecost (built-in)"  # a plugin cannot replace a built-in
         r = client.post("/v1/jobs", json={"kind": "search", "task": "digits-mlp", "optimizer": "missing"})
-        assert r.status_code == 422 and "unknown optimizer 'missing'" in r.text
+        assert r.status_code == 422 and "optimizer 'missing' is not in the catalog" in r.text
+        r = client.post("/v1/jobs", json={"kind": "sweep", "task": "digits-mlp", "optimizer": "epsarg"})
+        assert r.status_code == 422, r.text
+        (detail,) = r.json()["detail"]
+        assert detail["loc"][-1] == "optimizer"
+        assert "its plugin (broken-plugin 1.0) failed to load: `epsilon_arg`" in detail["msg"]
+        assert "plugin_errors" in detail["msg"]
+        r = client.post("/v1/jobs", json={"kind": "search", "task": "digits-mlp", "optimizer": "nosuch"})
+        assert r.status_code == 422 and "unknown optimizer 'nosuch'" in r.text
+        assert client.get("/v1/jobs").json()["count"] == 0
+
+
+def test_the_entry_checks_run_no_plugin_code_and_import_no_torch(broken_plugin: None) -> None:
+    """The API process checks every entry without importing torch (nor the plugin's module)."""
+    program = (
+        "import sys; from workers.registry import plugin_errors; "
+        "fields = sorted(e.field or '' for e in plugin_errors()); "
+        "print(fields, 'torch' in sys.modules, 'broken_optim' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", program],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("False False"), out.stdout
+    assert "epsilon_arg" in out.stdout and "options" in out.stdout
 
 
 def test_lion_matches_the_lion_pytorch_reference_in_float64() -> None:

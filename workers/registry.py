@@ -174,10 +174,14 @@ class TaskInfo:
 
 @dataclass(frozen=True)
 class PluginError:
+    """An installed entry the catalog left out: which one, from where, and why; ``field`` names
+    the entry's field at fault (``optimizer``, ``epsilon_arg``, ``module``, ...) where one is."""
+
     group: str
     name: str
     source: str
     error: str
+    field: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -191,39 +195,55 @@ def resolve(path: str) -> Any:
     return getattr(module, attribute) if attribute else module
 
 
+class EntryError(ValueError):
+    """A catalog entry that cannot work, and the field of the entry at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"`{field}`: {message}")
+        self.field = field
+
+
 def _check(info: OptimizerInfo | TaskInfo) -> None:
-    """What a plugin's entry must hold for the catalog to take it (a ValueError says what)."""
+    """What a plugin's entry must hold for the catalog to take it (an EntryError says which
+    field and what). Its import paths are checked too, statically (:mod:`workers._static`):
+    no plugin code runs and torch is not imported, so the API can check them."""
+    from workers import _static
+
     if isinstance(info, OptimizerInfo):
         from search_spaces import NAMED_GRIDS
 
         if ":" not in info.optimizer:
-            raise ValueError(f"`optimizer` must be 'package.module:Class', got {info.optimizer!r}")
+            raise EntryError("optimizer", f"must be 'package.module:Class', got {info.optimizer!r}")
         if info.grid not in NAMED_GRIDS:
-            raise ValueError(f"`grid` {info.grid!r} is not a named grid; known: {sorted(NAMED_GRIDS)}")
+            raise EntryError("grid", f"{info.grid!r} is not a named grid; known: {sorted(NAMED_GRIDS)}")
         if not (info.default_alpha > 0 and info.default_epsilon > 0):
-            raise ValueError("`default_alpha` and `default_epsilon` must be positive")
+            raise EntryError("default_alpha", "`default_alpha` and `default_epsilon` must be positive")
+        _static.check_optimizer_class(info)
     else:
         if not (isinstance(info.recipe_model, type) and issubclass(info.recipe_model, BaseModel)):
-            raise ValueError("`recipe_model` must be a pydantic model class (subclass tunecost.Recipe)")
+            raise EntryError("recipe_model", "must be a pydantic model class (subclass tunecost.Recipe)")
         info.recipe_model()  # its defaults must validate
         if not info.analytic and not info.module:
-            raise ValueError("`module` must name the task's training module ('package.module[:Namespace]')")
+            raise EntryError("module", "must name the task's training module ('package.module[:Namespace]')")
         metric = info.metric
         if not isinstance(metric, Metric) or metric.kind not in ("error", "mse"):
-            raise ValueError("`metric` must be a tunecost.Metric of kind 'error' or 'mse'")
+            raise EntryError("metric", "must be a tunecost.Metric of kind 'error' or 'mse'")
         if not metric.lower_is_better:
-            raise ValueError(
-                f"metric {metric.name!r}: tunecost minimises; declare a lower-is-better score "
-                "(for accuracy, its error 100 - accuracy)"
+            raise EntryError(
+                "metric",
+                f"{metric.name!r}: tunecost minimises; declare a lower-is-better score "
+                "(for accuracy, its error 100 - accuracy)",
             )
         least = 2 if metric.kind == "error" else 1
         if not (isinstance(info.num_classes, int) and info.num_classes >= least):
-            raise ValueError(f"`num_classes` must be an integer >= {least}, got {info.num_classes!r}")
+            raise EntryError("num_classes", f"must be an integer >= {least}, got {info.num_classes!r}")
         if info.diverged_score is None or not math.isfinite(info.diverged_score):
-            raise ValueError("`diverged_score` must be a finite number (what a diverged trial scores)")
+            raise EntryError("diverged_score", "must be a finite number (what a diverged trial scores)")
         low, high = metric.bounds
         if not (low <= info.diverged_score and (high is None or info.diverged_score <= high)):
-            raise ValueError(f"`diverged_score` {info.diverged_score} is outside the metric's bounds")
+            raise EntryError("diverged_score", f"{info.diverged_score} is outside the metric's bounds")
+        if not info.analytic:
+            _static.check_task_module(info)
 
 
 class _Catalog(Mapping[str, Any]):
@@ -256,7 +276,9 @@ class _Catalog(Mapping[str, Any]):
                     entries[info.name] = replace(info, source=source)
                 except Exception as exc:  # a broken plugin is reported, never fatal
                     log.warning("plugin %s %r from %s not loaded: %s", self.group, point.name, source, exc)
-                    errors.append(PluginError(self.group, point.name, source, f"{type(exc).__name__}: {exc}"))
+                    field = exc.field if isinstance(exc, EntryError) else None
+                    message = str(exc) if field else f"{type(exc).__name__}: {exc}"
+                    errors.append(PluginError(self.group, point.name, source, message, field))
             self._entries, self.errors = entries, errors
         return self._entries
 
@@ -265,8 +287,13 @@ class _Catalog(Mapping[str, Any]):
         self._entries = None
 
     def register(self, info: Any) -> None:
-        """Add an entry in this process (tests; embedding applications)."""
+        """Add an entry in this process (tests; embedding applications), unchecked."""
         self._load()[info.name] = info
+
+    def failure(self, name: str) -> PluginError | None:
+        """Why the installed entry ``name`` is not in the catalog, if one by that name failed."""
+        self._load()
+        return next((e for e in self.errors if e.name == name), None)
 
     def unregister(self, name: str) -> None:
         self._load().pop(name, None)

@@ -184,6 +184,35 @@ def test_without_reference_error_suboptimality_is_against_the_best_known(setting
         assert p.suboptimality == pytest.approx(p.best_so_far - best_known)
 
 
+def test_best_known_error_counts_the_landscapes_of_the_same_recipe(settings: Settings) -> None:
+    """e* is the lowest score any run reached: a sweep's node counts as much as a search trial."""
+    from service.kinds.sweep import SweepSpec
+
+    url = settings.resolved_database_url
+    sweep = SweepSpec.model_validate(
+        {
+            "kind": "sweep",
+            "task": "synthetic-bowl",
+            "optimizer": "adam",
+            "space": {"type": "grid", "alphas": [0.01, 1.0], "epsilons": [1e-6, 1e-2]},
+        }
+    )
+    jobs.create_job(url, sweep)
+    run(settings)  # the sweep reaches 2.0 at (0.01, 1e-6), the optimum
+    other_recipe = SweepSpec.model_validate({**sweep.model_dump(), "recipe": {"optimum_alpha": 1.0}})
+    jobs.create_job(url, other_recipe)
+    run(settings)  # reaches a lower score, but on another recipe: not the same e*
+    search = submit(url, budget=2, space={"type": "grid", "alphas": [1.0, 1e-4], "epsilons": [1e-6, 1e-2]})
+    run(settings)
+    job = jobs.get_job(url, search)
+    assert job.reference_source == "best-known" and job.reference_error == pytest.approx(2.0)
+    assert job.result["reference_error"] == pytest.approx(2.0)
+    curve = jobs.curve(url, search)
+    assert min(p.error for p in curve) > 2.0
+    for p in curve:
+        assert p.suboptimality == pytest.approx(p.best_so_far - 2.0) and p.suboptimality > 0
+
+
 def test_one_point_grid_trains_exactly_that_config(settings: Settings) -> None:
     url = settings.resolved_database_url
     job_id = submit(url, budget=1, space={"type": "grid", "alphas": [0.02], "epsilons": [3e-7]})
