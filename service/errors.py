@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
 
 class TunecostError(Exception):
     """Base class of every error the service raises on purpose."""
@@ -35,3 +39,25 @@ class Forbidden(TunecostError):
 class Unplaceable(TunecostError):
     """A job asks for resources that no node of the Ray cluster has: it fails at once rather
     than wait forever and block the runner."""
+
+
+def one_line(exc: BaseException, limit: int = 1000) -> str:
+    """A job's ``error``: the user's own exception as one line, ``Type: message (where)``.
+
+    Ray wraps an exception raised in a task in a ``RayTaskError`` whose text is the worker's
+    whole traceback, with colour codes, paths and addresses; its ``cause`` is the exception the
+    user's code raised. Notes added on the way (``exc.add_note``: which configs, which seed)
+    are kept. The traceback itself belongs in the server log, never in the job row.
+    """
+    seen = set()
+    while (cause := getattr(exc, "cause", None)) is not None and isinstance(cause, BaseException):
+        if id(cause) in seen:
+            break
+        seen.add(id(cause))
+        exc = cause
+    message = " ".join(_ANSI.sub("", str(exc)).split())
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    notes = [" ".join(_ANSI.sub("", note).split()) for note in getattr(exc, "__notes__", ())]
+    if notes:
+        text += f" ({'; '.join(notes)})"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -13,7 +13,6 @@ import logging
 import os
 import socket
 import threading
-import traceback
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,6 +22,7 @@ from sqlalchemy import or_, select, update
 
 from service import kinds
 from service.db import session_scope
+from service.errors import one_line
 from service.jobs import study_name_for
 from service.models import Job, utcnow
 from service.settings import Settings
@@ -207,9 +207,8 @@ class JobRunner:
                 result, outcome = kind.finish(ctx, spec, result)
         except Exception as exc:
             done.set()
-            log.exception("job %s failed", job.id)
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            self._finish(job.id, JobState.FAILED, error=detail[:4000])
+            log.exception("job %s failed", job.id)  # the traceback goes to the log, one line to the row
+            self._finish(job.id, JobState.FAILED, error=one_line(exc))
             return
         finally:
             done.set()

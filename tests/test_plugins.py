@@ -48,7 +48,10 @@ def test_the_catalog_lists_the_plugins_with_their_package(settings: Settings) ->
 
 # broken entry -> (the field at fault, what the catalog says of it)
 BROKEN_OPTIMIZERS = {
-    "epsarg": ("epsilon_arg", "EpsInside.__init__ takes no argument 'epsilon' (it takes params, lr, betas, eps)"),
+    "epsarg": (
+        "epsilon_arg",
+        "EpsInside.__init__ takes no argument 'epsilon' (it takes params, lr, betas, eps)",
+    ),
     "typo": ("optimizer", "module 'tunecost_example.lion' has no 'Loin'"),
     "nomodule": ("optimizer", "no module 'tunecost_exmaple.lion' is installed"),
     "badoption": ("options", "EpsInside.__init__ takes no argument 'momentum'"),

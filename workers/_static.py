@@ -38,8 +38,7 @@ def check_optimizer_class(info: OptimizerInfo) -> None:
         if argument is not None and argument not in accepted:
             raise EntryError(
                 field,
-                f"{cls.name}.__init__ takes no argument {argument!r} "
-                f"(it takes params, {takes})",
+                f"{cls.name}.__init__ takes no argument {argument!r} (it takes params, {takes})",
             )
 
 

@@ -167,12 +167,20 @@ def _train_chunk(
     from workers.trainer import train_one
 
     torch.set_num_threads(max(1, threads))
-    if fused and can_fuse(task, optimizer):
-        results = train_fused(task, optimizer, configs, seed=seed, recipe=recipe, data_dir=data_dir)
-    else:
-        results = [
-            train_one(task, optimizer, a, e, seed=seed, recipe=recipe, data_dir=data_dir) for a, e in configs
-        ]
+    where = f"{optimizer} on {task}, seed {seed}"
+    try:
+        if fused and can_fuse(task, optimizer):
+            where += f", {len(configs)} configs fused: alpha {_span([a for a, _ in configs])}, "
+            where += f"epsilon {_span([e for _, e in configs])}"
+            results = train_fused(task, optimizer, configs, seed=seed, recipe=recipe, data_dir=data_dir)
+        else:
+            results = []
+            for a, e in configs:
+                where = f"{optimizer} on {task}, seed {seed}, alpha={a:g}, epsilon={e:g}"
+                results.append(train_one(task, optimizer, a, e, seed=seed, recipe=recipe, data_dir=data_dir))
+    except Exception as exc:
+        exc.add_note(where)  # which configs: the job's error names them (service.errors.one_line)
+        raise
     import ray
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -183,6 +191,11 @@ def _train_chunk(
         "machine": platform.machine(),
         "node_id": ray.get_runtime_context().get_node_id(),
     }
+
+
+def _span(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:g}" if low == high else f"{low:g}..{high:g}"
 
 
 def _cpu_model() -> str:

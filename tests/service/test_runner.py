@@ -213,6 +213,28 @@ def test_best_known_error_counts_the_landscapes_of_the_same_recipe(settings: Set
         assert p.suboptimality == pytest.approx(p.best_so_far - 2.0) and p.suboptimality > 0
 
 
+def test_a_failed_sweep_says_what_raised_in_one_line_and_which_config(settings: Settings) -> None:
+    """Not Ray's traceback (colour codes, worker paths, an IP address): the user's exception and
+    the config it raised at; the traceback is in the server log."""
+    from service.kinds.sweep import SweepSpec
+
+    url = settings.resolved_database_url
+    spec = {
+        "kind": "sweep",
+        "task": "synthetic-bowl",
+        "optimizer": "adam",
+        "space": {"type": "grid", "alphas": [0.01, 5.0], "epsilons": [1e-6]},
+        "recipe": {"fail_alpha_above": 1.0},
+    }
+    job_id = jobs.create_job(url, SweepSpec.model_validate(spec)).id
+    run(settings)
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.FAILED
+    assert job.error == (
+        "RuntimeError: injected failure at alpha=5 (adam on synthetic-bowl, seed 0, alpha=5, epsilon=1e-06)"
+    )
+
+
 def test_one_point_grid_trains_exactly_that_config(settings: Settings) -> None:
     url = settings.resolved_database_url
     job_id = submit(url, budget=1, space={"type": "grid", "alphas": [0.02], "epsilons": [3e-7]})
