@@ -144,10 +144,14 @@ class Verdict(BaseModel):
     optimizer: str
     baseline: str
     ratio: float | None = Field(
-        description="median T(delta) of optimizer / of baseline; null: neither reached."
+        description="median T(delta) of optimizer / of baseline (a run that never reached delta counts "
+        "as the budget); null: no run of either reached delta."
     )
     ci: tuple[float | None, float | None] = Field(description="95% paired-bootstrap interval of the ratio.")
     distinguishable: bool = Field(description="The interval excludes 1.")
+    reached: tuple[float, float] = Field(
+        description="Share of replay seeds that reached delta within the budget: optimizer, baseline."
+    )
     text: str
 
 
@@ -468,6 +472,10 @@ def _verdicts(
     return out
 
 
+def _share_reached(runs: list[ReplayRun], key: str) -> float:
+    return sum(r.trials_to.get(key) is not None for r in runs) / len(runs)
+
+
 def _verdict(
     optimizer: str,
     baseline: str,
@@ -477,17 +485,39 @@ def _verdict(
     baseline_runs: list[ReplayRun],
 ) -> Verdict:
     """The ratio of median trials-to-delta with a paired bootstrap over the replay seeds. A run
-    that never reached delta counts as the budget: conservative, it can only shrink a gap."""
+    that never reached delta counts as the budget: conservative, it can only shrink a gap. Where
+    no run of one side reached delta, the ratio is only a bound and the text says so; where no run
+    of either did, there is no ratio: neither reached delta within the budget."""
     budget = runs[0].budget
-    ta = censored([r.trials_to.get(delta_key(delta)) for r in runs], at=budget)
-    tb = censored([r.trials_to.get(delta_key(delta)) for r in baseline_runs], at=budget)
+    key = delta_key(delta)
+    reached = (_share_reached(runs, key), _share_reached(baseline_runs, key))
+    head = f"{optimizer} vs {baseline} · {searcher} · δ={delta:g}:"
+    if reached == (0.0, 0.0):
+        return Verdict(
+            searcher=searcher,
+            delta=delta,
+            optimizer=optimizer,
+            baseline=baseline,
+            ratio=None,
+            ci=(None, None),
+            distinguishable=False,
+            reached=reached,
+            text=f"{head} neither reached δ within the budget of {budget} trials",
+        )
+    ta = censored([r.trials_to.get(key) for r in runs], at=budget)
+    tb = censored([r.trials_to.get(key) for r in baseline_runs], at=budget)
     ratio, lo, hi = ratio_interval(ta, tb)
     distinguishable = hi < 1 or lo > 1
-    text = f"{optimizer} vs {baseline} · {searcher} · δ={delta:g}: {ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
+    text = f"{head} {ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
     if distinguishable:
         text += f" — {optimizer if hi < 1 else baseline} cheaper to tune"
     else:
         text += " — not distinguishable at 95%"
+    for side, share, bound in ((optimizer, reached[0], "a lower"), (baseline, reached[1], "an upper")):
+        if share == 0.0:
+            text += (
+                f" ({side} never reached δ within the budget of {budget} trials: the ratio is {bound} bound)"
+            )
     return Verdict(
         searcher=searcher,
         delta=delta,
@@ -496,5 +526,6 @@ def _verdict(
         ratio=ratio,
         ci=(lo, hi),
         distinguishable=distinguishable,
+        reached=reached,
         text=text,
     )

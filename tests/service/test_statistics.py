@@ -62,3 +62,33 @@ def test_paired_bootstrap_tells_apart_what_differs_and_only_that() -> None:
 def test_median_interval_reaches_past_the_budget_when_most_runs_do_not_reach() -> None:
     lo, hi = median_interval(censored([10, 12, None, None, None, 11, None, None]))
     assert lo >= 10 and hi == np.inf
+
+
+def _runs(trials_to: list[int | None], budget: int = 50) -> list:
+    from service.models import ReplayRun
+
+    return [ReplayRun(seed=s, budget=budget, trials_to={"1.0": t}) for s, t in enumerate(trials_to)]
+
+
+def test_a_verdict_where_neither_side_reached_delta_says_so_not_a_certain_tie() -> None:
+    from service.comparisons import _verdict
+
+    v = _verdict("avagrad", "adam", "gld", 1.0, _runs([None] * 8), _runs([None] * 8))
+    assert v.text == "avagrad vs adam · gld · δ=1: neither reached δ within the budget of 50 trials"
+    assert v.ratio is None and v.ci == (None, None) and not v.distinguishable and v.reached == (0.0, 0.0)
+
+
+def test_a_verdict_where_one_side_never_reached_delta_calls_its_ratio_a_bound() -> None:
+    from service.comparisons import _verdict
+
+    v = _verdict("avagrad", "adam", "gld", 1.0, _runs([5, 6, 7, 5, 6, 7, 5, 6]), _runs([None] * 8))
+    assert v.reached == (1.0, 0.0) and v.distinguishable and v.ratio == pytest.approx(6 / 50)
+    assert v.text.endswith(
+        "— avagrad cheaper to tune (adam never reached δ within the budget of 50 trials: the ratio is an upper bound)"
+    )
+    w = _verdict(
+        "avagrad", "adam", "gld", 1.0, _runs([None] * 8), _runs([None, 40, None, None, 45, None, 48, 49])
+    )
+    assert "(avagrad never reached δ within the budget of 50 trials: the ratio is a lower bound)" in w.text
+    both = _verdict("avagrad", "adam", "gld", 1.0, _runs([5, 9, 7]), _runs([6, 8, 7]))
+    assert "never reached" not in both.text and both.reached == (1.0, 1.0)
