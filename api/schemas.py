@@ -62,7 +62,11 @@ class JobPublic(BaseModel):
     optimizer: str | None = Field(description="Its optimizer; null for a replay.")
     searcher: str | None
     budget: int | None
-    trials_done: int = Field(description="Distinct configs evaluated so far.")
+    trials_done: int = Field(
+        description="What the job has evaluated so far: a search, its distinct configs; a sweep, the "
+        "grid nodes with a score once its landscape is stored (0 while it runs: see its progress bar); "
+        "a replay, 0 (its runs are in its comparison)."
+    )
     study_name: str | None = Field(description="The job's Optuna study (open it in optuna-dashboard).")
     spec: dict[str, Any]
     owner: str | None
@@ -70,7 +74,10 @@ class JobPublic(BaseModel):
     cancel_requested: bool
     reference_error: float | None = Field(description="e* used for suboptimality.")
     reference_source: str | None = Field(description="'user' or 'best-known'.")
-    best: BestPoint | None = Field(description="Best (alpha, epsilon, error, trial) of the job so far.")
+    best: BestPoint | None = Field(
+        description="Best (alpha, epsilon, error, trial) of the job so far: a search's best trial; a "
+        "sweep's best grid node by its mean over seeds (`trial` null); null for a replay."
+    )
     metric: dict[str, Any] | None = Field(
         None,
         description="What its `error` values measure: the task's metric (name, unit, kind, "

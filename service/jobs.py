@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from service import kinds
 from service.errors import Conflict, Forbidden, NotFound
+from service.kinds import BestPoint, Progress
 from service.landscapes import metric_of
 from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, Trial, utcnow
 from service.states import FINISHED, JobState, TrialStatus
@@ -24,17 +25,6 @@ def study_name_for(job_id: int, job: Job | None = None) -> str:
     dashboard's study list says what each one is (the list shows names only)."""
     subject = [] if job is None else [s for s in (job.kind, job.task, job.optimizer, job.searcher) if s]
     return f"tunecost-job-{job_id}" + (f" ({', '.join(subject)})" if subject else "")
-
-
-class BestPoint(BaseModel):
-    alpha: float
-    epsilon: float
-    error: float
-    trial: int | None = Field(description="Its trial number (distinct configs, from 1).")
-    optuna_trial: int | None = Field(
-        None,
-        description="The same trial's number in the job's Optuna study (from 0, cached answers counted).",
-    )
 
 
 class CurvePoint(BaseModel):
@@ -70,11 +60,6 @@ class BestConfig(BaseModel):
     trials_considered: int = Field(
         description="Finished trials of (task, optimizer) the best was chosen from."
     )
-
-
-class Progress(BaseModel):
-    trials_done: int = 0
-    best: BestPoint | None = None
 
 
 def create_job(
@@ -219,8 +204,10 @@ def best_known_error(session: Session, task: str, optimizer: str, recipe_hash: s
     return best
 
 
-def progress(session: Session, job_ids: list[int]) -> dict[int, Progress]:
-    """Per job: distinct configs evaluated so far and the best of them (two queries per call)."""
+def progress(session: Session, jobs: list[Job]) -> dict[int, Progress]:
+    """Per job: what it has evaluated so far and the best of it. By default a job's distinct
+    trials (two queries per call); a kind that keeps no trials says its own (JobKind.progress)."""
+    job_ids = [job.id for job in jobs]
     out = {i: Progress() for i in job_ids}
     if not job_ids:
         return out
@@ -252,4 +239,8 @@ def progress(session: Session, job_ids: list[int]) -> dict[int, Progress]:
         out[job_id].best = BestPoint(
             alpha=alpha, epsilon=epsilon, error=error, trial=number, optuna_trial=optuna_number
         )
+    for job in jobs:
+        own = kinds.get(job.kind).progress(session, job)
+        if own is not None:
+            out[job.id] = own
     return out

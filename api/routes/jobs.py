@@ -66,7 +66,7 @@ _EXAMPLES = {
 
 
 def _public(session: Session, job: Job) -> JobPublic:
-    return JobPublic.from_job(job, job_service.progress(session, [job.id])[job.id])
+    return JobPublic.from_job(job, job_service.progress(session, [job])[job.id])
 
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -118,7 +118,7 @@ def list_jobs(
     jobs, count = job_service.list_jobs(
         session, state=state, task=task, optimizer=optimizer, offset=offset, limit=limit
     )
-    progress = job_service.progress(session, [j.id for j in jobs])
+    progress = job_service.progress(session, jobs)
     data = [JobPublic.from_job(j, progress[j.id]) for j in jobs]
     return JobsPublic(data=data, count=count, offset=offset, limit=limit)
 

@@ -65,6 +65,26 @@ class RunContext:
             self.on_progress(done, total)
 
 
+class BestPoint(BaseModel):
+    alpha: float
+    epsilon: float
+    error: float
+    trial: int | None = Field(
+        description="Its trial number (distinct configs, from 1); null for a grid node."
+    )
+    optuna_trial: int | None = Field(
+        None,
+        description="The same trial's number in the job's Optuna study (from 0, cached answers counted).",
+    )
+
+
+class Progress(BaseModel):
+    """What a job has evaluated so far (``trials_done``: distinct configs, or grid nodes) and the best of it."""
+
+    trials_done: int = 0
+    best: BestPoint | None = None
+
+
 @dataclass(frozen=True)
 class Outcome:
     state: JobState
@@ -97,6 +117,11 @@ class JobKind(Generic[SpecT, ResultT]):
     def finish(self, ctx: RunContext, spec: SpecT, result: ResultT) -> tuple[ResultT, Outcome]:
         """After :meth:`run` returned without cancellation: the final result and state."""
         return result, Outcome(JobState.SUCCEEDED)
+
+    def progress(self, session: Session, job: Job) -> Progress | None:
+        """The job's progress and best, for a kind that does not record trials; None: count
+        its trials (``service.jobs.progress``)."""
+        return None
 
 
 _BUILTIN: dict[str, str] = {

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from search_spaces import SpaceError, build_sampler, validate_options
 from service import jobs as job_service
 from service.db import session_scope
-from service.jobs import BestPoint
-from service.kinds import JobKind, Limits, Outcome, RunContext
+from service.kinds import BestPoint, JobKind, Limits, Outcome, RunContext
 from service.models import Job, Trial
 from service.specs import (
     SPEC_CONFIG,

@@ -21,13 +21,14 @@ import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import landscapes as landscape_service
 from service import studies
 from service.db import session_scope
-from service.kinds import JobKind, Limits, RunContext
-from service.models import Job, Landscape
+from service.kinds import BestPoint, JobKind, Limits, Progress, RunContext
+from service.models import Job, Landscape, LandscapePoint
 from service.specs import (
     MAX_INT,
     SPEC_CONFIG,
@@ -217,6 +218,27 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
     def admit(self, session: Session, job: Job, spec: SweepSpec, limits: Limits) -> None:
         limits.check_grid(spec.space.size)
         job.task, job.optimizer, job.recipe_hash = spec.task, spec.optimizer, spec.recipe_hash
+
+    def progress(self, session: Session, job: Job) -> Progress:
+        """Grid nodes with a score, and the best node by its mean over seeds (``trial`` null),
+        once the landscape is stored; nothing before (a running sweep reports through its
+        progress bar)."""
+        landscape_id = SweepResult.model_validate(job.result or {}).landscape_id
+        if landscape_id is None:
+            return Progress()
+        scored = select(LandscapePoint).where(
+            LandscapePoint.landscape_id == landscape_id, LandscapePoint.error.is_not(None)
+        )
+        count = session.scalar(select(func.count()).select_from(scored.subquery())) or 0
+        best = session.scalars(
+            scored.order_by(LandscapePoint.error, LandscapePoint.alpha_index, LandscapePoint.epsilon_index)
+        ).first()
+        point = (
+            None
+            if best is None
+            else BestPoint(alpha=best.alpha, epsilon=best.epsilon, error=best.error, trial=None)
+        )
+        return Progress(trials_done=count, best=point)
 
     def total(self, spec: SweepSpec) -> int:
         refine = spec.refine

@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import optuna
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from api.app import create_app
 from service.db import session_scope
 from service.kinds.search import SearchSpec
 from service.models import Job, utcnow
@@ -197,8 +199,18 @@ def test_best_known_error_counts_the_landscapes_of_the_same_recipe(settings: Set
             "space": {"type": "grid", "alphas": [0.01, 1.0], "epsilons": [1e-6, 1e-2]},
         }
     )
-    jobs.create_job(url, sweep)
+    sweep_id = jobs.create_job(url, sweep).id
     run(settings)  # the sweep reaches 2.0 at (0.01, 1e-6), the optimum
+    with TestClient(create_app(settings, run_jobs=False)) as client:
+        shown = client.get(f"/v1/jobs/{sweep_id}").json()
+    assert shown["state"] == "succeeded" and shown["trials_done"] == 4  # its nodes, as its result says
+    assert shown["best"] == {
+        "alpha": 0.01,
+        "epsilon": 1e-6,
+        "error": 2.0,
+        "trial": None,
+        "optuna_trial": None,
+    }
     other_recipe = SweepSpec.model_validate({**sweep.model_dump(), "recipe": {"optimum_alpha": 1.0}})
     jobs.create_job(url, other_recipe)
     run(settings)  # reaches a lower score, but on another recipe: not the same e*
