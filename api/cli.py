@@ -395,9 +395,26 @@ def cancel(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
 
 @app.command()
 @friendly_errors
-def catalog() -> None:
-    """List tasks, optimizers and searchers."""
-    _print_json(TunecostClient().catalog())
+def catalog(
+    installed: Annotated[
+        bool, typer.Option("--installed", help="The catalog installed here, without asking a server.")
+    ] = False,
+) -> None:
+    """List tasks, optimizers, searchers and plugin errors: the server's, else the one installed here."""
+    if not installed:
+        client = TunecostClient()
+        try:
+            _print_json(client.catalog())
+            return
+        except httpx.ConnectError:
+            typer.echo(
+                f"no tunecost server at {client.base_url}: the catalog installed here "
+                "(a server's may differ: its plugins are those installed where it runs)",
+                err=True,
+            )
+    from service.catalog import installed as installed_catalog
+
+    _print_json(installed_catalog())
 
 
 # --------------------------------------------------------------------------- figures

@@ -4,6 +4,7 @@ the plugin's optimizer."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -155,6 +156,23 @@ def test_a_broken_plugin_is_reported_and_the_rest_works(broken_plugin: None, set
         assert client.get("/v1/jobs").json()["count"] == 0
 
 
+def test_the_cli_catalog_works_without_a_server(broken_plugin: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No server answers: `tunecost catalog` says so on stderr and prints the installed catalog."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("TUNECOST_URL", f"http://127.0.0.1:{free_port()}")
+    result = CliRunner().invoke(app, ["catalog"])
+    assert result.exit_code == 0, result.output
+    assert "no tunecost server at" in result.stderr
+    catalog = json.loads(result.stdout)
+    assert "lion" in {o["name"] for o in catalog["optimizers"]}
+    errors = {e["name"]: e for e in catalog["plugin_errors"]}
+    assert errors["epsarg"]["field"] == "epsilon_arg"
+
+
 def test_the_entry_checks_run_no_plugin_code_and_import_no_torch(broken_plugin: None) -> None:
     """The API process checks every entry without importing torch (nor the plugin's module)."""
     program = (
@@ -171,6 +189,23 @@ def test_the_entry_checks_run_no_plugin_code_and_import_no_torch(broken_plugin: 
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("False False"), out.stdout
     assert "epsilon_arg" in out.stdout and "options" in out.stdout
+
+
+def test_the_conformance_checks_fail_with_an_assertion_error_whatever_breaks() -> None:
+    """As tunecost.testing promises: an exception from the plugin's code is an AssertionError
+    that says which check it broke (here torch's Adam given an argument it does not take)."""
+    from dataclasses import replace
+
+    from tunecost.testing import check_optimizer
+
+    OPTIMIZERS.register(replace(OPTIMIZERS["adam"], name="adam-wrong-eps", epsilon_arg="epsilon"))
+    try:
+        with pytest.raises(
+            AssertionError, match="training digits-mlp with adam-wrong-eps.*TypeError.*'epsilon'"
+        ):
+            check_optimizer("adam-wrong-eps")
+    finally:
+        OPTIMIZERS.unregister("adam-wrong-eps")
 
 
 def test_lion_matches_the_lion_pytorch_reference_in_float64() -> None:

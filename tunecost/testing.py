@@ -5,14 +5,28 @@
     def test_my_optimizer():
         check_optimizer("my-optimizer")   # the name of its catalog entry
 
-Each raises ``AssertionError`` with what went wrong. Needs the ``train`` extra (torch).
+Each raises ``AssertionError`` with what went wrong, whatever went wrong: an exception the
+plugin's code raised (an import, a constructor, a training step) becomes an ``AssertionError``
+that says which check it broke, with the original as its cause. Needs the ``train`` extra (torch).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 CONFIGS = [(1e-3, 1e-8), (1e-2, 1e-4)]
+
+
+@contextmanager
+def _checking(what: str) -> Iterator[None]:
+    try:
+        yield
+    except AssertionError:
+        raise
+    except Exception as exc:
+        raise AssertionError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
 def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
@@ -21,11 +35,15 @@ def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
     from workers.fused import can_fuse, train_fused
     from workers.trainer import train_one
 
-    ones = [train_one(task, optimizer, a, e, seed=1, recipe=recipe, dtype=torch.float64) for a, e in CONFIGS]
+    with _checking(f"training {task} with {optimizer}, one config at a time"):
+        ones = [
+            train_one(task, optimizer, a, e, seed=1, recipe=recipe, dtype=torch.float64) for a, e in CONFIGS
+        ]
     assert all(not one.diverged for one in ones), f"{optimizer} on {task} diverged at {CONFIGS}"
     if not can_fuse(task, optimizer):
         return
-    fused = train_fused(task, optimizer, CONFIGS, seed=1, recipe=recipe, dtype=torch.float64)
+    with _checking(f"training {task} with {optimizer}, fused"):
+        fused = train_fused(task, optimizer, CONFIGS, seed=1, recipe=recipe, dtype=torch.float64)
     for (a, e), one, f in zip(CONFIGS, ones, fused, strict=True):
         gap = abs(one.val_loss - f.val_loss)
         assert gap < 1e-8, f"fused and one-config training differ by {gap:.2e} at alpha={a}, eps={e}"
@@ -46,7 +64,8 @@ def check_optimizer(name: str, *, task: str = "digits-mlp") -> None:
     from workers.registry import OPTIMIZERS
 
     _loaded(name, OPTIMIZERS, "optimizer")
-    optimizer_class(OPTIMIZERS[name])
+    with _checking(f"importing {OPTIMIZERS[name].optimizer!r} (the entry's `optimizer`)"):
+        optimizer_class(OPTIMIZERS[name])
     _agree(task, name, {"epochs": 2, "subset": 300})
 
 
@@ -57,9 +76,13 @@ def check_task(name: str, *, optimizer: str = "adam") -> None:
     from workers.tasks import task_module
 
     _loaded(name, TASKS, "task")
-    recipe = recipe_for(name, {"epochs": 2})
-    module = task_module(name)
-    data = module.load_data(recipe, None)
+    with _checking("the default recipe with epochs=2"):
+        recipe = recipe_for(name, {"epochs": 2})
+    with _checking(f"importing {TASKS[name].module!r} (the entry's `module`)"):
+        module = task_module(name)
+    with _checking("load_data(recipe, data_dir=None)"):
+        data = module.load_data(recipe, None)
     assert len(data.x_train) and len(data.x_val), "empty training or validation split"
-    module.build_model(recipe)
+    with _checking("build_model(recipe)"):
+        module.build_model(recipe)
     _agree(name, optimizer, {"epochs": 2})

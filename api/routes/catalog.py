@@ -6,10 +6,9 @@ from fastapi import APIRouter
 
 from api.deps import SessionDep
 from api.schemas import BestConfigPublic, CatalogPublic
-from search_spaces import NAMED_GRIDS, SEARCHERS
+from service import catalog as catalog_service
 from service import jobs as job_service
 from service.specs import task_metric
-from workers.registry import OPTIMIZERS, RECIPE_OPTIONS, TASKS, plugin_errors
 
 router = APIRouter(tags=["catalog"])
 
@@ -20,14 +19,7 @@ router = APIRouter(tags=["catalog"])
     summary="Tasks, optimizers (built-in and plugins, with their source), searchers and named spaces",
 )
 def catalog() -> CatalogPublic:
-    return CatalogPublic(
-        tasks=[t.to_json() for t in TASKS.values()],
-        optimizers=[o.to_json() for o in OPTIMIZERS.values()],
-        searchers=[s.to_json() for s in SEARCHERS.values()],
-        spaces={name: grid().to_json() for name, grid in NAMED_GRIDS.items()},
-        recipe_options=RECIPE_OPTIONS,
-        plugin_errors=[e.to_json() for e in plugin_errors()],
-    )
+    return CatalogPublic.model_validate(catalog_service.installed())
 
 
 @router.get(
