@@ -491,33 +491,27 @@ def _verdict(
     budget = runs[0].budget
     key = delta_key(delta)
     reached = (_share_reached(runs, key), _share_reached(baseline_runs, key))
-    head = f"{optimizer} vs {baseline} · {searcher} · δ={delta:g}:"
+    text = f"{optimizer} vs {baseline} · {searcher} · δ={delta:g}:"
+    ratio: float | None
+    lo: float | None
+    hi: float | None
     if reached == (0.0, 0.0):
-        return Verdict(
-            searcher=searcher,
-            delta=delta,
-            optimizer=optimizer,
-            baseline=baseline,
-            ratio=None,
-            ci=(None, None),
-            distinguishable=False,
-            reached=reached,
-            text=f"{head} neither reached δ within the budget of {budget} trials",
-        )
-    ta = censored([r.trials_to.get(key) for r in runs], at=budget)
-    tb = censored([r.trials_to.get(key) for r in baseline_runs], at=budget)
-    ratio, lo, hi = ratio_interval(ta, tb)
-    distinguishable = hi < 1 or lo > 1
-    text = f"{head} {ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
+        ratio = lo = hi = None
+        text += f" neither reached δ within the budget of {budget} trials"
+    else:
+        ta = censored([r.trials_to.get(key) for r in runs], at=budget)
+        tb = censored([r.trials_to.get(key) for r in baseline_runs], at=budget)
+        ratio, lo, hi = ratio_interval(ta, tb)
+        text += f" {ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
+    distinguishable = hi is not None and lo is not None and (hi < 1 or lo > 1)
     if distinguishable:
         text += f" — {optimizer if hi < 1 else baseline} cheaper to tune"
-    else:
+    elif ratio is not None:
         text += " — not distinguishable at 95%"
-    for side, share, bound in ((optimizer, reached[0], "a lower"), (baseline, reached[1], "an upper")):
-        if share == 0.0:
-            text += (
-                f" ({side} never reached δ within the budget of {budget} trials: the ratio is {bound} bound)"
-            )
+    if ratio is not None:
+        for side, share, bound in ((optimizer, reached[0], "a lower"), (baseline, reached[1], "an upper")):
+            if share == 0.0:
+                text += f" ({side} never reached δ within the budget of {budget} trials: the ratio is {bound} bound)"
     return Verdict(
         searcher=searcher,
         delta=delta,
