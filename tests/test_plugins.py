@@ -275,10 +275,13 @@ def test_the_public_import_name_carries_the_contracts_and_not_torch() -> None:
 
     code = (
         "import sys, tunecost; from tunecost import OptimizerInfo, TaskInfo, Recipe, TunecostClient, "
-        "GLDSampler; assert 'torch' not in sys.modules and 'ray' not in sys.modules; print('ok')"
+        "TunecostError, GLDSampler; assert 'torch' not in sys.modules and 'ray' not in sys.modules; "
+        "print(tunecost.__version__, issubclass(TunecostError, Exception))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "ok", out.stderr
+    from importlib.metadata import version
+
+    assert out.stdout.strip() == f"{version('tunecost')} True", out.stderr
 
 
 @pytest.mark.slow

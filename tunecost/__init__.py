@@ -2,7 +2,7 @@
 
     from tunecost import OptimizerInfo, TaskInfo, Recipe     # plugin contracts (torch-free)
     from tunecost import Metric, REGRESSION_MSE              # what a task's trials score
-    from tunecost import TunecostClient                      # the REST client
+    from tunecost import TunecostClient, TunecostError       # the REST client, its error answers
     from tunecost import GLDSampler, CGLDSampler             # plain Optuna samplers
     from tunecost.tasks import Data, carve_validation        # helpers for a task's module
     from tunecost.testing import check_optimizer, check_task # conformance checks for plugins
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from service import VERSION as __version__
 from workers.registry import (
     CLASSIFICATION_ERROR,
     OPTIMIZER_GROUP,
@@ -33,11 +34,12 @@ from workers.registry import (
 )
 
 if TYPE_CHECKING:
-    from api.client import TunecostClient
+    from api.client import TunecostClient, TunecostError
     from search_spaces import CGLDSampler, GLDSampler
 
 _LAZY = {
     "TunecostClient": "api.client",
+    "TunecostError": "api.client",
     "GLDSampler": "search_spaces",
     "CGLDSampler": "search_spaces",
 }
@@ -68,4 +70,6 @@ __all__ = [
     "Restarts",
     "TaskInfo",
     "TunecostClient",
+    "TunecostError",
+    "__version__",
 ]
