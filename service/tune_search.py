@@ -87,10 +87,10 @@ class TrialRecorder(tune.Callback):
         seed: int,
         reference_error: float | None,
         on_progress: Callable[[int], None] | None = None,
-        study: optuna.Study | None = None,
+        study: tuple[optuna.storages.BaseStorage, int] | None = None,
     ) -> None:
         self.url, self.job_id, self.seed = url, job_id, seed
-        self.study = study  # the job's Optuna study: each trial's flags are set on it too
+        self.study = study  # the job's Optuna study (storage, study id): each trial's flags go there too
         self.reference_error = reference_error
         self.on_progress = on_progress
         self._lock = threading.Lock()
@@ -164,9 +164,9 @@ class TrialRecorder(tune.Callback):
         number = config.get("optuna_trial")
         if self.study is None or number is None:
             return
-        storage = self.study._storage
+        storage, study_id = self.study
         try:
-            trial_id = storage.get_trial_id_from_study_id_trial_number(self.study._study_id, int(number))
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, int(number))
             for key, value in {
                 "diverged": bool(row.diverged),
                 "cached": bool(row.cached),
@@ -519,7 +519,7 @@ def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
         spec.seed,
         spec.reference_error,
         lambda done: ctx.progress(done, spec.budget),
-        study=study,
+        study=(storage, storage.get_study_id_from_name(ctx.study_name)),
     )
     settled = _settle_stale_optuna_trials(study, recorder.cache)
     if settled:
