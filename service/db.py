@@ -116,7 +116,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     with migration_lock(url):
         command.upgrade(alembic_config(url), revision)
         if revision == "head":
-            optuna.storages.RDBStorage(url)
+            optuna.storages.RDBStorage(url).engine.dispose()  # made its tables; keep no connection
 
 
 def downgrade(url: str, revision: str) -> None:
