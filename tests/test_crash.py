@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import optuna
+import pytest
 
 from api.client import TunecostClient
 from service.ray_session import processes_under
@@ -50,6 +51,7 @@ def _kill(server: subprocess.Popen[bytes]) -> None:
                 pass
 
 
+@pytest.mark.slow
 def test_three_kills_lose_no_trial_and_count_none_twice(database_url: str, tmp_path: Path) -> None:
     port = free_port()
     env = {

@@ -92,6 +92,7 @@ def cluster() -> Iterator[str]:
         assert not _processes_of(temp), "the cluster's processes outlived it"
 
 
+@pytest.mark.slow
 def test_jobs_run_on_both_nodes_of_a_cluster(
     database_url: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:

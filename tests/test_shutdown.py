@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from api.client import TunecostClient
 from service.ray_session import processes_under
@@ -20,6 +21,7 @@ from tests.conftest import free_port
 BIN = Path(sys.executable).parent
 
 
+@pytest.mark.slow
 def test_sigterm_hands_the_job_back_and_leaves_nothing_running(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "TUNECOST_HOME": str(tmp_path / "home"), "TUNECOST_POLL_SECONDS": "0.2"}

@@ -9,10 +9,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from service.settings import Settings
 from tests.conftest import LiveServer
 
 
+@pytest.mark.slow
 def test_no_request_is_answered_with_a_server_error(settings: Settings, tmp_path: object) -> None:
     with LiveServer(settings, run_jobs=False) as server:
         done = subprocess.run(

@@ -164,6 +164,7 @@ def test_replay_counts_distinct_configs_and_reaches_the_optimum() -> None:
     assert run.curve[t - 1] == 0.0 and (t == 1 or run.curve[t - 2] > 0.5)
 
 
+@pytest.mark.slow
 def test_random_search_expected_cost_matches_replays() -> None:
     rng = np.random.default_rng(0)
     errors = rng.uniform(0, 10, (21, 21))

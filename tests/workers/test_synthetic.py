@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
 from workers.synthetic import W_STAR, run_reddi
 
 
+@pytest.mark.slow
 def test_adam_fails_eq11_while_delayed_adam_and_avagrad_converge() -> None:
     runs = {name: run_reddi(name, steps=50_000, seed=0) for name in ("adam", "delayed_adam", "avagrad")}
     assert runs["adam"].final_mean_grad_sq > 0.9 and runs["adam"].w[-1000:].mean() > 0.95
