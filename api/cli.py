@@ -320,6 +320,7 @@ def status(
         typer.echo(
             f"job {job['id']} ({job['kind']}): {job['state']}  {_subject(job)}"
             + (f"  {job['trials_done']}/{job['budget']} trials" if job["kind"] == "search" else "")
+            + (f"  {job['trials_done']} nodes, {job['missing']} missing" if job.get("missing") else "")
             + (f"  landscape {job['landscape_id']}" if job.get("landscape_id") else "")
             + (
                 f"  best {_score(best['error'], job.get('metric'))} at alpha={best['alpha']:g} eps={best['epsilon']:g}"
@@ -345,6 +346,8 @@ def status(
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for job in listing["data"]:
         trials = f"{job['trials_done']}/{job['budget']}" if job["kind"] == "search" else ""
+        if job.get("missing"):  # a sweep under way: nodes trained / grid nodes
+            trials = f"{job['trials_done']}/{job['trials_done'] + job['missing']} nodes"
         table.add_row(str(job["id"]), job["kind"], job["state"], _subject(job), trials)
     console.print(table)
     typer.echo(f"{listing['count']} job(s)")

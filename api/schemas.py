@@ -64,8 +64,14 @@ class JobPublic(BaseModel):
     budget: int | None
     trials_done: int = Field(
         description="What the job has evaluated so far: a search, its distinct configs; a sweep, the "
-        "grid nodes with a score once its landscape is stored (0 while it runs: see its progress bar); "
-        "a replay, 0 (its runs are in its comparison)."
+        "grid nodes trained with every seed of its first pass (once its landscape is stored, the "
+        "nodes with a score); a replay, 0 (its runs are in its comparison)."
+    )
+    missing: int | None = Field(
+        None,
+        description="A sweep: grid nodes not yet trained with every seed of its first pass (0 once "
+        "its landscape is stored; a sweep claimed again trains only what is missing); null for "
+        "other kinds.",
     )
     study_name: str | None = Field(description="The job's Optuna study (open it in optuna-dashboard).")
     spec: dict[str, Any]
@@ -108,6 +114,7 @@ class JobPublic(BaseModel):
             searcher=job.searcher,
             budget=job.spec.get("budget"),
             trials_done=progress.trials_done,
+            missing=progress.missing,
             study_name=job.study_name,
             spec=job.spec,
             owner=job.owner,

@@ -204,6 +204,34 @@ class LandscapePoint(Base):
     landscape: Mapped[Landscape] = relationship(back_populates="points")
 
 
+class SweepPair(Base):
+    """One (seed, node) a sweep has trained, stored as its chunk arrives (one transaction per
+    chunk): a sweep claimed again trains only the pairs it lacks, and writes its landscape
+    from them once the last is in. ``elapsed``: seconds from the attempt's start of training
+    to this chunk's arrival (a resumed sweep's wall-clock sums its attempts)."""
+
+    __tablename__ = "tunecost_sweep_pairs"
+    __table_args__ = (
+        Index("ix_tunecost_sweep_pairs_pair", "job_id", "seed", "alpha_index", "epsilon_index", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("tunecost_jobs.id", ondelete="CASCADE"))
+    seed: Mapped[int] = mapped_column(Integer)
+    alpha_index: Mapped[int] = mapped_column(Integer)
+    epsilon_index: Mapped[int] = mapped_column(Integer)
+    error: Mapped[float] = mapped_column(Float)
+    val_loss: Mapped[float | None] = mapped_column(Float)
+    train_loss: Mapped[float | None] = mapped_column(Float)
+    diverged: Mapped[bool] = mapped_column(Boolean)
+    seconds: Mapped[float] = mapped_column(Float)
+    epochs_run: Mapped[int] = mapped_column(Integer)
+    curve: Mapped[list[float]] = mapped_column(JSON)
+    worker: Mapped[dict[str, Any]] = mapped_column(JSON)  # torch, device, CPU, machine, Ray node
+    attempt: Mapped[int] = mapped_column(Integer)
+    elapsed: Mapped[float] = mapped_column(Float)
+
+
 class ReplayRun(Base):
     """One searcher run (one seed) against a landscape: its curve and trials-to-delta."""
 

@@ -83,6 +83,7 @@ class Progress(BaseModel):
 
     trials_done: int = 0
     best: BestPoint | None = None
+    missing: int | None = None  # a sweep: grid nodes not yet trained with every first-pass seed
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,15 @@ configs at once) where the task and optimizer allow it, else one config at a tim
 Seed-aware at low cost (``refine``): after every node is trained with ``seeds``, the region
 that decides a verdict (every config within ``margin`` points of the best, at least the
 ``top_k`` best, at most ``max_configs``) is trained again with ``refine.seeds``; a point's
-error is then the mean over the seeds it was trained with, and its spread is stored. The
-landscape and its points are written once all chunks are in, with what made them
-(provenance) and a checksum of the errors; a sweep has no resume (a restarted sweep trains again).
+error is then the mean over the seeds it was trained with, and its spread is stored.
+
+Resumable: each chunk's (seed, node) pairs are stored as the chunk arrives, one transaction
+per chunk (:class:`service.models.SweepPair`). A sweep claimed again -- its runner died, or
+handed it back on SIGTERM -- trains only the pairs it lacks; the refinement region is chosen
+again from the stored first pass, so it is the same region. The landscape and its points are
+written once the last pair is in, with what made them (provenance) and a checksum of the
+errors; a sweep that finds its landscape already stored (it died between storing it and
+finishing) returns that one.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from service import landscapes as landscape_service
 from service import studies
 from service.db import session_scope
 from service.kinds import BestPoint, JobKind, Limits, Progress, RunContext
-from service.models import Job, Landscape, LandscapePoint
+from service.models import Job, Landscape, LandscapePoint, SweepPair
 from service.specs import (
     MAX_INT,
     SPEC_CONFIG,
@@ -143,7 +149,10 @@ class SweepResult(BaseModel):
     seeds: list[int] = Field(default_factory=list)
     refined: int = Field(0, description="Configs trained again with the refinement seeds.")
     nodes: dict[str, int] = Field(default_factory=dict, description="Ray node id -> configs it trained.")
-    seconds: float | None = Field(None, description="Wall-clock of the training.")
+    seconds: float | None = Field(
+        None, description="Wall-clock of the training (a resumed sweep: its attempts' summed)."
+    )
+    resumed: int = Field(0, description="(seed, node) pairs found stored from earlier attempts.")
     best_error: float | None = Field(None, description="Best mean error over the grid (%).")
     cancelled_after: int | None = Field(None, description="Configs trained before a cancel.")
 
@@ -220,12 +229,34 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         job.task, job.optimizer, job.recipe_hash = spec.task, spec.optimizer, spec.recipe_hash
 
     def progress(self, session: Session, job: Job) -> Progress:
-        """Grid nodes with a score, and the best node by its mean over seeds (``trial`` null),
-        once the landscape is stored; nothing before (a running sweep reports through its
-        progress bar)."""
+        """Once the landscape is stored: its grid nodes with a score, and the best node by its
+        mean over seeds (``trial`` null). While it runs: the nodes trained with every seed of
+        the first pass, the best of them, and how many nodes are ``missing`` one."""
         landscape_id = SweepResult.model_validate(job.result or {}).landscape_id
-        if landscape_id is None:
-            return Progress()
+        if landscape_id is not None:
+            return self._stored_progress(session, landscape_id)
+        seeds = set(job.spec.get("seeds") or [0])
+        space = job.spec.get("space") or {}
+        size = len(space.get("alphas") or []) * len(space.get("epsilons") or [])
+        scores: dict[Node, list[float]] = {}
+        rows = session.execute(
+            select(SweepPair.alpha_index, SweepPair.epsilon_index, SweepPair.seed, SweepPair.error).where(
+                SweepPair.job_id == job.id
+            )
+        )
+        for i, j, seed, error in rows:
+            if seed in seeds:
+                scores.setdefault((i, j), []).append(error)
+        done = {node: statistics.fmean(e) for node, e in scores.items() if len(e) == len(seeds)}
+        best = min(done, key=lambda node: (done[node], node), default=None)
+        point = None
+        if best is not None:
+            alpha, epsilon = space["alphas"][best[0]], space["epsilons"][best[1]]
+            point = BestPoint(alpha=alpha, epsilon=epsilon, error=done[best], trial=None)
+        return Progress(trials_done=len(done), best=point, missing=max(size - len(done), 0))
+
+    @staticmethod
+    def _stored_progress(session: Session, landscape_id: int) -> Progress:
         scored = select(LandscapePoint).where(
             LandscapePoint.landscape_id == landscape_id, LandscapePoint.error.is_not(None)
         )
@@ -238,7 +269,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             if best is None
             else BestPoint(alpha=best.alpha, epsilon=best.epsilon, error=best.error, trial=None)
         )
-        return Progress(trials_done=count, best=point)
+        return Progress(trials_done=count, best=point, missing=0)
 
     def total(self, spec: SweepSpec) -> int:
         refine = spec.refine
@@ -246,16 +277,15 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         return spec.space.size * len(spec.seeds) + extra
 
     def run(self, ctx: RunContext, spec: SweepSpec) -> SweepResult:
-        from service.ray_session import check_placeable, ensure_ray
-
-        ensure_ray(ctx.settings)
-        check_placeable(spec.resources.cpu, spec.resources.gpu, "chunk of configs")
         grid = spec.space
         nodes = [(i, j) for i in range(len(grid.alphas)) for j in range(len(grid.epsilons))]
-        start = time.perf_counter()
+        with session_scope(ctx.url) as session:  # died after storing it, before finishing
+            stored = session.scalars(select(Landscape).where(Landscape.job_id == ctx.job_id)).first()
+            if stored is not None:
+                return self._result_of(ctx, spec, stored.id, stored.seconds, nodes)
         trainer = _ChunkedTraining(ctx, spec, self.total(spec))
         if not trainer.train({seed: nodes for seed in spec.seeds}):
-            return SweepResult(cancelled_after=trainer.done)
+            return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
         region: list[Node] = []
         if spec.refine is not None:
             means = {
@@ -264,24 +294,40 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             }
             region = spec.refine.region(means)
             if not trainer.train({seed: region for seed in spec.refine.seeds}):
-                return SweepResult(cancelled_after=trainer.done)
-        seconds = time.perf_counter() - start
-        landscape_id, best = self._store(ctx, spec, trainer, seconds)
+                return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
+        landscape_id = self._store(ctx, spec, trainer, trainer.seconds)
+        return self._result_of(ctx, spec, landscape_id, trainer.seconds, nodes, trainer, len(region))
+
+    def _result_of(
+        self,
+        ctx: RunContext,
+        spec: SweepSpec,
+        landscape_id: int,
+        seconds: float | None,
+        nodes: list[Node],
+        trainer: _ChunkedTraining | None = None,
+        refined: int | None = None,
+    ) -> SweepResult:
         studies.write_sweep(ctx.url, ctx.study_name, landscape_id, ctx.job_id)  # for the dashboard
+        if trainer is None:  # read back what the stored pairs say
+            trainer = _ChunkedTraining(ctx, spec, self.total(spec))
+        with session_scope(ctx.url) as session:
+            best = self._stored_progress(session, landscape_id).best
+        if refined is None:
+            refined = len({node for (seed, *node) in trainer.results if seed not in spec.seeds})
         return SweepResult(
             landscape_id=landscape_id,
             configs=len(nodes),
             seeds=spec.all_seeds,
-            refined=len(region),
+            refined=refined,
             nodes=trainer.nodes,
             seconds=seconds,
-            best_error=best,
+            best_error=None if best is None else best.error,
+            resumed=trainer.resumed,
         )
 
     @staticmethod
-    def _store(
-        ctx: RunContext, spec: SweepSpec, trainer: _ChunkedTraining, seconds: float
-    ) -> tuple[int, float]:
+    def _store(ctx: RunContext, spec: SweepSpec, trainer: _ChunkedTraining, seconds: float) -> int:
         grid, seeds = spec.space, spec.all_seeds
         with session_scope(ctx.url) as session:
             landscape = Landscape(
@@ -314,33 +360,78 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             def seconds_at(i: int, j: int) -> list[float | None]:
                 return [None if (r := trainer.results.get((s, i, j))) is None else r.seconds for s in seeds]
 
-            best = landscape_service.add_points(
+            landscape_service.add_points(
                 session, landscape, errors_at, diverged_at, curves_at=curves_at, seconds_at=seconds_at
             )
-            return landscape.id, best
+            return landscape.id
 
 
 class _ChunkedTraining:
-    """Trains (seed, node) pairs in chunks of Ray tasks; keeps every result and what trained it."""
+    """Trains (seed, node) pairs in chunks of Ray tasks and stores each chunk's pairs as it
+    arrives; starts from the pairs earlier attempts of the job stored, and trains only the rest."""
 
     def __init__(self, ctx: RunContext, spec: SweepSpec, total: int) -> None:
         self.ctx, self.spec, self.total = ctx, spec, total
         self.results: dict[tuple[int, int, int], TrialResult] = {}
         self.workers: list[dict[str, Any]] = []  # each distinct (torch, device, CPU, node)
         self.nodes: dict[str, int] = {}  # node id -> configs trained there
-        self.done = 0
+        self.start = time.perf_counter()
+        earlier: dict[int, float] = {}  # attempt -> its last chunk's arrival, seconds into it
+        with session_scope(ctx.url) as session:
+            rows = session.scalars(
+                select(SweepPair).where(SweepPair.job_id == ctx.job_id).order_by(SweepPair.id)
+            )
+            for row in rows:
+                self.results[(row.seed, row.alpha_index, row.epsilon_index)] = TrialResult(
+                    row.error,
+                    row.val_loss,
+                    row.train_loss,
+                    row.diverged,
+                    row.seconds,
+                    row.epochs_run,
+                    list(row.curve),
+                )
+                self._count(row.worker, 1)
+                earlier[row.attempt] = max(earlier.get(row.attempt, 0.0), row.elapsed)
+        self.earlier_seconds = sum(seconds for attempt, seconds in earlier.items() if attempt != ctx.attempt)
+        self.done = self.resumed = len(self.results)
+
+    @property
+    def seconds(self) -> float:
+        """Wall-clock of the training: this attempt's so far, plus each earlier attempt's up to
+        its last stored chunk."""
+        return self.earlier_seconds + time.perf_counter() - self.start
+
+    def _count(self, worker: dict[str, Any], configs: int) -> None:
+        if worker not in self.workers:
+            self.workers.append(worker)
+        self.nodes[worker["node_id"]] = self.nodes.get(worker["node_id"], 0) + configs
 
     def train(self, nodes_by_seed: dict[int, list[Node]]) -> bool:
-        """False when cancelled before all were trained."""
-        from service.ray_session import gather  # before Ray: it sets Ray's environment
+        """Train the pairs not yet stored; False when cancelled before all were trained."""
+        todo = {
+            seed: [node for node in nodes if (seed, *node) not in self.results]
+            for seed, nodes in nodes_by_seed.items()
+        }
+        todo = {seed: nodes for seed, nodes in todo.items() if nodes}
+        if not todo:
+            self.ctx.progress(self.done, self.total)
+            return True
+        from service.ray_session import (  # before Ray: it sets Ray's environment
+            check_placeable,
+            ensure_ray,
+            gather,
+        )
 
         import ray  # only runners import Ray  # isort: skip
 
         spec, grid = self.spec, self.spec.space
+        ensure_ray(self.ctx.settings)
+        check_placeable(spec.resources.cpu, spec.resources.gpu, "chunk of configs")
         cpus = max(1, int(ray.available_resources().get("CPU", 1) // max(spec.resources.cpu, 1)))
         remote = ray.remote(_train_chunk).options(num_cpus=spec.resources.cpu, num_gpus=spec.resources.gpu)
         pending: dict[Any, tuple[int, list[Node]]] = {}
-        for seed, nodes in nodes_by_seed.items():
+        for seed, nodes in todo.items():
             chunk = spec.chunk_size or math.ceil(len(nodes) / cpus)
             for lo in range(0, len(nodes), chunk):
                 part = nodes[lo : lo + chunk]
@@ -360,11 +451,30 @@ class _ChunkedTraining:
         def store(tag: tuple[int, list[Node]], answer: tuple[list[TrialResult], dict[str, Any]]) -> None:
             seed, part = tag
             results, worker = answer
+            elapsed = time.perf_counter() - self.start
+            with session_scope(self.ctx.url) as session:  # one transaction per chunk
+                session.add_all(
+                    SweepPair(
+                        job_id=self.ctx.job_id,
+                        seed=seed,
+                        alpha_index=i,
+                        epsilon_index=j,
+                        error=r.error,
+                        val_loss=r.val_loss,
+                        train_loss=r.train_loss,
+                        diverged=r.diverged,
+                        seconds=r.seconds,
+                        epochs_run=r.epochs_run,
+                        curve=r.curve,
+                        worker=worker,
+                        attempt=self.ctx.attempt,
+                        elapsed=elapsed,
+                    )
+                    for (i, j), r in zip(part, results, strict=True)
+                )
             for node, result in zip(part, results, strict=True):
                 self.results[(seed, *node)] = result
-            if worker not in self.workers:
-                self.workers.append(worker)
-            self.nodes[worker["node_id"]] = self.nodes.get(worker["node_id"], 0) + len(results)
+            self._count(worker, len(results))
             self.done += len(results)
             self.ctx.progress(self.done, self.total)
 

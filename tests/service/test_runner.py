@@ -335,3 +335,60 @@ def test_a_failed_trial_uses_its_budget_slot_on_resume_too(settings: Settings) -
     rows = jobs.list_trials(url, job_id)
     used = [r for r in rows if r.number is not None or (r.status == "failed" and not r.cached)]
     assert len(used) == 3, f"one slot more after the resume, whatever failed before: {first} -> {rows}"
+
+
+def test_a_sweep_handed_back_mid_way_trains_only_the_pairs_it_lacks(settings: Settings) -> None:
+    """A real (fused) sweep stopped after some chunks, as on SIGTERM: claimed again, it trains
+    only the (seed, node) pairs not stored, and its landscape equals an uninterrupted sweep's,
+    checksum included. While it runs, its GET says how many nodes are missing."""
+    from service.kinds.sweep import SweepSpec
+    from service.landscapes import detail
+    from service.models import SweepPair
+
+    url = settings.resolved_database_url
+    spec = SweepSpec.model_validate(
+        {
+            "kind": "sweep",
+            "task": "digits-mlp",
+            "optimizer": "adam",
+            "seeds": [0, 1],
+            "space": {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1], "epsilons": [1e-8, 1e-3]},
+            "recipe": {"epochs": 2},
+            "chunk_size": 1,
+        }
+    )
+    grid_pairs = 3 * 2 * 2
+    job_id = jobs.create_job(url, spec).id
+    runner = JobRunner(settings, on_progress=lambda _job, done, _total: done >= 3 and runner.stop_current())
+    runner.run_once()  # handed back to the queue after its first chunks: nothing is lost
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.QUEUED and job.attempts == 1
+    with session_scope(url) as session:
+        first = session.query(SweepPair).filter_by(job_id=job_id).count()
+    assert 3 <= first < grid_pairs
+    with TestClient(create_app(settings, run_jobs=False)) as client:
+        shown = client.get(f"/v1/jobs/{job_id}").json()
+    complete = shown["trials_done"]  # nodes with both seeds stored
+    assert shown["missing"] == 6 - complete and shown["missing"] > 0
+
+    counted: list[int] = []
+    JobRunner(settings, on_progress=lambda _job, done, _total: counted.append(done)).run_once()
+    job = jobs.get_job(url, job_id)
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert job.result["resumed"] == first
+    assert counted[-1] == grid_pairs and counted[0] == first + 1, "it trained the rest, one chunk at a time"
+    assert len(counted) == grid_pairs - first, "each missing pair once, none stored twice"
+    with session_scope(url) as session:
+        assert session.query(SweepPair).filter_by(job_id=job_id).count() == grid_pairs
+        resumed = detail(session, job.result["landscape_id"], curves=True)
+
+    again = jobs.create_job(url, spec).id
+    run(settings)
+    with session_scope(url) as session:
+        whole = detail(session, jobs.get_job(url, again).result["landscape_id"], curves=True)
+    assert resumed.checksum == whole.checksum
+    assert resumed.seed_errors == whole.seed_errors and resumed.curves == whole.curves
+    with TestClient(create_app(settings, run_jobs=False)) as client:
+        shown = client.get(f"/v1/jobs/{job_id}").json()
+    assert (shown["trials_done"], shown["missing"]) == (6, 0)
+    assert shown["best"]["error"] == min(e for row in whole.errors for e in row if e is not None)
