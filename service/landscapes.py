@@ -44,6 +44,14 @@ class LandscapeSummary(BaseModel):
         description="What made it: versions, device, CPU; or its origin."
     )
     checksum: str | None = Field(description="sha256 of the per-seed errors: equal checksums, equal inputs.")
+    fidelity: dict[str, Any] | None = Field(
+        description="A multi-fidelity (successive-halving) landscape's rule: method, eta, "
+        "min_epochs, rungs, the ranking rule; null: every node at the recipe's epochs."
+    )
+    compute: dict[str, Any] | None = Field(
+        description="What a sweep trained: `epochs` (every model's, summed), `full_epochs` (a "
+        "full-fidelity sweep's), their `share`, and training `seconds`; null for an import."
+    )
     metric: dict[str, Any] = Field(
         description="What the scores (`errors`) measure: name, unit, kind, bounds, the unit of a "
         "suboptimality (`delta_unit`) and `failure_score`, what a failed point scores."
@@ -66,6 +74,8 @@ class LandscapeSummary(BaseModel):
             seconds=ls.seconds,
             provenance=ls.provenance,
             checksum=ls.checksum,
+            fidelity=(ls.provenance or {}).get("fidelity"),
+            compute=(ls.provenance or {}).get("compute"),
             metric=metric_json(ls),
         )
 
@@ -79,6 +89,11 @@ class LandscapeDetail(LandscapeSummary):
     )
     error_stds: list[list[float | None]] = Field(description="Spread over the sweep's seeds.")
     diverged: list[list[int]] = Field(description="Seeds that diverged at each point.")
+    epochs: list[list[int | None]] = Field(
+        description="The epochs of its schedule each point was trained to: the recipe's, or the "
+        "successive-halving rung it stopped at (its score is that rung's); null for an analytic "
+        "task or a landscape stored before this was recorded."
+    )
     seed_errors: list[list[list[float | None]]] = Field(
         description="Per seed (in `seeds` order), the error at each point; null where that seed was not trained."
     )
@@ -157,11 +172,13 @@ def add_points(
     diverged_at: Callable[[int, int], int] = lambda i, j: 0,
     curves_at: Callable[[int, int], list[list[float]]] | None = None,
     seconds_at: Callable[[int, int], list[float | None]] | None = None,
+    epochs_at: Callable[[int, int], int | None] | None = None,
 ) -> float:
     """Store every node of a flushed landscape's grid from its per-seed errors (in the
     landscape's seed order, None where a seed was not trained there): the mean over the trained
     seeds, their spread, and the landscape's checksum; a sweep's learning curves and training
-    seconds per seed too. Returns the best mean (inf if none)."""
+    seconds per seed, and the epochs each node was trained to, too. Returns the best mean (inf
+    if none)."""
     grid, points, best = landscape.grid, [], math.inf
     for i, alpha in enumerate(grid.alphas):
         for j, epsilon in enumerate(grid.epsilons):
@@ -182,6 +199,7 @@ def add_points(
                     diverged=diverged_at(i, j),
                     curves=None if curves_at is None else curves_at(i, j),
                     seconds=None if seconds_at is None else seconds_at(i, j),
+                    epochs=None if epochs_at is None else epochs_at(i, j),
                 )
             )
     session.add_all(points)
@@ -264,6 +282,7 @@ def detail(session: Session, landscape_id: int, *, curves: bool = False) -> Land
     errors: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
     stds: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
     diverged = [[0] * n_e for _ in range(n_a)]
+    reached: list[list[int | None]] = [[None] * n_e for _ in range(n_a)]
     per_seed: list[list[list[float | None]]] = [[[None] * n_e for _ in range(n_a)] for _ in ls.seeds]
     learning: list[list[list[list[float]]]] = [
         [[[] for _ in range(n_e)] for _ in range(n_a)] for _ in ls.seeds
@@ -280,6 +299,7 @@ def detail(session: Session, landscape_id: int, *, curves: bool = False) -> Land
         errors[p.alpha_index][p.epsilon_index] = p.error
         stds[p.alpha_index][p.epsilon_index] = p.error_std
         diverged[p.alpha_index][p.epsilon_index] = p.diverged
+        reached[p.alpha_index][p.epsilon_index] = p.epochs
         for s, e in enumerate(p.errors):
             per_seed[s][p.alpha_index][p.epsilon_index] = e
     return LandscapeDetail(
@@ -289,6 +309,7 @@ def detail(session: Session, landscape_id: int, *, curves: bool = False) -> Land
         errors=errors,
         error_stds=stds,
         diverged=diverged,
+        epochs=reached,
         seed_errors=per_seed,
         recipe=ls.recipe,
         curves=learning if recorded else None,

@@ -200,19 +200,31 @@ class LandscapePoint(Base):
     # null for points stored before sweeps recorded them, [] / null where a seed did not train
     curves: Mapped[list[list[float]] | None] = mapped_column(JSON)
     seconds: Mapped[list[float | None] | None] = mapped_column(JSON)
+    # the epochs of its schedule this node was trained to: the recipe's, or the successive-halving
+    # rung it stopped at; null for an analytic task or a point stored before it was recorded
+    epochs: Mapped[int | None] = mapped_column(Integer)
 
     landscape: Mapped[Landscape] = relationship(back_populates="points")
 
 
 class SweepPair(Base):
-    """One (seed, node) a sweep has trained, stored as its chunk arrives (one transaction per
-    chunk): a sweep claimed again trains only the pairs it lacks, and writes its landscape
-    from them once the last is in. ``elapsed``: seconds from the attempt's start of training
+    """One (seed, node) a sweep has trained to ``epochs`` of its schedule (the recipe's epochs,
+    or a successive-halving rung; 0 for an analytic task), stored as its chunk arrives (one
+    transaction per chunk): a sweep claimed again trains only the pairs it lacks, and writes
+    its landscape from them once the last is in. ``elapsed``: seconds from the attempt's start of training
     to this chunk's arrival (a resumed sweep's wall-clock sums its attempts)."""
 
     __tablename__ = "tunecost_sweep_pairs"
     __table_args__ = (
-        Index("ix_tunecost_sweep_pairs_pair", "job_id", "seed", "alpha_index", "epsilon_index", unique=True),
+        Index(
+            "ix_tunecost_sweep_pairs_pair",
+            "job_id",
+            "seed",
+            "alpha_index",
+            "epsilon_index",
+            "epochs",
+            unique=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -220,6 +232,7 @@ class SweepPair(Base):
     seed: Mapped[int] = mapped_column(Integer)
     alpha_index: Mapped[int] = mapped_column(Integer)
     epsilon_index: Mapped[int] = mapped_column(Integer)
+    epochs: Mapped[int] = mapped_column(Integer)
     error: Mapped[float] = mapped_column(Float)
     val_loss: Mapped[float | None] = mapped_column(Float)
     train_loss: Mapped[float | None] = mapped_column(Float)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from service import comparisons
 from service import jobs as job_service
 from service.db import session_scope
-from service.models import Job, Trial
+from service.models import Job, SweepPair, Trial
 
 
 def create_job(url: str, spec: BaseModel, **kwargs: Any) -> Job:
@@ -46,3 +46,9 @@ def curve(url: str, job_id: int) -> list[Trial]:
 def compare(url: str, **kwargs: Any) -> comparisons.Comparison:
     with session_scope(url) as session:
         return comparisons.compare(session, **kwargs)
+
+
+def sweep_pairs(url: str, job_id: int) -> list[SweepPair]:
+    """The (seed, node) pairs a sweep job has stored."""
+    with session_scope(url) as session:
+        return list(session.query(SweepPair).filter_by(job_id=job_id).order_by(SweepPair.id))

@@ -95,12 +95,14 @@ def train_fused(
     device: str | None = None,
     dtype: torch.dtype = torch.float32,
     width: int | None = None,
+    epochs: int | None = None,
 ) -> list[TrialResult]:
     """Train every (alpha, epsilon) of ``configs``; one TrialResult per config, in order.
 
     ``width`` configs are stacked at a time (each batch from the same seed, so results do
     not depend on it); default: all of them on a GPU, and on a CPU as many as keep about
-    two million stacked parameters.
+    two million stacked parameters. ``epochs`` stops after that many epochs of the full
+    schedule (a rung: :func:`workers.trainer.train_models`).
     """
     from workers.tasks import task_module
 
@@ -127,5 +129,6 @@ def train_fused(
             data_dir=data_dir,
             device=device,
             dtype=dtype,
+            epochs=epochs,
         )
     return results

@@ -128,8 +128,13 @@ def train_models(
     device: str,
     dtype: Any,
     on_epoch: Callable[[int, list[float | None]], None] | None = None,
+    epochs: int | None = None,
 ) -> list[TrialResult]:
     """The training loop. ``build(model) -> Models`` makes the K models from the seeded base model.
+
+    ``epochs`` stops the run after that many epochs of the recipe's schedule (a rung of
+    successive halving): the learning-rate schedule is still the full recipe's, so the result
+    is exactly the first ``epochs`` of the full run (its curve is a prefix of the full curve).
 
     After every epoch each model is scored on the validation split (its learning curve, in
     :attr:`TrialResult.curve`), and ``on_epoch(epoch, scores)`` is told (1-based epoch; None
@@ -197,7 +202,8 @@ def train_models(
     val_losses = torch.full((k,), math.nan, dtype=torch.float64)
     scores = torch.full((k,), info.failure_score, dtype=torch.float64)
     looped = 0  # epochs the loop ran: every model is computed in each (fused: diverged ones too)
-    for epoch in range(recipe["epochs"]):
+    stop = recipe["epochs"] if epochs is None else min(epochs, recipe["epochs"])
+    for epoch in range(stop):
         looped += 1
         models.train()
         perm = torch.randperm(n, generator=order).to(device)
@@ -272,11 +278,13 @@ def train_one(
     device: str | None = None,
     dtype: Any = None,
     on_epoch: Callable[[int, float | None], None] | None = None,
+    epochs: int | None = None,
 ) -> TrialResult:
     """Train ``task`` with ``optimizer`` at (alpha, epsilon); return its validation score.
 
     ``dtype`` (default float32) is what the parity tests set to ``torch.float64``;
-    ``on_epoch(epoch, score)`` hears the validation score after each epoch (None once diverged).
+    ``on_epoch(epoch, score)`` hears the validation score after each epoch (None once diverged);
+    ``epochs`` stops after that many epochs of the full schedule (:func:`train_models`).
     """
     full_recipe = recipe_for(task, recipe)
     if TASKS[task].analytic:
@@ -294,5 +302,6 @@ def train_one(
         device=device or ("cuda" if torch.cuda.is_available() else "cpu"),
         dtype=dtype or torch.float32,
         on_epoch=None if on_epoch is None else (lambda epoch, scores: on_epoch(epoch, scores[0])),
+        epochs=epochs,
     )
     return result

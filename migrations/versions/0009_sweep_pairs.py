@@ -1,7 +1,10 @@
-"""sweep pairs: each (seed, node) a sweep has trained, stored as its chunk arrives
+"""sweep pairs: each (seed, node, epochs) a sweep has trained, stored as its chunk arrives;
+the epochs each landscape point reached
 
 A sweep claimed again (its runner died, or handed it back on SIGTERM) trains only the pairs
-it does not have; the landscape is written from them once the last pair is in.
+it does not have; the landscape is written from them once the last pair is in. A point's
+``epochs`` is the fidelity it was trained to (a successive-halving sweep stops most nodes
+early); null for points of an analytic task and for those stored before.
 
 Revision ID: 0009
 Revises: 0008
@@ -29,6 +32,7 @@ def upgrade() -> None:
         sa.Column("seed", sa.Integer(), nullable=False),
         sa.Column("alpha_index", sa.Integer(), nullable=False),
         sa.Column("epsilon_index", sa.Integer(), nullable=False),
+        sa.Column("epochs", sa.Integer(), nullable=False),
         sa.Column("error", sa.Float(), nullable=False),
         sa.Column("val_loss", sa.Float(), nullable=True),
         sa.Column("train_loss", sa.Float(), nullable=True),
@@ -43,11 +47,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_tunecost_sweep_pairs_pair",
         "tunecost_sweep_pairs",
-        ["job_id", "seed", "alpha_index", "epsilon_index"],
+        ["job_id", "seed", "alpha_index", "epsilon_index", "epochs"],
         unique=True,
     )
+    with op.batch_alter_table("tunecost_landscape_points") as batch_op:
+        batch_op.add_column(sa.Column("epochs", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tunecost_landscape_points") as batch_op:
+        batch_op.drop_column("epochs")
     op.drop_index("ix_tunecost_sweep_pairs_pair", table_name="tunecost_sweep_pairs")
     op.drop_table("tunecost_sweep_pairs")

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from service import landscapes as landscape_service
 from service import studies
 from service.db import session_scope
+from service.fidelity import Fidelity
 from service.kinds import BestPoint, JobKind, Limits, Progress, RunContext
 from service.models import Job, Landscape, LandscapePoint, SweepPair
 from service.specs import (
@@ -47,7 +48,10 @@ from service.specs import (
     default_space,
     task_metric,
 )
+from workers.registry import TASKS
 from workers.trainer import TrialResult
+
+Node = tuple[int, int]
 
 
 class Refine(BaseModel):
@@ -114,6 +118,11 @@ class SweepSpec(TrainsOneTask):
     recipe: dict[str, Any] = Field(
         default_factory=dict, validate_default=True, description="Overrides of the task's recipe."
     )
+    fidelity: Fidelity | None = Field(
+        None,
+        description="Multi-fidelity: successive halving over the grid (see `Fidelity`); default "
+        "null, every node at the recipe's epochs.",
+    )
     fused: bool = Field(
         True,
         description="Train many configs at once (torch.func + vmap) where the model allows; else one at a time.",
@@ -133,6 +142,18 @@ class SweepSpec(TrainsOneTask):
             raise ValueError("refine.seeds must differ from seeds")
         return value
 
+    @field_validator("fidelity")
+    @classmethod
+    def _has_epochs(cls, value: Fidelity | None, info: ValidationInfo) -> Fidelity | None:
+        if value is None or "task" not in info.data or "recipe" not in info.data:
+            return value
+        epochs = info.data["recipe"].get("epochs")
+        if not epochs or TASKS[info.data["task"]].analytic:
+            raise ValueError(f"task {info.data['task']!r} trains no epochs: it has no fidelity to vary")
+        if value.min_epochs > epochs:
+            raise ValueError(f"min_epochs {value.min_epochs} is above the recipe's {epochs} epochs")
+        return value
+
     @field_validator("space", mode="wrap")
     @classmethod
     def _default_grid(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
@@ -141,6 +162,11 @@ class SweepSpec(TrainsOneTask):
     @property
     def all_seeds(self) -> list[int]:
         return list(self.seeds) + (list(self.refine.seeds) if self.refine else [])
+
+    @property
+    def epochs(self) -> int:
+        """The recipe's epochs: full fidelity (0 for an analytic task)."""
+        return 0 if TASKS[self.task].analytic else int(self.recipe.get("epochs") or 0)
 
 
 class SweepResult(BaseModel):
@@ -157,9 +183,6 @@ class SweepResult(BaseModel):
     cancelled_after: int | None = Field(None, description="Configs trained before a cancel.")
 
 
-Node = tuple[int, int]
-
-
 def _train_chunk(
     task: str,
     optimizer: str,
@@ -169,25 +192,33 @@ def _train_chunk(
     data_dir: str | None,
     fused: bool,
     threads: int,
+    epochs: int | None = None,
 ) -> tuple[list[TrialResult], dict[str, Any]]:
-    """One Ray task: a chunk of configs, fused where possible; and what trained them."""
+    """One Ray task: a chunk of configs, fused where possible, trained for ``epochs`` of the
+    recipe's schedule (None: all); and what trained them."""
     import torch  # in the Ray worker, never in the API process
 
     from workers.fused import can_fuse, train_fused
     from workers.trainer import train_one
 
     torch.set_num_threads(max(1, threads))
-    where = f"{optimizer} on {task}, seed {seed}"
+    where = f"{optimizer} on {task}, seed {seed}" + ("" if epochs is None else f", {epochs} epochs")
     try:
         if fused and can_fuse(task, optimizer):
             where += f", {len(configs)} configs fused: alpha {_span([a for a, _ in configs])}, "
             where += f"epsilon {_span([e for _, e in configs])}"
-            results = train_fused(task, optimizer, configs, seed=seed, recipe=recipe, data_dir=data_dir)
+            results = train_fused(
+                task, optimizer, configs, seed=seed, recipe=recipe, data_dir=data_dir, epochs=epochs
+            )
         else:
             results = []
             for a, e in configs:
                 where = f"{optimizer} on {task}, seed {seed}, alpha={a:g}, epsilon={e:g}"
-                results.append(train_one(task, optimizer, a, e, seed=seed, recipe=recipe, data_dir=data_dir))
+                results.append(
+                    train_one(
+                        task, optimizer, a, e, seed=seed, recipe=recipe, data_dir=data_dir, epochs=epochs
+                    )
+                )
     except Exception as exc:
         exc.add_note(where)  # which configs: the job's error names them (service.errors.one_line)
         raise
@@ -238,21 +269,31 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         seeds = set(job.spec.get("seeds") or [0])
         space = job.spec.get("space") or {}
         size = len(space.get("alphas") or []) * len(space.get("epsilons") or [])
-        scores: dict[Node, list[float]] = {}
+        latest: dict[Node, dict[int, tuple[int, float]]] = {}  # node -> seed -> (epochs, score)
         rows = session.execute(
-            select(SweepPair.alpha_index, SweepPair.epsilon_index, SweepPair.seed, SweepPair.error).where(
-                SweepPair.job_id == job.id
-            )
+            select(
+                SweepPair.alpha_index,
+                SweepPair.epsilon_index,
+                SweepPair.seed,
+                SweepPair.epochs,
+                SweepPair.error,
+            ).where(SweepPair.job_id == job.id)
         )
-        for i, j, seed, error in rows:
+        for i, j, seed, epochs, error in rows:
             if seed in seeds:
-                scores.setdefault((i, j), []).append(error)
-        done = {node: statistics.fmean(e) for node, e in scores.items() if len(e) == len(seeds)}
-        best = min(done, key=lambda node: (done[node], node), default=None)
+                by_seed = latest.setdefault((i, j), {})
+                by_seed[seed] = max(by_seed.get(seed, (epochs, error)), (epochs, error))
+        done = {
+            node: (min(e for e, _ in by_seed.values()), statistics.fmean(v for _, v in by_seed.values()))
+            for node, by_seed in latest.items()
+            if len(by_seed) == len(seeds)
+        }
+        # the best at the highest fidelity reached so far (successive halving: the latest rung)
+        best = min(done, key=lambda node: (-done[node][0], done[node][1], node), default=None)
         point = None
         if best is not None:
             alpha, epsilon = space["alphas"][best[0]], space["epsilons"][best[1]]
-            point = BestPoint(alpha=alpha, epsilon=epsilon, error=done[best], trial=None)
+            point = BestPoint(alpha=alpha, epsilon=epsilon, error=done[best][1], trial=None)
         return Progress(trials_done=len(done), best=point, missing=max(size - len(done), 0))
 
     @staticmethod
@@ -272,9 +313,14 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         return Progress(trials_done=count, best=point, missing=0)
 
     def total(self, spec: SweepSpec) -> int:
-        refine = spec.refine
-        extra = min(refine.max_configs, spec.space.size) * len(refine.seeds) if refine else 0
-        return spec.space.size * len(spec.seeds) + extra
+        """(seed, node) trainings: with successive halving, those of every rung."""
+        refine, size = spec.refine, int(spec.space.size)
+        nodes = [size]
+        if spec.fidelity is not None:
+            for _ in spec.fidelity.rungs(spec.epochs)[1:]:
+                nodes.append(max(1, nodes[-1] // spec.fidelity.eta))
+        extra = min(refine.max_configs, nodes[-1]) * len(refine.seeds) if refine else 0
+        return sum(nodes) * len(spec.seeds) + extra
 
     def run(self, ctx: RunContext, spec: SweepSpec) -> SweepResult:
         grid = spec.space
@@ -284,16 +330,24 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             if stored is not None:
                 return self._result_of(ctx, spec, stored.id, stored.seconds, nodes)
         trainer = _ChunkedTraining(ctx, spec, self.total(spec))
-        if not trainer.train({seed: nodes for seed in spec.seeds}):
-            return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
+        rungs = [spec.epochs] if spec.fidelity is None else spec.fidelity.rungs(spec.epochs)
+        alive = nodes
+        for rung in rungs:
+            if not trainer.train({seed: alive for seed in spec.seeds}, rung):
+                return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
+            if spec.fidelity is not None and rung != rungs[-1]:
+                alive = spec.fidelity.promote(
+                    {node: trainer.rung_score(node, spec.seeds, rung) for node in alive}
+                )
         region: list[Node] = []
-        if spec.refine is not None:
+        if spec.refine is not None:  # among the nodes that reached full fidelity
+            last = rungs[-1]
             means = {
-                node: statistics.fmean(trainer.results[(s, *node)].error for s in spec.seeds)
-                for node in nodes
+                node: statistics.fmean(trainer.results[(s, *node, last)].error for s in spec.seeds)
+                for node in alive
             }
             region = spec.refine.region(means)
-            if not trainer.train({seed: region for seed in spec.refine.seeds}):
+            if not trainer.train({seed: region for seed in spec.refine.seeds}, rungs[-1]):
                 return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
         landscape_id = self._store(ctx, spec, trainer, trainer.seconds)
         return self._result_of(ctx, spec, landscape_id, trainer.seconds, nodes, trainer, len(region))
@@ -314,7 +368,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         with session_scope(ctx.url) as session:
             best = self._stored_progress(session, landscape_id).best
         if refined is None:
-            refined = len({node for (seed, *node) in trainer.results if seed not in spec.seeds})
+            refined = len({(i, j) for (seed, i, j, _) in trainer.results if seed not in spec.seeds})
         return SweepResult(
             landscape_id=landscape_id,
             configs=len(nodes),
@@ -329,6 +383,11 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
     @staticmethod
     def _store(ctx: RunContext, spec: SweepSpec, trainer: _ChunkedTraining, seconds: float) -> int:
         grid, seeds = spec.space, spec.all_seeds
+        final = trainer.final()  # (seed, i, j) -> the result at the highest fidelity it reached
+        provenance = landscape_service.provenance("sweep", trainer.workers)
+        provenance["compute"] = trainer.compute(spec)
+        if spec.fidelity is not None:
+            provenance["fidelity"] = spec.fidelity.provenance(spec.epochs)
         with session_scope(ctx.url) as session:
             landscape = Landscape(
                 job_id=ctx.job_id,
@@ -342,26 +401,35 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                 refine=None if spec.refine is None else spec.refine.model_dump(mode="json"),
                 fused=spec.fused,
                 seconds=seconds,
-                provenance=landscape_service.provenance("sweep", trainer.workers),
+                provenance=provenance,
                 metric=task_metric(spec.task),
             )
             session.add(landscape)
             session.flush()
 
             def errors_at(i: int, j: int) -> list[float | None]:  # None: not trained at this node
-                return [None if (r := trainer.results.get((s, i, j))) is None else r.error for s in seeds]
+                return [None if (r := final.get((s, i, j))) is None else r.error for s in seeds]
 
             def diverged_at(i: int, j: int) -> int:
-                return sum(bool((r := trainer.results.get((s, i, j))) and r.diverged) for s in seeds)
+                return sum(bool((r := final.get((s, i, j))) and r.diverged) for s in seeds)
 
             def curves_at(i: int, j: int) -> list[list[float]]:  # [] where a seed did not train
-                return [[] if (r := trainer.results.get((s, i, j))) is None else r.curve for s in seeds]
+                return [[] if (r := final.get((s, i, j))) is None else r.curve for s in seeds]
 
             def seconds_at(i: int, j: int) -> list[float | None]:
-                return [None if (r := trainer.results.get((s, i, j))) is None else r.seconds for s in seeds]
+                return [None if (r := final.get((s, i, j))) is None else r.seconds for s in seeds]
+
+            def epochs_at(i: int, j: int) -> int | None:
+                return trainer.reached.get((i, j)) or None  # 0 (analytic task): null
 
             landscape_service.add_points(
-                session, landscape, errors_at, diverged_at, curves_at=curves_at, seconds_at=seconds_at
+                session,
+                landscape,
+                errors_at,
+                diverged_at,
+                curves_at=curves_at,
+                seconds_at=seconds_at,
+                epochs_at=epochs_at,
             )
             return landscape.id
 
@@ -372,7 +440,7 @@ class _ChunkedTraining:
 
     def __init__(self, ctx: RunContext, spec: SweepSpec, total: int) -> None:
         self.ctx, self.spec, self.total = ctx, spec, total
-        self.results: dict[tuple[int, int, int], TrialResult] = {}
+        self.results: dict[tuple[int, int, int, int], TrialResult] = {}  # (seed, i, j, epochs) ->
         self.workers: list[dict[str, Any]] = []  # each distinct (torch, device, CPU, node)
         self.nodes: dict[str, int] = {}  # node id -> configs trained there
         self.start = time.perf_counter()
@@ -382,7 +450,7 @@ class _ChunkedTraining:
                 select(SweepPair).where(SweepPair.job_id == ctx.job_id).order_by(SweepPair.id)
             )
             for row in rows:
-                self.results[(row.seed, row.alpha_index, row.epsilon_index)] = TrialResult(
+                self.results[(row.seed, row.alpha_index, row.epsilon_index, row.epochs)] = TrialResult(
                     row.error,
                     row.val_loss,
                     row.train_loss,
@@ -402,15 +470,52 @@ class _ChunkedTraining:
         its last stored chunk."""
         return self.earlier_seconds + time.perf_counter() - self.start
 
+    def rung_score(self, node: Node, seeds: list[int], epochs: int) -> float | None:
+        """The node's score after ``epochs``, mean over ``seeds``; None if any seed diverged."""
+        results = [self.results[(seed, *node, epochs)] for seed in seeds]
+        return None if any(r.diverged for r in results) else statistics.fmean(r.error for r in results)
+
+    def final(self) -> dict[tuple[int, int, int], TrialResult]:
+        """Per (seed, i, j), the result at the most epochs it was trained to."""
+        out: dict[tuple[int, int, int], tuple[int, TrialResult]] = {}
+        for (seed, i, j, epochs), result in self.results.items():
+            if (seed, i, j) not in out or epochs > out[(seed, i, j)][0]:
+                out[(seed, i, j)] = (epochs, result)
+        return {key: result for key, (_, result) in out.items()}
+
+    @property
+    def reached(self) -> dict[Node, int]:
+        """Per node, the most epochs any seed was trained to there."""
+        out: dict[Node, int] = {}
+        for _seed, i, j, epochs in self.results:
+            out[(i, j)] = max(out.get((i, j), 0), epochs)
+        return out
+
+    def compute(self, spec: SweepSpec) -> dict[str, Any]:
+        """What the sweep trained (epochs every model ran, summed; their seconds) against what
+        training every node with every sweep seed, and its refinement region with the refine
+        seeds, at the recipe's epochs would have."""
+        refined = {(i, j) for (seed, i, j, _) in self.results if seed not in spec.seeds}
+        full_runs = spec.space.size * len(spec.seeds) + len(refined) * len(spec.all_seeds[len(spec.seeds) :])
+        epochs = sum(max(r.epochs_run, 1) if spec.epochs else 0 for r in self.results.values())
+        full = int(full_runs) * spec.epochs
+        return {
+            "epochs": epochs,
+            "full_epochs": full,
+            "share": None if not full else epochs / full,
+            "seconds": sum(r.seconds for r in self.results.values()),
+        }
+
     def _count(self, worker: dict[str, Any], configs: int) -> None:
         if worker not in self.workers:
             self.workers.append(worker)
         self.nodes[worker["node_id"]] = self.nodes.get(worker["node_id"], 0) + configs
 
-    def train(self, nodes_by_seed: dict[int, list[Node]]) -> bool:
-        """Train the pairs not yet stored; False when cancelled before all were trained."""
+    def train(self, nodes_by_seed: dict[int, list[Node]], epochs: int) -> bool:
+        """Train the pairs not yet stored at ``epochs`` of the schedule (the recipe's: full
+        fidelity); False when cancelled before all were trained."""
         todo = {
-            seed: [node for node in nodes if (seed, *node) not in self.results]
+            seed: [node for node in nodes if (seed, *node, epochs) not in self.results]
             for seed, nodes in nodes_by_seed.items()
         }
         todo = {seed: nodes for seed, nodes in todo.items() if nodes}
@@ -445,6 +550,7 @@ class _ChunkedTraining:
                     str(self.ctx.settings.data_dir),
                     spec.fused,
                     int(spec.resources.cpu),
+                    None if epochs == spec.epochs else epochs,
                 )
                 pending[ref] = (seed, part)
 
@@ -459,6 +565,7 @@ class _ChunkedTraining:
                         seed=seed,
                         alpha_index=i,
                         epsilon_index=j,
+                        epochs=epochs,
                         error=r.error,
                         val_loss=r.val_loss,
                         train_loss=r.train_loss,
@@ -473,7 +580,7 @@ class _ChunkedTraining:
                     for (i, j), r in zip(part, results, strict=True)
                 )
             for node, result in zip(part, results, strict=True):
-                self.results[(seed, *node)] = result
+                self.results[(seed, *node, epochs)] = result
             self._count(worker, len(results))
             self.done += len(results)
             self.ctx.progress(self.done, self.total)

@@ -392,3 +392,49 @@ def test_a_sweep_handed_back_mid_way_trains_only_the_pairs_it_lacks(settings: Se
         shown = client.get(f"/v1/jobs/{job_id}").json()
     assert (shown["trials_done"], shown["missing"]) == (6, 0)
     assert shown["best"]["error"] == min(e for row in whole.errors for e in row if e is not None)
+
+
+def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(settings: Settings) -> None:
+    """Bit for bit: a real successive-halving sweep stores, at every node, the rung it reached
+    and the first epochs of the full sweep's curves there (service.fidelity.derive), and trains
+    the share of the epochs the derivation says."""
+    from sqlalchemy import select
+
+    from service.fidelity import Fidelity, derive
+    from service.kinds.sweep import SweepSpec
+    from service.landscapes import detail
+    from service.models import LandscapePoint
+
+    url = settings.resolved_database_url
+    base = {
+        "kind": "sweep",
+        "task": "digits-mlp",
+        "optimizer": "adam",
+        "seeds": [0, 1],
+        "space": {"type": "grid", "alphas": [1e-4, 1e-3, 1e-2, 1e-1, 10.0], "epsilons": [1e-8, 1e-2]},
+        "recipe": {"epochs": 4},
+    }
+    fidelity = {"method": "successive_halving", "eta": 2, "min_epochs": 1}
+    full_id = jobs.create_job(url, SweepSpec.model_validate(base)).id
+    halving_id = jobs.create_job(url, SweepSpec.model_validate({**base, "fidelity": fidelity})).id
+    run(settings)
+    run(settings)
+    with session_scope(url) as session:
+        full_job, halving_job = session.get(Job, full_id), session.get(Job, halving_id)
+        assert full_job.state == halving_job.state == JobState.SUCCEEDED, (full_job.error, halving_job.error)
+        full = detail(session, full_job.result["landscape_id"], curves=True)
+        halving = detail(session, halving_job.result["landscape_id"], curves=True)
+        stored = session.scalars(select(LandscapePoint).where(LandscapePoint.landscape_id == halving.id))
+        points = {(p.alpha_index, p.epsilon_index): p.epochs for p in stored}
+    derived = derive(full.curves, Fidelity.model_validate(fidelity), 4, full.metric["failure_score"])
+    assert points == derived.epochs
+    assert sorted(set(points.values())) == [1, 2, 4], "rungs 1, 2, 4; most nodes stop early"
+    assert sum(r == 4 for r in points.values()) == 10 // 2 // 2
+    for (i, j), errors in derived.errors.items():
+        assert [halving.seed_errors[s][i][j] for s in range(2)] == errors
+        assert [halving.curves[s][i][j] for s in range(2)] == derived.curves[(i, j)]
+    compute = halving.provenance["compute"]
+    assert compute["epochs"] == derived.trained_epochs and compute["full_epochs"] == derived.full_epochs
+    assert halving.provenance["fidelity"]["rungs"] == [1, 2, 4]
+    assert compute["share"] == pytest.approx(derived.trained_epochs / derived.full_epochs)
+    assert compute["share"] < full.provenance["compute"]["share"] <= 1.0

@@ -59,3 +59,39 @@ def test_bad_input_names_the_field(change: dict, field: str) -> None:
     with pytest.raises(ValidationError) as info:
         SearchSpec.model_validate({**BASE, **change})
     assert info.value.errors()[0]["loc"][0] == field
+
+
+SWEEP = {"kind": "sweep", "task": "digits-mlp", "optimizer": "adam", "recipe": {"epochs": 5}}
+HALVING = {"method": "successive_halving", "eta": 3, "min_epochs": 1}
+
+
+@pytest.mark.parametrize(
+    ("change", "loc", "says"),
+    [
+        ({"fidelity": {**HALVING, "eta": 1}}, ("fidelity", "eta"), "greater than or equal to 2"),
+        ({"fidelity": {**HALVING, "min_epochs": 6}}, ("fidelity",), "above the recipe's 5 epochs"),
+        ({"fidelity": {**HALVING, "method": "hyperband"}}, ("fidelity", "method"), "successive_halving"),
+        (
+            {"task": "synthetic-bowl", "recipe": {}, "fidelity": HALVING},
+            ("fidelity",),
+            "trains no epochs",
+        ),
+    ],
+)
+def test_a_bad_fidelity_names_its_field(change: dict, loc: tuple[str, ...], says: str) -> None:
+    from service.kinds.sweep import SweepSpec
+
+    with pytest.raises(ValidationError) as info:
+        SweepSpec.model_validate({**SWEEP, **change})
+    error = info.value.errors()[0]
+    assert error["loc"] == loc and says in error["msg"]
+
+
+def test_successive_halving_rungs_follow_eta_up_to_the_recipe_epochs() -> None:
+    from service.fidelity import Fidelity
+
+    rule = Fidelity.model_validate(HALVING)
+    assert rule.rungs(5) == [1, 3, 5] and rule.rungs(20) == [1, 3, 9, 20] and rule.rungs(1) == [1]
+    assert Fidelity.model_validate({**HALVING, "min_epochs": 2, "eta": 2}).rungs(8) == [2, 4, 8]
+    scores = {(0, 0): 5.0, (0, 1): None, (1, 0): 3.0, (1, 1): 3.0, (2, 0): 9.0, (2, 1): 1.0}
+    assert rule.promote(scores) == [(2, 1), (1, 0)], "best floor(6/3), ties by grid position, diverged out"

@@ -1,0 +1,118 @@
+"""Multi-fidelity landscapes: successive halving over a grid, and its exact derivation from a
+full-fidelity landscape's learning curves.
+
+Training is deterministic and a node's schedule is set from the full recipe, so a node stopped
+at rung r holds exactly the first r epochs of its full-fidelity curve. :func:`derive` uses that
+to compute, from a stored full sweep, the landscape a successive-halving sweep would store: the
+benchmark (``benchmarks/fidelity.py``) measures the rule on it, and
+``tests/service/test_runner.py`` checks a real successive-halving sweep against it bit for bit.
+No database, Ray or torch here.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from service.specs import SPEC_CONFIG
+
+Node = tuple[int, int]
+
+
+class Fidelity(BaseModel):
+    """Successive halving over the grid (Jamieson & Talwalkar, 2016), the documented rule:
+    every node trains to the first rung (``min_epochs``); at each rung the nodes are ranked by
+    their rung score (the validation score after that epoch, mean over the sweep's seeds;
+    ties by grid position), the best ``floor(n / eta)`` (at least one) go on to the next rung,
+    and a node that diverged on any seed stops at once. Rungs are ``min_epochs * eta**k``
+    below the recipe's epochs, then the recipe's epochs. A node is trained from scratch to each
+    rung it reaches, always on the full recipe's schedule, so a node stopped at rung r holds
+    exactly the first r epochs of its full-fidelity curve (written by hand: Optuna's and Ray
+    Tune's successive-halving pruners decide per trial as trials arrive, not over a grid)."""
+
+    model_config = SPEC_CONFIG
+
+    method: Literal["successive_halving"] = Field(description="The multi-fidelity rule.")
+    eta: int = Field(3, ge=2, le=100, description="Keep the best 1/eta of the nodes at each rung.")
+    min_epochs: int = Field(1, ge=1, le=10_000, description="Epochs of the first rung.")
+
+    def rungs(self, epochs: int) -> list[int]:
+        """The epochs of each rung, the last being the recipe's ``epochs``."""
+        out, rung = [], self.min_epochs
+        while rung < epochs:
+            out.append(rung)
+            rung *= self.eta
+        return [*out, epochs]
+
+    def promote(self, scores: dict[Node, float | None]) -> list[Node]:
+        """The nodes that go on from a rung (None: diverged there), best first."""
+        ranked = sorted((node for node, v in scores.items() if v is not None), key=lambda n: (scores[n], n))
+        return ranked[: max(1, len(scores) // self.eta)]
+
+    def provenance(self, epochs: int) -> dict[str, Any]:
+        return {
+            **self.model_dump(mode="json"),
+            "rungs": self.rungs(epochs),
+            "rule": "rank by the rung's validation score (mean over the sweep's seeds, ties by grid "
+            "position); the best floor(n/eta), at least one, go on; a node diverged on any seed stops",
+        }
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What a successive-halving sweep stores, derived from full-fidelity curves."""
+
+    epochs: dict[Node, int]  # the rung each node reached
+    errors: dict[Node, list[float]]  # per seed, the score at that rung (failure score: diverged)
+    curves: dict[Node, list[list[float]]]  # per seed, the curve up to that rung
+    trained_epochs: int  # epochs every model ran, summed over rungs (a model that diverged: its epochs)
+    full_epochs: int  # what the full-fidelity sweep trained
+
+
+def derive(
+    curves: list[list[list[list[float]]]], fidelity: Fidelity, epochs: int, failure_score: float
+) -> Derived:
+    """From full-fidelity learning curves (per seed, [alpha][epsilon] -> the score after each
+    epoch; shorter than ``epochs`` where that seed diverged), the successive-halving landscape.
+    A seed's score at rung r is its curve's r-th value; a curve shorter than r diverged before
+    r: the failure score, and the node stops."""
+    n_a, n_e = len(curves[0]), len(curves[0][0])
+    seeds = range(len(curves))
+    nodes = [(i, j) for i in range(n_a) for j in range(n_e)]
+
+    def at(node: Node, seed: int, rung: int) -> float | None:
+        curve = curves[seed][node[0]][node[1]]
+        return curve[rung - 1] if len(curve) >= rung else None
+
+    reached: dict[Node, int] = {}
+    trained = 0
+    alive = nodes
+    rungs = fidelity.rungs(epochs)
+    for rung in rungs:
+        for node in alive:
+            reached[node] = rung
+            for seed in seeds:  # a model that diverged ran up to the epoch it diverged in
+                trained += min(rung, len(curves[seed][node[0]][node[1]]) + 1)
+        if rung == rungs[-1]:
+            break
+        scores: dict[Node, float | None] = {}
+        for node in alive:
+            values = [at(node, seed, rung) for seed in seeds]
+            scores[node] = None if None in values else statistics.fmean(v for v in values if v is not None)
+        alive = fidelity.promote(scores)
+    errors = {
+        node: [failure_score if (v := at(node, seed, r)) is None else v for seed in seeds]
+        for node, r in reached.items()
+    }
+    kept = {node: [curves[seed][node[0]][node[1]][:r] for seed in seeds] for node, r in reached.items()}
+    return Derived(reached, errors, kept, trained, len(nodes) * len(curves) * epochs)
+
+
+def share(derived: Derived) -> float:
+    return derived.trained_epochs / derived.full_epochs if derived.full_epochs else 1.0
+
+
+__all__ = ["Derived", "Fidelity", "derive", "share"]
