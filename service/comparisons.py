@@ -5,6 +5,7 @@ analysis; the definitions are docs/ARCHITECTURE.md's "Tuning cost"; the estimato
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -51,6 +52,14 @@ class LandscapeFacts(BaseModel):
     share_within: dict[str, float] = Field(description="delta -> share of configs within delta of e*.")
     random_expected_trials: dict[str, float] = Field(
         description="delta -> expected trials of random search without repeats to reach delta."
+    )
+    fidelity: dict[str, Any] | None = Field(
+        None,
+        description="A multi-fidelity landscape's rule (successive halving: eta, rungs, ranking); "
+        "its stopped nodes score their rung, which is what a multi-fidelity tuner would observe.",
+    )
+    compute: dict[str, Any] | None = Field(
+        None, description="What its sweep trained: epochs, full_epochs, share, seconds."
     )
 
 
@@ -322,6 +331,8 @@ def compare(
             noise_std_median=landscape_service.noise_std_median(with_points[i][1]),
             share_within={delta_key(d): share_within(errors, d) for d in deltas},
             random_expected_trials={delta_key(d): expected_random_cost(errors, d) for d in deltas},
+            fidelity=(ls.provenance or {}).get("fidelity"),
+            compute=(ls.provenance or {}).get("compute"),
         )
         for i, (ls, errors) in loaded.items()
     ]

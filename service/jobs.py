@@ -181,7 +181,8 @@ def best_config(session: Session, task: str, optimizer: str, *, recipe_hash: str
 def best_known_error(session: Session, task: str, optimizer: str, recipe_hash: str) -> float | None:
     """e* for a job without a user-given reference: the lowest score reached for this task,
     optimizer, recipe and metric by any run: a finished search trial, or one seed at one node of
-    a landscape (swept or imported). None when nothing was reached yet."""
+    a landscape (swept or imported; of a successive-halving landscape, only the nodes trained
+    to the recipe's epochs). None when nothing was reached yet."""
     try:
         best: float | None = best_config(session, task, optimizer, recipe_hash=recipe_hash).error
     except NotFound:
@@ -195,9 +196,11 @@ def best_known_error(session: Session, task: str, optimizer: str, recipe_hash: s
     for landscape in landscapes:
         if metric is not None and metric_of(landscape) != metric:
             continue
-        for errors in session.scalars(
-            select(LandscapePoint.errors).where(LandscapePoint.landscape_id == landscape.id)
-        ):
+        fidelity = (landscape.provenance or {}).get("fidelity")
+        points = select(LandscapePoint.errors).where(LandscapePoint.landscape_id == landscape.id)
+        if fidelity:  # a multi-fidelity landscape: only its nodes trained to the recipe's epochs
+            points = points.where(LandscapePoint.epochs == fidelity["rungs"][-1])
+        for errors in session.scalars(points):
             for error in errors:
                 if error is not None and (best is None or error < best):
                     best = error

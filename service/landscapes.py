@@ -326,8 +326,10 @@ def find_matching(
     grid: GridSpace,
     seeds: list[int],
     refine: dict[str, Any] | None = None,
+    fidelity: dict[str, Any] | None = None,
 ) -> int | None:
-    """The newest stored landscape of exactly this (task, optimizer, recipe, grid, seeds, refinement)."""
+    """The newest stored landscape of exactly this (task, optimizer, recipe, grid, seeds,
+    refinement, fidelity: a full-fidelity request never reuses a successive-halving landscape)."""
     stored = session.scalars(
         select(Landscape)
         .where(Landscape.task == task, Landscape.optimizer == optimizer, Landscape.recipe_hash == recipe_hash)
@@ -337,10 +339,19 @@ def find_matching(
         (
             ls.id
             for ls in stored
-            if ls.space == grid.to_json() and ls.seeds_everywhere == seeds and ls.refine == refine
+            if ls.space == grid.to_json()
+            and ls.seeds_everywhere == seeds
+            and ls.refine == refine
+            and _fidelity_of(ls) == fidelity
         ),
         None,
     )
+
+
+def _fidelity_of(landscape: Landscape) -> dict[str, Any] | None:
+    """The multi-fidelity rule a landscape was swept with, as its spec said it; None: full."""
+    stored = (landscape.provenance or {}).get("fidelity")
+    return None if stored is None else {k: stored[k] for k in ("method", "eta", "min_epochs")}
 
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"

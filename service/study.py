@@ -22,6 +22,7 @@ from service import landscapes as landscape_service
 from service.comparisons import Comparison, compare
 from service.db import session_scope, upgrade
 from service.errors import TunecostError
+from service.fidelity import Fidelity
 from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
 from service.kinds.sweep import Refine, SweepSpec
@@ -60,6 +61,11 @@ class StudyPlan(BaseModel):
     )
     recipe: dict[str, Any] = Field(default_factory=dict)
     fused: bool = True
+    fidelity: Fidelity | None = Field(
+        None,
+        description="Sweep with successive halving over the grid (SweepSpec.fidelity); None: every "
+        "node at the recipe's epochs.",
+    )
     resweep: bool = Field(False, description="Sweep again even if a matching landscape is stored.")
     early_stopping: PrunerSpec | None = Field(
         default_factory=lambda: PrunerSpec(name="asha"),
@@ -173,6 +179,7 @@ def run_study(
             refine=plan.refine(),
             recipe=plan.recipe,
             fused=plan.fused,
+            fidelity=plan.fidelity,
         )
         with session_scope(url) as session:
             match = landscape_service.find_matching(
@@ -183,6 +190,7 @@ def run_study(
                 grid=spec.space,
                 seeds=spec.seeds,
                 refine=None if spec.refine is None else spec.refine.model_dump(mode="json"),
+                fidelity=None if spec.fidelity is None else spec.fidelity.model_dump(mode="json"),
             )
         if match is not None and not plan.resweep:
             progress.note(f"{optimizer}: reusing landscape {match}")

@@ -160,5 +160,4 @@ def test_a_sweep_killed_twice_trains_each_pair_once_and_ends_with_the_same_lands
         (0, i, j) for i in range(6) for j in range(4)
     ], "each pair stored once"
     per_attempt = sorted({p.attempt for p in pairs})
-    print(f"\nstored per attempt: { {a: sum(p.attempt == a for p in pairs) for a in per_attempt} }")  # TEMP
     assert len(per_attempt) >= 2, "pairs from before a kill were kept, not trained again"

@@ -75,3 +75,25 @@ def test_study_sweeps_replays_prints_and_draws(env: Path) -> None:
 
     again = CliRunner().invoke(app, args[:-2] + ["--out", str(env / "again")])
     assert again.exit_code == 0 and "reusing landscape" in again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--fidelity", "halving"], "--fidelity must be 'full' or 'successive-halving'"),
+        (["--fidelity", "successive-halving", "--task", "synthetic-bowl"], "trains no epochs"),
+        (["--fidelity", "successive-halving", "--eta", "1"], "eta"),
+    ],
+)
+def test_study_refuses_a_bad_fidelity_in_one_line(
+    args: list[str], says: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUNECOST_DATABASE_URL", database_url)
+    monkeypatch.setenv("TUNECOST_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["study", "--out", str(tmp_path / "out"), *args])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code != 0 and says in result.output, result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,148 @@
+"""Successive halving against the full sweep, measured on the same learning curves.
+
+For each task x optimizer x epochs: one full-fidelity sweep of the optimizer's default grid
+(fused, in this process, no database), then the successive-halving landscape derived from its
+curves exactly (``service.fidelity.derive``: what a successive-halving sweep stores, which
+``tests/service/test_runner.py`` checks bit for bit against a real one). Prints, per (task,
+epochs): the share of the epochs successive halving trains, how many nodes within delta of the
+best it stopped early, trials-to-delta medians with 95% intervals on both landscapes per
+searcher, and whether each verdict line (each optimizer against the first, the service's own
+rule) is the same on both.
+
+    python benchmarks/fidelity.py [--tasks digits-mlp mnist5k-mlp] [--epochs 5 20]
+        [--optimizers adam avagrad adabelief] [--searchers random tpe] [--replays 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from types import SimpleNamespace
+
+import numpy as np
+
+from service.comparisons import _verdict  # the service's verdict rule, on duck-typed runs
+from service.fidelity import Fidelity, derive, share
+from service.kinds.replay import replay_one
+from service.specs import default_space
+from service.statistics import censored, median_interval
+from workers.fused import train_fused
+from workers.registry import TASKS, recipe_for
+
+
+def sweep(task: str, optimizer: str, epochs: int, seeds: list[int]) -> list[list[list[list[float]]]]:
+    """Full-fidelity curves, per seed [alpha][epsilon] -> scores after each epoch."""
+    grid = default_space(optimizer)
+    configs = [(a, e) for a in grid.alphas for e in grid.epsilons]
+    out = []
+    for seed in seeds:
+        results = train_fused(task, optimizer, configs, seed=seed, recipe={"epochs": epochs})
+        n_e = len(grid.epsilons)
+        out.append([[results[i * n_e + j].curve for j in range(n_e)] for i in range(len(grid.alphas))])
+    return out
+
+
+def matrix(errors: dict[tuple[int, int], list[float]], shape: tuple[int, int]) -> np.ndarray:
+    out = np.empty(shape)
+    for (i, j), values in errors.items():
+        out[i, j] = float(np.mean(values))
+    return out
+
+
+def _says(verdict: object) -> str:
+    """What a verdict line concludes: which side is cheaper, no difference, or neither reached."""
+    v = verdict
+    if v.ratio is None:  # type: ignore[attr-defined]
+        return "neither reached"
+    if not v.distinguishable:  # type: ignore[attr-defined]
+        return "not distinguishable"
+    return v.optimizer if v.ci[1] < 1 else v.baseline  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tasks", nargs="+", default=["digits-mlp", "mnist5k-mlp"])
+    parser.add_argument("--epochs", nargs="+", type=int, default=[5, 20])
+    parser.add_argument("--optimizers", nargs="+", default=["adam", "avagrad", "adabelief"])
+    parser.add_argument("--searchers", nargs="+", default=["random", "tpe"])
+    parser.add_argument("--deltas", nargs="+", type=float, default=[0.5, 1.0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds")
+    parser.add_argument("--replays", type=int, default=40, help="replay seeds per searcher")
+    parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--eta", type=int, default=3)
+    parser.add_argument("--min-epochs", type=int, default=1)
+    args = parser.parse_args()
+    rule = Fidelity(method="successive_halving", eta=args.eta, min_epochs=args.min_epochs)
+    for task in args.tasks:
+        failure = TASKS[task].failure_score
+        for epochs in args.epochs:
+            start = time.perf_counter()
+            landscapes: dict[str, dict[str, np.ndarray]] = {}
+            print(
+                f"\n## {task}, {recipe_for(task, {'epochs': epochs})['epochs']} epochs, rungs {rule.rungs(epochs)}"
+            )
+            print("optimizer   share of epochs   within-delta nodes stopped early")
+            for optimizer in args.optimizers:
+                curves = sweep(task, optimizer, epochs, args.seeds)
+                derived = derive(curves, rule, epochs, failure)
+                shape = (len(curves[0]), len(curves[0][0]))
+                full = matrix(
+                    {
+                        (i, j): [c[i][j][-1] if len(c[i][j]) == epochs else failure for c in curves]
+                        for i in range(shape[0])
+                        for j in range(shape[1])
+                    },
+                    shape,
+                )
+                halved = matrix(derived.errors, shape)
+                landscapes[optimizer] = {"full": full, "halving": halved}
+                stopped = []
+                for d in args.deltas:
+                    near = np.argwhere(full <= full.min() + d + 1e-9)
+                    early = sum(derived.epochs[(int(i), int(j))] < epochs for i, j in near)
+                    stopped.append(f"δ={d:g}: {early} of {len(near)}")
+                print(f"{optimizer:<11} {share(derived):>6.1%}            {'; '.join(stopped)}")
+            same = True
+            for searcher in args.searchers:
+                runs: dict[tuple[str, str], list[SimpleNamespace]] = {}
+                for optimizer, pair in landscapes.items():
+                    grid = default_space(optimizer)
+                    for kind, errors in pair.items():
+                        runs[(optimizer, kind)] = [
+                            SimpleNamespace(
+                                budget=args.budget,
+                                trials_to=replay_one(
+                                    searcher, {}, grid, errors, seed, args.budget, args.deltas
+                                ).trials_to,
+                            )
+                            for seed in range(args.replays)
+                        ]
+                for d in args.deltas:
+                    key = str(float(d))
+                    cells = []
+                    for optimizer in landscapes:
+                        for kind in ("full", "halving"):
+                            values = censored([r.trials_to.get(key) for r in runs[(optimizer, kind)]])
+                            lo, hi = median_interval(values)
+                            cells.append(f"{optimizer}/{kind} {np.median(values):g} [{lo:g}, {hi:g}]")
+                    print(f"{searcher} δ={d:g} median trials-to-δ: " + "; ".join(cells))
+                    baseline = args.optimizers[0]
+                    for optimizer in args.optimizers[1:]:
+                        verdicts = [
+                            _verdict(
+                                optimizer, baseline, searcher, d, runs[(optimizer, k)], runs[(baseline, k)]
+                            )
+                            for k in ("full", "halving")
+                        ]
+                        said = [_says(v) for v in verdicts]
+                        same &= said[0] == said[1]
+                        print(f"  {'same' if said[0] == said[1] else 'DIFFERS'}: full: {verdicts[0].text}")
+                        if said[0] != said[1]:
+                            print(f"           halving: {verdicts[1].text}")
+            print(f"every verdict the same: {same}  ({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
