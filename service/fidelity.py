@@ -28,16 +28,26 @@ class Fidelity(BaseModel):
     their rung score (the validation score after that epoch, mean over the sweep's seeds;
     ties by grid position), the best ``floor(n / eta)`` (at least one) go on to the next rung,
     and a node that diverged on any seed stops at once. Rungs are ``min_epochs * eta**k``
-    below the recipe's epochs, then the recipe's epochs. A node is trained from scratch to each
-    rung it reaches, always on the full recipe's schedule, so a node stopped at rung r holds
-    exactly the first r epochs of its full-fidelity curve (written by hand: Optuna's and Ray
-    Tune's successive-halving pruners decide per trial as trials arrive, not over a grid)."""
+    below the recipe's epochs, then the recipe's epochs. Every run follows the full recipe's
+    schedule, and a promoted node continues from its checkpoint at the rung it passed (or, with
+    ``continues`` false or under Lookahead, trains again from scratch: the same numbers), so a
+    node stopped at rung r holds exactly the first r epochs of its full-fidelity curve.
+
+    Written by hand: Optuna's and Ray Tune's successive-halving pruners decide per trial as
+    trials arrive (asynchronously), not over a whole grid at once."""
 
     model_config = SPEC_CONFIG
 
     method: Literal["successive_halving"] = Field(description="The multi-fidelity rule.")
     eta: int = Field(3, ge=2, le=100, description="Keep the best 1/eta of the nodes at each rung.")
     min_epochs: int = Field(1, ge=1, le=10_000, description="Epochs of the first rung.")
+
+    continues: bool = Field(
+        True,
+        description="A promoted node continues from its checkpoint at the rung it passed (kept "
+        "under TUNECOST_HOME while the sweep runs); false: it trains again from scratch. Same "
+        "numbers either way; continuing costs only the epochs added.",
+    )
 
     def rungs(self, epochs: int) -> list[int]:
         """The epochs of each rung, the last being the recipe's ``epochs``."""
@@ -57,8 +67,15 @@ class Fidelity(BaseModel):
             **self.model_dump(mode="json"),
             "rungs": self.rungs(epochs),
             "rule": "rank by the rung's validation score (mean over the sweep's seeds, ties by grid "
-            "position); the best floor(n/eta), at least one, go on; a node diverged on any seed stops",
+            "position); the best floor(n/eta), at least one, go on; a node diverged on any seed "
+            "stops; every run on the full recipe's schedule",
         }
+
+
+def can_continue(recipe: dict[str, Any]) -> bool:
+    """Whether a run of this recipe can continue from a checkpoint (workers.checkpoints): not
+    under Lookahead, whose slow weights live outside the optimizer's state."""
+    return not recipe.get("lookahead")
 
 
 @dataclass(frozen=True)
@@ -68,12 +85,17 @@ class Derived:
     epochs: dict[Node, int]  # the rung each node reached
     errors: dict[Node, list[float]]  # per seed, the score at that rung (failure score: diverged)
     curves: dict[Node, list[list[float]]]  # per seed, the curve up to that rung
-    trained_epochs: int  # epochs every model ran, summed over rungs (a model that diverged: its epochs)
+    trained_epochs: int  # epochs every model ran, summed over rungs (continued: only those added)
     full_epochs: int  # what the full-fidelity sweep trained
 
 
 def derive(
-    curves: list[list[list[list[float]]]], fidelity: Fidelity, epochs: int, failure_score: float
+    curves: list[list[list[list[float]]]],
+    fidelity: Fidelity,
+    epochs: int,
+    failure_score: float,
+    *,
+    continued: bool | None = None,
 ) -> Derived:
     """From full-fidelity learning curves (per seed, [alpha][epsilon] -> the score after each
     epoch; shorter than ``epochs`` where that seed diverged), the successive-halving landscape.
@@ -91,11 +113,13 @@ def derive(
     trained = 0
     alive = nodes
     rungs = fidelity.rungs(epochs)
+    carry = fidelity.continues if continued is None else continued
     for rung in rungs:
         for node in alive:
+            before = reached.get(node, 0) if carry else 0  # a continued node adds rung - before
             reached[node] = rung
             for seed in seeds:  # a model that diverged ran up to the epoch it diverged in
-                trained += min(rung, len(curves[seed][node[0]][node[1]]) + 1)
+                trained += min(rung, len(curves[seed][node[0]][node[1]]) + 1) - before
         if rung == rungs[-1]:
             break
         scores: dict[Node, float | None] = {}

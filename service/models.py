@@ -239,6 +239,9 @@ class SweepPair(Base):
     diverged: Mapped[bool] = mapped_column(Boolean)
     seconds: Mapped[float] = mapped_column(Float)
     epochs_run: Mapped[int] = mapped_column(Integer)
+    # the epoch its training started from: 0, or the rung it continued from (its checkpoint);
+    # epochs_run and seconds count from the start of the run, so this pair cost the difference
+    from_epoch: Mapped[int] = mapped_column(Integer)
     curve: Mapped[list[float]] = mapped_column(JSON)
     worker: Mapped[dict[str, Any]] = mapped_column(JSON)  # torch, device, CPU, machine, Ray node
     attempt: Mapped[int] = mapped_column(Integer)

@@ -61,6 +61,14 @@ class StackedModels:
         for buffer, grad in zip(self.grads, grads, strict=True):
             buffer.copy_(grad)
 
+    def weights(self, j: int) -> dict[str, torch.Tensor]:
+        return {name: stacked.detach()[j] for name, stacked in self.stacked.items()}
+
+    def load(self, j: int, weights: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for name, stacked in self.stacked.items():
+                stacked.detach()[j].copy_(weights[name])
+
     def finite(self) -> torch.Tensor:
         return torch.stack([torch.isfinite(p.detach().flatten(1)).all(1) for p in self.stacked.values()]).all(
             0
@@ -96,13 +104,16 @@ def train_fused(
     dtype: torch.dtype = torch.float32,
     width: int | None = None,
     epochs: int | None = None,
+    resume: list[dict[str, Any]] | None = None,
+    keep: list[dict[str, Any]] | None = None,
 ) -> list[TrialResult]:
     """Train every (alpha, epsilon) of ``configs``; one TrialResult per config, in order.
 
     ``width`` configs are stacked at a time (each batch from the same seed, so results do
     not depend on it); default: all of them on a GPU, and on a CPU as many as keep about
     two million stacked parameters. ``epochs`` stops after that many epochs of the full
-    schedule (a rung: :func:`workers.trainer.train_models`).
+    schedule (a rung); ``resume`` continues each config from its state, and ``keep`` receives
+    each config's state at the end (:func:`workers.trainer.train_models`).
     """
     from workers.tasks import task_module
 
@@ -130,5 +141,7 @@ def train_fused(
             device=device,
             dtype=dtype,
             epochs=epochs,
+            resume=None if resume is None else resume[lo : lo + width],
+            keep=keep,
         )
     return results

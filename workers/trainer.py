@@ -67,6 +67,8 @@ class Models(Protocol):
     def logits(self, x: Any) -> Any: ...  # (K, B, outputs)
     def backward(self, losses: Any) -> None: ...  # per-model gradients into the groups' .grad
     def finite(self) -> Any: ...  # (K,) bool: every weight finite
+    def weights(self, j: int) -> dict[str, Any]: ...  # model j's weights (and buffers), as views
+    def load(self, j: int, weights: dict[str, Any]) -> None: ...  # set model j's weights
 
 
 class SingleModel:
@@ -91,6 +93,12 @@ class SingleModel:
         import torch
 
         return torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all().view(1)
+
+    def weights(self, j: int) -> dict[str, Any]:
+        return self.model.state_dict()
+
+    def load(self, j: int, weights: dict[str, Any]) -> None:
+        self.model.load_state_dict(weights)
 
 
 def make_schedule(opt: Any, recipe: dict[str, Any]) -> Any:
@@ -129,12 +137,17 @@ def train_models(
     dtype: Any,
     on_epoch: Callable[[int, list[float | None]], None] | None = None,
     epochs: int | None = None,
+    resume: list[dict[str, Any]] | None = None,
+    keep: list[dict[str, Any]] | None = None,
 ) -> list[TrialResult]:
     """The training loop. ``build(model) -> Models`` makes the K models from the seeded base model.
 
     ``epochs`` stops the run after that many epochs of the recipe's schedule (a rung of
     successive halving): the learning-rate schedule is still the full recipe's, so the result
     is exactly the first ``epochs`` of the full run (its curve is a prefix of the full curve).
+    ``resume`` (one state per config, from ``keep`` of an earlier call stopped at the same
+    epoch: :mod:`workers.checkpoints`) continues those runs instead of starting them; ``keep``,
+    a list, receives each config's state at the end.
 
     After every epoch each model is scored on the validation split (its learning curve, in
     :attr:`TrialResult.curve`), and ``on_epoch(epoch, scores)`` is told (1-based epoch; None
@@ -203,7 +216,18 @@ def train_models(
     scores = torch.full((k,), info.failure_score, dtype=torch.float64)
     looped = 0  # epochs the loop ran: every model is computed in each (fused: diverged ones too)
     stop = recipe["epochs"] if epochs is None else min(epochs, recipe["epochs"])
-    for epoch in range(stop):
+    first, earlier = 0, [0.0] * k  # a resumed run: the epoch it stopped at, the seconds it cost
+    if resume is not None:
+        from workers.checkpoints import restore
+
+        for j, saved in enumerate(resume):
+            models.load(j, saved["weights"])
+            curves[j] = list(saved["curve"])
+            epochs_run[j] = saved["epochs_run"]
+            earlier[j] = saved["seconds"]
+        restore(resume, opt, sched, order)
+        first = resume[0]["epoch"]
+    for epoch in range(first, stop):
         looped += 1
         models.train()
         perm = torch.randperm(n, generator=order).to(device)
@@ -246,7 +270,8 @@ def train_models(
     per_model_epoch = (time.perf_counter() - start) / (k * max(looped, 1))
     results = []
     for j in range(k):
-        seconds = per_model_epoch * max(int(epochs_run[j]), 1)
+        ran_here = int(epochs_run[j]) - (0 if resume is None else resume[j]["epochs_run"])
+        seconds = earlier[j] + per_model_epoch * (max(ran_here, 1) if resume is None else ran_here)
         if bool(diverged[j]) or not math.isfinite(float(val_losses[j])):
             results.append(
                 TrialResult(info.failure_score, None, None, True, seconds, int(epochs_run[j]), curves[j])
@@ -263,6 +288,14 @@ def train_models(
                     curves[j],
                 )
             )
+    if keep is not None:
+        from workers.checkpoints import capture
+
+        records = [
+            {"epoch": stop, "curve": r.curve, "epochs_run": r.epochs_run, "seconds": r.seconds}
+            for r in results
+        ]
+        keep += capture([models.weights(j) for j in range(k)], opt, sched, order, records)
     return results
 
 
@@ -279,12 +312,15 @@ def train_one(
     dtype: Any = None,
     on_epoch: Callable[[int, float | None], None] | None = None,
     epochs: int | None = None,
+    resume: dict[str, Any] | None = None,
+    keep: list[dict[str, Any]] | None = None,
 ) -> TrialResult:
     """Train ``task`` with ``optimizer`` at (alpha, epsilon); return its validation score.
 
     ``dtype`` (default float32) is what the parity tests set to ``torch.float64``;
     ``on_epoch(epoch, score)`` hears the validation score after each epoch (None once diverged);
-    ``epochs`` stops after that many epochs of the full schedule (:func:`train_models`).
+    ``epochs`` stops after that many epochs of the full schedule; ``resume`` continues a run
+    from its state, ``keep`` receives the state at the end (:func:`train_models`).
     """
     full_recipe = recipe_for(task, recipe)
     if TASKS[task].analytic:
@@ -303,5 +339,7 @@ def train_one(
         dtype=dtype or torch.float32,
         on_epoch=None if on_epoch is None else (lambda epoch, scores: on_epoch(epoch, scores[0])),
         epochs=epochs,
+        resume=None if resume is None else [resume],
+        keep=keep,
     )
     return result

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("diverged", sa.Boolean(), nullable=False),
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.Column("epochs_run", sa.Integer(), nullable=False),
+        sa.Column("from_epoch", sa.Integer(), nullable=False),
         sa.Column("curve", sa.JSON(), nullable=False),
         sa.Column("worker", sa.JSON(), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),

@@ -21,9 +21,12 @@ finishing) returns that one.
 from __future__ import annotations
 
 import math
+import os
 import platform
+import shutil
 import statistics
 import time
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -33,7 +36,7 @@ from sqlalchemy.orm import Session
 from service import landscapes as landscape_service
 from service import studies
 from service.db import session_scope
-from service.fidelity import Fidelity
+from service.fidelity import Fidelity, can_continue
 from service.kinds import BestPoint, JobKind, Limits, Progress, RunContext
 from service.models import Job, Landscape, LandscapePoint, SweepPair
 from service.specs import (
@@ -193,45 +196,82 @@ def _train_chunk(
     fused: bool,
     threads: int,
     epochs: int | None = None,
-) -> tuple[list[TrialResult], dict[str, Any]]:
+    checkpoints: list[tuple[str | None, str | None]] | None = None,
+) -> tuple[list[TrialResult], dict[str, Any], int]:
     """One Ray task: a chunk of configs, fused where possible, trained for ``epochs`` of the
-    recipe's schedule (None: all); and what trained them."""
+    recipe's schedule (None: all); what trained them; and the epoch training started from.
+
+    ``checkpoints``, per config, (the file to continue from, the file to save the state to);
+    the chunk continues only if every config's file is there, else it trains from scratch
+    (the same numbers, at the cost of the earlier epochs)."""
     import torch  # in the Ray worker, never in the API process
 
     from workers.fused import can_fuse, train_fused
     from workers.trainer import train_one
 
     torch.set_num_threads(max(1, threads))
+    resume: list[dict[str, Any]] | None = None
+    sources = [source for source, _ in checkpoints or []]
+    if sources and all(source is not None and os.path.exists(source) for source in sources):
+        resume = [torch.load(source, weights_only=False) for source in sources if source is not None]
+    keep: list[dict[str, Any]] | None = [] if any(target for _, target in checkpoints or []) else None
     where = f"{optimizer} on {task}, seed {seed}" + ("" if epochs is None else f", {epochs} epochs")
     try:
         if fused and can_fuse(task, optimizer):
             where += f", {len(configs)} configs fused: alpha {_span([a for a, _ in configs])}, "
             where += f"epsilon {_span([e for _, e in configs])}"
             results = train_fused(
-                task, optimizer, configs, seed=seed, recipe=recipe, data_dir=data_dir, epochs=epochs
+                task,
+                optimizer,
+                configs,
+                seed=seed,
+                recipe=recipe,
+                data_dir=data_dir,
+                epochs=epochs,
+                resume=resume,
+                keep=keep,
             )
         else:
             results = []
-            for a, e in configs:
+            for n, (a, e) in enumerate(configs):
                 where = f"{optimizer} on {task}, seed {seed}, alpha={a:g}, epsilon={e:g}"
                 results.append(
                     train_one(
-                        task, optimizer, a, e, seed=seed, recipe=recipe, data_dir=data_dir, epochs=epochs
+                        task,
+                        optimizer,
+                        a,
+                        e,
+                        seed=seed,
+                        recipe=recipe,
+                        data_dir=data_dir,
+                        epochs=epochs,
+                        resume=None if resume is None else resume[n],
+                        keep=keep,
                     )
                 )
     except Exception as exc:
         exc.add_note(where)  # which configs: the job's error names them (service.errors.one_line)
         raise
+    for (_, target), state in zip(checkpoints or [], keep or [], strict=False):
+        if target is not None:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            torch.save(state, target + ".part")
+            os.replace(target + ".part", target)  # whole or absent, even if killed mid-write
     import ray
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    return results, {
-        "torch": torch.__version__,
-        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
-        "cpu": _cpu_model(),
-        "machine": platform.machine(),
-        "node_id": ray.get_runtime_context().get_node_id(),
-    }
+    started = 0 if resume is None else int(resume[0]["epoch"])
+    return (
+        results,
+        {
+            "torch": torch.__version__,
+            "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+            "cpu": _cpu_model(),
+            "machine": platform.machine(),
+            "node_id": ray.get_runtime_context().get_node_id(),
+        },
+        started,
+    )
 
 
 def _span(values: list[float]) -> str:
@@ -331,14 +371,20 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                 return self._result_of(ctx, spec, stored.id, stored.seconds, nodes)
         trainer = _ChunkedTraining(ctx, spec, self.total(spec))
         rungs = [spec.epochs] if spec.fidelity is None else spec.fidelity.rungs(spec.epochs)
-        alive = nodes
+        carry = spec.fidelity is not None and spec.fidelity.continues and can_continue(spec.recipe)
+        alive, after = nodes, None
         for rung in rungs:
-            if not trainer.train({seed: alive for seed in spec.seeds}, rung):
+            keep = carry and rung != rungs[-1]
+            if not trainer.train({seed: alive for seed in spec.seeds}, rung, after=after, keep=keep):
                 return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
             if spec.fidelity is not None and rung != rungs[-1]:
-                alive = spec.fidelity.promote(
+                promoted = spec.fidelity.promote(
                     {node: trainer.rung_score(node, spec.seeds, rung) for node in alive}
                 )
+                if carry:
+                    trainer.drop_checkpoints([n for n in alive if n not in set(promoted)], rung)
+                    after = rung
+                alive = promoted
         region: list[Node] = []
         if spec.refine is not None:  # among the nodes that reached full fidelity
             last = rungs[-1]
@@ -350,6 +396,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             if not trainer.train({seed: region for seed in spec.refine.seeds}, rungs[-1]):
                 return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
         landscape_id = self._store(ctx, spec, trainer, trainer.seconds)
+        trainer.drop_checkpoints()
         return self._result_of(ctx, spec, landscape_id, trainer.seconds, nodes, trainer, len(region))
 
     def _result_of(
@@ -443,6 +490,7 @@ class _ChunkedTraining:
         self.results: dict[tuple[int, int, int, int], TrialResult] = {}  # (seed, i, j, epochs) ->
         self.workers: list[dict[str, Any]] = []  # each distinct (torch, device, CPU, node)
         self.nodes: dict[str, int] = {}  # node id -> configs trained there
+        self.started: dict[tuple[int, int, int, int], int] = {}  # the epoch each pair started from
         self.start = time.perf_counter()
         earlier: dict[int, float] = {}  # attempt -> its last chunk's arrival, seconds into it
         with session_scope(ctx.url) as session:
@@ -459,6 +507,7 @@ class _ChunkedTraining:
                     row.epochs_run,
                     list(row.curve),
                 )
+                self.started[(row.seed, row.alpha_index, row.epsilon_index, row.epochs)] = row.from_epoch
                 self._count(row.worker, 1)
                 earlier[row.attempt] = max(earlier.get(row.attempt, 0.0), row.elapsed)
         self.earlier_seconds = sum(seconds for attempt, seconds in earlier.items() if attempt != ctx.attempt)
@@ -494,26 +543,57 @@ class _ChunkedTraining:
     def compute(self, spec: SweepSpec) -> dict[str, Any]:
         """What the sweep trained (epochs every model ran, summed; their seconds) against what
         training every node with every sweep seed, and its refinement region with the refine
-        seeds, at the recipe's epochs would have."""
+        seeds, at the recipe's epochs would have. A pair continued from an earlier rung's
+        checkpoint counts only the epochs and seconds it added."""
         refined = {(i, j) for (seed, i, j, _) in self.results if seed not in spec.seeds}
         full_runs = spec.space.size * len(spec.seeds) + len(refined) * len(spec.all_seeds[len(spec.seeds) :])
-        epochs = sum(max(r.epochs_run, 1) if spec.epochs else 0 for r in self.results.values())
+        epochs, seconds = 0, 0.0
+        for (seed, i, j, rung), result in self.results.items():
+            start = self.started.get((seed, i, j, rung), 0)
+            before = self.results.get((seed, i, j, start)) if start else None
+            epochs += (result.epochs_run - before.epochs_run) if before else max(result.epochs_run, 1)
+            seconds += result.seconds - (before.seconds if before else 0.0)
         full = int(full_runs) * spec.epochs
         return {
-            "epochs": epochs,
+            "epochs": epochs if spec.epochs else 0,
             "full_epochs": full,
             "share": None if not full else epochs / full,
-            "seconds": sum(r.seconds for r in self.results.values()),
+            "seconds": seconds,
         }
+
+    def checkpoint(self, seed: int, node: Node, epochs: int) -> str:
+        """Where a (seed, node)'s state at ``epochs`` is kept between rungs."""
+        return str(self.checkpoints / f"seed-{seed}" / f"{node[0]}-{node[1]}-at-{epochs}.pt")
+
+    @property
+    def checkpoints(self) -> Path:
+        return Path(self.ctx.settings.home) / "checkpoints" / f"job-{self.ctx.job_id}"
+
+    def drop_checkpoints(self, nodes: list[Node] | None = None, epochs: int | None = None) -> None:
+        """Remove the checkpoints of ``nodes`` at ``epochs`` (stopped there); all of them by default."""
+        if nodes is None or epochs is None:
+            shutil.rmtree(self.checkpoints, ignore_errors=True)
+            return
+        for seed in self.spec.seeds:
+            for node in nodes:
+                Path(self.checkpoint(seed, node, epochs)).unlink(missing_ok=True)
 
     def _count(self, worker: dict[str, Any], configs: int) -> None:
         if worker not in self.workers:
             self.workers.append(worker)
         self.nodes[worker["node_id"]] = self.nodes.get(worker["node_id"], 0) + configs
 
-    def train(self, nodes_by_seed: dict[int, list[Node]], epochs: int) -> bool:
+    def train(
+        self,
+        nodes_by_seed: dict[int, list[Node]],
+        epochs: int,
+        *,
+        after: int | None = None,
+        keep: bool = False,
+    ) -> bool:
         """Train the pairs not yet stored at ``epochs`` of the schedule (the recipe's: full
-        fidelity); False when cancelled before all were trained."""
+        fidelity), continuing from their checkpoints at ``after`` epochs where those are kept,
+        and keeping theirs at ``epochs`` if ``keep``; False when cancelled before all were trained."""
         todo = {
             seed: [node for node in nodes if (seed, *node, epochs) not in self.results]
             for seed, nodes in nodes_by_seed.items()
@@ -541,6 +621,13 @@ class _ChunkedTraining:
             for lo in range(0, len(nodes), chunk):
                 part = nodes[lo : lo + chunk]
                 configs = [(grid.alphas[i], grid.epsilons[j]) for i, j in part]
+                files = [
+                    (
+                        None if after is None else self.checkpoint(seed, node, after),
+                        self.checkpoint(seed, node, epochs) if keep else None,
+                    )
+                    for node in part
+                ]
                 ref = remote.remote(
                     spec.task,
                     spec.optimizer,
@@ -551,12 +638,13 @@ class _ChunkedTraining:
                     spec.fused,
                     int(spec.resources.cpu),
                     None if epochs == spec.epochs else epochs,
+                    files if after is not None or keep else None,
                 )
                 pending[ref] = (seed, part)
 
-        def store(tag: tuple[int, list[Node]], answer: tuple[list[TrialResult], dict[str, Any]]) -> None:
+        def store(tag: tuple[int, list[Node]], answer: tuple[list[TrialResult], dict[str, Any], int]) -> None:
             seed, part = tag
-            results, worker = answer
+            results, worker, started = answer
             elapsed = time.perf_counter() - self.start
             with session_scope(self.ctx.url) as session:  # one transaction per chunk
                 session.add_all(
@@ -572,6 +660,7 @@ class _ChunkedTraining:
                         diverged=r.diverged,
                         seconds=r.seconds,
                         epochs_run=r.epochs_run,
+                        from_epoch=started,
                         curve=r.curve,
                         worker=worker,
                         attempt=self.ctx.attempt,
@@ -581,6 +670,7 @@ class _ChunkedTraining:
                 )
             for node, result in zip(part, results, strict=True):
                 self.results[(seed, *node, epochs)] = result
+                self.started[(seed, *node, epochs)] = started
             self._count(worker, len(results))
             self.done += len(results)
             self.ctx.progress(self.done, self.total)

@@ -417,6 +417,9 @@ def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(se
     fidelity = {"method": "successive_halving", "eta": 2, "min_epochs": 1}
     full_id = jobs.create_job(url, SweepSpec.model_validate(base)).id
     halving_id = jobs.create_job(url, SweepSpec.model_validate({**base, "fidelity": fidelity})).id
+    again = {**base, "fidelity": {**fidelity, "continues": False}}
+    again_id = jobs.create_job(url, SweepSpec.model_validate(again)).id
+    run(settings)
     run(settings)
     run(settings)
     with session_scope(url) as session:
@@ -438,3 +441,11 @@ def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(se
     assert halving.provenance["fidelity"]["rungs"] == [1, 2, 4]
     assert compute["share"] == pytest.approx(derived.trained_epochs / derived.full_epochs)
     assert compute["share"] < full.provenance["compute"]["share"] <= 1.0
+    # promoted nodes continued from their checkpoints; trained again from scratch, the same
+    # numbers at a higher cost
+    with session_scope(url) as session:
+        scratch = detail(session, session.get(Job, again_id).result["landscape_id"], curves=True)
+    assert scratch.checksum == halving.checksum and scratch.curves == halving.curves
+    rerun = derive(full.curves, Fidelity.model_validate(fidelity), 4, 100.0, continued=False)
+    assert scratch.compute["epochs"] == rerun.trained_epochs > compute["epochs"]
+    assert not (settings.home / "checkpoints" / f"job-{halving_id}").exists(), "checkpoints removed"
