@@ -520,8 +520,6 @@ def study(
         fidelity=_fidelity(fidelity, eta, min_epochs),
     )
     report = study_service.run_study(get_settings(), plan, Path(out), _Bars())
-    for line in _compute_lines(report.comparison):
-        console.print(line, highlight=False)
     console.print(tuning_cost_table(report.comparison, task=plan.task, seeds=plan.seeds, budget=plan.budget))
     if report.early_stopping is not None and plan.early_stopping is not None:
         console.print(
@@ -544,23 +542,6 @@ def _fidelity(name: str, eta: int, min_epochs: int) -> dict[str, Any] | None:
     if name != "successive-halving":
         _fail(f"--fidelity must be 'full' or 'successive-halving', not {name!r}")
     return {"method": "successive_halving", "eta": eta, "min_epochs": min_epochs}
-
-
-def _compute_lines(comparison: Any) -> list[str]:
-    """Each landscape's compute: epochs and seconds trained, and the saving against the full grid."""
-    lines = []
-    for facts in comparison.landscapes:
-        compute = facts.compute
-        if not compute or not compute.get("full_epochs"):
-            continue
-        how = "full fidelity"
-        if facts.fidelity:
-            how = f"successive halving (eta {facts.fidelity['eta']}, rungs {facts.fidelity['rungs']})"
-        lines.append(
-            f"{facts.label}: {how}: {compute['epochs']:,} of {compute['full_epochs']:,} epochs "
-            f"({compute['share']:.0%}, saving {1 - compute['share']:.0%}), {compute['seconds']:.0f} s of training"
-        )
-    return lines
 
 
 @app.command()

@@ -16,7 +16,9 @@ rule) is the same on both.
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -30,8 +32,22 @@ from workers.fused import train_fused
 from workers.registry import TASKS, recipe_for
 
 
-def sweep(task: str, optimizer: str, epochs: int, seeds: list[int]) -> list[list[list[list[float]]]]:
-    """Full-fidelity curves, per seed [alpha][epsilon] -> scores after each epoch."""
+def sweep(
+    task: str, optimizer: str, epochs: int, seeds: list[int], cache: Path | None = None
+) -> list[list[list[list[float]]]]:
+    """Full-fidelity curves, per seed [alpha][epsilon] -> scores after each epoch (read from
+    ``cache`` if an earlier run stored them there; training is deterministic)."""
+    path = None if cache is None else cache / f"{task}-{optimizer}-{epochs}-{'_'.join(map(str, seeds))}.json"
+    if path is not None and path.exists():
+        return json.loads(path.read_text())
+    curves = _sweep(task, optimizer, epochs, seeds)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(curves))
+    return curves
+
+
+def _sweep(task: str, optimizer: str, epochs: int, seeds: list[int]) -> list[list[list[list[float]]]]:
     grid = default_space(optimizer)
     configs = [(a, e) for a in grid.alphas for e in grid.epsilons]
     out = []
@@ -73,8 +89,11 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--eta", type=int, default=3)
     parser.add_argument("--min-epochs", type=int, default=1)
+    parser.add_argument("--margin", type=float, default=None, help="Fidelity.margin (default: its default)")
+    parser.add_argument("--cache", type=Path, default=None, help="keep the full sweeps' curves here")
     args = parser.parse_args()
-    rule = Fidelity(method="successive_halving", eta=args.eta, min_epochs=args.min_epochs)
+    extra = {} if args.margin is None else {"margin": args.margin}
+    rule = Fidelity(method="successive_halving", eta=args.eta, min_epochs=args.min_epochs, **extra)
     for task in args.tasks:
         failure = TASKS[task].failure_score
         for epochs in args.epochs:
@@ -85,7 +104,7 @@ def main() -> None:
             )
             print("optimizer   share of epochs   within-delta nodes stopped early")
             for optimizer in args.optimizers:
-                curves = sweep(task, optimizer, epochs, args.seeds)
+                curves = sweep(task, optimizer, epochs, args.seeds, args.cache)
                 derived = derive(curves, rule, epochs, failure)
                 shape = (len(curves[0]), len(curves[0][0]))
                 full = matrix(

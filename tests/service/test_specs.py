@@ -95,3 +95,33 @@ def test_successive_halving_rungs_follow_eta_up_to_the_recipe_epochs() -> None:
     assert Fidelity.model_validate({**HALVING, "min_epochs": 2, "eta": 2}).rungs(8) == [2, 4, 8]
     scores = {(0, 0): 5.0, (0, 1): None, (1, 0): 3.0, (1, 1): 3.0, (2, 0): 9.0, (2, 1): 1.0}
     assert rule.promote(scores) == [(2, 1), (1, 0)], "best floor(6/3), ties by grid position, diverged out"
+
+
+def test_the_table_header_says_what_each_landscape_cost_and_saved() -> None:
+    from service.comparisons import LandscapeFacts
+    from service.fidelity import Fidelity
+    from service.report import compute_text
+
+    facts = {
+        "landscape_id": 1,
+        "task": "digits-mlp",
+        "optimizer": "adam",
+        "label": "adam",
+        "metric": "validation error",
+        "unit": "%",
+        "best_error": 2.0,
+        "seeds": [0],
+        "noise_std_median": None,
+        "share_within": {},
+        "random_expected_trials": {},
+    }
+    halving = Fidelity.model_validate(HALVING).provenance(5)
+    compute = {"epochs": 833, "full_epochs": 2205, "share": 833 / 2205, "seconds": 41.2}
+    text = compute_text(LandscapeFacts(**facts, fidelity=halving, compute=compute))
+    assert text == (
+        "; successive halving (eta 3, rungs 1/3/5 epochs; stopped nodes score their rung): "
+        "833 of 2,205 epochs (38%, saving 62%), 41 s of training"
+    )
+    full = {"epochs": 2205, "full_epochs": 2205, "share": 1.0, "seconds": 90.0}
+    assert compute_text(LandscapeFacts(**facts, compute=full)).startswith("; full fidelity: 2,205 of 2,205")
+    assert compute_text(LandscapeFacts(**facts)) == "", "an imported landscape: nothing to say"
