@@ -57,10 +57,27 @@ class Fidelity(BaseModel):
             rung *= self.eta
         return [*out, epochs]
 
+    margin: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="Also promote every node whose rung score is within this many points (the "
+        "metric's delta unit) of the rung's best; null: only the best 1/eta.",
+    )
+
     def promote(self, scores: dict[Node, float | None]) -> list[Node]:
-        """The nodes that go on from a rung (None: diverged there), best first."""
+        """The nodes that go on from a rung (None: diverged there), best first: the best
+        floor(n / eta), at least one, and every node within ``margin`` of the rung's best."""
         ranked = sorted((node for node, v in scores.items() if v is not None), key=lambda n: (scores[n], n))
-        return ranked[: max(1, len(scores) // self.eta)]
+        keep = max(1, len(scores) // self.eta)
+        if self.margin is not None and ranked:
+            best = scores[ranked[0]]
+            assert best is not None
+            keep = max(
+                keep,
+                sum(1 for n in ranked if (v := scores[n]) is not None and v <= best + self.margin + 1e-9),
+            )
+        return ranked[:keep]
 
     def provenance(self, epochs: int) -> dict[str, Any]:
         return {

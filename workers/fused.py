@@ -88,6 +88,98 @@ def can_fuse(task: str, optimizer: str) -> bool:
     return not any(True for _ in model.buffers()) and getattr(module, "augment", None) is None
 
 
+GPU_HEADROOM = 0.85  # of a chunk's memory budget, what fused batches may plan to use: the allocator's
+# fragmentation and cuDNN workspaces take the rest
+
+
+def fused_width(
+    configs: int, fixed: int, per_config: int, budget: int, headroom: float = GPU_HEADROOM
+) -> int:
+    """How many configs to stack at once so that a fused batch fits in ``budget`` bytes: ``fixed``
+    bytes whatever the width (the data on the device, the base model), ``per_config`` bytes for
+    each stacked config (its weights, gradients, optimizer state and activations). Raises
+    MemoryError, naming the figures, when not even one config fits."""
+    room = int(budget * headroom) - fixed
+    if room < per_config:
+        raise MemoryError(
+            f"one config needs {(fixed + per_config) / 2**20:.0f} MiB ({fixed / 2**20:.0f} MiB fixed + "
+            f"{per_config / 2**20:.0f} MiB per config) but the chunk may use {budget * headroom / 2**20:.0f} MiB "
+            f"({headroom:.0%} of {budget / 2**20:.0f} MiB): ask for a larger share of the GPU (resources.gpu)"
+        )
+    return max(1, min(configs, room // max(per_config, 1)))
+
+
+def memory_budget(device: str, share: float | None = None) -> int:
+    """Bytes a chunk may use on a CUDA ``device``: its free memory, and at most ``share`` of the
+    device's total where the chunk holds a fraction of the GPU (Ray's ``num_gpus=0.25``: four
+    chunks side by side, each within its quarter)."""
+    free, total = torch.cuda.mem_get_info(torch.device(device))
+    return int(min(free, total * share)) if share is not None and 0 < share < 1 else int(free)
+
+
+def config_bytes(
+    task: str,
+    optimizer: str,
+    recipe: dict[str, Any],
+    device: str,
+    dtype: torch.dtype,
+    data_dir: str | None = None,
+) -> tuple[int, int]:
+    """(bytes a fused batch needs whatever its width, bytes each config adds), measured on ``device``
+    by one training step of 1 and of 2 stacked configs (CUDA: the allocator's peak, activations
+    included). On a CPU, counted instead: the data, and per config its weights, gradients and
+    optimizer state after a step (activations not counted)."""
+    from torch.nn import functional as F
+
+    from workers.optimizers import make_optimizer
+    from workers.tasks import task_module
+
+    module = task_module(task)
+    data = module.load_data(recipe, data_dir)
+    regression = TASKS[task].metric.kind == "mse"
+    cuda = device.startswith("cuda")
+
+    def step(k: int) -> int:
+        if cuda:
+            torch.cuda.synchronize(device)
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+            before = torch.cuda.memory_allocated(device)
+        torch.manual_seed(0)
+        models = StackedModels(module.build_model(recipe).to(device=device, dtype=dtype), k)
+        opt = make_optimizer(
+            optimizer,
+            [(group, 1e-3, 1e-8) for group in models.groups],
+            weight_decay=recipe["weight_decay"],
+        )
+        x = data.x_train[: recipe["batch_size"]].to(device=device, dtype=dtype)
+        y = data.y_train[: recipe["batch_size"]].to(device)
+        out = models.logits(x)
+        if regression:
+            losses = (out - y.to(dtype).reshape(y.shape[0], -1)).square().flatten(1).mean(1)
+        else:
+            losses = (
+                F.cross_entropy(out.reshape(-1, out.shape[-1]), y.repeat(k), reduction="none")
+                .view(k, -1)
+                .mean(1)
+            )
+        models.backward(losses)
+        opt.step()
+        if cuda:
+            torch.cuda.synchronize(device)
+            return torch.cuda.max_memory_allocated(device) - before
+        tensors = [*models.stacked.values(), *models.grads]
+        tensors += [v for state in opt.state.values() for v in state.values() if isinstance(v, torch.Tensor)]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    one, two = step(1), step(2)
+    per_config = max(two - one, 1)
+    on_device = sum(
+        t.numel() * t.element_size() for t in (data.x_train, data.y_train, data.x_val, data.y_val)
+    )
+    return on_device + max(one - per_config, 0), per_config
+
+
 CPU_FLOATS_PER_BATCH = 2_000_000  # stacked parameters per fused batch on a CPU: keeps the optimizer's
 # memory-bound updates in cache (measured: MNIST-5k MLP 0.23 s/config at 16 models, 0.33 at 64)
 
@@ -106,12 +198,15 @@ def train_fused(
     epochs: int | None = None,
     resume: list[dict[str, Any]] | None = None,
     keep: list[dict[str, Any]] | None = None,
+    gpu_share: float | None = None,
 ) -> list[TrialResult]:
     """Train every (alpha, epsilon) of ``configs``; one TrialResult per config, in order.
 
     ``width`` configs are stacked at a time (each batch from the same seed, so results do
-    not depend on it); default: all of them on a GPU, and on a CPU as many as keep about
-    two million stacked parameters. ``epochs`` stops after that many epochs of the full
+    not depend on it); default: on a GPU, as many as fit in the chunk's memory budget (its
+    free memory, within ``gpu_share`` of the device when the chunk holds a fraction of it:
+    :func:`fused_width` over :func:`config_bytes` and :func:`memory_budget`), and on a CPU as
+    many as keep about two million stacked parameters. ``epochs`` stops after that many epochs of the full
     schedule (a rung); ``resume`` continues each config from its state, and ``keep`` receives
     each config's state at the end (:func:`workers.trainer.train_models`).
     """
@@ -123,7 +218,8 @@ def train_fused(
     full_recipe = recipe_for(task, recipe)
     if width is None:
         if device.startswith("cuda"):
-            width = len(configs)
+            fixed, per_config = config_bytes(task, optimizer, full_recipe, device, dtype, data_dir)
+            width = fused_width(len(configs), fixed, per_config, memory_budget(device, gpu_share))
         else:
             n_params = sum(p.numel() for p in task_module(task).build_model(full_recipe).parameters())
             width = max(1, CPU_FLOATS_PER_BATCH // n_params)

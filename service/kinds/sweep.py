@@ -197,13 +197,15 @@ def _train_chunk(
     threads: int,
     epochs: int | None = None,
     checkpoints: list[tuple[str | None, str | None]] | None = None,
+    gpu_share: float | None = None,
 ) -> tuple[list[TrialResult], dict[str, Any], int]:
     """One Ray task: a chunk of configs, fused where possible, trained for ``epochs`` of the
     recipe's schedule (None: all); what trained them; and the epoch training started from.
 
     ``checkpoints``, per config, (the file to continue from, the file to save the state to);
     the chunk continues only if every config's file is there, else it trains from scratch
-    (the same numbers, at the cost of the earlier epochs)."""
+    (the same numbers, at the cost of the earlier epochs). ``gpu_share``: the fraction of a GPU
+    the chunk holds; its fused batches stay within that share of the device's memory."""
     import torch  # in the Ray worker, never in the API process
 
     from workers.fused import can_fuse, train_fused
@@ -230,6 +232,7 @@ def _train_chunk(
                 epochs=epochs,
                 resume=resume,
                 keep=keep,
+                gpu_share=gpu_share,
             )
         else:
             results = []
@@ -639,6 +642,7 @@ class _ChunkedTraining:
                     int(spec.resources.cpu),
                     None if epochs == spec.epochs else epochs,
                     files if after is not None or keep else None,
+                    spec.resources.gpu or None,
                 )
                 pending[ref] = (seed, part)
 

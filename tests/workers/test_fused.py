@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from workers.fused import can_fuse, train_fused
-from workers.registry import OPTIMIZERS
+from workers.registry import OPTIMIZERS, recipe_for
 from workers.trainer import train_one
 
 # well-behaved configs (chaotic ones at the edge of divergence amplify rounding differences)
@@ -73,3 +73,31 @@ def test_models_with_buffers_or_no_training_are_not_fused() -> None:
     assert can_fuse("digits-mlp", "adam")
     assert not can_fuse("cifar10-wrn", "adam")  # BatchNorm buffers, augmentation
     assert not can_fuse("synthetic-bowl", "adam")
+
+
+def test_a_fused_batch_is_as_wide_as_the_memory_budget_allows() -> None:
+    from workers.fused import fused_width
+
+    mib = 2**20
+    # 441 configs, 1 GiB fixed, 100 MiB each, a 10 GiB budget of which 85% may be planned
+    assert fused_width(441, 1024 * mib, 100 * mib, 10 * 1024 * mib) == (
+        int(10 * 1024 * mib * 0.85) - 1024 * mib
+    ) // (100 * mib)
+    assert fused_width(5, 0, mib, 1024 * mib) == 5, "never wider than the chunk"
+    quarter = 141 * 1024 * mib // 4  # an H200's quarter, for a chunk with resources.gpu 0.25
+    assert fused_width(441, 50 * mib, 300 * mib, quarter) < fused_width(441, 50 * mib, 300 * mib, 4 * quarter)
+    with pytest.raises(MemoryError, match="ask for a larger share of the GPU"):
+        fused_width(441, 900 * mib, 200 * mib, 1024 * mib)
+
+
+def test_the_memory_a_config_adds_is_its_weights_gradients_and_optimizer_state_on_a_cpu() -> None:
+    from workers.fused import config_bytes
+    from workers.tasks import task_module
+
+    recipe = recipe_for("digits-mlp")
+    params = sum(p.numel() for p in task_module("digits-mlp").build_model(recipe).parameters())
+    fixed, adam = config_bytes("digits-mlp", "adam", recipe, "cpu", torch.float32)
+    _, sgd = config_bytes("digits-mlp", "sgd", recipe, "cpu", torch.float32)
+    # weights, gradients, exp_avg, exp_avg_sq: four floats per parameter, and a step count per tensor
+    assert 4 * params * 4 <= adam <= 4 * params * 4 + 64
+    assert adam > sgd and fixed > 0, "the data stay on the device whatever the width"
