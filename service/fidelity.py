@@ -26,8 +26,9 @@ class Fidelity(BaseModel):
     """Successive halving over the grid (Jamieson & Talwalkar, 2016), the documented rule:
     every node trains to the first rung (``min_epochs``); at each rung the nodes are ranked by
     their rung score (the validation score after that epoch, mean over the sweep's seeds;
-    ties by grid position), the best ``floor(n / eta)`` (at least one) go on to the next rung,
-    and a node that diverged on any seed stops at once. Rungs are ``min_epochs * eta**k``
+    ties by grid position); the best ``floor(n / eta)`` (at least one), and every node within
+    ``margin`` of the rung's best, go on to the next rung; a node that diverged on any seed
+    stops at once. Rungs are ``min_epochs * eta**k``
     below the recipe's epochs, then the recipe's epochs. Every run follows the full recipe's
     schedule, and a promoted node continues from its checkpoint at the rung it passed (or, with
     ``continues`` false or under Lookahead, trains again from scratch: the same numbers), so a
@@ -58,11 +59,14 @@ class Fidelity(BaseModel):
         return [*out, epochs]
 
     margin: float | None = Field(
-        None,
+        5.0,
         ge=0,
-        le=100,
+        le=1e6,
         description="Also promote every node whose rung score is within this many points (the "
-        "metric's delta unit) of the rung's best; null: only the best 1/eta.",
+        "metric's delta unit: points of error for a classifier; set it for an MSE task) of the "
+        "rung's best; null: only the best 1/eta. Without it, the best 1/eta at an early rung, before "
+        "the schedule's decays, left most of the region within delta of e* stopped early on a "
+        "20-epoch recipe and changed a verdict (benchmarks/fidelity.py).",
     )
 
     def promote(self, scores: dict[Node, float | None]) -> list[Node]:
@@ -84,8 +88,9 @@ class Fidelity(BaseModel):
             **self.model_dump(mode="json"),
             "rungs": self.rungs(epochs),
             "rule": "rank by the rung's validation score (mean over the sweep's seeds, ties by grid "
-            "position); the best floor(n/eta), at least one, go on; a node diverged on any seed "
-            "stops; every run on the full recipe's schedule",
+            "position); the best floor(n/eta), at least one, and every node within margin of the "
+            "rung's best go on; a node diverged on any seed stops; every run on the full recipe's "
+            "schedule",
         }
 
 

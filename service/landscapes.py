@@ -351,7 +351,7 @@ def find_matching(
 def _fidelity_of(landscape: Landscape) -> dict[str, Any] | None:
     """The multi-fidelity rule a landscape was swept with, as its spec said it; None: full."""
     stored = (landscape.provenance or {}).get("fidelity")
-    return None if stored is None else {k: stored[k] for k in ("method", "eta", "min_epochs")}
+    return None if stored is None else {k: stored.get(k) for k in ("method", "eta", "min_epochs", "margin")}
 
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"

@@ -94,7 +94,10 @@ def test_successive_halving_rungs_follow_eta_up_to_the_recipe_epochs() -> None:
     assert rule.rungs(5) == [1, 3, 5] and rule.rungs(20) == [1, 3, 9, 20] and rule.rungs(1) == [1]
     assert Fidelity.model_validate({**HALVING, "min_epochs": 2, "eta": 2}).rungs(8) == [2, 4, 8]
     scores = {(0, 0): 5.0, (0, 1): None, (1, 0): 3.0, (1, 1): 3.0, (2, 0): 9.0, (2, 1): 1.0}
-    assert rule.promote(scores) == [(2, 1), (1, 0)], "best floor(6/3), ties by grid position, diverged out"
+    strict = Fidelity.model_validate({**HALVING, "margin": None})
+    assert strict.promote(scores) == [(2, 1), (1, 0)], "best floor(6/3), ties by grid position, diverged out"
+    assert rule.margin == 5.0 and rule.promote(scores) == [(2, 1), (1, 0), (1, 1), (0, 0)], "within 5 too"
+    assert Fidelity.model_validate({**HALVING, "margin": 2.0}).promote(scores) == [(2, 1), (1, 0), (1, 1)]
 
 
 def test_the_table_header_says_what_each_landscape_cost_and_saved() -> None:
