@@ -61,6 +61,11 @@ class LandscapeFacts(BaseModel):
     compute: dict[str, Any] | None = Field(
         None, description="What its sweep trained: epochs, full_epochs, share, seconds."
     )
+    on_stopped: float | None = Field(
+        None,
+        description="A multi-fidelity landscape: the share of the replays' distinct trials that "
+        "landed on nodes stopped before the last rung (told their rung's score).",
+    )
 
 
 class CostStats(BaseModel):
@@ -316,6 +321,10 @@ def compare(
         query = query.where(ReplayRun.searcher.in_(searchers))
     runs = list(session.scalars(query.order_by(ReplayRun.landscape_id, ReplayRun.searcher, ReplayRun.seed)))
     labels = landscape_labels({i: ls for i, (ls, _) in loaded.items()})
+    on_stopped: dict[int, list[tuple[int, int]]] = {}  # landscape -> (trials on stopped nodes, trials)
+    for r in runs:
+        if r.stopped_trials is not None:
+            on_stopped.setdefault(r.landscape_id, []).append((r.stopped_trials, len(r.curve)))
     metrics = {i: landscape_service.metric_of(ls) for i, (ls, _) in loaded.items()}
 
     facts = [
@@ -333,6 +342,9 @@ def compare(
             random_expected_trials={delta_key(d): expected_random_cost(errors, d) for d in deltas},
             fidelity=(ls.provenance or {}).get("fidelity"),
             compute=(ls.provenance or {}).get("compute"),
+            on_stopped=sum(a for a, _ in on_stopped[i]) / max(sum(b for _, b in on_stopped[i]), 1)
+            if i in on_stopped
+            else None,
         )
         for i, (ls, errors) in loaded.items()
     ]

@@ -253,6 +253,22 @@ def load_curves(session: Session, ids: list[int]) -> dict[int, Any]:
     return out
 
 
+def load_stopped(session: Session, ids: list[int]) -> dict[int, np.ndarray | None]:
+    """Per landscape, its nodes a successive-halving sweep stopped before the last rung (alphas x
+    epsilons, bool); None for a full-fidelity landscape."""
+    out: dict[int, np.ndarray | None] = {}
+    for i, (ls, points) in load_points(session, ids).items():
+        fidelity = (ls.provenance or {}).get("fidelity")
+        if not fidelity:
+            out[i] = None
+            continue
+        mask = np.zeros(ls.grid.shape, dtype=bool)
+        for p in points:
+            mask[p.alpha_index, p.epsilon_index] = p.epochs is not None and p.epochs < fidelity["rungs"][-1]
+        out[i] = mask
+    return out
+
+
 def noise_std_median(points: list[LandscapePoint]) -> float | None:
     """Median, over the points trained with more than one seed, of their spread; None if none was."""
     stds = [

@@ -268,3 +268,5 @@ class ReplayRun(Base):
     # {"epochs": {delta: n}, "seconds": {...}, "wallclock": {...}, "totals": {...}, "pruned": n};
     # null for a run against a landscape without learning curves
     cost_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # distinct trials on nodes a successive-halving sweep stopped early; null: a full landscape
+    stopped_trials: Mapped[int | None] = mapped_column(Integer)

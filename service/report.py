@@ -78,9 +78,11 @@ def compute_text(fact: LandscapeFacts) -> str:
     if fact.fidelity:
         rungs = "/".join(str(r) for r in fact.fidelity["rungs"])
         how = f"successive halving (eta {fact.fidelity['eta']}, rungs {rungs} epochs; stopped nodes score their rung)"
+    stopped = "" if fact.on_stopped is None else f"; {fact.on_stopped:.0%} of replay trials on stopped nodes"
     return (
         f"; {how}: {compute['epochs']:,} of {compute['full_epochs']:,} epochs "
         f"({compute['share']:.0%}, saving {1 - compute['share']:.0%}), {compute['seconds']:.0f} s of training"
+        f"{stopped}"
     )
 
 

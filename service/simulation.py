@@ -114,10 +114,14 @@ def simulate(
     observed: np.ndarray | None = None,
     failure_score: float = 100.0,
     max_repeats: int = 100,
+    stopped: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One searcher run in simulated time. Returns ``curve`` (suboptimality after each trial),
     ``trials_to`` and ``cost_to`` ({epochs, seconds, wallclock} -> delta -> cost or None) and
-    the run's totals (``pruned``, ``epochs``, ``seconds``, ``wallclock``)."""
+    the run's totals (``pruned``, ``epochs``, ``seconds``, ``wallclock``); with ``stopped``
+    (a successive-halving landscape's nodes stopped early), ``stopped_trials``: how many of its
+    trials landed there. A stopped node's stored curve ends at its rung: a trial there runs
+    those epochs and is told the rung's score, as a multi-fidelity tuner would be."""
     from service.kinds.replay import trials_to
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -232,6 +236,7 @@ def simulate(
         "cost_to": cost_to,
         "stalled": stalled or len(curve) < budget,
         "pruned": pruned,
+        "stopped_trials": None if stopped is None else sum(bool(stopped[key]) for key in told_at),
         "totals": {"epochs": epochs, "seconds": seconds, "wallclock": clock},
         # each cost when each trial ended: suboptimality over epochs, seconds or wall-clock
         "at": {name: [m[k] for m in marks] for k, name in enumerate(COSTS)},

@@ -4,7 +4,8 @@ the epochs each landscape point reached
 A sweep claimed again (its runner died, or handed it back on SIGTERM) trains only the pairs
 it does not have; the landscape is written from them once the last pair is in. A point's
 ``epochs`` is the fidelity it was trained to (a successive-halving sweep stops most nodes
-early); null for points of an analytic task and for those stored before.
+early); null for points of an analytic task and for those stored before. A replay run counts
+its trials that landed on such stopped nodes (``stopped_trials``; null on a full landscape).
 
 Revision ID: 0009
 Revises: 0008
@@ -53,9 +54,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tunecost_landscape_points") as batch_op:
         batch_op.add_column(sa.Column("epochs", sa.Integer(), nullable=True))
+    with op.batch_alter_table("tunecost_replay_results") as batch_op:
+        batch_op.add_column(sa.Column("stopped_trials", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tunecost_replay_results") as batch_op:
+        batch_op.drop_column("stopped_trials")
     with op.batch_alter_table("tunecost_landscape_points") as batch_op:
         batch_op.drop_column("epochs")
     op.drop_index("ix_tunecost_sweep_pairs_pair", table_name="tunecost_sweep_pairs")

@@ -166,6 +166,11 @@ class RunOutcome(BaseModel):
         description="epochs, seconds, wallclock -> delta_key -> cost to reach it (None: not reached); "
         "totals and pruned count. Null without learning curves.",
     )
+    stopped_trials: int | None = Field(
+        None,
+        description="Distinct trials that landed on nodes a successive-halving sweep stopped early "
+        "(told their rung's score); null on a full-fidelity landscape.",
+    )
 
 
 def _told(observed: np.ndarray | None, errors: np.ndarray, seed: int, key: tuple[int, int]) -> float:
@@ -191,11 +196,14 @@ def replay_one(
     default_point: tuple[float, float] | None = None,
     max_repeats: int = 100,
     observed: np.ndarray | None = None,
+    stopped: np.ndarray | None = None,
 ) -> RunOutcome:
     """One searcher run against a landscape: its suboptimality curve and trials-to-delta.
 
     ``errors`` is the mean landscape; ``observed`` (seeds x alphas x epsilons, NaN where a seed
     was not trained) makes the searcher see one seed's error per config (module docstring).
+    ``stopped`` (alphas x epsilons, bool) marks the nodes of a successive-halving landscape
+    stopped before the last rung: the run counts the trials that landed there.
     A searcher that proposes only known configs ``max_repeats`` times in a row has stalled
     (CMA-ES does, once it has converged on a grid node): the run ends there, its curve is
     shorter than the budget, and a delta it has not reached counts as not reached.
@@ -231,6 +239,7 @@ def replay_one(
         curve=curve,
         trials_to=trials_to(curve, deltas),
         stalled=len(curve) < budget,
+        stopped_trials=None if stopped is None else sum(bool(stopped[key]) for key in seen),
     )
 
 
@@ -248,12 +257,24 @@ def _replay_many(
     pruner: PrunerSpec | None = None,
     workers: int = 1,
     failure_score: float = 100.0,
+    stopped: np.ndarray | None = None,
 ) -> list[RunOutcome]:
     """Runs of one (landscape, searcher): in simulated time where the landscape has learning
     curves (trials as :func:`replay_one`, plus what they cost), else by trials alone."""
     if stored is None:
         return [
-            replay_one(searcher, options, grid, errors, s, budget, deltas, default_point, observed=observed)
+            replay_one(
+                searcher,
+                options,
+                grid,
+                errors,
+                s,
+                budget,
+                deltas,
+                default_point,
+                observed=observed,
+                stopped=stopped,
+            )
             for s in seeds
         ]
     out = []
@@ -272,6 +293,7 @@ def _replay_many(
             workers=workers,
             observed=observed,
             failure_score=failure_score,
+            stopped=stopped,
         )
         cost_to = {**run["cost_to"], "totals": run["totals"], "pruned": run["pruned"], "at": run["at"]}
         out.append(
@@ -282,6 +304,7 @@ def _replay_many(
                 trials_to=run["trials_to"],
                 stalled=run["stalled"],
                 cost_to=cost_to,
+                stopped_trials=run["stopped_trials"],
             )
         )
     return out
@@ -346,6 +369,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         with session_scope(ctx.url) as session:
             landscapes = landscape_service.load_with_seeds(session, spec.landscape_ids)
             stored = landscape_service.load_curves(session, spec.landscape_ids)
+            stopped = landscape_service.load_stopped(session, spec.landscape_ids)
         replay_chunk = ray.remote(num_cpus=1)(_replay_many)
         seeds = list(range(spec.seeds))
         per_task = max(
@@ -376,6 +400,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                         spec.pruner,
                         spec.workers,
                         failure,
+                        stopped[landscape_id],
                     )
                     pending[ref] = (landscape_id, searcher)
         total, done = self.total(spec), 0
@@ -395,6 +420,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                         trials_to=r.trials_to,
                         curve=r.curve,
                         cost_to=r.cost_to,
+                        stopped_trials=r.stopped_trials,
                     )
                     for r in runs
                 )

@@ -403,7 +403,7 @@ def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(se
     from service.fidelity import Fidelity, derive
     from service.kinds.sweep import SweepSpec
     from service.landscapes import detail
-    from service.models import LandscapePoint
+    from service.models import LandscapePoint, ReplayRun
 
     url = settings.resolved_database_url
     base = {
@@ -449,3 +449,28 @@ def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(se
     rerun = derive(full.curves, Fidelity.model_validate(fidelity), 4, 100.0, continued=False)
     assert scratch.compute["epochs"] == rerun.trained_epochs > compute["epochs"]
     assert not (settings.home / "checkpoints" / f"job-{halving_id}").exists(), "checkpoints removed"
+
+    # a replay on it counts the trials told a rung's score: random search over every node visits
+    # each stopped node once
+    from service.kinds.replay import ReplaySpec
+
+    replay = ReplaySpec.model_validate(
+        {
+            "kind": "replay",
+            "landscape_ids": [full.id, halving.id],
+            "searchers": ["random"],
+            "seeds": 3,
+            "budget": 10,
+        }
+    )
+    replay_id = jobs.create_job(url, replay).id
+    run(settings)
+    with session_scope(url) as session:
+        assert session.get(Job, replay_id).state == JobState.SUCCEEDED
+        runs = session.scalars(select(ReplayRun).where(ReplayRun.job_id == replay_id)).all()
+    stopped = sum(r < 4 for r in points.values())
+    assert {r.stopped_trials for r in runs if r.landscape_id == halving.id} == {stopped}
+    assert {r.stopped_trials for r in runs if r.landscape_id == full.id} == {None}
+    facts = {f.landscape_id: f for f in jobs.compare(url, job_id=replay_id).landscapes}
+    assert facts[halving.id].on_stopped == pytest.approx(stopped / 10) and facts[full.id].on_stopped is None
+    assert facts[halving.id].fidelity["rungs"] == [1, 2, 4] and facts[full.id].fidelity is None
