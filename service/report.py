@@ -362,12 +362,14 @@ def html_page(job: Any, comparison: Comparison | None, files: list[str]) -> str:
     if not comparison.verdicts:
         parts.append("<li class='tie'>one landscape per task: nothing to compare</li>")
     parts.append("</ul><h2>Landscapes</h2><table><tr><th>optimizer</th><th>task</th><th>metric</th>")
-    parts.append("<th>best (e*)</th><th>seed noise (median std)</th><th>seeds</th></tr>")
+    parts.append("<th>best (e*)</th><th>seed noise (median std)</th><th>seeds</th><th>compute</th></tr>")
     for f in comparison.landscapes:
         noise = "–" if f.noise_std_median is None else f"{f.noise_std_median:.2f} {escape(unit)}"
+        compute = compute_text(f).removeprefix("; ") or "–"
         parts.append(
             f"<tr><td>{escape(f.label)}</td><td>{escape(f.task)}</td><td>{escape(f.metric)}</td>"
-            f"<td>{escape(format_score(f.best_error, f.unit, 2))}</td><td>{noise}</td><td>{len(f.seeds)}</td></tr>"
+            f"<td>{escape(format_score(f.best_error, f.unit, 2))}</td><td>{noise}</td><td>{len(f.seeds)}</td>"
+            f"<td>{escape(compute)}</td></tr>"
         )
     with_costs = any(r.costs is not None for r in comparison.rows)
     parts.append("</table><h2>Trials to reach δ</h2><table><tr>")

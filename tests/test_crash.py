@@ -51,6 +51,31 @@ def _kill(server: subprocess.Popen[bytes]) -> None:
                 pass
 
 
+def _kill_as_it_goes(
+    server: subprocess.Popen[bytes],
+    client: TunecostClient,
+    job_id: int,
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    *,
+    kills: int,
+    every: int,
+) -> subprocess.Popen[bytes]:
+    """kill -9 the server ``kills`` times, each once the job's ``trials_done`` (a search's trials,
+    a sweep's nodes) has grown by ``every``, restarting it after each; returns the last server."""
+    seen = 0
+    for _ in range(kills):
+        deadline = time.monotonic() + 120
+        while client.get(job_id)["trials_done"] < seen + every:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        seen = client.get(job_id)["trials_done"]
+        _kill(server)
+        server = _start(env, port, log)
+    return server
+
+
 @pytest.mark.slow
 def test_three_kills_lose_no_trial_and_count_none_twice(database_url: str, tmp_path: Path) -> None:
     port = free_port()
@@ -73,15 +98,7 @@ def test_three_kills_lose_no_trial_and_count_none_twice(database_url: str, tmp_p
             seed=3,
             recipe={"sleep_s": 0.3},
         )
-        seen = 0
-        for _ in range(3):
-            deadline = time.monotonic() + 120
-            while client.get(job["id"])["trials_done"] < seen + 2:
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.2)
-            seen = client.get(job["id"])["trials_done"]
-            _kill(server)
-            server = _start(env, port, log)
+        server = _kill_as_it_goes(server, client, job["id"], env, port, log, kills=3, every=2)
         done = client.wait(job["id"], timeout=240, poll=0.5, progress=False)
     finally:
         _kill(server)
@@ -135,15 +152,7 @@ def test_a_sweep_killed_twice_trains_each_pair_once_and_ends_with_the_same_lands
     server = _start(env, port, log)
     try:
         job = client.submit(spec)
-        missing = 24
-        for _ in range(2):
-            deadline = time.monotonic() + 120
-            while (client.get(job["id"])["missing"] or 24) > missing - 4:
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.2)
-            missing = client.get(job["id"])["missing"]
-            _kill(server)
-            server = _start(env, port, log)
+        server = _kill_as_it_goes(server, client, job["id"], env, port, log, kills=2, every=4)
         done = client.wait(job["id"], timeout=240, poll=0.5, progress=False)
         whole = client.wait(client.submit(spec)["id"], timeout=240, poll=0.5, progress=False)
         killed_landscape = httpx.get(f"{client.base_url}/v1/landscapes/{done['landscape_id']}").json()

@@ -474,3 +474,9 @@ def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(se
     facts = {f.landscape_id: f for f in jobs.compare(url, job_id=replay_id).landscapes}
     assert facts[halving.id].on_stopped == pytest.approx(stopped / 10) and facts[full.id].on_stopped is None
     assert facts[halving.id].fidelity["rungs"] == [1, 2, 4] and facts[full.id].fidelity is None
+    with TestClient(create_app(settings, run_jobs=False)) as client:
+        page = client.get(f"/v1/comparisons/{replay_id}/report").text
+        text = client.get(f"/v1/comparisons/{replay_id}/report/tuning_cost.txt").text
+    for said in (page, text):  # the page and the table say what each landscape cost
+        assert "successive halving (eta 2, rungs 1/2/4 epochs" in said and "full fidelity: " in said
+        assert f"{stopped / 10:.0%} of replay trials on stopped nodes" in said
