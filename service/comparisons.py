@@ -340,8 +340,8 @@ def compare(
             noise_std_median=landscape_service.noise_std_median(with_points[i][1]),
             share_within={delta_key(d): share_within(errors, d) for d in deltas},
             random_expected_trials={delta_key(d): expected_random_cost(errors, d) for d in deltas},
-            fidelity=(ls.provenance or {}).get("fidelity"),
-            compute=(ls.provenance or {}).get("compute"),
+            fidelity=ls.fidelity,
+            compute=ls.compute,
             on_stopped=sum(a for a, _ in on_stopped[i]) / max(sum(b for _, b in on_stopped[i]), 1)
             if i in on_stopped
             else None,

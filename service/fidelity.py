@@ -94,6 +94,17 @@ class Fidelity(BaseModel):
         }
 
 
+RULE = ("method", "eta", "min_epochs", "margin")  # what makes the numbers (``continues`` only the cost)
+
+
+def same_rule(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Whether two fidelity specs (or a landscape's stored rule; None: full fidelity) give the
+    same landscape."""
+    if a is None or b is None:
+        return a is b
+    return all(a.get(key) == b.get(key) for key in RULE)
+
+
 def can_continue(recipe: dict[str, Any]) -> bool:
     """Whether a run of this recipe can continue from a checkpoint (workers.checkpoints): not
     under Lookahead, whose slow weights live outside the optimizer's state."""
@@ -161,4 +172,4 @@ def share(derived: Derived) -> float:
     return derived.trained_epochs / derived.full_epochs if derived.full_epochs else 1.0
 
 
-__all__ = ["Derived", "Fidelity", "derive", "share"]
+__all__ = ["RULE", "Derived", "Fidelity", "can_continue", "derive", "same_rule", "share"]

@@ -196,10 +196,9 @@ def best_known_error(session: Session, task: str, optimizer: str, recipe_hash: s
     for landscape in landscapes:
         if metric is not None and metric_of(landscape) != metric:
             continue
-        fidelity = (landscape.provenance or {}).get("fidelity")
         points = select(LandscapePoint.errors).where(LandscapePoint.landscape_id == landscape.id)
-        if fidelity:  # a multi-fidelity landscape: only its nodes trained to the recipe's epochs
-            points = points.where(LandscapePoint.epochs == fidelity["rungs"][-1])
+        if landscape.full_fidelity is not None:  # multi-fidelity: only its nodes at the recipe's epochs
+            points = points.where(LandscapePoint.epochs == landscape.full_fidelity)
         for errors in session.scalars(points):
             for error in errors:
                 if error is not None and (best is None or error < best):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from search_spaces import GridSpace
 from service import VERSION
 from service.errors import NotFound
+from service.fidelity import same_rule
 from service.models import Landscape, LandscapePoint
 from service.specs import recipe_hash
 from workers.registry import METRICS, TASKS, Metric
@@ -74,8 +75,8 @@ class LandscapeSummary(BaseModel):
             seconds=ls.seconds,
             provenance=ls.provenance,
             checksum=ls.checksum,
-            fidelity=(ls.provenance or {}).get("fidelity"),
-            compute=(ls.provenance or {}).get("compute"),
+            fidelity=ls.fidelity,
+            compute=ls.compute,
             metric=metric_json(ls),
         )
 
@@ -258,13 +259,13 @@ def load_stopped(session: Session, ids: list[int]) -> dict[int, np.ndarray | Non
     epsilons, bool); None for a full-fidelity landscape."""
     out: dict[int, np.ndarray | None] = {}
     for i, (ls, points) in load_points(session, ids).items():
-        fidelity = (ls.provenance or {}).get("fidelity")
-        if not fidelity:
+        full = ls.full_fidelity
+        if full is None:
             out[i] = None
             continue
         mask = np.zeros(ls.grid.shape, dtype=bool)
         for p in points:
-            mask[p.alpha_index, p.epsilon_index] = p.epochs is not None and p.epochs < fidelity["rungs"][-1]
+            mask[p.alpha_index, p.epsilon_index] = p.epochs is not None and p.epochs < full
         out[i] = mask
     return out
 
@@ -358,16 +359,10 @@ def find_matching(
             if ls.space == grid.to_json()
             and ls.seeds_everywhere == seeds
             and ls.refine == refine
-            and _fidelity_of(ls) == fidelity
+            and same_rule(ls.fidelity, fidelity)
         ),
         None,
     )
-
-
-def _fidelity_of(landscape: Landscape) -> dict[str, Any] | None:
-    """The multi-fidelity rule a landscape was swept with, as its spec said it; None: full."""
-    stored = (landscape.provenance or {}).get("fidelity")
-    return None if stored is None else {k: stored.get(k) for k in ("method", "eta", "min_epochs", "margin")}
 
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"

@@ -171,6 +171,22 @@ class Landscape(Base):
         return self.sweep_seeds if self.sweep_seeds is not None else self.seeds
 
     @property
+    def fidelity(self) -> dict[str, Any] | None:
+        """The successive-halving rule it was swept with (its provenance's; rungs last), None:
+        every node at the recipe's epochs."""
+        return (self.provenance or {}).get("fidelity")
+
+    @property
+    def compute(self) -> dict[str, Any] | None:
+        """What its sweep trained (epochs, full_epochs, share, seconds); None for an import."""
+        return (self.provenance or {}).get("compute")
+
+    @property
+    def full_fidelity(self) -> int | None:
+        """A multi-fidelity landscape's last rung: the epochs of its full-fidelity nodes."""
+        return None if self.fidelity is None else int(self.fidelity["rungs"][-1])
+
+    @property
     def grid(self) -> GridSpace:
         """The stored grid, typed (sweeps store grids only)."""
         return GridSpace(tuple(self.space["alphas"]), tuple(self.space["epsilons"]), self.space.get("name"))

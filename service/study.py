@@ -190,9 +190,7 @@ def run_study(
                 grid=spec.space,
                 seeds=spec.seeds,
                 refine=None if spec.refine is None else spec.refine.model_dump(mode="json"),
-                fidelity=None
-                if spec.fidelity is None
-                else spec.fidelity.model_dump(mode="json", include={"method", "eta", "min_epochs", "margin"}),
+                fidelity=None if spec.fidelity is None else spec.fidelity.model_dump(mode="json"),
             )
         if match is not None and not plan.resweep:
             progress.note(f"{optimizer}: reusing landscape {match}")

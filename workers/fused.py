@@ -28,7 +28,7 @@ import torch
 from torch.func import functional_call, vmap
 
 from workers.registry import OPTIMIZERS, TASKS, recipe_for
-from workers.trainer import TrialResult, train_models
+from workers.trainer import TrialResult, model_losses, train_models
 
 
 class StackedModels:
@@ -129,8 +129,6 @@ def config_bytes(
     by one training step of 1 and of 2 stacked configs (CUDA: the allocator's peak, activations
     included). On a CPU, counted instead: the data, and per config its weights, gradients and
     optimizer state after a step (activations not counted)."""
-    from torch.nn import functional as F
-
     from workers.optimizers import make_optimizer
     from workers.tasks import task_module
 
@@ -154,16 +152,9 @@ def config_bytes(
         )
         x = data.x_train[: recipe["batch_size"]].to(device=device, dtype=dtype)
         y = data.y_train[: recipe["batch_size"]].to(device)
-        out = models.logits(x)
-        if regression:
-            losses = (out - y.to(dtype).reshape(y.shape[0], -1)).square().flatten(1).mean(1)
-        else:
-            losses = (
-                F.cross_entropy(out.reshape(-1, out.shape[-1]), y.repeat(k), reduction="none")
-                .view(k, -1)
-                .mean(1)
-            )
-        models.backward(losses)
+        if regression:  # as the training loop shapes them
+            y = y.to(dtype).reshape(y.shape[0], -1)
+        models.backward(model_losses(models.logits(x), y, regression))
         opt.step()
         if cuda:
             torch.cuda.synchronize(device)

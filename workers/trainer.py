@@ -101,6 +101,18 @@ class SingleModel:
         self.model.load_state_dict(weights)
 
 
+def model_losses(outputs: Any, y: Any, regression: bool) -> Any:
+    """(K, B, outputs) and B targets -> each model's mean loss, (K,): mean squared error (targets
+    in the model's dtype, shaped as its outputs) or cross-entropy."""
+    from torch.nn import functional as F
+
+    if regression:
+        return (outputs - y).square().flatten(1).mean(1)
+    k = outputs.shape[0]
+    per_example = F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), y.repeat(k), reduction="none")
+    return per_example.view(k, -1).mean(1)
+
+
 def make_schedule(opt: Any, recipe: dict[str, Any]) -> Any:
     """The recipe's learning-rate schedule as torch's scheduler (stepped once per epoch)."""
     import torch
@@ -156,7 +168,6 @@ def train_models(
     (data loading included, spread the same way).
     """
     import torch
-    from torch.nn import functional as F
 
     from workers.optimizers import make_optimizer
     from workers.tasks import task_module
@@ -191,13 +202,6 @@ def train_models(
     if regression:  # targets in the model's dtype, shaped as its outputs
         y_train, y_val = (y.to(dtype).reshape(y.shape[0], -1) for y in (y_train, y_val))
 
-    def losses_of(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """(K, B, outputs) and B targets -> each model's mean loss, (K,)."""
-        if regression:
-            return (outputs - y).square().flatten(1).mean(1)
-        per_example = F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), y.repeat(k), reduction="none")
-        return per_example.view(k, -1).mean(1)
-
     def evaluate() -> tuple[torch.Tensor, torch.Tensor]:
         """Each model's validation loss and score: validation MSE (no worse than a diverged
         trial) or top-1 error in percent."""
@@ -206,7 +210,7 @@ def train_models(
             outputs = torch.cat(
                 [models.logits(x_val[i : i + 1000]) for i in range(0, x_val.shape[0], 1000)], dim=1
             )
-            val_losses = losses_of(outputs, y_val)
+            val_losses = model_losses(outputs, y_val, regression)
             if regression:
                 return val_losses, val_losses.double().clamp(max=info.failure_score)
             return val_losses, 100.0 * (outputs.argmax(-1) != y_val).double().mean(1)
@@ -237,7 +241,7 @@ def train_models(
         for i in range(0, n, batch_size):
             idx = perm[i : i + batch_size]
             inputs = x_train[idx] if augment is None else augment(x_train[idx], order)
-            losses = losses_of(models.logits(inputs), y_train[idx])
+            losses = model_losses(models.logits(inputs), y_train[idx], regression)
             diverged |= ~torch.isfinite(losses)
             active = ~diverged
             if not bool(active.any()):
