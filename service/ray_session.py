@@ -132,15 +132,21 @@ def check_placeable(cpu: float, gpu: float, what: str = "trial") -> None:
 
 def gather(pending: dict[Any, Any], stop: threading.Event, on_result: Callable[[Any, Any], None]) -> bool:
     """Wait for Ray object refs ``pending`` (ref -> tag), calling ``on_result(tag, value)`` as each
-    finishes. If ``stop`` is set, cancels what is left and returns False; True when all are done."""
+    finishes. If ``stop`` is set, keeps what has finished, cancels what is left and returns False;
+    True when all are done.
+
+    The cancel is not forced: a forced cancel of a task that is finishing at that moment trips a
+    check in Ray 2.60's task manager ("Tried to complete task that was not pending") that ends
+    this process (seen on a sweep handed back mid-way). Unforced, a running task is interrupted
+    at its next Python bytecode and answers once, cancelled."""
     import ray
 
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-        if stop.is_set():
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            return False
         for ref in ready:
             on_result(pending.pop(ref), ray.get(ref))
+        if stop.is_set():
+            for ref in pending:
+                ray.cancel(ref, force=False)
+            return False
     return True
