@@ -432,7 +432,7 @@ def figure_reddi(
     seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
 ) -> None:
     """The synthetic problem of the paper's Eq. 11 (Figure 3): Adam fails, Delayed Adam and AvaGrad converge."""
-    from service.figures import reddi_figure
+    from service.analysis.figures import reddi_figure
 
     results = reddi_figure(Path(out), steps=steps, lr=lr, seed=seed)
     typer.echo(f"{'optimizer':14} mean F'(w)^2 over the last 10% of {steps} steps")
@@ -496,7 +496,7 @@ def study(
     Everything stays in the database (landscapes, replays, jobs) for the API and the dashboard.
     """
     from service import study as study_service
-    from service.report import tuning_cost_table
+    from service.analysis.report import tuning_cost_table
 
     logging.basicConfig(level=logging.WARNING)
     try:

@@ -12,9 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.comparisons import Comparison
+from service.analysis.comparison import Comparison
+from service.analysis.landscape import LandscapeDetail, LandscapeSummary
 from service.jobs import BestConfig, BestPoint, CurvePoint, Progress
-from service.landscapes import LandscapeDetail, LandscapeImport, LandscapeSummary
+from service.landscapes import LandscapeImport
 from service.models import Job, Trial
 from service.specs import task_metric
 from service.states import JobState

@@ -2,7 +2,7 @@
 
 For each task x optimizer x epochs: one full-fidelity sweep of the optimizer's default grid
 (fused, in this process, no database), then the successive-halving landscape derived from its
-curves exactly (``service.fidelity.derive``: what a successive-halving sweep stores, which
+curves exactly (``service.analysis.fidelity.derive``: what a successive-halving sweep stores, which
 ``tests/service/test_runner.py`` checks bit for bit against a real one). Prints, per (task,
 epochs): the share of the epochs successive halving trains, how many nodes within delta of the
 best it stopped early, trials-to-delta medians with 95% intervals on both landscapes per
@@ -19,15 +19,14 @@ import argparse
 import json
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
-from service.comparisons import _verdict  # the service's verdict rule, on duck-typed runs
-from service.fidelity import Fidelity, derive, share
-from service.kinds.replay import replay_one
+from service.analysis.comparison import verdict
+from service.analysis.fidelity import Fidelity, derive, share
+from service.analysis.replay import Board, Run, replay
+from service.analysis.statistics import censored, median_interval
 from service.specs import default_space
-from service.statistics import censored, median_interval
 from workers.fused import train_fused
 from workers.registry import TASKS, recipe_for
 
@@ -125,17 +124,12 @@ def main() -> None:
                 print(f"{optimizer:<11} {share(derived):>6.1%}            {'; '.join(stopped)}")
             same = True
             for searcher in args.searchers:
-                runs: dict[tuple[str, str], list[SimpleNamespace]] = {}
+                runs: dict[tuple[str, str], list[Run]] = {}
                 for optimizer, pair in landscapes.items():
                     grid = default_space(optimizer)
                     for kind, errors in pair.items():
                         runs[(optimizer, kind)] = [
-                            SimpleNamespace(
-                                budget=args.budget,
-                                trials_to=replay_one(
-                                    searcher, {}, grid, errors, seed, args.budget, args.deltas
-                                ).trials_to,
-                            )
+                            replay(searcher, Board(grid, errors), seed, args.budget, args.deltas)
                             for seed in range(args.replays)
                         ]
                 for d in args.deltas:
@@ -150,7 +144,7 @@ def main() -> None:
                     baseline = args.optimizers[0]
                     for optimizer in args.optimizers[1:]:
                         verdicts = [
-                            _verdict(
+                            verdict(
                                 optimizer, baseline, searcher, d, runs[(optimizer, k)], runs[(baseline, k)]
                             )
                             for k in ("full", "halving")

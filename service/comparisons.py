@@ -1,271 +1,26 @@
-"""What searchers cost on stored landscapes: statistics over a replay job's runs (hand-written
-analysis; the definitions are docs/ARCHITECTURE.md's "Tuning cost"; the estimators are
-:mod:`service.statistics`)."""
+"""A replay job's comparison and report, read from the database: its landscapes and runs,
+handed to the analysis core (:func:`service.analysis.comparison.build`, and
+:mod:`service.analysis.report` for the files and the page), which knows no database."""
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import landscapes as landscape_service
+from service.analysis.comparison import Comparison, Subject, build, labels
+from service.analysis.landscape import LandscapeDetail
+from service.analysis.replay import Run
+from service.analysis.report import html_page, write_files
 from service.errors import NotFound
-from service.kinds.replay import delta_key
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun
 from service.states import JobState
-from service.statistics import (
-    censored,
-    median_interval,
-    random_search_expected_best,
-    random_search_reach_probability,
-    ratio_interval,
-)
-
-EXPECTED_AT = (1, 5, 10, 25, 50, 100)
-CLOSED_FORM = "random (closed form)"
 
 
-LABEL = Field(
-    description="How tables, figures and verdicts name the landscape: its optimizer, with "
-    "`+lookahead(k, alpha)` when its recipe wraps it, and `#id` when two would read the same."
-)
-
-
-class LandscapeFacts(BaseModel):
-    landscape_id: int
-    task: str
-    optimizer: str
-    label: str = LABEL
-    metric: str = Field(description="What the scores measure (the task's metric), e.g. `validation error`.")
-    unit: str = Field(
-        description="Its unit (`%` for an error); deltas and suboptimality are in `delta_unit`."
-    )
-    best_error: float = Field(description="e*: the landscape's best mean score, in `unit`.")
-    seeds: list[int]
-    noise_std_median: float | None = Field(
-        description="Median spread over training seeds; null for one seed."
-    )
-    share_within: dict[str, float] = Field(description="delta -> share of configs within delta of e*.")
-    random_expected_trials: dict[str, float] = Field(
-        description="delta -> expected trials of random search without repeats to reach delta."
-    )
-    fidelity: dict[str, Any] | None = Field(
-        None,
-        description="A multi-fidelity landscape's rule (successive halving: eta, rungs, ranking); "
-        "its stopped nodes score their rung, which is what a multi-fidelity tuner would observe.",
-    )
-    compute: dict[str, Any] | None = Field(
-        None, description="What its sweep trained: epochs, full_epochs, share, seconds."
-    )
-    on_stopped: float | None = Field(
-        None,
-        description="A multi-fidelity landscape: the share of the replays' distinct trials that "
-        "landed on nodes stopped before the last rung (told their rung's score).",
-    )
-
-
-class CostStats(BaseModel):
-    """Cost to reach delta over the replay seeds, in one unit (epochs, seconds, wall-clock)."""
-
-    median: float | None = Field(description="Null: the median run did not reach delta.")
-    ci: tuple[float | None, float | None] = Field(description="95% bootstrap interval of the median.")
-    q25: float | None
-    q75: float | None
-
-
-class TuningCostRow(BaseModel):
-    landscape_id: int
-    optimizer: str
-    label: str = LABEL
-    searcher: str
-    delta: float
-    median: float | None = Field(description="Median trials to reach delta; null: not within the budget.")
-    q25: float | None
-    q75: float | None
-    mean: float | None = Field(description="Over the seeds that reach delta.")
-    std: float | None
-    success_rate: float = Field(description="Share of seeds that reach delta within the budget.")
-    seeds: int
-    budget: int
-    median_ci: tuple[float | None, float | None] = Field(
-        description="95% bootstrap interval of the median over replay seeds; null: beyond the budget."
-    )
-    costs: dict[str, CostStats] | None = Field(
-        None,
-        description="The same runs' cost to reach delta in `epochs`, `seconds` (summed over every trial "
-        "started, pruned ones counting their partial runs) and simulated `wallclock` (the replay's "
-        "workers in parallel); null where the landscape has no learning curves.",
-    )
-    pruned: float | None = Field(None, description="Mean trials pruned per run (a replay with a pruner).")
-
-
-class CostCurve(BaseModel):
-    """Suboptimality over a cost: at each x, the median and IQR over the runs, each at the best
-    it had found by then (a run with no finished trial yet is infinitely far: null)."""
-
-    x: list[float]
-    median: list[float | None]
-    q25: list[float | None]
-    q75: list[float | None]
-
-
-class CurveBand(BaseModel):
-    landscape_id: int
-    optimizer: str
-    label: str = LABEL
-    searcher: str
-    median: list[float] = Field(description="Suboptimality after t = 1, 2, ... trials.")
-    q25: list[float]
-    q75: list[float]
-    by_cost: dict[str, CostCurve] | None = Field(
-        None,
-        description="The same runs' suboptimality over epochs, seconds and wall-clock; null where the "
-        "landscape has no learning curves.",
-    )
-
-
-class RandomSearchCurve(BaseModel):
-    """Random search in closed form on a landscape: no replay, no sampling noise."""
-
-    landscape_id: int
-    optimizer: str
-    label: str = LABEL
-    expected: list[float] = Field(
-        description="Expected suboptimality after k = 1, 2, ... distinct configs drawn uniformly without replacement."
-    )
-    reach_probability: dict[str, list[float]] = Field(
-        description="delta -> P(within delta after k configs), k = 1, 2, ..."
-    )
-
-
-class ExpectedSuboptimality(BaseModel):
-    landscape_id: int
-    optimizer: str
-    label: str = LABEL
-    searcher: str = Field(description="A replayed searcher, or `random (closed form)`.")
-    at: dict[str, float] = Field(description="k -> mean suboptimality (in `delta_unit`) after k trials.")
-
-
-class Verdict(BaseModel):
-    """Is one optimizer cheaper to tune than another with this searcher, beyond replay noise?"""
-
-    searcher: str
-    delta: float
-    optimizer: str
-    baseline: str
-    ratio: float | None = Field(
-        description="median T(delta) of optimizer / of baseline (a run that never reached delta counts "
-        "as the budget); null: no run of either reached delta."
-    )
-    ci: tuple[float | None, float | None] = Field(description="95% paired-bootstrap interval of the ratio.")
-    distinguishable: bool = Field(description="The interval excludes 1.")
-    reached: tuple[float, float] = Field(
-        description="Share of replay seeds that reached delta within the budget: optimizer, baseline."
-    )
-    text: str
-
-
-class Comparison(BaseModel):
-    """Tuning cost per (optimizer, searcher, delta) with intervals and verdicts, median/IQR
-    curves, random search in closed form, and landscape facts."""
-
-    job_id: int
-    deltas: list[float]
-    delta_unit: str = Field(
-        "points",
-        description="The unit of deltas and suboptimality: `points` of a percentage, else the metric's.",
-    )
-    rows: list[TuningCostRow]
-    curves: list[CurveBand]
-    landscapes: list[LandscapeFacts]
-    random_closed_form: list[RandomSearchCurve] = Field(default_factory=list)
-    expected_suboptimality: list[ExpectedSuboptimality] = Field(default_factory=list)
-    verdicts: list[Verdict] = Field(default_factory=list)
-
-    def facts(self, landscape_id: int) -> LandscapeFacts:
-        return next(f for f in self.landscapes if f.landscape_id == landscape_id)
-
-
-def share_within(errors: np.ndarray, delta: float) -> float:
-    """Share of the landscape's configs within delta of its best: random search's odds per trial."""
-    return float((errors <= errors.min() + delta + 1e-9).mean())
-
-
-def expected_random_cost(errors: np.ndarray, delta: float) -> float:
-    """Expected trials for random search without repeats to hit one of m good configs among N: (N+1)/(m+1)."""
-    n = errors.size
-    m = int((errors <= errors.min() + delta + 1e-9).sum())
-    return (n + 1) / (m + 1)
-
-
-def _finite(x: float) -> float | None:
-    return None if math.isinf(x) or math.isnan(x) else x
-
-
-def _nones(values: np.ndarray) -> list[float | None]:
-    return [None if not np.isfinite(v) else float(v) for v in values]
-
-
-def _cost_curves(group: list[ReplayRun], points: int = 60) -> dict[str, CostCurve] | None:
-    """Each run's suboptimality as a step function of a cost (its value after the last trial
-    that ended by x), sampled on one grid of x per cost, then median and IQR over the runs."""
-    if any(r.cost_to is None or "at" not in r.cost_to for r in group):
-        return None
-    out = {}
-    for name in ("epochs", "seconds", "wallclock"):
-        marks = [np.asarray(r.cost_to["at"][name], dtype=float) for r in group]  # type: ignore[index]
-        ends = [m[-1] for m in marks if m.size]
-        if not ends:
-            continue
-        x = np.linspace(min(m[0] for m in marks if m.size), max(ends), points)
-        values = np.full((len(group), points), np.inf)  # nothing found yet: infinitely far
-        for k, (r, m) in enumerate(zip(group, marks, strict=True)):
-            idx = np.searchsorted(m, x, side="right") - 1  # the last trial ended by x
-            ok = idx >= 0
-            values[k, ok] = np.asarray(r.curve, dtype=float)[idx[ok]]
-            if m.size:
-                values[k, x > m[-1]] = r.curve[-1]  # a finished run keeps its best
-        q25, med, q75 = np.percentile(values, [25, 50, 75], axis=0, method="lower")
-        out[name] = CostCurve(x=x.tolist(), median=_nones(med), q25=_nones(q25), q75=_nones(q75))
-    return out
-
-
-def _cost_stats(group: list[ReplayRun], delta: float) -> tuple[dict[str, CostStats] | None, float | None]:
-    """Median (with its interval) and IQR of each cost to reach ``delta``; not reached counts
-    as infinite, as for trials."""
-    if any(r.cost_to is None for r in group):
-        return None, None
-    out = {}
-    for name in ("epochs", "seconds", "wallclock"):
-        values = censored([r.cost_to[name].get(delta_key(delta)) for r in group])  # type: ignore[index]
-        lo, hi = median_interval(values)
-        q25, med, q75 = (float(x) for x in np.percentile(values, [25, 50, 75], method="lower"))
-        out[name] = CostStats(
-            median=_finite(med), ci=(_finite(lo), _finite(hi)), q25=_finite(q25), q75=_finite(q75)
-        )
-    return out, float(np.mean([r.cost_to.get("pruned", 0) for r in group]))  # type: ignore[union-attr]
-
-
-def _row_stats(values: list[int | None]) -> dict[str, float | None]:
-    reached = [v for v in values if v is not None]
-    censored = np.array([v if v is not None else math.inf for v in values], dtype=float)
-    q25, med, q75 = (float(x) for x in np.percentile(censored, [25, 50, 75], method="lower"))
-
-    return {
-        "median": _finite(med),
-        "q25": _finite(q25),
-        "q75": _finite(q75),
-        "mean": float(np.mean(reached)) if reached else None,
-        "std": float(np.std(reached, ddof=1)) if len(reached) > 1 else (0.0 if reached else None),
-        "success_rate": len(reached) / len(values) if values else 0.0,
-    }
-
-
-def _replay_job(session: Session, job_id: int | None, task: str | None) -> Job:
+def replay_job(session: Session, job_id: int | None, task: str | None = None) -> Job:
     """The replay job ``job_id``, or the newest succeeded replay covering ``task``."""
     if job_id is not None:
         job = session.get(Job, job_id)
@@ -287,6 +42,11 @@ def _replay_job(session: Session, job_id: int | None, task: str | None) -> Job:
     return newest
 
 
+def landscape_labels(landscapes: dict[int, Landscape]) -> dict[int, str]:
+    """Each landscape's name in tables and figures (:func:`service.analysis.comparison.labels`)."""
+    return labels({i: (ls.task, ls.optimizer, ls.recipe) for i, ls in landscapes.items()})
+
+
 def compare(
     session: Session,
     *,
@@ -301,7 +61,7 @@ def compare(
     By ``job_id`` (a replay job), or by ``task`` (+ ``optimizers``): then the newest replay
     job covering that task is used.
     """
-    job = _replay_job(session, job_id, task)
+    job = replay_job(session, job_id, task)
     deltas = [float(d) for d in deltas] if deltas else [float(d) for d in job.spec["deltas"]]
     linked = list(
         session.scalars(
@@ -310,239 +70,91 @@ def compare(
             .order_by(ReplayLandscape.position)
         )
     )
-    with_points = landscape_service.load_points(session, linked)
-    loaded = {i: (ls, landscape_service.matrix(ls, points)) for i, (ls, points) in with_points.items()}
+    loaded = landscape_service.load_points(session, linked)
     if task:
         loaded = {i: v for i, v in loaded.items() if v[0].task == task}
     if optimizers:
         loaded = {i: v for i, v in loaded.items() if v[0].optimizer in optimizers}
+    names = landscape_labels({i: ls for i, (ls, _) in loaded.items()})
+    subjects = []
+    for i, (ls, points) in loaded.items():
+        metric = landscape_service.metric_of(ls)
+        subjects.append(
+            Subject(
+                landscape_id=i,
+                task=ls.task,
+                optimizer=ls.optimizer,
+                label=names[i],
+                metric=metric.name,
+                unit=metric.unit,
+                delta_unit=metric.delta_unit,
+                errors=landscape_service.matrix(ls, points),
+                seeds=ls.seeds,
+                noise_std_median=landscape_service.noise_std_median(points),
+                fidelity=ls.fidelity,
+                compute=ls.compute,
+            )
+        )
     query = select(ReplayRun).where(ReplayRun.job_id == job.id, ReplayRun.landscape_id.in_(list(loaded)))
     if searchers:
         query = query.where(ReplayRun.searcher.in_(searchers))
-    runs = list(session.scalars(query.order_by(ReplayRun.landscape_id, ReplayRun.searcher, ReplayRun.seed)))
-    labels = landscape_labels({i: ls for i, (ls, _) in loaded.items()})
-    on_stopped: dict[int, list[tuple[int, int]]] = {}  # landscape -> (trials on stopped nodes, trials)
-    for r in runs:
-        if r.stopped_trials is not None:
-            on_stopped.setdefault(r.landscape_id, []).append((r.stopped_trials, len(r.curve)))
-    metrics = {i: landscape_service.metric_of(ls) for i, (ls, _) in loaded.items()}
-
-    facts = [
-        LandscapeFacts(
-            landscape_id=i,
-            task=ls.task,
-            optimizer=ls.optimizer,
-            label=labels[i],
-            metric=metrics[i].name,
-            unit=metrics[i].unit,
-            best_error=float(errors.min()),
-            seeds=ls.seeds,
-            noise_std_median=landscape_service.noise_std_median(with_points[i][1]),
-            share_within={delta_key(d): share_within(errors, d) for d in deltas},
-            random_expected_trials={delta_key(d): expected_random_cost(errors, d) for d in deltas},
-            fidelity=ls.fidelity,
-            compute=ls.compute,
-            on_stopped=sum(a for a, _ in on_stopped[i]) / max(sum(b for _, b in on_stopped[i]), 1)
-            if i in on_stopped
-            else None,
-        )
-        for i, (ls, errors) in loaded.items()
-    ]
-
-    rows, curves = [], []
-    groups: dict[tuple[int, str], list[ReplayRun]] = {}
-    for r in runs:
-        groups.setdefault((r.landscape_id, r.searcher), []).append(r)
-    for (landscape_id, searcher), group in sorted(
-        groups.items(), key=lambda kv: (labels[kv[0][0]], kv[0][1])
-    ):
-        optimizer, label = loaded[landscape_id][0].optimizer, labels[landscape_id]
-        budget = group[0].budget
-        for d in deltas:
-            values = [r.trials_to.get(delta_key(d)) for r in group]
-            lo, hi = median_interval(censored(values))
-            costs, pruned = _cost_stats(group, d)
-            rows.append(
-                TuningCostRow(
-                    landscape_id=landscape_id,
-                    optimizer=optimizer,
-                    label=label,
-                    searcher=searcher,
-                    delta=d,
-                    seeds=len(values),
-                    budget=budget,
-                    median_ci=(_finite(lo), _finite(hi)),
-                    costs=costs,
-                    pruned=pruned,
-                    **_row_stats(values),
-                )
-            )
-        q25, med, q75 = np.percentile(_padded_curves(group), [25, 50, 75], axis=0)
-        curves.append(
-            CurveBand(
-                landscape_id=landscape_id,
-                optimizer=optimizer,
-                label=label,
-                searcher=searcher,
-                median=med.tolist(),
-                q25=q25.tolist(),
-                q75=q75.tolist(),
-                by_cost=_cost_curves(group),
+    groups: dict[tuple[int, str], list[Run]] = {}
+    for r in session.scalars(query.order_by(ReplayRun.landscape_id, ReplayRun.searcher, ReplayRun.seed)):
+        groups.setdefault((r.landscape_id, r.searcher), []).append(
+            Run.from_stored(
+                searcher=r.searcher,
+                seed=r.seed,
+                budget=r.budget,
+                curve=r.curve,
+                trials_to=r.trials_to,
+                cost_to=r.cost_to,
+                stopped_trials=r.stopped_trials,
             )
         )
-    budget = max((r.budget for r in runs), default=0)
-    closed = [_closed_form(i, ls, labels[i], errors, budget, deltas) for i, (ls, errors) in loaded.items()]
-    units = {m.delta_unit for m in metrics.values()}
-    return Comparison(
-        job_id=job.id,
-        deltas=deltas,
-        delta_unit=units.pop() if len(units) == 1 else "mixed",
-        rows=rows,
-        curves=curves,
-        landscapes=facts,
-        random_closed_form=closed,
-        expected_suboptimality=_expected_table(groups, loaded, labels, closed),
-        verdicts=_verdicts(groups, loaded, labels, deltas),
+    return build(job.id, deltas, subjects, groups)
+
+
+def report_dir(settings: Any, job_id: int) -> Path:
+    return settings.reports_dir / f"job-{job_id}"
+
+
+def write_report(
+    session: Session, settings: Any, job: Job, *, again: bool = True
+) -> tuple[Comparison, list[LandscapeDetail], list[Path]]:
+    """The one place a replay's report is assembled: its comparison, its landscapes and its
+    files in :func:`report_dir` (table first). With ``again`` false, files already there are
+    kept (the API serving a report the runner wrote)."""
+    comparison = compare(session, job_id=job.id)
+    landscapes = [landscape_service.detail(session, f.landscape_id) for f in comparison.landscapes]
+    out_dir = report_dir(settings, job.id)
+    if not again and (out_dir / "tuning_cost.txt").exists():
+        return comparison, landscapes, sorted(out_dir.iterdir())
+    task = ", ".join(dict.fromkeys(ls.task for ls in landscapes))
+    files = write_files(
+        comparison, landscapes, out_dir, task=task, seeds=job.spec["seeds"], budget=job.spec["budget"]
     )
+    return comparison, landscapes, files
 
 
-def landscape_labels(landscapes: dict[int, Landscape]) -> dict[int, str]:
-    """Each landscape's name in tables and figures: its optimizer, ``+lookahead(k, alpha)`` when
-    the recipe wraps it in Lookahead, and ``#id`` where two of one task would still read the same."""
-    labels = {}
-    for i, ls in landscapes.items():
-        lookahead = (ls.recipe or {}).get("lookahead")
-        labels[i] = ls.optimizer + (
-            f"+lookahead({lookahead['k']}, {lookahead['alpha']:g})" if isinstance(lookahead, dict) else ""
-        )
-    counts: dict[tuple[str, str], int] = {}
-    for i, label in labels.items():
-        counts[landscapes[i].task, label] = counts.get((landscapes[i].task, label), 0) + 1
-    return {
-        i: label if counts[landscapes[i].task, label] == 1 else f"{label} #{i}" for i, label in labels.items()
-    }
+def page(session: Session, settings: Any, job_id: int) -> str:
+    """``GET /v1/comparisons/{job_id}/report``: the replay's report page (written now if the
+    runner has not: a replay finished before reports existed, or an API that does not share
+    the runner's home)."""
+    job = replay_job(session, job_id)
+    facts = {"seeds": job.spec["seeds"], "budget": job.spec["budget"], "study_name": job.study_name}
+    if job.state != JobState.SUCCEEDED:
+        return html_page(job.id, job.state, None, [], **facts)
+    comparison, _, files = write_report(session, settings, job, again=False)
+    return html_page(job.id, job.state, comparison, sorted(p.name for p in files), **facts)
 
 
-def _closed_form(
-    landscape_id: int, ls: Landscape, label: str, errors: np.ndarray, budget: int, deltas: list[float]
-) -> RandomSearchCurve:
-    ks = np.arange(1, min(max(budget, 1), errors.size) + 1)
-    return RandomSearchCurve(
-        landscape_id=landscape_id,
-        optimizer=ls.optimizer,
-        label=label,
-        expected=(random_search_expected_best(errors, ks) - errors.min()).tolist(),
-        reach_probability={
-            delta_key(d): random_search_reach_probability(errors, d, ks).tolist() for d in deltas
-        },
-    )
-
-
-def _padded_curves(group: list[ReplayRun]) -> np.ndarray:
-    """Runs' curves to the budget: a run that stalled keeps its best."""
-    length = max(max(len(r.curve) for r in group), group[0].budget)
-    return np.array([r.curve + [r.curve[-1]] * (length - len(r.curve)) for r in group])
-
-
-def _expected_table(
-    groups: dict[tuple[int, str], list[ReplayRun]],
-    loaded: dict[int, tuple[Landscape, np.ndarray]],
-    labels: dict[int, str],
-    closed: list[RandomSearchCurve],
-) -> list[ExpectedSuboptimality]:
-    """Mean suboptimality after k trials, per (optimizer, searcher), random search's closed form beside."""
-    out = []
-    for (landscape_id, searcher), group in groups.items():
-        curves = _padded_curves(group)
-        at = {str(k): float(curves[:, k - 1].mean()) for k in EXPECTED_AT if k <= curves.shape[1]}
-        out.append(
-            ExpectedSuboptimality(
-                landscape_id=landscape_id,
-                optimizer=loaded[landscape_id][0].optimizer,
-                label=labels[landscape_id],
-                searcher=searcher,
-                at=at,
-            )
-        )
-    for c in closed:
-        at = {str(k): c.expected[k - 1] for k in EXPECTED_AT if k <= len(c.expected)}
-        out.append(
-            ExpectedSuboptimality(
-                landscape_id=c.landscape_id, optimizer=c.optimizer, label=c.label, searcher=CLOSED_FORM, at=at
-            )
-        )
-    return sorted(out, key=lambda e: (e.label, e.searcher))
-
-
-def _verdicts(
-    groups: dict[tuple[int, str], list[ReplayRun]],
-    loaded: dict[int, tuple[Landscape, np.ndarray]],
-    labels: dict[int, str],
-    deltas: list[float],
-) -> list[Verdict]:
-    """Each later landscape against each earlier one of the same task, per searcher and delta
-    (``optimizer`` and ``baseline`` of a verdict are the landscapes' labels)."""
-    ids = list(loaded)
-    out = []
-    for k, a in enumerate(ids):
-        for b in ids[:k]:
-            if loaded[a][0].task != loaded[b][0].task:
-                continue
-            for searcher in sorted({s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == b}):
-                runs_a, runs_b = groups[(a, searcher)], groups[(b, searcher)]
-                if [r.seed for r in runs_a] == [r.seed for r in runs_b]:  # else not paired: a partial replay
-                    out += [_verdict(labels[a], labels[b], searcher, d, runs_a, runs_b) for d in deltas]
-    return out
-
-
-def _share_reached(runs: list[ReplayRun], key: str) -> float:
-    return sum(r.trials_to.get(key) is not None for r in runs) / len(runs)
-
-
-def _verdict(
-    optimizer: str,
-    baseline: str,
-    searcher: str,
-    delta: float,
-    runs: list[ReplayRun],
-    baseline_runs: list[ReplayRun],
-) -> Verdict:
-    """The ratio of median trials-to-delta with a paired bootstrap over the replay seeds. A run
-    that never reached delta counts as the budget: conservative, it can only shrink a gap. Where
-    no run of one side reached delta, the ratio is only a bound and the text says so; where no run
-    of either did, there is no ratio: neither reached delta within the budget."""
-    budget = runs[0].budget
-    key = delta_key(delta)
-    reached = (_share_reached(runs, key), _share_reached(baseline_runs, key))
-    text = f"{optimizer} vs {baseline} · {searcher} · δ={delta:g}:"
-    ratio: float | None
-    lo: float | None
-    hi: float | None
-    if reached == (0.0, 0.0):
-        ratio = lo = hi = None
-        text += f" neither reached δ within the budget of {budget} trials"
-    else:
-        ta = censored([r.trials_to.get(key) for r in runs], at=budget)
-        tb = censored([r.trials_to.get(key) for r in baseline_runs], at=budget)
-        ratio, lo, hi = ratio_interval(ta, tb)
-        text += f" {ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
-    distinguishable = hi is not None and lo is not None and (hi < 1 or lo > 1)
-    if distinguishable:
-        text += f" — {optimizer if hi < 1 else baseline} cheaper to tune"
-    elif ratio is not None:
-        text += " — not distinguishable at 95%"
-    if ratio is not None:
-        for side, share, bound in ((optimizer, reached[0], "a lower"), (baseline, reached[1], "an upper")):
-            if share == 0.0:
-                text += f" ({side} never reached δ within the budget of {budget} trials: the ratio is {bound} bound)"
-    return Verdict(
-        searcher=searcher,
-        delta=delta,
-        optimizer=optimizer,
-        baseline=baseline,
-        ratio=ratio,
-        ci=(lo, hi),
-        distinguishable=distinguishable,
-        reached=reached,
-        text=text,
-    )
+def report_file(session: Session, settings: Any, job_id: int, name: str) -> Path:
+    """One file of the replay's report (a figure, the CSV), by its name in the listing."""
+    job = replay_job(session, job_id)
+    if job.state != JobState.SUCCEEDED:
+        raise NotFound("Report file")
+    _, _, files = write_report(session, settings, job, again=False)
+    found = {p.name: p for p in files}
+    if name not in found:  # names from the listing only: no path reaches outside it
+        raise NotFound("Report file")
+    return found[name]

@@ -21,94 +21,34 @@ from sqlalchemy.orm import Session
 
 from search_spaces import GridSpace
 from service import VERSION
+from service.analysis.fidelity import same_rule
+from service.analysis.landscape import LandscapeDetail, LandscapeSummary
 from service.errors import NotFound
-from service.fidelity import same_rule
 from service.models import Landscape, LandscapePoint
 from service.specs import recipe_hash
 from workers.registry import METRICS, TASKS, Metric
 
 
-class LandscapeSummary(BaseModel):
-    id: int
-    job_id: int | None
-    task: str
-    optimizer: str
-    recipe_hash: str
-    seeds: list[int] = Field(description="Every training seed; per-seed errors follow this order.")
-    sweep_seeds: list[int] = Field(description="The seeds trained at every node.")
-    refine: dict[str, Any] | None = Field(description="The rule that chose where the other seeds trained.")
-    shape: tuple[int, int]
-    grid_name: str | None = Field(description="A named grid (`paper`, `paper-adabelief`), if it is one.")
-    fused: bool
-    seconds: float | None
-    provenance: dict[str, Any] | None = Field(
-        description="What made it: versions, device, CPU; or its origin."
-    )
-    checksum: str | None = Field(description="sha256 of the per-seed errors: equal checksums, equal inputs.")
-    fidelity: dict[str, Any] | None = Field(
-        description="A multi-fidelity (successive-halving) landscape's rule: method, eta, "
-        "min_epochs, rungs, the ranking rule; null: every node at the recipe's epochs."
-    )
-    compute: dict[str, Any] | None = Field(
-        description="What a sweep trained: `epochs` (every model's, summed), `full_epochs` (a "
-        "full-fidelity sweep's), their `share`, and training `seconds`; null for an import."
-    )
-    metric: dict[str, Any] = Field(
-        description="What the scores (`errors`) measure: name, unit, kind, bounds, the unit of a "
-        "suboptimality (`delta_unit`) and `failure_score`, what a failed point scores."
-    )
-
-    @classmethod
-    def of(cls, ls: Landscape) -> LandscapeSummary:
-        return cls(
-            id=ls.id,
-            job_id=ls.job_id,
-            task=ls.task,
-            optimizer=ls.optimizer,
-            recipe_hash=ls.recipe_hash,
-            seeds=ls.seeds,
-            sweep_seeds=ls.seeds_everywhere,
-            refine=ls.refine,
-            shape=ls.grid.shape,
-            grid_name=ls.space.get("name"),
-            fused=ls.fused,
-            seconds=ls.seconds,
-            provenance=ls.provenance,
-            checksum=ls.checksum,
-            fidelity=ls.fidelity,
-            compute=ls.compute,
-            metric=metric_json(ls),
-        )
-
-
-class LandscapeDetail(LandscapeSummary):
-    alphas: list[float]
-    epsilons: list[float]
-    errors: list[list[float | None]] = Field(
-        description="Mean score (the `metric`: validation error in % for the built-in tasks); rows "
-        "follow `alphas`, columns `epsilons`; null where a point failed."
-    )
-    error_stds: list[list[float | None]] = Field(description="Spread over the sweep's seeds.")
-    diverged: list[list[int]] = Field(description="Seeds that diverged at each point.")
-    epochs: list[list[int | None]] = Field(
-        description="The epochs of its schedule each point was trained to: the recipe's, or the "
-        "successive-halving rung it stopped at (its score is that rung's); null for an analytic "
-        "task or a landscape stored before this was recorded."
-    )
-    seed_errors: list[list[list[float | None]]] = Field(
-        description="Per seed (in `seeds` order), the error at each point; null where that seed was not trained."
-    )
-    recipe: dict[str, object]
-    curves: list[list[list[list[float]]]] | None = Field(
-        None,
-        description="With `?curves=true`: per seed, [alpha][epsilon] -> the score after each epoch "
-        "(an epoch axis; [] where that seed did not train, or for a landscape from before sweeps "
-        "recorded curves: then the field is null).",
-    )
-    node_seconds: list[list[list[float | None]]] | None = Field(
-        None,
-        description="With `?curves=true`: per seed, [alpha][epsilon] -> training seconds (in a fused "
-        "chunk, the chunk's time per model-epoch times the epochs that config trained).",
+def summary(ls: Landscape) -> LandscapeSummary:
+    """A stored landscape's summary."""
+    return LandscapeSummary(
+        id=ls.id,
+        job_id=ls.job_id,
+        task=ls.task,
+        optimizer=ls.optimizer,
+        recipe_hash=ls.recipe_hash,
+        seeds=ls.seeds,
+        sweep_seeds=ls.seeds_everywhere,
+        refine=ls.refine,
+        shape=ls.grid.shape,
+        grid_name=ls.space.get("name"),
+        fused=ls.fused,
+        seconds=ls.seconds,
+        provenance=ls.provenance,
+        checksum=ls.checksum,
+        fidelity=ls.fidelity,
+        compute=ls.compute,
+        metric=metric_json(ls),
     )
 
 
@@ -232,9 +172,9 @@ def load_with_seeds(session: Session, ids: list[int]) -> dict[int, tuple[Landsca
 
 
 def load_curves(session: Session, ids: list[int]) -> dict[int, Any]:
-    """Each landscape's stored training (:class:`service.simulation.Curves`), or None for a
+    """Each landscape's stored training (:class:`service.analysis.replay.Curves`), or None for a
     landscape without learning curves (swept before they were recorded, or imported)."""
-    from service.simulation import Curves
+    from service.analysis.replay import Curves
 
     out: dict[int, Any] = {}
     for i, (ls, points) in load_points(session, ids).items():
@@ -286,7 +226,7 @@ def list_landscapes(
         query = query.where(Landscape.task == task)
     if optimizer:
         query = query.where(Landscape.optimizer == optimizer)
-    return [LandscapeSummary.of(ls) for ls in session.scalars(query)]
+    return [summary(ls) for ls in session.scalars(query)]
 
 
 def detail(session: Session, landscape_id: int, *, curves: bool = False) -> LandscapeDetail:
@@ -320,7 +260,7 @@ def detail(session: Session, landscape_id: int, *, curves: bool = False) -> Land
         for s, e in enumerate(p.errors):
             per_seed[s][p.alpha_index][p.epsilon_index] = e
     return LandscapeDetail(
-        **LandscapeSummary.of(ls).model_dump(),
+        **summary(ls).model_dump(),
         alphas=list(ls.grid.alphas),
         epsilons=list(ls.grid.epsilons),
         errors=errors,
@@ -501,4 +441,4 @@ def import_landscape(session: Session, spec: LandscapeImport) -> LandscapeSummar
     session.flush()
     add_points(session, landscape, lambda i, j: [m[i][j] for m in per_seed])
     session.flush()
-    return LandscapeSummary.of(landscape)
+    return summary(landscape)

@@ -133,17 +133,13 @@ def write_replay(url: str, settings: Any, job_id: int, study_name: str, spec: An
     import optuna_dashboard
     from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta, upload_artifact
 
-    from service.comparisons import compare
+    from service.comparisons import write_report
     from service.db import session_scope
-    from service.landscapes import detail
-    from service.report import report_dir, write_files
+    from service.models import Job
 
     with session_scope(url) as session:
-        comparison = compare(session, job_id=job_id)
-        landscapes = [detail(session, f.landscape_id) for f in comparison.landscapes]
+        comparison, landscapes, files = write_report(session, settings, session.get(Job, job_id))
     task = ", ".join(dict.fromkeys(ls.task for ls in landscapes))
-    out_dir = report_dir(settings, job_id)
-    files = write_files(comparison, landscapes, out_dir, task=task, seeds=spec.seeds, budget=spec.budget)
     study = open_study(url, study_name)
     describe(
         study,

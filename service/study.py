@@ -19,18 +19,17 @@ from search_spaces import SEARCHERS
 from service import jobs as job_service
 from service import kinds, studies
 from service import landscapes as landscape_service
-from service.comparisons import Comparison, compare
+from service.analysis.fidelity import Fidelity
+from service.analysis.replay import PrunerSpec
+from service.comparisons import Comparison, compare, report_dir
 from service.db import session_scope, upgrade
 from service.errors import TunecostError
-from service.fidelity import Fidelity
 from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
 from service.kinds.sweep import Refine, SweepSpec
 from service.models import Job
-from service.report import report_dir
 from service.runner import JobRunner
 from service.settings import Settings
-from service.simulation import PrunerSpec
 from service.specs import OptimizerName, SearcherName, TaskName, validated_recipe
 from service.states import JobState
 

@@ -27,7 +27,8 @@ import math
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from ray import tune
@@ -39,12 +40,14 @@ from search_spaces import ALPHA, EPSILON, GridSpace, Space, build_sampler
 from service import studies
 from service.db import session_scope
 from service.kinds import RunContext
-from service.kinds.search import SearchResult, SearchSpec
 from service.models import Trial, utcnow
 from service.specs import task_metric
 from service.states import TrialStatus
 from workers.registry import OPTIMIZERS
 from workers.trainable import run_trial
+
+if TYPE_CHECKING:  # the kind's spec, for the signature only: the kind imports this module to run
+    from service.kinds.search import SearchSpec
 
 log = logging.getLogger(__name__)
 METRIC = "error"
@@ -492,8 +495,19 @@ def _settle_stale_optuna_trials(study: optuna.Study, recorded: dict[ConfigKey, f
     return completed
 
 
-def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
-    """Run (or resume) the search; returns what ran for the job's ``result``."""
+@dataclass(frozen=True)
+class SearchRun:
+    """What one attempt of a search ran: trials recorded before it (a resume), trained and
+    failed in it, and whether the searcher ran out of new configs."""
+
+    resumed_from: int
+    trained: int = 0
+    failed: int = 0
+    searcher_exhausted: bool = False
+
+
+def run_search(ctx: RunContext, spec: SearchSpec) -> SearchRun:
+    """Run (or resume) the search; returns what ran, for the job's ``result``."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = spec.space
     storage = optuna.storages.RDBStorage(ctx.url)
@@ -527,9 +541,9 @@ def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
             "job %s: %d study trials a crash left running were completed from their rows", ctx.job_id, settled
         )
     remaining = spec.budget - recorder.number - recorder.failed
-    summary = SearchResult(study_name=ctx.study_name, resumed_from=recorder.number)
     if remaining <= 0:
-        return summary
+        return SearchRun(resumed_from=recorder.number)
+    resumed_from = recorder.number
 
     defaults = OPTIMIZERS[spec.optimizer]
     sampler = WithRealValues(
@@ -589,10 +603,9 @@ def run_search(ctx: RunContext, spec: SearchSpec) -> SearchResult:
             "ignore", message="Define-by-run function passed in the `space` argument took"
         )
         tuner.fit()
-    return summary.model_copy(
-        update={
-            "trained": recorder.number,
-            "failed": recorder.failed,
-            "searcher_exhausted": caching.exhausted,
-        }
+    return SearchRun(
+        resumed_from=resumed_from,
+        trained=recorder.number,
+        failed=recorder.failed,
+        searcher_exhausted=caching.exhausted,
     )

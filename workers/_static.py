@@ -20,11 +20,17 @@ if TYPE_CHECKING:
 _NOT_PARSED = frozenset({"torch"})
 
 
+class EntryError(ValueError):
+    """A catalog entry that cannot work, and the field of the entry at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"`{field}`: {message}")
+        self.field = field
+
+
 def check_optimizer_class(info: OptimizerInfo) -> None:
     """``optimizer`` names a class whose constructor takes ``alpha_arg``, ``epsilon_arg`` and
     every key of ``options`` (it is called as ``Class(param_groups, **those)``)."""
-    from workers.registry import EntryError
-
     cls = _lookup(info.optimizer, "optimizer")
     if cls is None or not cls.is_class:
         return
@@ -44,8 +50,6 @@ def check_optimizer_class(info: OptimizerInfo) -> None:
 
 def check_task_module(info: TaskInfo) -> None:
     """``module`` names a module (or a namespace in one) that defines ``load_data`` and ``build_model``."""
-    from workers.registry import EntryError
-
     namespace = _lookup(info.module, "module")
     if namespace is None or _dynamic(namespace):
         return
@@ -58,8 +62,6 @@ def _lookup(path: str, field: str) -> Any:
     """The griffe object at ``"package.module[:Attribute]"``; None where it cannot be known
     statically. Raises EntryError where it certainly is not there."""
     import griffe
-
-    from workers.registry import EntryError
 
     module_name, _, attribute = path.partition(":")
     if module_name.split(".")[0] in _NOT_PARSED:

@@ -9,7 +9,7 @@ through their own ``load_state_dict``: any ``torch.optim.Optimizer`` and torch s
 or a plugin's, without knowing its maths. Continuing gives bit for bit the run that never
 stopped (``tests/service/test_runner.py`` checks the sweep against the full one). A Lookahead
 wrapper (``recipe.lookahead``) keeps its slow weights outside the optimizer: such a recipe
-trains every rung from scratch (``service.fidelity.can_continue``).
+trains every rung from scratch (``service.analysis.fidelity.can_continue``).
 
 Hand-written: torch's ``state_dict`` covers a whole optimizer or scheduler; nothing in torch
 or Ray Tune splits one per parameter group and joins groups from different runs.

@@ -24,6 +24,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from workers._static import EntryError, check_optimizer_class, check_task_module
+
 log = logging.getLogger(__name__)
 
 OPTIMIZER_GROUP = "tunecost.optimizers"
@@ -195,20 +197,10 @@ def resolve(path: str) -> Any:
     return getattr(module, attribute) if attribute else module
 
 
-class EntryError(ValueError):
-    """A catalog entry that cannot work, and the field of the entry at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"`{field}`: {message}")
-        self.field = field
-
-
 def _check(info: OptimizerInfo | TaskInfo) -> None:
     """What a plugin's entry must hold for the catalog to take it (an EntryError says which
     field and what). Its import paths are checked too, statically (:mod:`workers._static`):
     no plugin code runs and torch is not imported, so the API can check them."""
-    from workers import _static
-
     if isinstance(info, OptimizerInfo):
         from search_spaces import NAMED_GRIDS
 
@@ -218,7 +210,7 @@ def _check(info: OptimizerInfo | TaskInfo) -> None:
             raise EntryError("grid", f"{info.grid!r} is not a named grid; known: {sorted(NAMED_GRIDS)}")
         if not (info.default_alpha > 0 and info.default_epsilon > 0):
             raise EntryError("default_alpha", "`default_alpha` and `default_epsilon` must be positive")
-        _static.check_optimizer_class(info)
+        check_optimizer_class(info)
     else:
         if not (isinstance(info.recipe_model, type) and issubclass(info.recipe_model, BaseModel)):
             raise EntryError("recipe_model", "must be a pydantic model class (subclass tunecost.Recipe)")
@@ -243,7 +235,7 @@ def _check(info: OptimizerInfo | TaskInfo) -> None:
         if not (low <= info.diverged_score and (high is None or info.diverged_score <= high)):
             raise EntryError("diverged_score", f"{info.diverged_score} is outside the metric's bounds")
         if not info.analytic:
-            _static.check_task_module(info)
+            check_task_module(info)
 
 
 class _Catalog(Mapping[str, Any]):

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.deps import PathId, QueryId, SessionDep, SettingsDep, WriterDep
 from api.schemas import Comparison, LandscapeDetail, LandscapeImport, LandscapeSummary
-from service import comparisons, report
+from service import comparisons
 from service import landscapes as landscape_service
 from service.errors import InvalidField
 
@@ -98,7 +98,7 @@ def get_comparison(
 )
 def get_report(session: SessionDep, settings: SettingsDep, job_id: PathId) -> HTMLResponse:
     """No JavaScript; the figures and the CSV are served beside it (``report/{name}``)."""
-    return HTMLResponse(report.page(session, settings, job_id))
+    return HTMLResponse(comparisons.page(session, settings, job_id))
 
 
 @router.get(
@@ -109,4 +109,4 @@ def get_report(session: SessionDep, settings: SettingsDep, job_id: PathId) -> HT
 def get_report_file(
     session: SessionDep, settings: SettingsDep, job_id: PathId, name: Annotated[str, FastPath(max_length=200)]
 ) -> FileResponse:
-    return FileResponse(report.report_file(session, settings, job_id, name))
+    return FileResponse(comparisons.report_file(session, settings, job_id, name))

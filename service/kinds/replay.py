@@ -1,16 +1,10 @@
 """The ``replay`` kind: searchers x seeds against stored landscapes (lookups, no training).
 
-Each run asks its searcher (a fresh in-memory Optuna study) for configs and answers with the
-landscape's error there: with ``noise="seed"`` (the default) the error of one training seed,
-drawn per (run, config), as a real tuner sees one training run; with ``noise="none"`` the
-mean over seeds. Either way the run is scored on the mean landscape: its incumbent is the
-config with the best error it was told, and s(t) = mean error of that incumbent - e*.
-Trials count distinct configs (docs/ARCHITECTURE.md, "Trial count":
-a re-proposal is answered from the cache and does not count). Suboptimality s(t) = best of the
-first t errors - e*, e* = the landscape's best mean error; tuning cost T(delta) = the first t
-with s(t) <= delta. Runs are Ray tasks; each finished chunk of runs is written at once. The
-replay's landscapes and searchers are link rows (``tunecost_replay_landscapes``,
-``tunecost_replay_searchers``); the statistics over its runs are :mod:`service.comparisons`.
+Each run is the replay engine's (:func:`service.analysis.replay.replay`, whose docstring says
+what a run is told, how it is scored and what it costs). Runs are Ray tasks; each finished
+chunk of runs is written at once. The replay's landscapes and searchers are link rows
+(``tunecost_replay_landscapes``, ``tunecost_replay_searchers``); the statistics over its runs
+are :mod:`service.analysis.comparison`, read through :mod:`service.comparisons`.
 """
 
 from __future__ import annotations
@@ -18,32 +12,20 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import optuna
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from search_spaces import SEARCHERS, GridSpace, SpaceError, build_sampler, validate_options
+from search_spaces import SEARCHERS, SpaceError, validate_options
 from service import landscapes as landscape_service
+from service.analysis.replay import Board, PrunerSpec, Run, replay
 from service.db import session_scope
 from service.errors import InvalidField
 from service.kinds import JobKind, Limits, Outcome, RunContext
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun, ReplaySearcher
-from service.simulation import Curves, PrunerSpec, simulate
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState
 from workers.registry import OPTIMIZERS
-
-
-def delta_key(delta: float) -> str:
-    """How a delta keys ``trials_to`` in stored runs and comparisons: ``"0.5"``, ``"1.0"``."""
-    return str(float(delta))
-
-
-def trials_to(curve: list[float], deltas: list[float]) -> dict[str, int | None]:
-    """delta_key(delta) -> the first t (from 1) with s(t) <= delta, None if the curve never gets there."""
-    return {delta_key(d): next((t + 1 for t, s in enumerate(curve) if s <= d + 1e-9), None) for d in deltas}
 
 
 class ReplaySpec(BaseModel):
@@ -90,7 +72,7 @@ class ReplaySpec(BaseModel):
     )
     pruner: PrunerSpec | None = Field(
         None,
-        description="Early stopping on the landscapes' stored learning curves (service.simulation): a "
+        description="Early stopping on the landscapes' stored learning curves (service.analysis.replay): a "
         "pruned trial costs only the epochs it ran. Needs landscapes swept with curves.",
     )
     workers: int = Field(
@@ -153,161 +135,21 @@ class ReplayResult(BaseModel):
     )
 
 
-class RunOutcome(BaseModel):
-    """One searcher run against a landscape."""
-
-    searcher: str
-    seed: int
-    curve: list[float] = Field(description="Suboptimality after t = 1, 2, ... distinct configs.")
-    trials_to: dict[str, int | None] = Field(description="delta_key(delta) -> first t with s(t) <= delta.")
-    stalled: bool = Field(description="The searcher proposed only known configs before the budget.")
-    cost_to: dict[str, Any] | None = Field(
-        None,
-        description="epochs, seconds, wallclock -> delta_key -> cost to reach it (None: not reached); "
-        "totals and pruned count. Null without learning curves.",
-    )
-    stopped_trials: int | None = Field(
-        None,
-        description="Distinct trials that landed on nodes a successive-halving sweep stopped early "
-        "(told their rung's score); null on a full-fidelity landscape.",
-    )
-
-
-def _told(observed: np.ndarray | None, errors: np.ndarray, seed: int, key: tuple[int, int]) -> float:
-    """What a run is told at ``key``: one trained seed's error, drawn per (run seed, node) so
-    the draw does not depend on when the searcher proposes it; the mean without ``observed``."""
-    if observed is None:
-        return float(errors[key])
-    trained = observed[:, key[0], key[1]]
-    trained = trained[~np.isnan(trained)]
-    if trained.size == 0:
-        return float(errors[key])
-    return float(trained[np.random.default_rng([seed, *key]).integers(trained.size)])
-
-
-def replay_one(
+def _replay_chunk(
+    board: Board,
     searcher: str,
     options: dict[str, Any],
-    grid: GridSpace,
-    errors: np.ndarray,
-    seed: int,
-    budget: int,
-    deltas: list[float],
-    default_point: tuple[float, float] | None = None,
-    max_repeats: int = 100,
-    observed: np.ndarray | None = None,
-    stopped: np.ndarray | None = None,
-) -> RunOutcome:
-    """One searcher run against a landscape: its suboptimality curve and trials-to-delta.
-
-    ``errors`` is the mean landscape; ``observed`` (seeds x alphas x epsilons, NaN where a seed
-    was not trained) makes the searcher see one seed's error per config (module docstring).
-    ``stopped`` (alphas x epsilons, bool) marks the nodes of a successive-halving landscape
-    stopped before the last rung: the run counts the trials that landed there.
-    A searcher that proposes only known configs ``max_repeats`` times in a row has stalled
-    (CMA-ES does, once it has converged on a grid node): the run ends there, its curve is
-    shorter than the budget, and a delta it has not reached counts as not reached.
-    """
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    distributions = grid.distributions()
-    e_star = float(errors.min())
-    study = optuna.create_study(
-        sampler=build_sampler(searcher, grid, seed=seed, options=options, default_point=default_point)
-    )
-    seen: set[tuple[int, int]] = set()
-    best_told, incumbent = math.inf, math.inf  # the best error told so far, and its config's mean
-    curve: list[float] = []
-    repeats = 0
-    while repeats < max_repeats:
-        trial = study.ask(distributions)
-        key = (int(trial.params["alpha_index"]), int(trial.params["epsilon_index"]))
-        told = _told(observed, errors, seed, key)
-        study.tell(trial, told)
-        if key in seen:  # answered from the cache: free, but a stalled searcher must end
-            repeats += 1
-            continue
-        repeats = 0
-        seen.add(key)
-        if told < best_told:
-            best_told, incumbent = told, float(errors[key])
-        curve.append(incumbent - e_star)
-        if len(curve) == budget:
-            break
-    return RunOutcome(
-        searcher=searcher,
-        seed=seed,
-        curve=curve,
-        trials_to=trials_to(curve, deltas),
-        stalled=len(curve) < budget,
-        stopped_trials=None if stopped is None else sum(bool(stopped[key]) for key in seen),
-    )
-
-
-def _replay_many(
-    searcher: str,
-    options: dict[str, Any],
-    grid: GridSpace,
-    errors: np.ndarray,
     seeds: list[int],
     budget: int,
     deltas: list[float],
-    default_point: tuple[float, float] | None,
-    observed: np.ndarray | None,
-    stored: Curves | None = None,
-    pruner: PrunerSpec | None = None,
-    workers: int = 1,
-    failure_score: float = 100.0,
-    stopped: np.ndarray | None = None,
-) -> list[RunOutcome]:
-    """Runs of one (landscape, searcher): in simulated time where the landscape has learning
-    curves (trials as :func:`replay_one`, plus what they cost), else by trials alone."""
-    if stored is None:
-        return [
-            replay_one(
-                searcher,
-                options,
-                grid,
-                errors,
-                s,
-                budget,
-                deltas,
-                default_point,
-                observed=observed,
-                stopped=stopped,
-            )
-            for s in seeds
-        ]
-    out = []
-    for s in seeds:
-        run = simulate(
-            searcher,
-            options,
-            grid,
-            errors,
-            stored,
-            s,
-            budget,
-            deltas,
-            default_point=default_point,
-            pruner=pruner,
-            workers=workers,
-            observed=observed,
-            failure_score=failure_score,
-            stopped=stopped,
-        )
-        cost_to = {**run["cost_to"], "totals": run["totals"], "pruned": run["pruned"], "at": run["at"]}
-        out.append(
-            RunOutcome(
-                searcher=searcher,
-                seed=s,
-                curve=run["curve"],
-                trials_to=run["trials_to"],
-                stalled=run["stalled"],
-                cost_to=cost_to,
-                stopped_trials=run["stopped_trials"],
-            )
-        )
-    return out
+    pruner: PrunerSpec | None,
+    workers: int,
+) -> list[Run]:
+    """Runs of one (landscape, searcher) over some replay seeds: one Ray task."""
+    return [
+        replay(searcher, board, s, budget, deltas, options=options, pruner=pruner, workers=workers)
+        for s in seeds
+    ]
 
 
 class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
@@ -370,7 +212,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
             landscapes = landscape_service.load_with_seeds(session, spec.landscape_ids)
             stored = landscape_service.load_curves(session, spec.landscape_ids)
             stopped = landscape_service.load_stopped(session, spec.landscape_ids)
-        replay_chunk = ray.remote(num_cpus=1)(_replay_many)
+        replay_chunk = ray.remote(num_cpus=1)(_replay_chunk)
         seeds = list(range(spec.seeds))
         per_task = max(
             1, math.ceil(spec.seeds / 4)
@@ -378,34 +220,34 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         pending: dict[Any, tuple[int, str]] = {}
         for landscape_id, (ls, matrix, per_seed) in landscapes.items():
             info = OPTIMIZERS.get(ls.optimizer)
-            default = (info.default_alpha, info.default_epsilon) if info else None
-            errors_ref = ray.put(matrix)
-            observed_ref = ray.put(per_seed if spec.noise == "seed" else None)
-            curves_ref = ray.put(stored[landscape_id])
-            failure = float(landscape_service.metric_json(ls)["failure_score"])
+            board = ray.put(
+                Board(
+                    grid=ls.grid,
+                    errors=matrix,
+                    observed=per_seed if spec.noise == "seed" else None,
+                    curves=stored[landscape_id],
+                    stopped=stopped[landscape_id],
+                    default_point=(info.default_alpha, info.default_epsilon) if info else None,
+                    failure_score=float(landscape_service.metric_json(ls)["failure_score"]),
+                )
+            )
             for searcher in spec.searchers:
                 options = spec.searcher_options.get(searcher, {})
                 for lo in range(0, len(seeds), per_task):
                     ref = replay_chunk.remote(
+                        board,
                         searcher,
                         options,
-                        ls.grid,
-                        errors_ref,
                         seeds[lo : lo + per_task],
                         spec.budget,
                         spec.deltas,
-                        default,
-                        observed_ref,
-                        curves_ref,
                         spec.pruner,
                         spec.workers,
-                        failure,
-                        stopped[landscape_id],
                     )
                     pending[ref] = (landscape_id, searcher)
         total, done = self.total(spec), 0
 
-        def store(tag: tuple[int, str], runs: list[RunOutcome]) -> None:
+        def store(tag: tuple[int, str], runs: list[Run]) -> None:
             nonlocal done
             landscape_id, searcher = tag
             with session_scope(ctx.url) as session:
@@ -419,7 +261,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                         budget=spec.budget,
                         trials_to=r.trials_to,
                         curve=r.curve,
-                        cost_to=r.cost_to,
+                        cost_to=r.stored_costs(),
                         stopped_trials=r.stopped_trials,
                     )
                     for r in runs

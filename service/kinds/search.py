@@ -9,6 +9,7 @@ the first trial's error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -57,19 +58,31 @@ class SchedulerSpec(BaseModel):
     reduction_factor: int = Field(3, ge=2, le=100, description="asha, hyperband: keep 1/eta at each rung.")
 
     def build(self, max_epochs: int, metric: str) -> Any:
-        from ray.tune.schedulers import ASHAScheduler, HyperBandScheduler, MedianStoppingRule
+        return _SCHEDULERS[self.name](self, max_epochs, metric)
 
-        common = {"time_attr": "training_iteration", "metric": metric, "mode": "min"}
-        if self.name == "asha":
-            return ASHAScheduler(
-                **common,
-                max_t=max_epochs,
-                grace_period=self.grace_period,
-                reduction_factor=self.reduction_factor,
-            )
-        if self.name == "hyperband":
-            return HyperBandScheduler(**common, max_t=max_epochs, reduction_factor=self.reduction_factor)
-        return MedianStoppingRule(**common, grace_period=self.grace_period, min_samples_required=3)
+
+def _scheduler(name: str) -> Any:
+    from ray.tune import schedulers  # only where a search runs, never in the API process
+
+    return getattr(schedulers, name)
+
+
+_COMMON = {"time_attr": "training_iteration", "mode": "min"}
+_SCHEDULERS: dict[str, Callable[[SchedulerSpec, int, str], Any]] = {
+    "asha": lambda s, max_t, metric: _scheduler("ASHAScheduler")(
+        **_COMMON,
+        metric=metric,
+        max_t=max_t,
+        grace_period=s.grace_period,
+        reduction_factor=s.reduction_factor,
+    ),
+    "hyperband": lambda s, max_t, metric: _scheduler("HyperBandScheduler")(
+        **_COMMON, metric=metric, max_t=max_t, reduction_factor=s.reduction_factor
+    ),
+    "median": lambda s, max_t, metric: _scheduler("MedianStoppingRule")(
+        **_COMMON, metric=metric, grace_period=s.grace_period, min_samples_required=3
+    ),
+}
 
 
 class SearchSpec(TrainsOneTask):
@@ -196,7 +209,14 @@ class SearchKind(JobKind[SearchSpec, SearchResult]):
 
         ensure_ray(ctx.settings)
         check_placeable(spec.resources.cpu, spec.resources.gpu, "trial")
-        return run_search(ctx, spec)
+        ran = run_search(ctx, spec)
+        return SearchResult(
+            study_name=ctx.study_name,
+            resumed_from=ran.resumed_from,
+            trained=ran.trained,
+            failed=ran.failed,
+            searcher_exhausted=ran.searcher_exhausted,
+        )
 
     def finish(self, ctx: RunContext, spec: SearchSpec, result: SearchResult) -> tuple[SearchResult, Outcome]:
         """Fill suboptimality against the best known error when the user gave no e*."""

@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 
 from service import landscapes as landscape_service
 from service import studies
+from service.analysis.fidelity import Fidelity, can_continue
 from service.db import session_scope
-from service.fidelity import Fidelity, can_continue
 from service.kinds import BestPoint, JobKind, Limits, Progress, RunContext
 from service.models import Job, Landscape, LandscapePoint, SweepPair
 from service.specs import (

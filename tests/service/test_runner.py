@@ -396,11 +396,11 @@ def test_a_sweep_handed_back_mid_way_trains_only_the_pairs_it_lacks(settings: Se
 
 def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(settings: Settings) -> None:
     """Bit for bit: a real successive-halving sweep stores, at every node, the rung it reached
-    and the first epochs of the full sweep's curves there (service.fidelity.derive), and trains
+    and the first epochs of the full sweep's curves there (service.analysis.fidelity.derive), and trains
     the share of the epochs the derivation says."""
     from sqlalchemy import select
 
-    from service.fidelity import Fidelity, derive
+    from service.analysis.fidelity import Fidelity, derive
     from service.kinds.sweep import SweepSpec
     from service.landscapes import detail
     from service.models import LandscapePoint, ReplayRun

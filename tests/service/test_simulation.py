@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from search_spaces import GridSpace
-from service.kinds.replay import ReplaySpec, replay_one
+from service.analysis.replay import Board, Cost, Curves, PrunerSpec, replay
+from service.kinds.replay import ReplaySpec
 from service.runner import JobRunner
 from service.settings import Settings
-from service.simulation import Curves, PrunerSpec, simulate
 from service.states import JobState
 from tests import db
 
@@ -41,57 +41,47 @@ def _landscape(seed: int = 0) -> tuple[np.ndarray, np.ndarray, Curves]:
 
 
 @pytest.mark.parametrize("searcher", ["random", "tpe", "cmaes", "gld", "cgld"])
-def test_one_worker_without_a_pruner_replays_exactly_the_trials_of_a_plain_replay(searcher: str) -> None:
+def test_one_worker_without_a_pruner_replays_the_same_trials_with_or_without_curves(searcher: str) -> None:
     errors, observed, stored = _landscape()
     for seed in range(3):
-        plain = replay_one(searcher, {}, GRID, errors, seed, 20, [0.5, 2.0], observed=observed)
-        timed = simulate(searcher, {}, GRID, errors, stored, seed, 20, [0.5, 2.0], observed=observed)
-        assert timed["curve"] == plain.curve and timed["trials_to"] == plain.trials_to
+        plain = replay(searcher, Board(GRID, errors, observed), seed, 20, [0.5, 2.0])
+        timed = replay(searcher, Board(GRID, errors, observed, stored), seed, 20, [0.5, 2.0])
+        assert plain.cost_to is None and plain.totals is None  # no curves: no costs
+        assert timed.curve == plain.curve and timed.trials_to == plain.trials_to
         # full fidelity: every trial costs all its epochs, and one worker's wall-clock is the sum
-        assert timed["totals"]["epochs"] == EPOCHS * len(plain.curve)
-        assert timed["totals"]["wallclock"] == pytest.approx(timed["totals"]["seconds"])
+        assert timed.totals is not None and timed.cost_to is not None
+        assert timed.totals[Cost.EPOCHS] == EPOCHS * len(plain.curve)
+        assert timed.totals[Cost.WALLCLOCK] == pytest.approx(timed.totals[Cost.SECONDS])
         t = plain.trials_to["2.0"]
         if t is not None:
-            assert timed["cost_to"]["epochs"]["2.0"] == EPOCHS * t
+            assert timed.cost_to[Cost.EPOCHS]["2.0"] == EPOCHS * t
 
 
 def test_a_pruner_stops_bad_trials_early_and_pays_only_their_epochs() -> None:
     errors, observed, stored = _landscape(1)
     budget = 30
-    full = simulate("random", {}, GRID, errors, stored, 0, budget, [1.0], observed=observed)
-    asha = simulate(
-        "random",
-        {},
-        GRID,
-        errors,
-        stored,
-        0,
-        budget,
-        [1.0],
-        observed=observed,
-        pruner=PrunerSpec(name="asha"),
-    )
-    assert asha["pruned"] > 0 and full["pruned"] == 0
-    assert asha["totals"]["epochs"] < full["totals"]["epochs"] == EPOCHS * budget
-    assert len(asha["curve"]) == budget  # pruned configs count as trials
+    board = Board(GRID, errors, observed, stored)
+    full = replay("random", board, 0, budget, [1.0])
+    asha = replay("random", board, 0, budget, [1.0], pruner=PrunerSpec(name="asha"))
+    assert asha.pruned > 0 and full.pruned == 0
+    assert asha.totals[Cost.EPOCHS] < full.totals[Cost.EPOCHS] == EPOCHS * budget
+    assert len(asha.curve) == budget  # pruned configs count as trials
     for name in ("epochs", "seconds", "wallclock"):  # each cost when each trial ended, in order
-        assert len(asha["at"][name]) == budget and asha["at"][name] == sorted(asha["at"][name])
+        assert len(asha.at[name]) == budget and asha.at[name] == sorted(asha.at[name])
     # the same proposals (random search ignores results), so the incumbent can only be the
     # same config or one a pruner stopped before its end: never better than full fidelity's
-    assert all(a >= f - 1e-9 for a, f in zip(asha["curve"], full["curve"], strict=True))
+    assert all(a >= f - 1e-9 for a, f in zip(asha.curve, full.curve, strict=True))
     for name in ("median", "hyperband"):
-        run = simulate(
-            "tpe", {}, GRID, errors, stored, 0, budget, [1.0], observed=observed, pruner=PrunerSpec(name=name)
-        )
-        assert run["totals"]["epochs"] <= EPOCHS * budget and len(run["curve"]) == budget
+        run = replay("tpe", board, 0, budget, [1.0], pruner=PrunerSpec(name=name))
+        assert run.totals[Cost.EPOCHS] <= EPOCHS * budget and len(run.curve) == budget
 
 
 def test_four_workers_take_a_quarter_of_the_wall_clock() -> None:
     errors, observed, stored = _landscape(2)
-    one = simulate("random", {}, GRID, errors, stored, 0, 24, [0.5], observed=observed, workers=1)
-    four = simulate("random", {}, GRID, errors, stored, 0, 24, [0.5], observed=observed, workers=4)
-    assert four["totals"]["seconds"] == pytest.approx(one["totals"]["seconds"])  # the same compute
-    assert four["totals"]["wallclock"] == pytest.approx(one["totals"]["wallclock"] / 4)
+    one = replay("random", Board(GRID, errors, observed, stored), 0, 24, [0.5], workers=1)
+    four = replay("random", Board(GRID, errors, observed, stored), 0, 24, [0.5], workers=4)
+    assert four.totals[Cost.SECONDS] == pytest.approx(one.totals[Cost.SECONDS])  # the same compute
+    assert four.totals[Cost.WALLCLOCK] == pytest.approx(one.totals[Cost.WALLCLOCK] / 4)
 
 
 @pytest.mark.usefixtures("ray_session")
@@ -139,7 +129,7 @@ def test_a_replay_job_with_a_pruner_stores_costs_and_the_comparison_reports_them
             a >= b for a, b in zip(medians, medians[1:], strict=False)
         )  # the best only improves
         (row,) = [r for r in rows if r["delta"] == 1.0]
-        assert set(row["costs"]) == {"epochs", "seconds", "wallclock"} and row["pruned"] > 0
+        assert set(row["costs"]) == {"epochs", "seconds", "wallclock"} and row.pruned > 0
         assert row["costs"]["epochs"]["median"] is None or row["costs"]["epochs"]["median"] <= 6 * 10
         page = client.get(f"/v1/comparisons/{replay.id}/report").text
         assert "epochs (95% CI)" in page and "pruned/run" in page

@@ -88,7 +88,7 @@ def test_a_bad_fidelity_names_its_field(change: dict, loc: tuple[str, ...], says
 
 
 def test_successive_halving_rungs_follow_eta_up_to_the_recipe_epochs() -> None:
-    from service.fidelity import Fidelity
+    from service.analysis.fidelity import Fidelity
 
     rule = Fidelity.model_validate(HALVING)
     assert rule.rungs(5) == [1, 3, 5] and rule.rungs(20) == [1, 3, 9, 20] and rule.rungs(1) == [1]
@@ -101,9 +101,9 @@ def test_successive_halving_rungs_follow_eta_up_to_the_recipe_epochs() -> None:
 
 
 def test_the_table_header_says_what_each_landscape_cost_and_saved() -> None:
-    from service.comparisons import LandscapeFacts
-    from service.fidelity import Fidelity
-    from service.report import compute_text
+    from service.analysis.comparison import LandscapeFacts
+    from service.analysis.fidelity import Fidelity
+    from service.analysis.report import compute_text
 
     facts = {
         "landscape_id": 1,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from search_spaces import GridSpace
-from service.kinds.replay import replay_one
-from service.statistics import (
+from service.analysis.replay import Board, Run, replay
+from service.analysis.statistics import (
     censored,
     median_interval,
     random_search_expected_best,
@@ -25,7 +25,7 @@ def test_closed_form_random_search_matches_replays_of_random_search() -> None:
     each k within four standard errors of the Monte-Carlo mean."""
     errors = np.random.default_rng(3).gamma(2.0, 3.0, (21, 21))
     ks = np.array([1, 2, 5, 10, 25, 50, 100])
-    runs = [replay_one("random", {}, GRID, errors, s, 100, [1.0]) for s in range(300)]
+    runs = [replay("random", Board(GRID, errors), s, 100, [1.0]) for s in range(300)]
     curves = np.array([r.curve for r in runs])  # suboptimality after t trials
     mc_mean, mc_se = curves[:, ks - 1].mean(0), curves[:, ks - 1].std(0, ddof=1) / np.sqrt(len(runs))
     closed = random_search_expected_best(errors, ks) - errors.min()
@@ -64,31 +64,32 @@ def test_median_interval_reaches_past_the_budget_when_most_runs_do_not_reach() -
     assert lo >= 10 and hi == np.inf
 
 
-def _runs(trials_to: list[int | None], budget: int = 50) -> list:
-    from service.models import ReplayRun
-
-    return [ReplayRun(seed=s, budget=budget, trials_to={"1.0": t}) for s, t in enumerate(trials_to)]
+def _runs(trials_to: list[int | None], budget: int = 50) -> list[Run]:
+    return [
+        Run("gld", seed=s, budget=budget, curve=[], trials_to={"1.0": t}, stalled=False)
+        for s, t in enumerate(trials_to)
+    ]
 
 
 def test_a_verdict_where_neither_side_reached_delta_says_so_not_a_certain_tie() -> None:
-    from service.comparisons import _verdict
+    from service.analysis.comparison import verdict
 
-    v = _verdict("avagrad", "adam", "gld", 1.0, _runs([None] * 8), _runs([None] * 8))
+    v = verdict("avagrad", "adam", "gld", 1.0, _runs([None] * 8), _runs([None] * 8))
     assert v.text == "avagrad vs adam · gld · δ=1: neither reached δ within the budget of 50 trials"
     assert v.ratio is None and v.ci == (None, None) and not v.distinguishable and v.reached == (0.0, 0.0)
 
 
 def test_a_verdict_where_one_side_never_reached_delta_calls_its_ratio_a_bound() -> None:
-    from service.comparisons import _verdict
+    from service.analysis.comparison import verdict
 
-    v = _verdict("avagrad", "adam", "gld", 1.0, _runs([5, 6, 7, 5, 6, 7, 5, 6]), _runs([None] * 8))
+    v = verdict("avagrad", "adam", "gld", 1.0, _runs([5, 6, 7, 5, 6, 7, 5, 6]), _runs([None] * 8))
     assert v.reached == (1.0, 0.0) and v.distinguishable and v.ratio == pytest.approx(6 / 50)
     assert v.text.endswith(
         "— avagrad cheaper to tune (adam never reached δ within the budget of 50 trials: the ratio is an upper bound)"
     )
-    w = _verdict(
+    w = verdict(
         "avagrad", "adam", "gld", 1.0, _runs([None] * 8), _runs([None, 40, None, None, 45, None, 48, 49])
     )
     assert "(avagrad never reached δ within the budget of 50 trials: the ratio is a lower bound)" in w.text
-    both = _verdict("avagrad", "adam", "gld", 1.0, _runs([5, 9, 7]), _runs([6, 8, 7]))
+    both = verdict("avagrad", "adam", "gld", 1.0, _runs([5, 9, 7]), _runs([6, 8, 7]))
     assert "never reached" not in both.text and both.reached == (1.0, 1.0)

@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from search_spaces import GridSpace
-from service.comparisons import expected_random_cost
-from service.kinds.replay import ReplaySpec, replay_one
+from service.analysis.comparison import expected_random_cost
+from service.analysis.replay import Board, replay
+from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
 from service.kinds.sweep import SweepSpec
 from service.runner import JobRunner
@@ -158,7 +159,7 @@ def test_replay_and_comparisons(settings: Settings) -> None:
 def test_replay_counts_distinct_configs_and_reaches_the_optimum() -> None:
     errors = np.arange(20, dtype=float).reshape(4, 5)
     space = GridSpace((1e-3, 1e-2, 1e-1, 1.0), (1e-8, 1e-6, 1e-4, 1e-2, 1.0))
-    run = replay_one("random", {}, space, errors, seed=0, budget=20, deltas=[0.5])
+    run = replay("random", Board(space, errors), seed=0, budget=20, deltas=[0.5])
     assert len(run.curve) == 20 and run.curve[-1] == 0.0
     t = run.trials_to["0.5"]
     assert run.curve[t - 1] == 0.0 and (t == 1 or run.curve[t - 2] > 0.5)
@@ -172,7 +173,7 @@ def test_random_search_expected_cost_matches_replays() -> None:
         tuple(float(f"1e{k}") for k in range(-10, 11)), tuple(float(f"1e{k}") for k in range(-10, 11))
     )
     costs = [
-        replay_one("random", {}, space, errors, seed=s, budget=441, deltas=[1.0]).trials_to["1.0"]
+        replay("random", Board(space, errors), seed=s, budget=441, deltas=[1.0]).trials_to["1.0"]
         for s in range(200)
     ]
     assert np.mean(costs) == pytest.approx(expected_random_cost(errors, 1.0), rel=0.2)
@@ -214,8 +215,7 @@ def test_noisy_replay_is_told_one_seed_and_scored_on_the_mean() -> None:
     errors = np.array([[1.0, 2.0]])
     observed = np.array([[[-1.0, 0.5]], [[3.0, 3.5]]])  # seeds x alphas x epsilons: the two seeds' errors
     outcomes = {
-        s: replay_one("grid", {}, space, errors, seed=s, budget=2, deltas=[0.5], observed=observed)
-        for s in range(40)
+        s: replay("grid", Board(space, errors, observed), seed=s, budget=2, deltas=[0.5]) for s in range(40)
     }
     told_best = {}
     for s, run in outcomes.items():
@@ -223,7 +223,7 @@ def test_noisy_replay_is_told_one_seed_and_scored_on_the_mean() -> None:
         told_best[s] = int(np.argmin(told))
         assert run.curve[-1] == (0.0 if told_best[s] == 0 else 1.0), "scored on the mean of what it picked"
     assert set(told_best.values()) == {0, 1}, "some runs are fooled by a lucky seed, some are not"
-    quiet = replay_one("grid", {}, space, errors, seed=0, budget=2, deltas=[0.5])
+    quiet = replay("grid", Board(space, errors), seed=0, budget=2, deltas=[0.5])
     assert quiet.curve[-1] == 0.0, "noise='none' sees the mean"
 
 
@@ -330,7 +330,7 @@ def test_every_searcher_runs_on_one_point_and_one_axis_grids(searcher: str, shap
         tuple(0.1 * 10**k for k in range(shape[0])), tuple(1e-8 * 10**k for k in range(shape[1]))
     )
     errors = np.arange(grid.size, dtype=float).reshape(shape)
-    run = replay_one(searcher, {}, grid, errors, seed=0, budget=grid.size, deltas=[0.5])
+    run = replay(searcher, Board(grid, errors), seed=0, budget=grid.size, deltas=[0.5])
     assert len(run.curve) == grid.size and run.curve[-1] == 0.0, "every node found, the best among them"
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from service.comparisons import Comparison, LandscapeFacts, TuningCostRow
-from service.landscapes import LandscapeDetail
+from service.analysis.comparison import Comparison, LandscapeFacts, TuningCostRow
+from service.analysis.landscape import LandscapeDetail
 from workers.registry import format_score
 
 
@@ -237,7 +236,12 @@ def write_files(
     """The replay's report in ``out_dir``: ``tuning_cost.txt`` and ``.csv``, ``comparison.json``,
     each landscape's figure, the suboptimality curves and trials-to-delta per delta (PNG and
     SVG). Returns the files, table first."""
-    from service.figures import curves_figure, landscape_figure, suboptimality_range, tuning_cost_figure
+    from service.analysis.figures import (
+        curves_figure,
+        landscape_figure,
+        suboptimality_range,
+        tuning_cost_figure,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     table = to_text(tuning_cost_table(comparison, task=task, seeds=seeds, budget=budget))
@@ -262,63 +266,6 @@ def write_files(
     return [out_dir / "tuning_cost.txt", out_dir / "tuning_cost.csv", out_dir / "comparison.json", *figures]
 
 
-def report_dir(settings: Any, job_id: int) -> Path:
-    return settings.reports_dir / f"job-{job_id}"
-
-
-def _replay(session: Any, job_id: int) -> Any:
-    from service.errors import NotFound
-    from service.models import Job
-
-    job = session.get(Job, job_id)
-    if job is None or job.kind != "replay":
-        raise NotFound("Replay job")
-    return job
-
-
-def ensure_files(session: Any, settings: Any, job: Any, comparison: Comparison) -> Path:
-    """The replay's report directory, written now if the runner has not (a replay finished
-    before reports existed, or an API that does not share the runner's home)."""
-    from service.landscapes import detail
-
-    out_dir = report_dir(settings, job.id)
-    if not (out_dir / "tuning_cost.txt").exists():
-        landscapes = [detail(session, f.landscape_id) for f in comparison.landscapes]
-        task = ", ".join(dict.fromkeys(ls.task for ls in landscapes))
-        seeds, budget = job.spec["seeds"], job.spec["budget"]
-        write_files(comparison, landscapes, out_dir, task=task, seeds=seeds, budget=budget)
-    return out_dir
-
-
-def page(session: Any, settings: Any, job_id: int) -> str:
-    """``GET /v1/comparisons/{job_id}/report``: the replay's report page."""
-    from service.comparisons import compare
-    from service.states import JobState
-
-    job = _replay(session, job_id)
-    if job.state != JobState.SUCCEEDED:
-        return html_page(job, None, [])
-    comparison = compare(session, job_id=job_id)
-    out_dir = ensure_files(session, settings, job, comparison)
-    return html_page(job, comparison, sorted(p.name for p in out_dir.iterdir()))
-
-
-def report_file(session: Any, settings: Any, job_id: int, name: str) -> Path:
-    """One file of the replay's report (a figure, the CSV), by its name in the listing."""
-    from service.comparisons import compare
-    from service.errors import NotFound
-    from service.states import JobState
-
-    job = _replay(session, job_id)
-    if job.state != JobState.SUCCEEDED:
-        raise NotFound("Report file")
-    out_dir = ensure_files(session, settings, job, compare(session, job_id=job_id))
-    files = {p.name: p for p in out_dir.iterdir()}
-    if name not in files:  # names from the listing only: no path reaches outside it
-        raise NotFound("Report file")
-    return files[name]
-
-
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
@@ -331,18 +278,27 @@ figcaption { font-size: 12px; color: #555; } .meta { color: #555; }
 """
 
 
-def html_page(job: Any, comparison: Comparison | None, files: list[str]) -> str:
+def html_page(
+    job_id: int,
+    state: str,
+    comparison: Comparison | None,
+    files: list[str],
+    *,
+    seeds: int,
+    budget: int,
+    study_name: str | None,
+) -> str:
     """The replay's report as one HTML page: verdicts, landscape facts, the tuning-cost table
     and the figures (served beside it). No script at all, so nothing loads from elsewhere; a
     replay still running refreshes itself every 5 s (a meta tag)."""
     from html import escape
 
-    title = f"Tuning cost: replay job {job.id}"
+    title = f"Tuning cost: replay job {job_id}"
     head = f"<title>{escape(title)}</title><style>{_STYLE}</style>"
     if comparison is None:
         return (
             f'<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">{head}'
-            f"</head><body><h1>{escape(title)}</h1><p class='meta'>The replay is {escape(str(job.state))}; "
+            f"</head><body><h1>{escape(title)}</h1><p class='meta'>The replay is {escape(str(state))}; "
             "this page shows its report once it has succeeded (it reloads itself).</p></body></html>"
         )
     unit = comparison.delta_unit
@@ -350,8 +306,8 @@ def html_page(job: Any, comparison: Comparison | None, files: list[str]) -> str:
     parts = [
         f'<!doctype html><html><head><meta charset="utf-8">{head}</head><body>',
         f"<h1>{escape(title)}</h1>",
-        f"<p class='meta'>task {escape(tasks)} · {job.spec['seeds']} replay seeds · budget {job.spec['budget']} "
-        f"· δ in {escape(unit)} · Optuna study <code>{escape(job.study_name or '')}</code> · "
+        f"<p class='meta'>task {escape(tasks)} · {seeds} replay seeds · budget {budget} "
+        f"· δ in {escape(unit)} · Optuna study <code>{escape(study_name or '')}</code> · "
         '<a href="report/tuning_cost.csv">CSV</a> · <a href="report/comparison.json">JSON</a> · '
         '<a href="report/tuning_cost.txt">text</a></p>',
         "<h2>Verdicts</h2><ul>",

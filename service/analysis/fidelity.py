@@ -15,9 +15,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
-from service.specs import SPEC_CONFIG
+from pydantic import BaseModel, ConfigDict, Field
 
 Node = tuple[int, int]
 
@@ -37,7 +35,7 @@ class Fidelity(BaseModel):
     Written by hand: Optuna's and Ray Tune's successive-halving pruners decide per trial as
     trials arrive (asynchronously), not over a whole grid at once."""
 
-    model_config = SPEC_CONFIG
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # as every job spec (service.specs)
 
     method: Literal["successive_halving"] = Field(description="The multi-fidelity rule.")
     eta: int = Field(3, ge=2, le=100, description="Keep the best 1/eta of the nodes at each rung.")

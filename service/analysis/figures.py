@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from workers.registry import Metric, format_score
 
 if TYPE_CHECKING:
-    from service.comparisons import Comparison
-    from service.landscapes import LandscapeDetail
+    from service.analysis.comparison import Comparison
+    from service.analysis.landscape import LandscapeDetail
 
 REDDI_OPTIMIZERS = ("adam", "amsgrad", "delayed_adam", "avagrad")
 
