@@ -149,8 +149,10 @@ def serve(
     runner: Annotated[bool, typer.Option(help="Also run jobs in this process (embedded default).")] = True,
 ) -> None:
     """Run the REST API (and, by default, a job runner in the same process)."""
+    # uvicorn: only `serve`
     import uvicorn
 
+    # the server: only `serve`
     from api.app import create_app
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -165,6 +167,7 @@ def runner_cmd(
 
     SIGTERM or Ctrl-C stops it after the job in hand is cancelled (its finished trials stay);
     it then disconnects from Ray."""
+    # a command imports its service only when it runs: the client commands stay light
     from service.db import upgrade
     from service.ray_session import shutdown_ray
     from service.runner import JobRunner
@@ -204,6 +207,7 @@ def dashboard(
     ] = False,
 ) -> None:
     """Open optuna-dashboard on tunecost's database: every job is a study there."""
+    # a command imports its service only when it runs: the client commands stay light
     from service.dashboard import serve as serve_dashboard
     from service.db import upgrade
     from service.studies import backfill_sweeps
@@ -224,6 +228,7 @@ def dashboard(
 @friendly_errors
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
+    # a command imports its service only when it runs: the client commands stay light
     from service.db import current_revision, upgrade
 
     url = get_settings().resolved_database_url
@@ -235,6 +240,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @friendly_errors
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0002.")]) -> None:
     """Take the database back to REVISION (converting what later revisions changed)."""
+    # a command imports its service only when it runs: the client commands stay light
     from service.db import current_revision, downgrade
 
     url = get_settings().resolved_database_url
@@ -245,6 +251,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's current revision."""
+    # a command imports its service only when it runs: the client commands stay light
     from service.db import current_revision
 
     typer.echo(current_revision(get_settings().resolved_database_url) or "empty")
@@ -415,6 +422,7 @@ def catalog(
                 "(a server's may differ: its plugins are those installed where it runs)",
                 err=True,
             )
+    # a command imports its service only when it runs: the client commands stay light
     from service.catalog import installed as installed_catalog
 
     _print_json(installed_catalog())
@@ -432,6 +440,7 @@ def figure_reddi(
     seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
 ) -> None:
     """The synthetic problem of the paper's Eq. 11 (Figure 3): Adam fails, Delayed Adam and AvaGrad converge."""
+    # a command imports its service only when it runs: the client commands stay light
     from service.analysis.figures import reddi_figure
 
     results = reddi_figure(Path(out), steps=steps, lr=lr, seed=seed)
@@ -495,6 +504,7 @@ def study(
 
     Everything stays in the database (landscapes, replays, jobs) for the API and the dashboard.
     """
+    # a command imports its service only when it runs: the client commands stay light
     from service import study as study_service
     from service.analysis.report import tuning_cost_table
 
@@ -557,6 +567,7 @@ def quickstart(
 
     Prints the curve and the best config; the job stays in the database for the API and the dashboard.
     """
+    # a command imports its service only when it runs: the client commands stay light
     from service import study as study_service
     from service.kinds.search import SearchSpec
 

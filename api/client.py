@@ -100,6 +100,7 @@ class TunecostClient:
         self, job_id: int, *, timeout: float | None = None, poll: float = 1.0, progress: bool = True
     ) -> dict[str, Any]:
         """Block until the job finishes; shows trials done / budget on stderr. Returns the job."""
+        # tqdm: only when a progress bar is drawn
         from tqdm import tqdm
 
         deadline = None if timeout is None else time.monotonic() + timeout

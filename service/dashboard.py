@@ -35,6 +35,7 @@ def read_only(app: WSGIApp) -> WSGIApp:
 
 def dashboard_app(url: str, artifacts_dir: Any, *, readonly: bool = False) -> WSGIApp:
     """optuna-dashboard's WSGI app on ``url`` with tunecost's artifact store (the figures)."""
+    # optuna-dashboard: only in the dashboard and where a replay's report is attached
     import optuna_dashboard
     from optuna.artifacts import FileSystemArtifactStore
 
@@ -44,6 +45,7 @@ def dashboard_app(url: str, artifacts_dir: Any, *, readonly: bool = False) -> WS
 
 def serve(url: str, artifacts_dir: Any, *, host: str, port: int, readonly: bool = False) -> None:
     """Serve the dashboard until interrupted (bottle's server, as ``optuna_dashboard.run_server``)."""
+    # optuna-dashboard: only in the dashboard and where a replay's report is attached
     from bottle import run
 
     run(dashboard_app(url, artifacts_dir, readonly=readonly), host=host, port=port, quiet=True)

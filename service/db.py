@@ -66,6 +66,7 @@ def ping(url: str) -> str:
 
 
 def alembic_config(url: str) -> Any:
+    # Alembic: only when migrating
     from alembic.config import Config
 
     cfg = Config()
@@ -95,6 +96,7 @@ def migration_lock(url: str) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not path or path == ":memory:":
         yield
         return
+    # POSIX only: the SQLite lock file
     import fcntl
 
     with open(f"{path}.migrate-lock", "w") as lock:
@@ -109,6 +111,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the tunecost tables to ``revision`` (Alembic) and, at head, make Optuna's tables
     too (its RDB storage creates and versions them), so optuna-dashboard can open any tunecost
     database. Safe to call from any number of processes at once (:func:`migration_lock`)."""
+    # Alembic: only when migrating
     import optuna
     from alembic import command
 
@@ -121,6 +124,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     """Take the tunecost tables back to ``revision`` (Alembic); data the later revisions added is converted back where it can be."""
+    # Alembic: only when migrating
     from alembic import command
 
     with migration_lock(url):
@@ -128,6 +132,7 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def current_revision(url: str) -> str | None:
+    # Alembic: only when migrating
     from alembic.runtime.migration import MigrationContext
 
     with get_engine(url).connect() as conn:

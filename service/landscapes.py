@@ -23,6 +23,7 @@ from search_spaces import GridSpace
 from service import VERSION
 from service.analysis.fidelity import same_rule
 from service.analysis.landscape import LandscapeDetail, LandscapeSummary
+from service.analysis.replay import Curves
 from service.errors import NotFound
 from service.models import Landscape, LandscapePoint
 from service.specs import recipe_hash
@@ -174,8 +175,6 @@ def load_with_seeds(session: Session, ids: list[int]) -> dict[int, tuple[Landsca
 def load_curves(session: Session, ids: list[int]) -> dict[int, Any]:
     """Each landscape's stored training (:class:`service.analysis.replay.Curves`), or None for a
     landscape without learning curves (swept before they were recorded, or imported)."""
-    from service.analysis.replay import Curves
-
     out: dict[int, Any] = {}
     for i, (ls, points) in load_points(session, ids).items():
         if not points or any(p.curves is None for p in points):

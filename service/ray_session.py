@@ -25,6 +25,7 @@ os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
 
 
 def ensure_ray(settings: Settings) -> None:
+    # Ray: only in a runner, never in the API process
     import ray
 
     with _lock:
@@ -95,6 +96,7 @@ def shutdown_ray() -> None:
     a joined cluster is left as it is."""
     if "ray" not in sys.modules:
         return
+    # Ray: only in a runner, never in the API process
     import ray
 
     with _lock:
@@ -117,6 +119,7 @@ def shutdown_ray() -> None:
 def check_placeable(cpu: float, gpu: float, what: str = "trial") -> None:
     """Raise :class:`Unplaceable` unless some live node has ``cpu`` CPUs and ``gpu`` GPUs.
     (A cluster that autoscales would place it later; tunecost does not assume one.)"""
+    # Ray: only in a runner, never in the API process
     import ray
 
     nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
@@ -139,6 +142,7 @@ def gather(pending: dict[Any, Any], stop: threading.Event, on_result: Callable[[
     check in Ray 2.60's task manager ("Tried to complete task that was not pending") that ends
     this process (seen on a sweep handed back mid-way). Unforced, a running task is interrupted
     at its next Python bytecode and answers once, cancelled."""
+    # Ray: only in a runner, never in the API process
     import ray
 
     while pending:

@@ -22,6 +22,18 @@ import logging
 import warnings
 from typing import Any
 
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.exceptions import ExperimentalWarning
+from optuna.trial import TrialState, create_trial
+from sqlalchemy import select
+
+from service.comparisons import write_report
+from service.db import session_scope
+from service.landscapes import detail
+from service.models import Job, Landscape
+from service.states import JobState
+
 log = logging.getLogger(__name__)
 
 
@@ -34,8 +46,6 @@ def objective_name(metric: dict[str, Any] | None) -> str:
 
 def describe(study: Any, *, kind: str, job_id: int, metric: dict[str, Any] | None, **attrs: Any) -> None:
     """Name the objective and set the job's user attributes on ``study`` (idempotent)."""
-    from optuna.exceptions import ExperimentalWarning
-
     with warnings.catch_warnings():  # experimental since Optuna 3.2, still the way to name it
         warnings.simplefilter("ignore", ExperimentalWarning)
         study.set_metric_names([objective_name(metric)])
@@ -45,8 +55,6 @@ def describe(study: Any, *, kind: str, job_id: int, metric: dict[str, Any] | Non
 
 
 def open_study(url: str, name: str) -> Any:
-    import optuna
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(storage=url, study_name=name, direction="minimize", load_if_exists=True)
 
@@ -55,11 +63,6 @@ def write_sweep(url: str, study_name: str, landscape_id: int, job_id: int | None
     """The landscape's nodes as the study's trials (once: a study that has them all is left as
     it is, so a resumed sweep does not write them twice; one a crash left part-written is
     written again from the start). Returns the trials written."""
-    from optuna.distributions import FloatDistribution
-    from optuna.trial import TrialState, create_trial
-
-    from service.db import session_scope
-    from service.landscapes import detail
 
     with session_scope(url) as session:
         ls = detail(session, landscape_id)
@@ -81,8 +84,6 @@ def write_sweep(url: str, study_name: str, landscape_id: int, job_id: int | None
     if have == len(ls.alphas) * len(ls.epsilons):
         return 0
     if have:  # part-written (Optuna adds trials one by one): start again
-        import optuna
-
         optuna.delete_study(study_name=study_name, storage=url)
         return write_sweep(url, study_name, landscape_id, job_id)
     distributions = {
@@ -130,12 +131,9 @@ def write_replay(url: str, settings: Any, job_id: int, study_name: str, spec: An
     """A replay's report as its study's artifacts (figures PNG and SVG, the table as text and
     CSV, the comparison as JSON), its note (verdicts and table) and attributes. Files already
     attached (a finish that ran again) are not uploaded twice. Returns the report's files."""
+    # optuna-dashboard: only in the dashboard and where a replay's report is attached
     import optuna_dashboard
     from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta, upload_artifact
-
-    from service.comparisons import write_report
-    from service.db import session_scope
-    from service.models import Job
 
     with session_scope(url) as session:
         comparison, landscapes, files = write_report(session, settings, session.get(Job, job_id))
@@ -171,12 +169,6 @@ def backfill_sweeps(url: str) -> list[str]:
     """Write the study of every finished sweep that has none (sweeps that finished before
     sweeps wrote studies) or only part of its nodes (a write that was stopped): the dashboard
     then lists them whole. Returns the studies written."""
-    import optuna
-    from sqlalchemy import select
-
-    from service.db import session_scope
-    from service.models import Job, Landscape
-    from service.states import JobState
 
     with session_scope(url) as session:
         sweeps = []

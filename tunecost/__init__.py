@@ -47,6 +47,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:  # the client and the samplers load on first use
     if name in _LAZY:
+        # resolves a public name on first use (PEP 562)
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)

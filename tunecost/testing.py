@@ -30,8 +30,10 @@ def _checking(what: str) -> Iterator[None]:
 
 
 def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
+    # torch: only where training runs, never in the API process
     import torch
 
+    # torch: only where training runs, never in the API process
     from workers.fused import can_fuse, train_fused
     from workers.trainer import train_one
 
@@ -50,6 +52,7 @@ def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
 
 
 def _loaded(name: str, catalog: Any, what: str) -> None:
+    # the catalog loads when a check runs: importing tunecost.testing stays light
     from workers.registry import plugin_errors
 
     broken = [e for e in plugin_errors() if e.name == name]
@@ -60,6 +63,7 @@ def _loaded(name: str, catalog: Any, what: str) -> None:
 def check_optimizer(name: str, *, task: str = "digits-mlp") -> None:
     """The entry loads, its class builds from param groups, trains ``task`` without diverging
     at small (alpha, epsilon), and fused training equals one-config training in float64."""
+    # torch: only where training runs, never in the API process
     from workers.optimizers import optimizer_class
     from workers.registry import OPTIMIZERS
 
@@ -72,6 +76,7 @@ def check_optimizer(name: str, *, task: str = "digits-mlp") -> None:
 def check_task(name: str, *, optimizer: str = "adam") -> None:
     """The entry loads, its default recipe validates, its module loads data and builds a model,
     and one-config (and, where the model allows, fused) training agree in float64."""
+    # the catalog loads when a check runs: importing tunecost.testing stays light
     from workers.registry import TASKS, recipe_for
     from workers.tasks import task_module
 

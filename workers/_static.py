@@ -61,6 +61,7 @@ def check_task_module(info: TaskInfo) -> None:
 def _lookup(path: str, field: str) -> Any:
     """The griffe object at ``"package.module[:Attribute]"``; None where it cannot be known
     statically. Raises EntryError where it certainly is not there."""
+    # griffe: only when a plugin's entry is checked
     import griffe
 
     module_name, _, attribute = path.partition(":")
@@ -106,6 +107,7 @@ def _dynamic(module: Any) -> bool:
 
 def _init_parameters(cls: Any) -> list[str] | None:
     """The names ``cls.__init__`` takes; None if it takes ``**kwargs`` or is not in sight."""
+    # griffe: only when a plugin's entry is checked
     from griffe import ParameterKind
 
     try:

@@ -81,6 +81,7 @@ def can_fuse(task: str, optimizer: str) -> bool:
     info = TASKS[task]
     if info.analytic or optimizer not in OPTIMIZERS or not OPTIMIZERS[optimizer].fused:
         return False
+    # torch: only where training runs, never in the API process
     from workers.tasks import task_module
 
     module = task_module(task)
@@ -129,6 +130,7 @@ def config_bytes(
     by one training step of 1 and of 2 stacked configs (CUDA: the allocator's peak, activations
     included). On a CPU, counted instead: the data, and per config its weights, gradients and
     optimizer state after a step (activations not counted)."""
+    # torch: only where training runs, never in the API process
     from workers.optimizers import make_optimizer
     from workers.tasks import task_module
 
@@ -201,6 +203,7 @@ def train_fused(
     schedule (a rung); ``resume`` continues each config from its state, and ``keep`` receives
     each config's state at the end (:func:`workers.trainer.train_models`).
     """
+    # torch: only where training runs, never in the API process
     from workers.tasks import task_module
 
     if not can_fuse(task, optimizer):

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from search_spaces import NAMED_GRIDS
 from workers._static import EntryError, check_optimizer_class, check_task_module
 
 log = logging.getLogger(__name__)
@@ -202,8 +203,6 @@ def _check(info: OptimizerInfo | TaskInfo) -> None:
     field and what). Its import paths are checked too, statically (:mod:`workers._static`):
     no plugin code runs and torch is not imported, so the API can check them."""
     if isinstance(info, OptimizerInfo):
-        from search_spaces import NAMED_GRIDS
-
         if ":" not in info.optimizer:
             raise EntryError("optimizer", f"must be 'package.module:Class', got {info.optimizer!r}")
         if info.grid not in NAMED_GRIDS:

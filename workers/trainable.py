@@ -22,10 +22,12 @@ def run_trial(
     """Function trainable for ``tune.Tuner``; reports ``error`` (the task's validation score)
     after each epoch but the last (``final: False``: the Optuna trial's intermediate values, at
     step = epoch), then the whole result (``final: True``) at step = epochs."""
+    # Ray: only in a runner, never in the API process
     import ray
     from ray import tune
 
     if threads >= 1:
+        # torch: only where training runs, never in the API process
         import torch
 
         torch.set_num_threads(threads)

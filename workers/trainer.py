@@ -90,6 +90,7 @@ class SingleModel:
         losses.sum().backward()
 
     def finite(self) -> Any:
+        # torch: only where training runs, never in the API process
         import torch
 
         return torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all().view(1)
@@ -104,6 +105,7 @@ class SingleModel:
 def model_losses(outputs: Any, y: Any, regression: bool) -> Any:
     """(K, B, outputs) and B targets -> each model's mean loss, (K,): mean squared error (targets
     in the model's dtype, shaped as its outputs) or cross-entropy."""
+    # torch: only where training runs, never in the API process
     from torch.nn import functional as F
 
     if regression:
@@ -115,8 +117,10 @@ def model_losses(outputs: Any, y: Any, regression: bool) -> Any:
 
 def make_schedule(opt: Any, recipe: dict[str, Any]) -> Any:
     """The recipe's learning-rate schedule as torch's scheduler (stepped once per epoch)."""
+    # torch: only where training runs, never in the API process
     import torch
 
+    # torch: only where training runs, never in the API process
     from workers.optimizers import Lookahead
 
     epochs, schedule = recipe["epochs"], recipe["schedule"]
@@ -167,8 +171,10 @@ def train_models(
     ``seconds`` is the run's wall time per model-epoch times the epochs that model trained
     (data loading included, spread the same way).
     """
+    # torch: only where training runs, never in the API process
     import torch
 
+    # torch: only where training runs, never in the API process
     from workers.optimizers import make_optimizer
     from workers.tasks import task_module
 
@@ -222,6 +228,7 @@ def train_models(
     stop = recipe["epochs"] if epochs is None else min(epochs, recipe["epochs"])
     first, earlier = 0, [0.0] * k  # a resumed run: the epoch it stopped at, the seconds it cost
     if resume is not None:
+        # torch: only where training runs, never in the API process
         from workers.checkpoints import restore
 
         for j, saved in enumerate(resume):
@@ -293,6 +300,7 @@ def train_models(
                 )
             )
     if keep is not None:
+        # torch: only where training runs, never in the API process
         from workers.checkpoints import capture
 
         records = [
@@ -329,6 +337,7 @@ def train_one(
     full_recipe = recipe_for(task, recipe)
     if TASKS[task].analytic:
         return _synthetic_bowl(alpha, epsilon, full_recipe)
+    # torch: only where training runs, never in the API process
     import torch
 
     (result,) = train_models(

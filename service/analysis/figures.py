@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+
+from service.analysis.comparison import Comparison
+from service.analysis.landscape import LandscapeDetail
 from workers.registry import Metric, format_score
-
-if TYPE_CHECKING:
-    from service.analysis.comparison import Comparison
-    from service.analysis.landscape import LandscapeDetail
 
 REDDI_OPTIMIZERS = ("adam", "amsgrad", "delayed_adam", "avagrad")
 
 
 def _pyplot() -> Any:
+    # matplotlib: only where a figure is drawn
     import matplotlib
 
     matplotlib.use("Agg")
+    # matplotlib: only where a figure is drawn
     import matplotlib.pyplot as plt
 
     return plt
@@ -32,8 +34,7 @@ def reddi_figure(
     optimizers: tuple[str, ...] = REDDI_OPTIMIZERS,
 ) -> dict[str, float]:
     """The paper's Figure 3: w_t and F'(w_t)^2 on Eq. 11. Returns each optimizer's final mean F'^2."""
-    import numpy as np
-
+    # torch: only where training runs, never in the API process
     from workers.synthetic import W_STAR, run_reddi
 
     plt = _pyplot()
@@ -68,8 +69,6 @@ SUBOPTIMALITY_FLOOR = 1e-2  # points: log scales need a floor; a best node sits 
 
 def suboptimality_range(landscapes: list[LandscapeDetail]) -> tuple[float, float]:
     """One colour scale for every landscape of a study: floor to the largest suboptimality."""
-    import numpy as np
-
     highest = SUBOPTIMALITY_FLOOR * 10
     for ls in landscapes:
         errors = np.array([[np.nan if e is None else e for e in row] for row in ls.errors], dtype=float)
@@ -87,7 +86,7 @@ def landscape_figure(
     """Suboptimality over (alpha, epsilon) on a log colour scale, the delta contours drawn, the
     best marked (and flagged when it sits on the grid's edge): the paper's Figure 1. Pass the
     same ``scale`` (:func:`suboptimality_range`) to every landscape of a comparison."""
-    import numpy as np
+    # matplotlib: only where a figure is drawn
     from matplotlib.colors import LogNorm
 
     plt = _pyplot()
@@ -135,7 +134,6 @@ def curves_figure(out: Path, comparison: Comparison, x: str = "trials") -> None:
     """Median suboptimality vs trials with IQR bands, log y, random search's closed form dashed,
     the delta lines labelled: the paper's Figure 2 (right). ``x``: trials, or epochs, seconds,
     wall-clock (a replay in simulated time; no closed form there)."""
-    import numpy as np
 
     def band(c: Any) -> tuple[Any, Any, Any, Any] | None:
         if x == "trials":
@@ -211,8 +209,6 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, co
     seeds that reached delta above each bar; a median not reached within the budget is a hatched
     bar past the budget line, apart from one reached at the budget: Figure 2 (left). ``cost``:
     trials (the paper's), or epochs, seconds, wall-clock (a replay in simulated time)."""
-    import numpy as np
-
     plt = _pyplot()
     rows = [r for r in comparison.rows if abs(r.delta - delta) < 1e-9]
     if cost != "trials":  # the same bars, in another unit; the budget line is then the largest cost seen
@@ -276,6 +272,7 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, co
         yscale="log",
         ylim=(0.8, beyond * 1.6),
     )
+    # matplotlib: only where a figure is drawn
     from matplotlib.patches import Patch
 
     legend = [Patch(color=plt.get_cmap("tab10")(k % 10), label=o) for k, o in enumerate(optimizers)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from html import escape
 from pathlib import Path
 
 from rich.console import Console, Group, RenderableType
@@ -14,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from service.analysis.comparison import Comparison, LandscapeFacts, TuningCostRow
+from service.analysis.figures import curves_figure, landscape_figure, suboptimality_range, tuning_cost_figure
 from service.analysis.landscape import LandscapeDetail
 from workers.registry import format_score
 
@@ -236,12 +238,6 @@ def write_files(
     """The replay's report in ``out_dir``: ``tuning_cost.txt`` and ``.csv``, ``comparison.json``,
     each landscape's figure, the suboptimality curves and trials-to-delta per delta (PNG and
     SVG). Returns the files, table first."""
-    from service.analysis.figures import (
-        curves_figure,
-        landscape_figure,
-        suboptimality_range,
-        tuning_cost_figure,
-    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     table = to_text(tuning_cost_table(comparison, task=task, seeds=seeds, budget=budget))
@@ -291,8 +287,6 @@ def html_page(
     """The replay's report as one HTML page: verdicts, landscape facts, the tuning-cost table
     and the figures (served beside it). No script at all, so nothing loads from elsewhere; a
     replay still running refreshes itself every 5 s (a meta tag)."""
-    from html import escape
-
     title = f"Tuning cost: replay job {job_id}"
     head = f"<title>{escape(title)}</title><style>{_STYLE}</style>"
     if comparison is None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from search_spaces import SEARCHERS, SpaceError, validate_options
 from service import landscapes as landscape_service
+from service import studies
 from service.analysis.replay import Board, PrunerSpec, Run, replay
 from service.db import session_scope
 from service.errors import InvalidField
@@ -276,8 +277,6 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
     def finish(self, ctx: RunContext, spec: ReplaySpec, result: ReplayResult) -> tuple[ReplayResult, Outcome]:
         """The comparison's report (figures, table, CSV) on the replay's study, for the
         dashboard and the API's report page."""
-        from service import studies
-
         files = studies.write_replay(ctx.url, ctx.settings, ctx.job_id, ctx.study_name, spec)
         return result.model_copy(update={"report_files": [p.name for p in files]}), Outcome(
             JobState.SUCCEEDED

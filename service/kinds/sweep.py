@@ -208,6 +208,7 @@ def _train_chunk(
     the chunk holds; its fused batches stay within that share of the device's memory."""
     import torch  # in the Ray worker, never in the API process
 
+    # torch: only where training runs, never in the API process
     from workers.fused import can_fuse, train_fused
     from workers.trainer import train_one
 
@@ -260,6 +261,7 @@ def _train_chunk(
             os.makedirs(os.path.dirname(target), exist_ok=True)
             torch.save(state, target + ".part")
             os.replace(target + ".part", target)  # whole or absent, even if killed mid-write
+    # Ray: only in a runner, never in the API process
     import ray
 
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workers.registry import TASKS, resolve
+
 
 class DataMissingError(FileNotFoundError):
     """A task's data directory is missing or incomplete; the message names the directory."""
@@ -17,8 +19,6 @@ class DataMissingError(FileNotFoundError):
 def task_module(name: str) -> Any:
     """The namespace that trains task ``name`` (``load_data``, ``build_model``, optionally
     ``augment``), from the catalog's import path: built-in or plugin alike."""
-    from workers.registry import TASKS, resolve
-
     if name not in TASKS or not TASKS[name].module:
         known = sorted(n for n, info in TASKS.items() if info.module)
         raise ValueError(f"Task {name!r} has no training module; known: {known}")

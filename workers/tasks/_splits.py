@@ -18,6 +18,7 @@ def carve_validation(
     Any normalization statistics should come from the full training split returned
     here; apply :func:`take_subset` after, so the validation data stay identical at
     every fidelity."""
+    # scikit-learn: only where a task loads its data
     from sklearn.model_selection import train_test_split
 
     x_train, x_val, y_train, y_val = train_test_split(
@@ -37,6 +38,7 @@ def hold_out_test(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop a fixed test split, stratified unless ``stratify=False`` (datasets shipped without
     one); returns the training part."""
+    # scikit-learn: only where a task loads its data
     from sklearn.model_selection import train_test_split
 
     x_pool, _x_test, y_pool, _y_test = train_test_split(

@@ -19,6 +19,7 @@ from workers.tasks._splits import carve_validation, hold_out_test, take_subset
 
 @lru_cache(maxsize=1)
 def _digits() -> tuple[np.ndarray, np.ndarray]:
+    # scikit-learn: only where a task loads its data
     from sklearn.datasets import load_digits
 
     digits = load_digits()
