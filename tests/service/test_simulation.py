@@ -191,3 +191,52 @@ def test_a_live_asha_search_stops_poor_trials_early(settings: Settings) -> None:
             assert t.state == optuna.trial.TrialState.PRUNED and len(t.intermediate_values) == stopped_at < 6
         else:
             assert t.state == optuna.trial.TrialState.COMPLETE and len(t.intermediate_values) == 6
+
+
+# Measured with the two engines this one replaced (replay_one and simulate, commit 68c723b):
+# searcher -> (plain trials to 1, 3, 6, 10 points; with ASHA and 3 workers the same; pruned,
+# epochs, wall-clock seconds). A change to the replay rules shows here first.
+PINNED = {
+    "cgld": ([None, 2, 2, 2], [None, None, None, 7], 15, 64, 54),
+    "cmaes": ([None, None, None, 2], [None, None, None, 7], 13, 64, 54),
+    "gld": ([None, 18, 7, 7], [None, None, None, 7], 15, 70, 48),
+    "grid": ([None, None, None, 8], [None, None, None, 12], 11, 98, 72),
+    "random": ([None, None, None, 2], [None, None, None, 7], 14, 70, 54),
+    "tpe": ([None, None, None, 2], [None, None, None, 7], 16, 58, 44),
+}
+
+
+@pytest.mark.parametrize("searcher", sorted(PINNED))
+def test_the_engine_gives_the_numbers_of_the_two_engines_it_replaced(searcher: str) -> None:
+    rng = np.random.default_rng(7)
+    final = rng.uniform(2.0, 40.0, size=(2, *GRID.shape))
+    start = rng.uniform(50.0, 90.0, size=(2, *GRID.shape))
+    curves = [
+        [[list(np.linspace(start[s, i, j], final[s, i, j], EPOCHS)) for j in range(5)] for i in range(6)]
+        for s in range(2)
+    ]
+    for s, i, j in np.ndindex(final.shape):
+        final[s, i, j] = curves[s][i][j][-1]
+    stored = Curves(curves, np.full((2, *GRID.shape), 18.0))
+    deltas = [1.0, 3.0, 6.0, 10.0]
+    plain = replay(searcher, Board(GRID, final.mean(0), final), 3, 20, deltas)
+    asha = replay(
+        searcher,
+        Board(GRID, final.mean(0), final, stored),
+        3,
+        20,
+        deltas,
+        pruner=PrunerSpec(name="asha"),
+        workers=3,
+    )
+    reached, pruned_reached, pruned, epochs, wallclock = PINNED[searcher]
+    assert list(plain.trials_to.values()) == reached
+    assert list(asha.trials_to.values()) == pruned_reached
+    assert asha.totals is not None
+    assert (asha.pruned, asha.totals[Cost.EPOCHS], asha.totals[Cost.WALLCLOCK]) == (pruned, epochs, wallclock)
+
+
+def test_a_pruner_without_learning_curves_is_refused() -> None:
+    errors, observed, _ = _landscape()
+    with pytest.raises(ValueError, match="learning curves"):
+        replay("random", Board(GRID, errors, observed), 0, 5, [1.0], pruner=PrunerSpec(name="asha"))
