@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service import kinds
 from service.analysis.comparison import Comparison
 from service.analysis.landscape import LandscapeDetail, LandscapeSummary
 from service.jobs import BestConfig, BestPoint, CurvePoint, Progress
@@ -106,6 +107,7 @@ class JobPublic(BaseModel):
 
     @classmethod
     def from_job(cls, job: Job, progress: Progress) -> JobPublic:
+        links = kinds.links(job)
         return cls(
             id=job.id,
             kind=job.kind,
@@ -125,8 +127,8 @@ class JobPublic(BaseModel):
             reference_source=job.reference_source,
             best=progress.best,
             metric=task_metric(job.task),
-            landscape_id=(job.result or {}).get("landscape_id"),
-            report_url=f"/v1/comparisons/{job.id}/report" if job.kind == "replay" else None,
+            landscape_id=links.landscape_id,
+            report_url=links.report_url,
             result=job.result,
             error=job.error,
             attempts=job.attempts,

@@ -11,51 +11,65 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
 import optuna
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from search_spaces._gld import CGLDSampler, GLDSampler
 from search_spaces._grid import ShuffledGridSampler
 from search_spaces._spaces import ALPHA, EPSILON, GridSpace, Space, SpaceError
 
 
-@dataclass(frozen=True)
-class Option:
-    types: tuple[type, ...]
-    default: Any
-    help: str
-    check: Callable[[Any], str | None] | None = None  # returns an error message or None
+class Options(BaseModel):
+    """A searcher's options: pydantic validates them (strict types: no "yes" for a bool, no
+    True for an int); :func:`validate_options` turns an error into a SpaceError naming
+    ``searcher_options.<key>``."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "type": " | ".join(t.__name__ for t in self.types),
-            "default": self.default,
-            "help": self.help,
-        }
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-def _at_least_one(value: Any) -> str | None:
-    return None if value >= 1 else f"must be >= 1, got {value!r}"
+class StartPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    alpha: float = Field(gt=0)
+    epsilon: float = Field(gt=0)
 
 
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else f"must be > 0, got {value!r}"
+class TPEOptions(Options):
+    n_startup_trials: int = Field(10, ge=1, description="random trials before TPE starts modelling")
+    multivariate: bool = Field(True, description="model alpha and epsilon jointly")
 
 
-def _start(value: Any) -> str | None:
-    if isinstance(value, str):
-        return (
-            None
-            if value in ("random", "default")
-            else f"must be 'random', 'default' or {{'alpha': ..., 'epsilon': ...}}, got {value!r}"
-        )
-    if set(value) != {ALPHA, EPSILON} or not all(
-        isinstance(v, int | float) and v > 0 for v in value.values()
-    ):
-        return f"a start point must be {{'alpha': a, 'epsilon': e}} with a, e > 0, got {value!r}"
-    return None
+class CmaEsOptions(Options):
+    n_startup_trials: int = Field(1, ge=1, description="random trials before CMA-ES starts")
+    with_margin: bool | None = Field(
+        None, description="CMA-ES with margin; default: on for grids, off for boxes"
+    )
+    popsize: int | None = Field(None, ge=1, description="population size; default: CMA-ES's 4 + 3 ln(n)")
+
+
+class GLDOptions(Options):
+    search_radius: float | None = Field(
+        None, gt=0, description="R in grid cells; default the space's diameter (CGLD: the axis length)"
+    )
+    min_radius: float = Field(1.0, gt=0, description="r in grid cells: the smallest radius of a round")
+    start: Literal["random", "default"] | StartPoint = Field(
+        "random",
+        description="'random' (seeded), 'default' (the optimizer's library defaults) or "
+        "{'alpha': a, 'epsilon': e}",
+    )
+    skip_evaluated: bool = Field(
+        True, description="redraw candidates that land on evaluated nodes, so the budget is always spent"
+    )
+
+
+def _type_name(annotation: Any) -> str:
+    names = [getattr(t, "__name__", str(t)) for t in (get_args(annotation) or (annotation,))]
+    return " | ".join(
+        "dict" if n == "StartPoint" else "str" if n == "Literal" else n for n in names if n != "NoneType"
+    )
 
 
 Builder = Callable[[Space, int, dict[str, Any], "tuple[float, float] | None"], optuna.samplers.BaseSampler]
@@ -65,7 +79,7 @@ Builder = Callable[[Space, int, dict[str, Any], "tuple[float, float] | None"], o
 class SearcherInfo:
     name: str
     description: str
-    options: dict[str, Option] = field(default_factory=dict)
+    options: type[Options] = Options
     build: Builder | None = None
     hand_written: bool = False
 
@@ -74,31 +88,34 @@ class SearcherInfo:
             "name": self.name,
             "description": self.description,
             "hand_written": self.hand_written,
-            "options": {key: option.to_json() for key, option in self.options.items()},
+            "options": {
+                key: {"type": _type_name(f.annotation), "default": f.default, "help": f.description}
+                for key, f in self.options.model_fields.items()
+            },
         }
 
 
 def _random(
-    space: Space, seed: int, opts: dict[str, Any], default: tuple[float, float] | None
+    space: Space, seed: int, opts: Any, default: tuple[float, float] | None
 ) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler(seed=seed)
 
 
 def _tpe(
-    space: Space, seed: int, opts: dict[str, Any], default: tuple[float, float] | None
+    space: Space, seed: int, opts: Any, default: tuple[float, float] | None
 ) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(
         seed=seed,
-        n_startup_trials=opts["n_startup_trials"],
-        multivariate=opts["multivariate"],
+        n_startup_trials=opts.n_startup_trials,
+        multivariate=opts.multivariate,
         constant_liar=True,  # keeps concurrent workers from proposing the same point
     )
 
 
 def _cmaes(
-    space: Space, seed: int, opts: dict[str, Any], default: tuple[float, float] | None
+    space: Space, seed: int, opts: Any, default: tuple[float, float] | None
 ) -> optuna.samplers.BaseSampler:
-    with_margin = opts["with_margin"]
+    with_margin = opts.with_margin
     if with_margin is None:
         # CMA-ES with margin (Hamano et al. 2022) keeps the search from collapsing onto one
         # node of a discrete grid; on a continuous box plain CMA-ES is right.
@@ -108,16 +125,16 @@ def _cmaes(
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.CmaEsSampler(
             seed=seed,
-            n_startup_trials=opts["n_startup_trials"],
+            n_startup_trials=opts.n_startup_trials,
             with_margin=with_margin,
-            popsize=opts["popsize"],
+            popsize=opts.popsize,
             independent_sampler=optuna.samplers.RandomSampler(seed=seed),
             warn_independent_sampling=False,
         )
 
 
 def _grid(
-    space: Space, seed: int, opts: dict[str, Any], default: tuple[float, float] | None
+    space: Space, seed: int, opts: Any, default: tuple[float, float] | None
 ) -> optuna.samplers.BaseSampler:
     if not isinstance(space, GridSpace):
         raise SpaceError("searcher", "'grid' needs a grid space, not a continuous box")
@@ -134,84 +151,59 @@ def _start_params(space: Space, start: Any, default: tuple[float, float] | None)
             )
         alpha, epsilon = default
     else:
-        alpha, epsilon = start[ALPHA], start[EPSILON]
+        alpha, epsilon = start.alpha, start.epsilon
     return space.encode(alpha, epsilon)
 
 
 def _gld_like(cls: type[GLDSampler]) -> Builder:
     def build(
-        space: Space, seed: int, opts: dict[str, Any], default: tuple[float, float] | None
+        space: Space, seed: int, opts: Any, default: tuple[float, float] | None
     ) -> optuna.samplers.BaseSampler:
         return cls(
             seed=seed,
-            search_radius=opts["search_radius"],
-            min_radius=opts["min_radius"],
-            start=_start_params(space, opts["start"], default),
-            skip_evaluated=opts["skip_evaluated"],
+            search_radius=opts.search_radius,
+            min_radius=opts.min_radius,
+            start=_start_params(space, opts.start, default),
+            skip_evaluated=opts.skip_evaluated,
         )
 
     return build
 
 
-_GLD_OPTIONS = {
-    "search_radius": Option(
-        (float, int), None, "R in grid cells; default the space's diameter (CGLD: the axis length)", _positive
-    ),
-    "min_radius": Option((float, int), 1.0, "r in grid cells: the smallest radius of a round", _positive),
-    "start": Option(
-        (str, dict),
-        "random",
-        "'random' (seeded), 'default' (the optimizer's library defaults) or {'alpha': a, 'epsilon': e}",
-        _start,
-    ),
-    "skip_evaluated": Option(
-        (bool,), True, "redraw candidates that land on evaluated nodes, so the budget is always spent"
-    ),
-}
-
 SEARCHERS: dict[str, SearcherInfo] = {
     info.name: info
     for info in [
         SearcherInfo(
-            "grid", "Exhaustive grid search in a seeded random order, O(1) per suggestion.", {}, _grid, True
+            "grid",
+            "Exhaustive grid search in a seeded random order, O(1) per suggestion.",
+            Options,
+            _grid,
+            True,
         ),
-        SearcherInfo("random", "Uniform random search (Optuna RandomSampler).", {}, _random),
+        SearcherInfo("random", "Uniform random search (Optuna RandomSampler).", Options, _random),
         SearcherInfo(
             "tpe",
             "Tree-structured Parzen Estimator (Optuna TPESampler).",
-            {
-                "n_startup_trials": Option(
-                    (int,), 10, "random trials before TPE starts modelling", _at_least_one
-                ),
-                "multivariate": Option((bool,), True, "model alpha and epsilon jointly"),
-            },
+            TPEOptions,
             _tpe,
         ),
         SearcherInfo(
             "cmaes",
             "CMA-ES (Optuna CmaEsSampler); with margin on grids.",
-            {
-                "n_startup_trials": Option((int,), 1, "random trials before CMA-ES starts", _at_least_one),
-                "with_margin": Option(
-                    (bool,), None, "CMA-ES with margin; default: on for grids, off for boxes"
-                ),
-                "popsize": Option(
-                    (int,), None, "population size; default: CMA-ES's 4 + 3 ln(n)", _at_least_one
-                ),
-            },
+            CmaEsOptions,
             _cmaes,
         ),
         SearcherInfo(
             "gld",
             "Gradientless Descent, GLD-Search (Golovin et al. 2020): a ladder of radii around the incumbent.",
-            _GLD_OPTIONS,
+            GLDOptions,
             _gld_like(GLDSampler),
             True,
         ),
         SearcherInfo(
             "cgld",
             "Coordinate GLD: each round moves along one axis, alternating alpha-rounds and epsilon-rounds.",
-            _GLD_OPTIONS,
+            GLDOptions,
             _gld_like(CGLDSampler),
             True,
         ),
@@ -219,30 +211,33 @@ SEARCHERS: dict[str, SearcherInfo] = {
 }
 
 
-def validate_options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:
-    """Fill defaults and check types and values; raises SpaceError naming the bad option."""
+def parse_options(name: str, options: dict[str, Any] | None) -> Options:
+    """The searcher's options as its model, defaults filled; raises SpaceError naming the bad option."""
     if name not in SEARCHERS:
         raise SpaceError("searcher", f"unknown searcher {name!r}; known: {sorted(SEARCHERS)}")
-    info = SEARCHERS[name]
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(info.options))
-    if unknown:
+    model = SEARCHERS[name].options
+    try:
+        return model.model_validate(dict(options or {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]["loc"][:1]
+        # of one option's errors (one per member of a union), the deepest says the most
+        error = max((e for e in exc.errors() if e["loc"][:1] == first), key=lambda e: len(e["loc"]))
+        key = str(error["loc"][0]) if error["loc"] else "searcher_options"
+        where = ".".join(str(p) for p in error["loc"][1:] if not str(p)[:1].isupper() and "[" not in str(p))
+        if error["type"] == "extra_forbidden":
+            known = sorted(model.model_fields)
+            raise SpaceError(
+                f"searcher_options.{key}", f"unknown option for {name!r}; known: {known}"
+            ) from None
+        given = error.get("input")
         raise SpaceError(
-            f"searcher_options.{unknown[0]}", f"unknown option for {name!r}; known: {sorted(info.options)}"
-        )
-    out: dict[str, Any] = {}
-    for key, option in info.options.items():
-        value = options.get(key, option.default)
-        if value is not None:
-            is_bool = isinstance(value, bool)
-            if not isinstance(value, option.types) or (is_bool and bool not in option.types):
-                expected = " or ".join(t.__name__ for t in option.types)
-                raise SpaceError(f"searcher_options.{key}", f"must be {expected}, got {value!r}")
-            problem = option.check(value) if option.check else None
-            if problem:
-                raise SpaceError(f"searcher_options.{key}", problem)
-        out[key] = value
-    return out
+            f"searcher_options.{key}", (f"{where}: " if where else "") + f"{error['msg']}, got {given!r}"
+        ) from None
+
+
+def validate_options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """The searcher's options with defaults filled, as plain JSON (what a spec stores)."""
+    return parse_options(name, options).model_dump(mode="json")
 
 
 def build_sampler(
@@ -258,7 +253,7 @@ def build_sampler(
     ``default_point`` is the optimizer's library-default (alpha, epsilon), for GLD's
     ``start="default"``.
     """
-    opts = validate_options(name, options)
+    opts = parse_options(name, options)
     builder = SEARCHERS[name].build
     if builder is None:  # pragma: no cover - every registered searcher has a builder
         raise SpaceError("searcher", f"searcher {name!r} cannot be built")

@@ -24,7 +24,10 @@ def replay_job(session: Session, job_id: int | None, task: str | None = None) ->
     """The replay job ``job_id``, or the newest succeeded replay covering ``task``."""
     if job_id is not None:
         job = session.get(Job, job_id)
-        if job is None or job.kind != "replay":
+        linked = session.scalar(
+            select(ReplayLandscape.job_id).where(ReplayLandscape.job_id == job_id).limit(1)
+        )
+        if job is None or linked is None:  # a replay is a job linked to landscapes
             raise NotFound("Replay job")
         return job
     if task is None:
@@ -33,7 +36,7 @@ def replay_job(session: Session, job_id: int | None, task: str | None = None) ->
         select(Job)
         .join(ReplayLandscape, ReplayLandscape.job_id == Job.id)
         .join(Landscape, Landscape.id == ReplayLandscape.landscape_id)
-        .where(Job.kind == "replay", Job.state == JobState.SUCCEEDED, Landscape.task == task)
+        .where(Job.state == JobState.SUCCEEDED, Landscape.task == task)
         .order_by(Job.id.desc())
         .limit(1)
     ).first()

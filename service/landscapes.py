@@ -1,7 +1,7 @@
-"""Landscapes as they are read: the error matrix, summaries, the full detail, finding a stored one.
-
-A landscape is written by a sweep job (:mod:`service.kinds.sweep`) and read by replays,
-comparisons, the study and the API; every read goes through here.
+"""Landscapes in the database: read (the error matrix, per-seed errors, curves, summaries, the
+full detail, finding a stored one) and written (a sweep's points, an import). A sweep job
+(:mod:`service.kinds.sweep`) writes through here; replays, comparisons, the study and the API
+read through here.
 """
 
 from __future__ import annotations
@@ -157,11 +157,6 @@ def load_points(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, 
     """Landscapes by id with their points, in the order of ``ids`` (missing ones left out)."""
     found = {ls.id: ls for ls in session.scalars(select(Landscape).where(Landscape.id.in_(ids)))}
     return {i: (found[i], _points(session, i)) for i in ids if i in found}
-
-
-def load(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, np.ndarray]]:
-    """Landscapes by id with their error matrices, in the order of ``ids`` (missing ones left out)."""
-    return {i: (ls, matrix(ls, points)) for i, (ls, points) in load_points(session, ids).items()}
 
 
 def load_with_seeds(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, np.ndarray, np.ndarray]]:

@@ -28,6 +28,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.trial import TrialState, create_trial
 from sqlalchemy import select
 
+from service import kinds
 from service.comparisons import write_report
 from service.db import session_scope
 from service.landscapes import detail
@@ -172,8 +173,9 @@ def backfill_sweeps(url: str) -> list[str]:
 
     with session_scope(url) as session:
         sweeps = []
-        for job in session.scalars(select(Job).where(Job.kind == "sweep", Job.state == JobState.SUCCEEDED)):
-            landscape = session.get(Landscape, (job.result or {}).get("landscape_id") or 0)
+        for job in session.scalars(select(Job).where(Job.state == JobState.SUCCEEDED)):
+            landscape_id = kinds.links(job).landscape_id
+            landscape = None if landscape_id is None else session.get(Landscape, landscape_id)
             if job.study_name and landscape is not None:
                 sweeps.append((job.id, job.study_name, landscape.id, landscape.grid.size))
     if not sweeps:

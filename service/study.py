@@ -162,11 +162,11 @@ def run_study(
     url = settings.resolved_database_url
     upgrade(url)
 
-    def run(spec: SweepSpec | ReplaySpec, label: str) -> tuple[int, dict[str, Any]]:
+    def run(spec: SweepSpec | ReplaySpec, label: str) -> Job:
         job = run_here(settings, spec, label, progress, owner="study")
         if job.state != JobState.SUCCEEDED or job.result is None:
             raise StudyFailed(f"{label} (job {job.id}) {job.state}: {job.error}")
-        return job.id, job.result
+        return job
 
     landscape_ids, reused = [], []
     for optimizer in plan.optimizers:
@@ -196,7 +196,9 @@ def run_study(
             landscape_ids.append(match)
             reused.append(match)
             continue
-        landscape_ids.append(run(spec, f"sweep {optimizer}")[1]["landscape_id"])
+        landscape_id = kinds.links(run(spec, f"sweep {optimizer}")).landscape_id
+        assert landscape_id is not None, "a sweep that succeeded stored its landscape"
+        landscape_ids.append(landscape_id)
 
     replay = ReplaySpec(
         kind="replay",
@@ -206,7 +208,7 @@ def run_study(
         budget=plan.budget,
         noise=plan.noise,
     )
-    replay_job_id, _ = run(replay, "replay")
+    replay_job_id = run(replay, "replay").id
     with session_scope(url) as session:
         comparison = compare(session, job_id=replay_job_id)
         study_name = job_service.get_job(session, replay_job_id).study_name or ""
@@ -234,11 +236,11 @@ def run_study(
                 noise=plan.noise,
                 pruner=plan.early_stopping,
             )
-            early_id, _ = run(pruned, f"replay with {plan.early_stopping.name}")
+            early_id = run(pruned, f"replay with {plan.early_stopping.name}").id
             with session_scope(url) as session:
                 early = compare(session, job_id=early_id)
             early_dir = out_dir / f"early_stopping_{plan.early_stopping.name}"
-            files += _copy_report(settings, early_id, early_dir)
+            _copy_report(settings, early_id, early_dir)
             early_table = (early_dir / "tuning_cost.txt").read_text().rstrip("\n")
     return StudyReport(
         plan=plan,

@@ -97,3 +97,34 @@ def test_study_refuses_a_bad_fidelity_in_one_line(
         get_settings.cache_clear()
     assert result.exit_code != 0 and says in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_the_study_command_s_defaults_are_the_study_plan_s() -> None:
+    """The CLI spells its defaults for --help; they must be StudyPlan's (and Fidelity's), so a
+    plan made in Python and one made on the command line are the same plan."""
+    import typer.main
+
+    from service.analysis.fidelity import Fidelity
+    from service.study import StudyPlan
+
+    command = typer.main.get_command(app).get_command(None, "study")  # type: ignore[attr-defined]
+    cli = {p.name: p.default for p in command.params}
+    plan = StudyPlan()
+    as_cli = {
+        "task": plan.task,
+        "optimizers": ",".join(plan.optimizers),
+        "searchers": ",".join(plan.searchers),
+        "seeds": plan.seeds,
+        "budget": plan.budget,
+        "sweep_seeds": ",".join(map(str, plan.sweep_seeds)),
+        "refine_seeds": ",".join(map(str, plan.refine_seeds)),
+        "refine_margin": plan.refine_margin,
+        "noise": plan.noise,
+        "fused": plan.fused,
+        "resweep": plan.resweep,
+        "fidelity": "full" if plan.fidelity is None else "successive-halving",
+        "eta": Fidelity.model_fields["eta"].default,
+        "min_epochs": Fidelity.model_fields["min_epochs"].default,
+        "early_stopping": "none" if plan.early_stopping is None else plan.early_stopping.name,
+    }
+    assert {k: cli[k] for k in as_cli} == as_cli

@@ -184,9 +184,6 @@ class Comparison(BaseModel):
     expected_suboptimality: list[ExpectedSuboptimality] = Field(default_factory=list)
     verdicts: list[Verdict] = Field(default_factory=list)
 
-    def facts(self, landscape_id: int) -> LandscapeFacts:
-        return next(f for f in self.landscapes if f.landscape_id == landscape_id)
-
 
 def share_within(errors: np.ndarray, delta: float) -> float:
     """Share of the landscape's configs within delta of its best: random search's odds per trial."""

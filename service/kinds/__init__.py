@@ -86,6 +86,13 @@ class Progress(BaseModel):
     missing: int | None = None  # a sweep: grid nodes not yet trained with every first-pass seed
 
 
+class Links(BaseModel):
+    """Where a job's product is, for the faces to link to."""
+
+    landscape_id: int | None = Field(None, description="The landscape a sweep stored.")
+    report_url: str | None = Field(None, description="A replay's report page.")
+
+
 @dataclass(frozen=True)
 class Outcome:
     state: JobState
@@ -124,6 +131,14 @@ class JobKind(Generic[SpecT, ResultT]):
         its trials (``service.jobs.progress``)."""
         return None
 
+    def result_of(self, job: Job) -> ResultT | None:
+        """The job's stored ``result``, read through :attr:`result_model`; None before it has one."""
+        return None if job.result is None else self.result_model.model_validate(job.result)  # type: ignore[return-value]
+
+    def links(self, job: Job) -> Links:
+        """Where the job's product is (its landscape, its report); none by default."""
+        return Links()
+
 
 _BUILTIN: dict[str, str] = {
     "search": "service.kinds.search:KIND",
@@ -153,6 +168,12 @@ def get(name: str) -> JobKind[Any, Any]:
     if found is None:
         raise ValueError(f"unknown job kind {name!r}; known: {sorted(kinds())}")
     return found
+
+
+def links(job: Job) -> Links:
+    """Where a job's product is, by its kind (none for a kind no longer registered)."""
+    kind = kinds().get(job.kind)
+    return Links() if kind is None else kind.links(job)
 
 
 def register(kind: JobKind[Any, Any]) -> JobKind[Any, Any]:

@@ -22,7 +22,7 @@ from service import studies
 from service.analysis.replay import Board, PrunerSpec, Run, replay
 from service.db import session_scope
 from service.errors import InvalidField
-from service.kinds import JobKind, Limits, Outcome, RunContext
+from service.kinds import JobKind, Limits, Links, Outcome, RunContext
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun, ReplaySearcher
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState
@@ -199,6 +199,9 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         session.add_all(
             ReplaySearcher(job_id=job.id, searcher=name, position=k) for k, name in enumerate(spec.searchers)
         )
+
+    def links(self, job: Job) -> Links:
+        return Links(report_url=f"/v1/comparisons/{job.id}/report")
 
     def total(self, spec: ReplaySpec) -> int:
         return len(spec.landscape_ids) * len(spec.searchers) * spec.seeds

@@ -236,18 +236,17 @@ class SearchKind(JobKind[SearchSpec, SearchResult]):
                     None if (t.best_so_far is None or e_star is None) else t.best_so_far - e_star
                 )
             counted = [t for t in trials if t.number is not None and t.error is not None]
-            best = min(counted, key=lambda t: (t.error, t.number), default=None)
+            session.flush()
+            best = job_service.progress(session, [row])[
+                row.id
+            ].best  # the one rule: lowest error, earliest trial
             result = result.model_copy(
                 update={
                     "trials": len(counted),
                     "cached": sum(t.cached for t in trials),
                     "diverged": sum(t.diverged for t in counted),
                     "reference_error": e_star,
-                    "best": None
-                    if best is None
-                    else BestPoint(
-                        alpha=best.alpha, epsilon=best.epsilon, error=best.error, trial=best.number
-                    ),
+                    "best": best,
                 }
             )
             if result.trained == 0 and result.resumed_from == 0:

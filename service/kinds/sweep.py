@@ -37,7 +37,7 @@ from service import landscapes as landscape_service
 from service import studies
 from service.analysis.fidelity import Fidelity, can_continue
 from service.db import session_scope
-from service.kinds import BestPoint, JobKind, Limits, Progress, RunContext
+from service.kinds import BestPoint, JobKind, Limits, Links, Progress, RunContext
 from service.models import Job, Landscape, LandscapePoint, SweepPair
 from service.specs import (
     MAX_INT,
@@ -304,11 +304,15 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         limits.check_grid(spec.space.size)
         job.task, job.optimizer, job.recipe_hash = spec.task, spec.optimizer, spec.recipe_hash
 
+    def links(self, job: Job) -> Links:
+        result = self.result_of(job)
+        return Links(landscape_id=None if result is None else result.landscape_id)
+
     def progress(self, session: Session, job: Job) -> Progress:
         """Once the landscape is stored: its grid nodes with a score, and the best node by its
         mean over seeds (``trial`` null). While it runs: the nodes trained with every seed of
         the first pass, the best of them, and how many nodes are ``missing`` one."""
-        landscape_id = SweepResult.model_validate(job.result or {}).landscape_id
+        landscape_id = self.links(job).landscape_id
         if landscape_id is not None:
             return self._stored_progress(session, landscape_id)
         seeds = set(job.spec.get("seeds") or [0])
