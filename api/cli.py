@@ -25,12 +25,13 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
 from api.client import TunecostClient, TunecostError, format_detail
+from api.schemas import CurvePoint, JobPublic
 from service.errors import TunecostError as ServiceError
 from service.settings import get_settings
 from service.specs import task_metric
@@ -75,6 +76,11 @@ def friendly_errors(fn: F) -> F:
 
 
 def _print_json(data: Any) -> None:
+    """An answer as JSON: a response model (or a list of them) as the API sent it, or plain data."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    elif isinstance(data, list):
+        data = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in data]
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
@@ -83,8 +89,8 @@ def _score(value: float, metric: dict[str, Any] | None) -> str:
     return format_score(value, "%" if metric is None else metric["unit"])
 
 
-def _print_curve(points: list[dict[str, Any]], metric: dict[str, Any] | None = None) -> None:
-    """A curve as the API serves it (``CurvePoint`` JSON), headed by the task's metric."""
+def _print_curve(points: list[CurvePoint], metric: dict[str, Any] | None = None) -> None:
+    """A curve as the API serves it, headed by the task's metric."""
     table = Table(box=None, header_style="bold", pad_edge=False)
     unit = "%" if metric is None else metric["unit"]
     score = "error" if metric is None or metric["kind"] == "error" else metric["kind"]
@@ -104,13 +110,13 @@ def _print_curve(points: list[dict[str, Any]], metric: dict[str, Any] | None = N
 
     for p in points:
         table.add_row(
-            str(p["trial"]),
-            f"{p['alpha']:.3g}",
-            f"{p['epsilon']:.3g}",
-            num(p["error"], ".3f"),
-            num(p["best_so_far"], ".3f"),
-            num(p["suboptimality"], ".3f"),
-            "diverged" if p["diverged"] else "",
+            str(p.trial),
+            f"{p.alpha:.3g}",
+            f"{p.epsilon:.3g}",
+            num(p.error, ".3f"),
+            num(p.best_so_far, ".3f"),
+            num(p.suboptimality, ".3f"),
+            "diverged" if p.diverged else "",
         )
     console.print(table)
 
@@ -290,23 +296,23 @@ def submit(
         spec["reference_error"] = reference_error
     client = TunecostClient()
     job = client.submit(spec)
-    typer.echo(job["id"])
+    typer.echo(job.id)
     if wait:
-        job = client.wait(job["id"])
-        if job["kind"] != "replay":
-            _print_curve(client.curve(job["id"]), job.get("metric"))
+        job = client.wait(job.id)
+        if job.report_url is None:  # a replay's answer is its report, not a curve
+            _print_curve(client.curve(job.id), job.metric)
         typer.echo(
-            f"job {job['id']} {job['state']}"
-            + (f": {job['error']}" if job["error"] else "")
-            + (f"\n  report: {client.base_url}{job['report_url']}" if job.get("report_url") else "")
+            f"job {job.id} {job.state}"
+            + (f": {job.error}" if job.error else "")
+            + (f"\n  report: {client.base_url}{job.report_url}" if job.report_url else "")
         )
 
 
-def _subject(job: dict[str, Any]) -> str:
-    if job["task"] is None:  # a replay: its landscapes and searchers
-        spec = job["spec"]
+def _subject(job: JobPublic) -> str:
+    if job.task is None:  # a replay: its landscapes and searchers
+        spec = job.spec
         return f"landscapes {spec.get('landscape_ids')} x {','.join(spec.get('searchers', []))}"
-    return "/".join(str(job[key]) for key in ("task", "optimizer", "searcher") if job[key])
+    return "/".join(str(part) for part in (job.task, job.optimizer, job.searcher) if part)
 
 
 @app.command()
@@ -323,19 +329,19 @@ def status(
         if as_json:
             _print_json(job)
             return
-        best = job["best"]
+        best = job.best
         typer.echo(
-            f"job {job['id']} ({job['kind']}): {job['state']}  {_subject(job)}"
-            + (f"  {job['trials_done']}/{job['budget']} trials" if job["kind"] == "search" else "")
-            + (f"  {job['trials_done']} nodes, {job['missing']} missing" if job.get("missing") else "")
-            + (f"  landscape {job['landscape_id']}" if job.get("landscape_id") else "")
+            f"job {job.id} ({job.kind}): {job.state}  {_subject(job)}"
+            + (f"  {job.trials_done}/{job.budget} trials" if job.kind == "search" else "")
+            + (f"  {job.trials_done} nodes, {job.missing} missing" if job.missing else "")
+            + (f"  landscape {job.landscape_id}" if job.landscape_id else "")
             + (
-                f"  best {_score(best['error'], job.get('metric'))} at alpha={best['alpha']:g} eps={best['epsilon']:g}"
+                f"  best {_score(best.error, job.metric)} at alpha={best.alpha:g} eps={best.epsilon:g}"
                 if best
                 else ""
             )
-            + (f"\n  error: {job['error']}" if job["error"] else "")
-            + (f"\n  report: {client.base_url}{job['report_url']}" if job.get("report_url") else "")
+            + (f"\n  error: {job.error}" if job.error else "")
+            + (f"\n  report: {client.base_url}{job.report_url}" if job.report_url else "")
         )
         return
     listing = client.jobs(state=state)
@@ -351,13 +357,13 @@ def status(
         ("trials", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for job in listing["data"]:
-        trials = f"{job['trials_done']}/{job['budget']}" if job["kind"] == "search" else ""
-        if job.get("missing"):  # a sweep under way: nodes trained / grid nodes
-            trials = f"{job['trials_done']}/{job['trials_done'] + job['missing']} nodes"
-        table.add_row(str(job["id"]), job["kind"], job["state"], _subject(job), trials)
+    for job in listing.data:
+        trials = f"{job.trials_done}/{job.budget}" if job.kind == "search" else ""
+        if job.missing:  # a sweep under way: nodes trained / grid nodes
+            trials = f"{job.trials_done}/{job.trials_done + job.missing} nodes"
+        table.add_row(str(job.id), job.kind, job.state, _subject(job), trials)
     console.print(table)
-    typer.echo(f"{listing['count']} job(s)")
+    typer.echo(f"{listing.count} job(s)")
 
 
 @app.command()
@@ -374,7 +380,7 @@ def curve(
     elif as_json:
         _print_json(client.curve(job_id))
     else:
-        _print_curve(client.curve(job_id), client.get(job_id).get("metric"))
+        _print_curve(client.curve(job_id), client.get(job_id).metric)
 
 
 @app.command()
@@ -390,8 +396,8 @@ def best(
         _print_json(found)
     else:
         typer.echo(
-            f"alpha={found['alpha']:g} epsilon={found['epsilon']:g} error={_score(found['error'], found.get('metric'))} "
-            f"(job {found['job_id']}, trial {found['trial']}, of {found['trials_considered']} trials)"
+            f"alpha={found.alpha:g} epsilon={found.epsilon:g} error={_score(found.error, found.metric)} "
+            f"(job {found.job_id}, trial {found.trial}, of {found.trials_considered} trials)"
         )
 
 
@@ -400,7 +406,7 @@ def best(
 def cancel(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
     """Cancel a queued or running job."""
     job = TunecostClient().cancel(job_id)
-    typer.echo(f"job {job['id']}: {job['state']}" + (" (stopping)" if job["state"] == "running" else ""))
+    typer.echo(f"job {job.id}: {job.state}" + (" (stopping)" if job.state == "running" else ""))
 
 
 @app.command()

@@ -4,9 +4,12 @@ from api.client import TunecostClient
 
 client = TunecostClient()                     # TUNECOST_URL or http://127.0.0.1:8000
 job = client.submit(task="digits-mlp", optimizer="adam", searcher="tpe", budget=12)
-job = client.wait(job["id"])                  # progress bar on stderr
-client.curve(job["id"])                       # [{"trial": 1, "alpha": ..., "suboptimality": ...}, ...]
-client.best_config("digits-mlp", "adam")      # {"alpha": ..., "epsilon": ..., "error": ..., "job_id": ...}
+job = client.wait(job.id)                     # progress bar on stderr; job.state, job.best, ...
+client.curve(job.id)                          # [CurvePoint(trial=1, alpha=..., suboptimality=...), ...]
+client.best_config("digits-mlp", "adam")      # BestConfigPublic(alpha=..., epsilon=..., error=..., job_id=...)
+
+Answers are the API's own response models (:mod:`api.schemas`), so an editor knows their
+fields; ``.model_dump()`` gives the JSON as a dict.
 """
 
 from __future__ import annotations
@@ -18,6 +21,17 @@ from typing import Any
 
 import httpx
 
+from api.schemas import (
+    BestConfigPublic,
+    CatalogPublic,
+    CurvePoint,
+    CurvePublic,
+    Health,
+    JobPublic,
+    JobsPublic,
+    TrialPublic,
+    TrialsPublic,
+)
 from service.states import FINISHED
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -72,33 +86,33 @@ class TunecostClient:
         return response
 
     # --- jobs ---
-    def submit(self, spec: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    def submit(self, spec: dict[str, Any] | None = None, **fields: Any) -> JobPublic:
         """Queue a job: ``submit(task="digits-mlp", optimizer="adam", budget=12)`` or a full spec dict."""
         body = {"kind": "search", **(spec or {}), **fields}
-        return self._request("POST", "/v1/jobs", json=body).json()
+        return JobPublic.model_validate(self._request("POST", "/v1/jobs", json=body).json())
 
-    def get(self, job_id: int) -> dict[str, Any]:
-        return self._request("GET", f"/v1/jobs/{job_id}").json()
+    def get(self, job_id: int) -> JobPublic:
+        return JobPublic.model_validate(self._request("GET", f"/v1/jobs/{job_id}").json())
 
-    def jobs(self, **filters: Any) -> dict[str, Any]:
+    def jobs(self, **filters: Any) -> JobsPublic:
         params = {k: v for k, v in filters.items() if v is not None}
-        return self._request("GET", "/v1/jobs", params=params).json()
+        return JobsPublic.model_validate(self._request("GET", "/v1/jobs", params=params).json())
 
-    def cancel(self, job_id: int) -> dict[str, Any]:
-        return self._request("POST", f"/v1/jobs/{job_id}/cancel").json()
+    def cancel(self, job_id: int) -> JobPublic:
+        return JobPublic.model_validate(self._request("POST", f"/v1/jobs/{job_id}/cancel").json())
 
-    def trials(self, job_id: int) -> list[dict[str, Any]]:
-        return self._request("GET", f"/v1/jobs/{job_id}/trials").json()["data"]
+    def trials(self, job_id: int) -> list[TrialPublic]:
+        return TrialsPublic.model_validate(self._request("GET", f"/v1/jobs/{job_id}/trials").json()).data
 
-    def curve(self, job_id: int) -> list[dict[str, Any]]:
-        return self._request("GET", f"/v1/jobs/{job_id}/curve").json()["points"]
+    def curve(self, job_id: int) -> list[CurvePoint]:
+        return CurvePublic.model_validate(self._request("GET", f"/v1/jobs/{job_id}/curve").json()).points
 
     def curve_csv(self, job_id: int) -> str:
         return self._request("GET", f"/v1/jobs/{job_id}/curve", params={"format": "csv"}).text
 
     def wait(
         self, job_id: int, *, timeout: float | None = None, poll: float = 1.0, progress: bool = True
-    ) -> dict[str, Any]:
+    ) -> JobPublic:
         """Block until the job finishes; shows trials done / budget on stderr. Returns the job."""
         # tqdm: only when a progress bar is drawn
         from tqdm import tqdm
@@ -106,31 +120,31 @@ class TunecostClient:
         deadline = None if timeout is None else time.monotonic() + timeout
         job = self.get(job_id)
         bar = tqdm(
-            total=job.get("budget"), desc=f"job {job_id}", unit="trial", disable=not progress, file=sys.stderr
+            total=job.budget, desc=f"job {job_id}", unit="trial", disable=not progress, file=sys.stderr
         )
         try:
             while True:
-                bar.n = job["trials_done"]
-                best = job.get("best")
-                bar.set_postfix_str(f"{job['state']}" + (f" best={best['error']:.2f}%" if best else ""))
-                if job["state"] in FINISHED:
+                bar.n = job.trials_done
+                best = job.best
+                bar.set_postfix_str(f"{job.state}" + (f" best={best.error:.2f}%" if best else ""))
+                if job.state in FINISHED:
                     return job
                 if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+                    raise TimeoutError(f"job {job_id} still {job.state} after {timeout} s")
                 time.sleep(poll)
                 job = self.get(job_id)
         finally:
             bar.close()
 
     # --- results ---
-    def best_config(self, task: str, optimizer: str, *, recipe_hash: str | None = None) -> dict[str, Any]:
+    def best_config(self, task: str, optimizer: str, *, recipe_hash: str | None = None) -> BestConfigPublic:
         params = {"task": task, "optimizer": optimizer}
         if recipe_hash:
             params["recipe_hash"] = recipe_hash
-        return self._request("GET", "/v1/best-configs", params=params).json()
+        return BestConfigPublic.model_validate(self._request("GET", "/v1/best-configs", params=params).json())
 
-    def catalog(self) -> dict[str, Any]:
-        return self._request("GET", "/v1/catalog").json()
+    def catalog(self) -> CatalogPublic:
+        return CatalogPublic.model_validate(self._request("GET", "/v1/catalog").json())
 
-    def health(self) -> dict[str, Any]:
-        return self._request("GET", "/healthz").json()
+    def health(self) -> Health:
+        return Health.model_validate(self._request("GET", "/healthz").json())

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from search_spaces._gld import CGLDSampler, GLDSampler
 from search_spaces._grid import ShuffledGridSampler
-from search_spaces._spaces import ALPHA, EPSILON, GridSpace, Space, SpaceError
+from search_spaces._spaces import GridSpace, Space, SpaceError
 
 
 class Options(BaseModel):

@@ -71,18 +71,18 @@ def _pages(live_server: LiveServer, tmp_path: Path) -> Iterator[dict[str, object
             "space": GRID,
             "seeds": [0],
         }
-        jobs[optimizer] = client.wait(client.submit(spec)["id"], timeout=120, poll=0.2, progress=False)
+        jobs[optimizer] = client.wait(client.submit(spec).id, timeout=120, poll=0.2, progress=False)
     search = {"task": "synthetic-bowl", "optimizer": "adam", "searcher": "tpe", "budget": 6, "space": GRID}
-    jobs["search"] = client.wait(client.submit(search)["id"], timeout=120, poll=0.2, progress=False)
+    jobs["search"] = client.wait(client.submit(search).id, timeout=120, poll=0.2, progress=False)
     replay = {
         "kind": "replay",
-        "landscape_ids": [jobs["adam"]["landscape_id"], jobs["avagrad"]["landscape_id"]],
+        "landscape_ids": [jobs["adam"].landscape_id, jobs["avagrad"].landscape_id],
         "searchers": ["random", "gld"],
         "seeds": 6,
         "budget": 8,
     }
-    jobs["replay"] = client.wait(client.submit(replay)["id"], timeout=120, poll=0.2, progress=False)
-    assert all(j["state"] == "succeeded" for j in jobs.values()), {k: j["error"] for k, j in jobs.items()}
+    jobs["replay"] = client.wait(client.submit(replay).id, timeout=120, poll=0.2, progress=False)
+    assert all(j.state == "succeeded" for j in jobs.values()), {k: j.error for k, j in jobs.items()}
 
     port = free_port()
     env = {
@@ -123,20 +123,20 @@ def test_the_dashboard_lists_every_job_and_speaks_in_alpha_and_epsilon(pages: di
     jobs, ids, dashboard = pages["jobs"], pages["study_ids"], pages["dashboard"]
     listing = text(render(f"{dashboard}/dashboard", screenshot=pages["shots"] / "studies.png"))
     for job in jobs.values():  # sweeps and the replay too, each named by what it is
-        assert job["study_name"] in listing
+        assert job.study_name in listing
     assert "(sweep, synthetic-bowl, adam)" in listing and "(search, synthetic-bowl, adam, tpe)" in listing
 
-    sweep = text(render(f"{dashboard}/dashboard/studies/{ids[jobs['adam']['study_name']]}"))
+    sweep = text(render(f"{dashboard}/dashboard/studies/{ids[jobs['adam'].study_name]}"))
     assert "validation error (%)" in sweep  # the objective's name and unit
     best = re.search(r"Best Trial \(number=\d+\).*?Params = \[([^\]]*)\]", sweep)
     assert best and re.fullmatch(r"alpha: [0-9.e-]+, epsilon: [0-9.e-]+", best.group(1).strip()), sweep[:2000]
     assert "kind sweep" in sweep and "optimizer adam" in sweep  # the study's user attributes
 
-    search = text(render(f"{dashboard}/dashboard/studies/{ids[jobs['search']['study_name']]}"))
+    search = text(render(f"{dashboard}/dashboard/studies/{ids[jobs['search'].study_name]}"))
     best = re.search(r"Params = \[([^\]]*)\]", search)
     assert best and "alpha: " in best.group(1) and "epsilon: " in best.group(1)
 
-    replay = text(render(f"{dashboard}/dashboard/studies/{ids[jobs['replay']['study_name']]}"))
+    replay = text(render(f"{dashboard}/dashboard/studies/{ids[jobs['replay'].study_name]}"))
     for name in ("suboptimality_curves.svg", "tuning_cost.csv", "tuning_cost.txt", "landscape_adam.png"):
         assert name in replay  # the report's files, as the study's artifacts
 
@@ -151,13 +151,13 @@ def test_the_api_docs_render_without_the_internet(pages: dict) -> None:
 
 def test_the_report_page_shows_the_verdicts_the_table_and_the_figures(pages: dict) -> None:
     replay = pages["jobs"]["replay"]
-    url = pages["api"] + replay["report_url"]
+    url = pages["api"] + replay.report_url
     dom = render(url, screenshot=pages["shots"] / "report.png")
     page = text(dom)
-    assert f"Tuning cost: replay job {replay['id']}" in page
+    assert f"Tuning cost: replay job {replay.id}" in page
     assert "avagrad vs adam" in page and "Trials to reach δ" in page
     figures = re.findall(r'<img src="(report/[^"]+\.svg)"', dom)
     assert "report/suboptimality_curves.svg" in figures and "report/landscape_adam.svg" in figures
     for src in figures:  # every figure the page shows is served
-        assert httpx.get(f"{pages['api']}/v1/comparisons/{replay['id']}/{src}").status_code == 200
+        assert httpx.get(f"{pages['api']}/v1/comparisons/{replay.id}/{src}").status_code == 200
     assert (pages["shots"] / "report.png").stat().st_size > 10_000  # drawn, not blank

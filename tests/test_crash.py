@@ -67,10 +67,10 @@ def _kill_as_it_goes(
     seen = 0
     for _ in range(kills):
         deadline = time.monotonic() + 120
-        while client.get(job_id)["trials_done"] < seen + every:
+        while client.get(job_id).trials_done < seen + every:
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
-        seen = client.get(job_id)["trials_done"]
+        seen = client.get(job_id).trials_done
         _kill(server)
         server = _start(env, port, log)
     return server
@@ -98,18 +98,18 @@ def test_three_kills_lose_no_trial_and_count_none_twice(database_url: str, tmp_p
             seed=3,
             recipe={"sleep_s": 0.3},
         )
-        server = _kill_as_it_goes(server, client, job["id"], env, port, log, kills=3, every=2)
-        done = client.wait(job["id"], timeout=240, poll=0.5, progress=False)
+        server = _kill_as_it_goes(server, client, job.id, env, port, log, kills=3, every=2)
+        done = client.wait(job.id, timeout=240, poll=0.5, progress=False)
     finally:
         _kill(server)
-    assert done["state"] == "succeeded", done["error"]
-    assert done["attempts"] >= 4, "claimed again after each kill"
+    assert done.state == "succeeded", done.error
+    assert done.attempts >= 4, "claimed again after each kill"
 
-    rows = db.list_trials(database_url, job["id"])
+    rows = db.list_trials(database_url, job.id)
     counted = [r for r in rows if r.number is not None]
     assert [r.number for r in counted] == list(range(1, BUDGET + 1)), "none lost, none counted twice"
     assert len({(r.alpha, r.epsilon) for r in counted}) == BUDGET, "no config trained twice"
-    study = optuna.load_study(study_name=done["study_name"], storage=database_url)
+    study = optuna.load_study(study_name=done.study_name, storage=database_url)
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     answered = [r for r in rows if r.status == "complete"]  # trained and cached answers
     assert len(complete) == len(answered), "every row is a complete study trial, and no other"
@@ -152,19 +152,19 @@ def test_a_sweep_killed_twice_trains_each_pair_once_and_ends_with_the_same_lands
     server = _start(env, port, log)
     try:
         job = client.submit(spec)
-        server = _kill_as_it_goes(server, client, job["id"], env, port, log, kills=2, every=4)
-        done = client.wait(job["id"], timeout=240, poll=0.5, progress=False)
-        whole = client.wait(client.submit(spec)["id"], timeout=240, poll=0.5, progress=False)
-        killed_landscape = httpx.get(f"{client.base_url}/v1/landscapes/{done['landscape_id']}").json()
-        whole_landscape = httpx.get(f"{client.base_url}/v1/landscapes/{whole['landscape_id']}").json()
+        server = _kill_as_it_goes(server, client, job.id, env, port, log, kills=2, every=4)
+        done = client.wait(job.id, timeout=240, poll=0.5, progress=False)
+        whole = client.wait(client.submit(spec).id, timeout=240, poll=0.5, progress=False)
+        killed_landscape = httpx.get(f"{client.base_url}/v1/landscapes/{done.landscape_id}").json()
+        whole_landscape = httpx.get(f"{client.base_url}/v1/landscapes/{whole.landscape_id}").json()
     finally:
         _kill(server)
-    assert done["state"] == "succeeded", done["error"]
-    assert done["attempts"] >= 3, "claimed again after each kill"
-    assert done["result"]["resumed"] > 0 and (done["trials_done"], done["missing"]) == (24, 0)
+    assert done.state == "succeeded", done.error
+    assert done.attempts >= 3, "claimed again after each kill"
+    assert done.result["resumed"] > 0 and (done.trials_done, done.missing) == (24, 0)
     assert killed_landscape["checksum"] == whole_landscape["checksum"]
     assert killed_landscape["seed_errors"] == whole_landscape["seed_errors"]
-    pairs = db.sweep_pairs(database_url, job["id"])
+    pairs = db.sweep_pairs(database_url, job.id)
     assert sorted((p.seed, p.alpha_index, p.epsilon_index) for p in pairs) == [
         (0, i, j) for i in range(6) for j in range(4)
     ], "each pair stored once"

@@ -145,13 +145,13 @@ def test_jobs_run_on_both_nodes_of_a_cluster(
         sweep = client.submit(
             {"kind": "sweep", "task": "synthetic-bowl", "optimizer": "adam", "space": grid, "chunk_size": 1}
         )
-        done = [client.wait(job["id"], timeout=240, poll=0.5, progress=False) for job in (search, sweep)]
-        assert [j["state"] for j in done] == ["succeeded", "succeeded"], [j["error"] for j in done]
-        trial_nodes = {t["node_id"] for t in client.trials(search["id"]) if not t["cached"]}
+        done = [client.wait(job.id, timeout=240, poll=0.5, progress=False) for job in (search, sweep)]
+        assert [j.state for j in done] == ["succeeded", "succeeded"], [j.error for j in done]
+        trial_nodes = {t.node_id for t in client.trials(search.id) if not t.cached}
         assert len(trial_nodes) == 2, f"trials ran on {trial_nodes}"
-        assert len(done[1]["result"]["nodes"]) == 2, f"sweep chunks ran on {done[1]['result']['nodes']}"
-        assert sum(done[1]["result"]["nodes"].values()) == 16
-        assert len({j["runner_id"] for j in done}) == 2, "each runner claimed one of the two jobs"
+        assert len(done[1].result["nodes"]) == 2, f"sweep chunks ran on {done[1].result['nodes']}"
+        assert sum(done[1].result["nodes"].values()) == 16
+        assert len({j.runner_id for j in done}) == 2, "each runner claimed one of the two jobs"
     finally:
         for p in processes:
             p.send_signal(signal.SIGTERM)

@@ -40,13 +40,13 @@ def test_tpe_job_over_rest_agrees_everywhere(live_server: LiveServer) -> None:
 
     client = TunecostClient(live_server.url)
     job = client.wait(job_id, timeout=300, poll=0.5, progress=False)
-    assert job["state"] == "succeeded", job["error"]
-    assert job["trials_done"] == 12
+    assert job.state == "succeeded", job.error
+    assert job.trials_done == 12
 
     rest_curve = httpx.get(f"{live_server.url}/v1/jobs/{job_id}/curve").json()["points"]
     client_curve = client.curve(job_id)
     cli_curve = json.loads(cli(live_server, "curve", str(job_id), "--json").stdout)
-    assert rest_curve == client_curve == cli_curve
+    assert rest_curve == [p.model_dump(mode="json") for p in client_curve] == cli_curve
     assert [p["trial"] for p in rest_curve] == list(range(1, 13))
     csv_lines = client.curve_csv(job_id).splitlines()
     assert len(csv_lines) == 13 and csv_lines[0].startswith("trial,alpha,epsilon,error")
@@ -58,13 +58,11 @@ def test_tpe_job_over_rest_agrees_everywhere(live_server: LiveServer) -> None:
     cli_best = json.loads(
         cli(live_server, "best", "--task", "digits-mlp", "--optimizer", "adam", "--json").stdout
     )
-    assert rest_best == client_best == cli_best
+    assert rest_best == client_best.model_dump(mode="json", exclude_none=False) == cli_best
     assert rest_best["job_id"] == job_id
 
     # The same numbers straight from Optuna's storage.
-    study = optuna.load_study(
-        study_name=job["study_name"], storage=live_server.settings.resolved_database_url
-    )
+    study = optuna.load_study(study_name=job.study_name, storage=live_server.settings.resolved_database_url)
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert study.best_value == pytest.approx(rest_best["error"])
     assert study.best_trial.user_attrs["alpha"] == rest_best["alpha"]
@@ -98,8 +96,8 @@ def test_cli_errors_are_one_line(live_server: LiveServer) -> None:
 def test_dashboard_lists_the_study_and_its_trials(live_server: LiveServer) -> None:
     client = TunecostClient(live_server.url)
     job = client.submit(task="synthetic-bowl", optimizer="adam", searcher="random", budget=5)
-    job = client.wait(job["id"], timeout=120, poll=0.2, progress=False)
-    assert job["state"] == "succeeded"
+    job = client.wait(job.id, timeout=120, poll=0.2, progress=False)
+    assert job.state == "succeeded"
 
     port = free_port()
     env = {
@@ -125,7 +123,7 @@ def test_dashboard_lists_the_study_and_its_trials(live_server: LiveServer) -> No
                 assert time.monotonic() < deadline, "dashboard did not start"
                 assert proc.poll() is None, "dashboard exited"
                 time.sleep(0.2)
-        (study,) = [s for s in studies if s["study_name"] == job["study_name"]]
+        (study,) = [s for s in studies if s["study_name"] == job.study_name]
         detail = httpx.get(f"http://127.0.0.1:{port}/api/studies/{study['study_id']}", timeout=10).json()
         complete = [t for t in detail["trials"] if t["state"] == "Complete"]
         assert len(complete) >= 5

@@ -300,10 +300,10 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
             seeds=[0],
             recipe={"epochs": 10},
         )
-        job = client.wait(job["id"], timeout=300, poll=0.3, progress=False)
-        assert job["state"] == "succeeded", job["error"]
-        assert job["metric"]["name"] == "validation MSE"
-        sweeps[optimizer] = job["result"]["landscape_id"]
+        job = client.wait(job.id, timeout=300, poll=0.3, progress=False)
+        assert job.state == "succeeded", job.error
+        assert job.metric["name"] == "validation MSE"
+        sweeps[optimizer] = job.landscape_id
     lion = httpx.get(f"{live_server.url}/v1/landscapes/{sweeps['lion']}").json()
     assert lion["optimizer"] == "lion" and lion["task"] == "diabetes-mlp"
     assert lion["metric"]["name"] == "validation MSE" and lion["metric"]["failure_score"] == 1.0
@@ -320,9 +320,9 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
         budget=6,
         deltas=[0.01, 0.05],
     )
-    replay = client.wait(replay["id"], timeout=300, poll=0.3, progress=False)
-    assert replay["state"] == "succeeded", replay["error"]
-    comparison = httpx.get(f"{live_server.url}/v1/comparisons", params={"job_id": replay["id"]}).json()
+    replay = client.wait(replay.id, timeout=300, poll=0.3, progress=False)
+    assert replay.state == "succeeded", replay.error
+    comparison = httpx.get(f"{live_server.url}/v1/comparisons", params={"job_id": replay.id}).json()
     assert {row["optimizer"] for row in comparison["rows"]} == {"lion", "adam"}
     assert comparison["delta_unit"] == "validation MSE"
     assert {f["metric"] for f in comparison["landscapes"]} == {"validation MSE"}
@@ -331,6 +331,6 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
     search = client.submit(
         task="diabetes-mlp", optimizer="lion", searcher="tpe", budget=4, seed=0, recipe={"epochs": 5}
     )
-    search = client.wait(search["id"], timeout=300, poll=0.3, progress=False)
-    assert search["state"] == "succeeded", search["error"]
-    assert search["trials_done"] == 4 and 0 < search["best"]["error"] <= 1.0
+    search = client.wait(search.id, timeout=300, poll=0.3, progress=False)
+    assert search.state == "succeeded", search.error
+    assert search.trials_done == 4 and 0 < search.best.error <= 1.0

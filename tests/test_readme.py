@@ -45,7 +45,7 @@ def test_examples_run(live_server: LiveServer) -> None:
     assert "job 3 succeeded" in cli_out and "alpha=" in cli_out
     assert "trial,alpha,epsilon,error,best_so_far,suboptimality,diverged" in cli_out
     assert "error: optimizer: unknown optimizer 'sophia'" in cli_out and "exit code 1" in cli_out
-    assert "'job_id': 4" in python_out
+    assert "job_id=4" in python_out  # the best config, printed as its model
 
 
 def test_plain_optuna_gld_example_runs() -> None:

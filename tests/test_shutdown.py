@@ -44,7 +44,7 @@ def test_sigterm_hands_the_job_back_and_leaves_nothing_running(tmp_path: Path) -
         job = client.submit(
             task="synthetic-bowl", optimizer="adam", searcher="random", budget=60, recipe={"sleep_s": 0.3}
         )
-        while client.get(job["id"])["trials_done"] < 2:
+        while client.get(job.id).trials_done < 2:
             assert time.monotonic() < deadline + 60, log.read_text()[-2000:]
             time.sleep(0.3)
         serve.send_signal(signal.SIGTERM)
@@ -68,7 +68,7 @@ def test_sigterm_hands_the_job_back_and_leaves_nothing_running(tmp_path: Path) -
 
     url = f"sqlite:///{(tmp_path / 'home' / 'tunecost.db')}"
     with session_scope(url) as session:
-        row = session.get(Job, job["id"])
-        kept = session.query(Trial).filter(Trial.job_id == job["id"], Trial.number.is_not(None)).count()
+        row = session.get(Job, job.id)
+        kept = session.query(Trial).filter(Trial.job_id == job.id, Trial.number.is_not(None)).count()
     assert row.state == "queued" and row.runner_id is None, "back in the queue, for the next runner to resume"
     assert kept >= 2, "its finished trials are kept"
