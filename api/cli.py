@@ -461,6 +461,15 @@ def figure_reddi(
 @friendly_errors
 def study(
     task: Annotated[str, typer.Option(help="Task to sweep.")] = "mnist5k-mlp",
+    tasks: Annotated[
+        str | None,
+        typer.Option(
+            help="A suite: comma-separated tasks instead of --task, answered one by one and across them."
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="What every verdict compares against; default the first optimizer.")
+    ] = None,
     optimizers: Annotated[
         str, typer.Option(help="Comma-separated optimizers to sweep.")
     ] = "adam,avagrad,adabelief",
@@ -505,6 +514,9 @@ def study(
         ),
     ] = "asha",
     out: Annotated[str, typer.Option(help="Directory for the figures and the table.")] = "results",
+    wide: Annotated[
+        bool, typer.Option(help="Print every column (the files always have them); default: fit 100 columns.")
+    ] = False,
 ) -> None:
     """The tuning-cost study: sweep each optimizer's grid, replay every searcher, compare, draw.
 
@@ -521,6 +533,8 @@ def study(
         _fail(f"--recipe is not valid JSON: {exc}")
     plan = study_service.StudyPlan(
         task=task,
+        tasks=_csv(tasks or ""),
+        baseline=baseline,
         optimizers=_csv(optimizers),
         searchers=_csv(searchers),
         seeds=seeds,
@@ -536,13 +550,23 @@ def study(
         fidelity=_fidelity(fidelity, eta, min_epochs),
     )
     report = study_service.run_study(get_settings(), plan, Path(out), _Bars())
-    console.print(tuning_cost_table(report.comparison, task=plan.task, seeds=plan.seeds, budget=plan.budget))
+    console.print(
+        tuning_cost_table(
+            report.comparison, task=plan.subject, seeds=plan.seeds, budget=plan.budget, compact=not wide
+        )
+    )
     if report.early_stopping is not None and plan.early_stopping is not None:
         console.print(
             f"\n[bold]with early stopping ({plan.early_stopping.name}), replay job {report.early_stopping_job_id}[/bold]"
         )
         console.print(
-            tuning_cost_table(report.early_stopping, task=plan.task, seeds=plan.seeds, budget=plan.budget)
+            tuning_cost_table(
+                report.early_stopping,
+                task=plan.subject,
+                seeds=plan.seeds,
+                budget=plan.budget,
+                compact=not wide,
+            )
         )
     typer.echo(
         f"figures and table in {report.out_dir}/; replay job {report.replay_job_id}, landscapes "

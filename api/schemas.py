@@ -216,6 +216,14 @@ class CatalogPublic(BaseModel):
         default_factory=dict,
         description="Recipe options that work with every optimizer: what they do and whether sweeps stay fused.",
     )
+    schedulers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Ray Tune schedulers a `search` job takes (`scheduler`): name, the class it builds, options with bounds.",
+    )
+    pruners: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Optuna pruners a `replay` job takes (`pruner`), on stored learning curves: name, class, options.",
+    )
     plugin_errors: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Installed plugin entries that failed to load or cannot work (group, name, source, "

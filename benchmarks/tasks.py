@@ -23,7 +23,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--tasks", nargs="+", default=["digits-mlp", "mnist5k-mlp", "mnist5k-cnn"])
+    parser.add_argument(
+        "--tasks",
+        nargs="+",
+        default=["digits-mlp", "digits-cnn", "breast-cancer-mlp", "mnist5k-mlp", "mnist5k-cnn"],
+    )
     parser.add_argument("--optimizers", nargs="+", default=["adam", "avagrad"])
     parser.add_argument("--stride", type=int, default=2, help="take every n-th grid value (2: 11 x 11)")
     args = parser.parse_args()
@@ -31,7 +35,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    header = f"{'task':12} {'optimizer':10} {'s/config':>8} {'default err':>11} {'grid best':>9} {'at (alpha, eps)':>20} {'3-seed std':>10} {'range':>6}"
+    header = f"{'task':18} {'optimizer':10} {'s/config':>8} {'default err':>11} {'grid best':>9} {'at (alpha, eps)':>20} {'3-seed std':>10} {'range':>6}"
     print(header)
     for task in args.tasks:
         for name in args.optimizers:
@@ -48,7 +52,7 @@ def main() -> None:
             default = train_one(task, name, info.default_alpha, info.default_epsilon).error
             seeds = [train_one(task, name, a_best, e_best, seed=s).error for s in (0, 1, 2)]
             print(
-                f"{task:12} {name:10} {per_config:8.2f} {default:11.2f} {best:9.2f} {f'({a_best:g}, {e_best:g})':>20} "
+                f"{task:18} {name:10} {per_config:8.2f} {default:11.2f} {best:9.2f} {f'({a_best:g}, {e_best:g})':>20} "
                 f"{statistics.stdev(seeds):10.2f} {max(seeds) - min(seeds):6.2f}",
                 flush=True,
             )

@@ -1,12 +1,16 @@
 """What can be tuned here: the installed catalog (built-ins and plugins), searchers, named
-spaces and recipe options, as ``GET /v1/catalog`` serves it and ``tunecost catalog`` prints it
+spaces, recipe options, and the schedulers (live search) and pruners (replay) that stop trials early, as ``GET /v1/catalog`` serves it and ``tunecost catalog`` prints it
 when no server answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from search_spaces import NAMED_GRIDS, SEARCHERS
+from service.analysis.replay import PRUNER_CATALOG, PrunerSpec
+from service.kinds.search import SCHEDULERS, SchedulerSpec
 from workers.registry import OPTIMIZERS, RECIPE_OPTIONS, TASKS, plugin_errors
 
 
@@ -19,4 +23,25 @@ def installed() -> dict[str, Any]:
         "spaces": {name: grid().to_json() for name, grid in NAMED_GRIDS.items()},
         "recipe_options": RECIPE_OPTIONS,
         "plugin_errors": [e.to_json() for e in plugin_errors()],
+        "schedulers": _stoppers(SchedulerSpec, SCHEDULERS, "search", "scheduler"),
+        "pruners": _stoppers(PrunerSpec, PRUNER_CATALOG, "replay", "pruner"),
     }
+
+
+def _stoppers(
+    model: type[BaseModel], table: dict[str, tuple[str, tuple[str, ...]]], kind: str, field: str
+) -> list[dict[str, Any]]:
+    """Each early-stopping rule a job kind takes: its name, what it builds, where it goes in a
+    spec, and its options with their type, default and bounds (from the spec model's schema)."""
+    properties = model.model_json_schema()["properties"]
+    keys = ("type", "default", "minimum", "maximum", "description")
+    return [
+        {
+            "name": name,
+            "builds": builds,
+            "job_kinds": [kind],
+            "field": field,
+            "options": {o: {k: properties[o][k] for k in keys if k in properties[o]} for o in options},
+        }
+        for name, (builds, options) in table.items()
+    ]

@@ -114,7 +114,7 @@ def compare(
                 stopped_trials=r.stopped_trials,
             )
         )
-    return build(job.id, deltas, subjects, groups)
+    return build(job.id, deltas, subjects, groups, baseline=job.spec.get("baseline"))
 
 
 def report_dir(settings: Any, job_id: int) -> Path:

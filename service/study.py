@@ -40,6 +40,14 @@ class StudyPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: TaskName = "mnist5k-mlp"
+    tasks: list[TaskName] = Field(
+        default_factory=list,
+        description="A suite: these tasks instead of `task`, answered one by one and across them "
+        "(performance profiles, overall verdicts from a hierarchical bootstrap).",
+    )
+    baseline: OptimizerName | None = Field(
+        None, description="What every verdict compares against; default the first optimizer."
+    )
     optimizers: list[OptimizerName] = Field(
         default_factory=lambda: ["adam", "avagrad", "adabelief"], min_length=1
     )
@@ -75,12 +83,37 @@ class StudyPlan(BaseModel):
         default_factory=lambda: ["random", "tpe"], min_length=1, description="Searchers paired with it."
     )
 
+    @field_validator("tasks")
+    @classmethod
+    def _distinct_tasks(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("tasks must be distinct")
+        return value
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline_swept(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value not in info.data.get("optimizers", [value]):
+            raise ValueError(f"{value!r} is not among the optimizers")
+        return value
+
     @field_validator("recipe")
     @classmethod
     def _valid_recipe(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        if "task" in info.data:
-            validated_recipe(info.data["task"], value)
+        for task in info.data.get("tasks") or [info.data.get("task")]:
+            if task is not None:
+                validated_recipe(task, value)
         return value  # the overrides: each sweep spec fills in the task's defaults
+
+    @property
+    def task_list(self) -> list[str]:
+        """The tasks the study sweeps: ``tasks``, else ``task``."""
+        return self.tasks or [self.task]
+
+    @property
+    def subject(self) -> str:
+        """How tables name what was studied: the task, or the suite's tasks."""
+        return ", ".join(self.task_list)
 
     def refine(self) -> Refine | None:
         """The sweeps' refinement: the refine seeds not already swept everywhere."""
@@ -169,10 +202,10 @@ def run_study(
         return job
 
     landscape_ids, reused = [], []
-    for optimizer in plan.optimizers:
+    for task, optimizer in ((t, o) for t in plan.task_list for o in plan.optimizers):
         spec = SweepSpec(
             kind="sweep",
-            task=plan.task,
+            task=task,
             optimizer=optimizer,
             seeds=plan.sweep_seeds,
             refine=plan.refine(),
@@ -192,11 +225,11 @@ def run_study(
                 fidelity=None if spec.fidelity is None else spec.fidelity.model_dump(mode="json"),
             )
         if match is not None and not plan.resweep:
-            progress.note(f"{optimizer}: reusing landscape {match}")
+            progress.note(f"{task}/{optimizer}: reusing landscape {match}")
             landscape_ids.append(match)
             reused.append(match)
             continue
-        landscape_id = kinds.links(run(spec, f"sweep {optimizer}")).landscape_id
+        landscape_id = kinds.links(run(spec, f"sweep {task}/{optimizer}")).landscape_id
         assert landscape_id is not None, "a sweep that succeeded stored its landscape"
         landscape_ids.append(landscape_id)
 
@@ -207,6 +240,7 @@ def run_study(
         seeds=plan.seeds,
         budget=plan.budget,
         noise=plan.noise,
+        baseline=plan.baseline or plan.optimizers[0],
     )
     replay_job_id = run(replay, "replay").id
     with session_scope(url) as session:
@@ -234,6 +268,7 @@ def run_study(
                 seeds=plan.seeds,
                 budget=plan.budget,
                 noise=plan.noise,
+                baseline=plan.baseline or plan.optimizers[0],
                 pruner=plan.early_stopping,
             )
             early_id = run(pruned, f"replay with {plan.early_stopping.name}").id

@@ -514,6 +514,19 @@ class CNNRecipe(Recipe):
     )
 
 
+class DigitsCNNRecipe(CNNRecipe):
+    epochs: int = Field(10, ge=1, le=10_000, description="Passes over the training split.")
+    channels: int = Field(
+        8, ge=1, le=1024, description="Channels of the first conv layer (x2 in the second)."
+    )
+
+
+class TabularMLPRecipe(MLPRecipe):
+    epochs: int = Field(40, ge=1, le=10_000, description="Passes over the training split.")
+    batch_size: int = Field(32, ge=1, le=65_536, description="Examples per step.")
+    hidden: int = Field(32, ge=1, le=65_536, description="Width of the hidden layer.")
+
+
 class WRNRecipe(Recipe):
     """The paper's CIFAR-10 setup (Savarese et al. 2021, Section 6)."""
 
@@ -557,6 +570,22 @@ _BUILTIN_TASKS = [
         10,
         MLPRecipe,
         module="workers.tasks.digits_mlp",
+    ),
+    TaskInfo(
+        "digits-cnn",
+        "scikit-learn digits as 8x8 images; small CNN (two 3x3 conv layers, 8 and 16 channels, one "
+        "max-pool), 10 epochs. A second architecture on digits-mlp's data.",
+        10,
+        DigitsCNNRecipe,
+        module="workers.tasks.digits_cnn",
+    ),
+    TaskInfo(
+        "breast-cancer-mlp",
+        "scikit-learn breast cancer (569 rows, 30 features, 2 classes, ships with scikit-learn), "
+        "standardized; MLP 30-32-2, 40 epochs. A small tabular task.",
+        2,
+        TabularMLPRecipe,
+        module="workers.tasks.breast_cancer_mlp",
     ),
     TaskInfo(
         "mnist5k-mlp",

@@ -16,12 +16,15 @@ from pydantic import BaseModel, Field
 
 from service.analysis.replay import Cost, Run, delta_key
 from service.analysis.statistics import (
+    CONFIDENCE,
     censored,
+    holm,
     median_interval,
     random_search_expected_best,
     random_search_reach_probability,
-    ratio_interval,
+    ratio_test,
 )
+from service.analysis.suite import Suite, TaskRuns, suite
 
 EXPECTED_AT = (1, 5, 10, 25, 50, 100)
 CLOSED_FORM = "random (closed form)"
@@ -77,6 +80,7 @@ class CostStats(BaseModel):
 
 class TuningCostRow(BaseModel):
     landscape_id: int
+    task: str = ""
     optimizer: str
     label: str = LABEL
     searcher: str
@@ -155,15 +159,21 @@ class Verdict(BaseModel):
     delta: float
     optimizer: str
     baseline: str
+    task: str = ""
     ratio: float | None = Field(
         description="median T(delta) of optimizer / of baseline (a run that never reached delta counts "
         "as the budget); null: no run of either reached delta."
     )
     ci: tuple[float | None, float | None] = Field(description="95% paired-bootstrap interval of the ratio.")
-    distinguishable: bool = Field(description="The interval excludes 1.")
+    p_value: float | None = Field(None, description="Two-sided paired-bootstrap p-value of ratio = 1.")
+    distinguishable: bool = Field(
+        description="Holm's decision at 5% over the comparison's `comparisons` verdicts with a ratio."
+    )
+    comparisons: int = Field(1, description="How many verdicts the correction is over.")
     reached: tuple[float, float] = Field(
         description="Share of replay seeds that reached delta within the budget: optimizer, baseline."
     )
+    budget: int = 0
     text: str
 
 
@@ -183,6 +193,14 @@ class Comparison(BaseModel):
     random_closed_form: list[RandomSearchCurve] = Field(default_factory=list)
     expected_suboptimality: list[ExpectedSuboptimality] = Field(default_factory=list)
     verdicts: list[Verdict] = Field(default_factory=list)
+    baseline: str | None = Field(
+        None, description="What the verdicts compare against (a landscape label); null: each task's first."
+    )
+    suite: Suite | None = Field(
+        None,
+        description="Across tasks (a replay of two tasks or more): performance profiles and overall "
+        "verdicts against the baseline, from a hierarchical bootstrap (tasks, then replay seeds).",
+    )
 
 
 def share_within(errors: np.ndarray, delta: float) -> float:
@@ -296,9 +314,15 @@ def labels(landscapes: dict[int, tuple[str, str, dict[str, Any] | None]]) -> dic
 
 
 def build(
-    job_id: int, deltas: list[float], subjects: list[Subject], groups: dict[tuple[int, str], list[Run]]
+    job_id: int,
+    deltas: list[float],
+    subjects: list[Subject],
+    groups: dict[tuple[int, str], list[Run]],
+    baseline: str | None = None,
 ) -> Comparison:
-    """The comparison of the runs of each (landscape id, searcher) on ``subjects``."""
+    """The comparison of the runs of each (landscape id, searcher) on ``subjects``, its verdicts
+    against ``baseline`` (a label; default each task's first landscape), and across tasks
+    when there are two or more."""
     loaded = {s.landscape_id: s for s in subjects}
     groups = {k: v for k, v in groups.items() if k[0] in loaded and v}
     facts = []
@@ -327,7 +351,7 @@ def build(
         )
     rows, curves = [], []
     for (landscape_id, searcher), group in sorted(
-        groups.items(), key=lambda kv: (loaded[kv[0][0]].label, kv[0][1])
+        groups.items(), key=lambda kv: (loaded[kv[0][0]].task, loaded[kv[0][0]].label, kv[0][1])
     ):
         optimizer, label = loaded[landscape_id].optimizer, loaded[landscape_id].label
         budget = group[0].budget
@@ -338,6 +362,7 @@ def build(
             rows.append(
                 TuningCostRow(
                     landscape_id=landscape_id,
+                    task=loaded[landscape_id].task,
                     optimizer=optimizer,
                     label=label,
                     searcher=searcher,
@@ -375,8 +400,38 @@ def build(
         landscapes=facts,
         random_closed_form=closed,
         expected_suboptimality=_expected_table(groups, loaded, closed),
-        verdicts=_verdicts(groups, loaded, deltas),
+        verdicts=_verdicts(groups, loaded, deltas, baseline),
+        baseline=baseline or (subjects[0].label if subjects else None),
+        suite=_suite(groups, subjects, deltas, baseline),
     )
+
+
+def _suite(
+    groups: dict[tuple[int, str], list[Run]],
+    subjects: list[Subject],
+    deltas: list[float],
+    baseline: str | None,
+) -> Suite | None:
+    """The answers across tasks, where two tasks or more share the baseline and a searcher."""
+    tasks: dict[str, TaskRuns] = {}
+    for s in subjects:
+        t = tasks.setdefault(s.task, TaskRuns(s.task, [], {}))
+        t.optimizers.append(s.label)
+        for (i, searcher), runs in groups.items():
+            if i == s.landscape_id:
+                t.runs[(s.label, searcher)] = runs
+    base = baseline or (subjects[0].label if subjects else None)
+    usable = [t for t in tasks.values() if base in t.optimizers]
+    if len(usable) < 2:
+        return None
+    searchers = sorted(
+        set.intersection(
+            *({s for (o, s) in t.runs if all((p, s) in t.runs for p in t.optimizers)} for t in usable)
+        )
+    )
+    if not searchers:
+        return None
+    return suite(usable, searchers, deltas, base)  # type: ignore[arg-type]
 
 
 def _closed_form(subject: Subject, budget: int, deltas: list[float]) -> RandomSearchCurve:
@@ -432,21 +487,34 @@ def _verdicts(
     groups: dict[tuple[int, str], list[Run]],
     loaded: dict[int, Subject],
     deltas: list[float],
+    baseline: str | None,
 ) -> list[Verdict]:
-    """Each later landscape against each earlier one of the same task, per searcher and delta
-    (``optimizer`` and ``baseline`` of a verdict are the landscapes' labels)."""
-    ids = list(loaded)
+    """Each other landscape of a task against the task's baseline (the landscape labelled
+    ``baseline``, else the task's first), per searcher and delta (``optimizer`` and ``baseline``
+    of a verdict are the landscapes' labels); Holm's correction over every verdict with a ratio."""
+    by_task: dict[str, list[int]] = {}
+    for i, subject in loaded.items():
+        by_task.setdefault(subject.task, []).append(i)
     out = []
-    for k, a in enumerate(ids):
-        for b in ids[:k]:
-            if loaded[a].task != loaded[b].task:
+    for ids in by_task.values():
+        base = next((i for i in ids if loaded[i].label == baseline), ids[0])
+        for a in ids:
+            if a == base:
                 continue
-            for searcher in sorted({s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == b}):
-                runs_a, runs_b = groups[(a, searcher)], groups[(b, searcher)]
+            for searcher in sorted(
+                {s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == base}
+            ):
+                runs_a, runs_b = groups[(a, searcher)], groups[(base, searcher)]
                 if [r.seed for r in runs_a] == [r.seed for r in runs_b]:  # else not paired: a partial replay
-                    out += [
-                        verdict(loaded[a].label, loaded[b].label, searcher, d, runs_a, runs_b) for d in deltas
-                    ]
+                    for d in deltas:
+                        v = verdict(loaded[a].label, loaded[base].label, searcher, d, runs_a, runs_b)
+                        v.task = loaded[a].task
+                        out.append(v)
+    family = [v for v in out if v.p_value is not None]
+    for v, reject in zip(family, holm([v.p_value for v in family]), strict=True):  # type: ignore[misc]
+        v.comparisons, v.distinguishable = len(family), reject
+    for v in out:
+        v.text = _verdict_text(v, with_task=len(by_task) > 1)
     return out
 
 
@@ -462,42 +530,53 @@ def verdict(
     runs: list[Run],
     baseline_runs: list[Run],
 ) -> Verdict:
-    """The ratio of median trials-to-delta with a paired bootstrap over the replay seeds. A run
+    """The ratio of median trials-to-delta with a paired bootstrap over the replay seeds, and its
+    p-value; alone, distinguishable at 5% (:func:`_verdicts` corrects a family by Holm). A run
     that never reached delta counts as the budget: conservative, it can only shrink a gap. Where
     no run of one side reached delta, the ratio is only a bound and the text says so; where no run
     of either did, there is no ratio: neither reached delta within the budget."""
     budget = runs[0].budget
     key = delta_key(delta)
     reached = (_share_reached(runs, key), _share_reached(baseline_runs, key))
-    text = f"{optimizer} vs {baseline} · {searcher} · δ={delta:g}:"
-    ratio: float | None
-    lo: float | None
-    hi: float | None
-    if reached == (0.0, 0.0):
-        ratio = lo = hi = None
-        text += f" neither reached δ within the budget of {budget} trials"
-    else:
+    ratio = lo = hi = p = None
+    if reached != (0.0, 0.0):
         ta = censored([r.trials_to.get(key) for r in runs], at=budget)
         tb = censored([r.trials_to.get(key) for r in baseline_runs], at=budget)
-        ratio, lo, hi = ratio_interval(ta, tb)
-        text += f" {ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
-    distinguishable = hi is not None and lo is not None and (hi < 1 or lo > 1)
-    if distinguishable:
-        text += f" — {optimizer if hi < 1 else baseline} cheaper to tune"
-    elif ratio is not None:
-        text += " — not distinguishable at 95%"
-    if ratio is not None:
-        for side, share, bound in ((optimizer, reached[0], "a lower"), (baseline, reached[1], "an upper")):
-            if share == 0.0:
-                text += f" ({side} never reached δ within the budget of {budget} trials: the ratio is {bound} bound)"
-    return Verdict(
+        ratio, lo, hi, p = ratio_test(ta, tb)
+    v = Verdict(
         searcher=searcher,
         delta=delta,
         optimizer=optimizer,
         baseline=baseline,
         ratio=ratio,
         ci=(lo, hi),
-        distinguishable=distinguishable,
+        p_value=p,
+        distinguishable=p is not None and p <= 1 - CONFIDENCE,
         reached=reached,
-        text=text,
+        budget=budget,
+        text="",
     )
+    v.text = _verdict_text(v)
+    return v
+
+
+def _verdict_text(v: Verdict, *, with_task: bool = False) -> str:
+    where = f"{v.task} · " if with_task else ""
+    text = f"{v.optimizer} vs {v.baseline} · {where}{v.searcher} · δ={v.delta:g}:"
+    if v.ratio is None:
+        return text + f" neither reached δ within the budget of {v.budget} trials"
+    lo, hi = v.ci
+    text += f" {v.ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
+    holm_note = f", Holm over {v.comparisons}" if v.comparisons > 1 else ""
+    if v.distinguishable:
+        text += f" — {v.optimizer if v.ratio < 1 else v.baseline} cheaper to tune"
+        text += f" (p={v.p_value:.3f}{holm_note})" if holm_note else ""
+    else:
+        text += " — not distinguishable at 95%" + (f" (p={v.p_value:.3f}{holm_note})" if holm_note else "")
+    for side, share, bound in (
+        (v.optimizer, v.reached[0], "a lower"),
+        (v.baseline, v.reached[1], "an upper"),
+    ):
+        if share == 0.0:
+            text += f" ({side} never reached δ within the budget of {v.budget} trials: the ratio is {bound} bound)"
+    return text

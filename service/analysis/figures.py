@@ -9,6 +9,7 @@ import numpy as np
 
 from service.analysis.comparison import Comparison
 from service.analysis.landscape import LandscapeDetail
+from service.analysis.suite import Suite
 from workers.registry import Metric, format_score
 
 REDDI_OPTIMIZERS = ("adam", "amsgrad", "delayed_adam", "avagrad")
@@ -284,6 +285,30 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, co
         f"{COST_LABELS[cost]} to δ={delta:g}; above each bar: share of seeds that reached it", fontsize=9
     )
     ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def profile_figure(out: Path, suite: Suite, delta: float) -> None:
+    """Performance profiles at ``delta``, one panel per searcher: for each optimizer, the share
+    of tasks on which its median trials-to-delta is within tau times the best optimizer's."""
+    plt = _pyplot()
+    searchers = list(dict.fromkeys(p.searcher for p in suite.profiles if p.delta == delta))
+    fig, axes = plt.subplots(
+        1, len(searchers), figsize=(3.6 * len(searchers), 3.4), sharey=True, squeeze=False
+    )
+    for ax, searcher in zip(axes[0], searchers, strict=True):
+        for k, p in enumerate(q for q in suite.profiles if q.delta == delta and q.searcher == searcher):
+            ax.step(p.tau, p.share, where="post", label=p.optimizer, color=plt.get_cmap("tab10")(k % 10))
+        ax.set_xscale("log")
+        ax.set_xlim(1, 10)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(searcher)
+        ax.set_xlabel("τ (× the best optimizer's median trials)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"share of the {len(suite.tasks)} tasks")
+    axes[0][-1].legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"performance profiles, trials to δ = {delta:g}", fontsize=10)
     fig.tight_layout()
     _save(fig, out)
 

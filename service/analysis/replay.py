@@ -68,6 +68,12 @@ def trials_to(curve: list[float], deltas: list[float]) -> dict[str, int | None]:
     return {delta_key(d): next((t + 1 for t, s in enumerate(curve) if s <= d + 1e-9), None) for d in deltas}
 
 
+# name -> (the Optuna class it builds, the PrunerSpec options it reads); the catalog lists these
+PRUNER_CATALOG: dict[str, tuple[str, tuple[str, ...]]] = {
+    "asha": ("optuna.pruners.SuccessiveHalvingPruner", ("min_resource", "reduction_factor")),
+    "hyperband": ("optuna.pruners.HyperbandPruner", ("min_resource", "reduction_factor")),
+    "median": ("optuna.pruners.MedianPruner", ("n_startup_trials", "n_warmup_steps")),
+}
 PRUNERS: dict[str, Callable[[PrunerSpec, int], optuna.pruners.BasePruner]] = {
     "asha": lambda p, max_epochs: optuna.pruners.SuccessiveHalvingPruner(
         min_resource=p.min_resource, reduction_factor=p.reduction_factor

@@ -15,8 +15,16 @@ from rich.table import Table
 from rich.text import Text
 
 from service.analysis.comparison import Comparison, LandscapeFacts, TuningCostRow
-from service.analysis.figures import curves_figure, landscape_figure, suboptimality_range, tuning_cost_figure
+from service.analysis.figures import (
+    curves_figure,
+    landscape_figure,
+    profile_figure,
+    suboptimality_range,
+    tuning_cost_figure,
+)
 from service.analysis.landscape import LandscapeDetail
+from service.analysis.replay import Cost
+from service.analysis.suite import ALL_SEARCHERS
 from workers.registry import format_score
 
 
@@ -37,12 +45,12 @@ def _row(r: TuningCostRow) -> list[str]:
     ]
 
 
-def _cost(r: TuningCostRow, name: str) -> str:
+def _cost(r: TuningCostRow, name: Cost) -> str:
     """``84 [60, 121]``: a cost's median and interval; ``>`` where not reached; empty without curves."""
     if r.costs is None:
         return ""
     c = r.costs[name]
-    digits = ".0f" if name == "epochs" else ".3g"
+    digits = ".0f" if name == Cost.EPOCHS else ".3g"
 
     def one(v: float | None) -> str:
         return "not reached" if v is None else format(v, digits)
@@ -56,7 +64,7 @@ COST_COLUMNS = ["epochs (95% CI)", "seconds (95% CI)", "wall-clock s (95% CI)", 
 def _cost_cells(r: TuningCostRow) -> list[str]:
     if r.costs is None:
         return []
-    return [_cost(r, "epochs"), _cost(r, "seconds"), _cost(r, "wallclock"), f"{r.pruned or 0:.1f}"]
+    return [*(_cost(r, cost) for cost in Cost), f"{r.pruned or 0:.1f}"]
 
 
 def _short(unit: str) -> str:
@@ -87,10 +95,114 @@ def compute_text(fact: LandscapeFacts) -> str:
     )
 
 
-def tuning_cost_table(comparison: Comparison, *, task: str, seeds: int, budget: int) -> RenderableType:
-    """Landscape facts, then one row per (optimizer, searcher, delta)."""
+def headline(comparison: Comparison) -> list[str]:
+    """The answer first, in a few lines: per task, how each optimizer fares against the
+    baseline at the largest delta (over the searchers, Holm-corrected), and which needs the
+    fewest trials; across tasks, the pooled ratio with its interval."""
+    if not comparison.rows:
+        return ["No replay runs to compare."]
+    delta = max(comparison.deltas)
+    unit = _short(comparison.delta_unit)
+    tasks = list(dict.fromkeys(f.task for f in comparison.landscapes))
+    lines = []
+    for task in tasks:
+        verdicts = [v for v in comparison.verdicts if v.task == task and v.delta == delta]
+        if not verdicts:
+            lines.append(f"On {task}: one landscape, nothing to compare.")
+            continue
+        searchers = sorted({v.searcher for v in verdicts})
+        parts = []
+        for label in dict.fromkeys(v.optimizer for v in verdicts):
+            mine = [v for v in verdicts if v.optimizer == label]
+            cheaper = sum(v.distinguishable and (v.ratio or 1) < 1 for v in mine)
+            dearer = sum(v.distinguishable and (v.ratio or 1) > 1 for v in mine)
+            neither = sum(v.ratio is None for v in mine)
+            part = (
+                f"{label} is cheaper to tune than {mine[0].baseline} with {cheaper} of {len(mine)} searchers, "
+                f"dearer with {dearer}"
+            )
+            parts.append(part + (f", neither reaches δ with {neither}" if neither else ""))
+        family = max(v.comparisons for v in comparison.verdicts)
+        lines.append(
+            f"On {task} at δ = {delta:g} {unit}: "
+            + "; ".join(parts)
+            + f" (Holm-corrected 95% over {family} verdicts)."
+        )
+        rows = [r for r in comparison.rows if r.task == task and r.delta == delta]
+        wins: dict[str, int] = {}
+        for searcher in searchers:
+            cells = [r for r in rows if r.searcher == searcher]
+            best = min((r.median if r.median is not None else float("inf")) for r in cells)
+            if best != float("inf"):
+                for r in cells:
+                    if r.median == best:
+                        wins[r.label] = wins.get(r.label, 0) + 1
+        if wins:
+            top = max(wins.values())
+            leaders = [label for label, n in wins.items() if n == top]
+            lines.append(
+                f"  Fewest trials to δ = {delta:g} (median): {' and '.join(leaders)}, with {top} of {len(searchers)} searchers."
+            )
+    suite = comparison.suite
+    if suite is not None:
+        for v in suite.verdicts:
+            if v.searcher != ALL_SEARCHERS or v.delta != delta:
+                continue
+            per = [
+                w
+                for w in suite.verdicts
+                if w.optimizer == v.optimizer and w.delta == delta and w.searcher != ALL_SEARCHERS
+            ]
+            cheaper = sum(w.distinguishable and (w.ratio or 1) < 1 for w in per)
+            dearer = sum(w.distinguishable and (w.ratio or 1) > 1 for w in per)
+            if v.distinguishable:
+                decision = f"{v.optimizer if (v.ratio or 1) < 1 else v.baseline} cheaper to tune"
+            else:
+                decision = "not distinguishable"
+            lines.append(
+                f"Across {v.tasks} tasks at δ = {delta:g} {unit}, {v.optimizer} vs {v.baseline}: {v.ratio:.2f}× "
+                f"[{v.ci[0]:.2f}, {v.ci[1]:.2f}] over all searchers (hierarchical bootstrap: tasks, then seeds) — "
+                f"{decision}; per searcher, cheaper with {cheaper} of {len(per)}, dearer with {dearer} "
+                f"(Holm over {per[0].comparisons if per else 0})."
+            )
+    return lines
+
+
+COMPACT = ["optimizer", "searcher", "delta", "median", "95% CI", "reached"]
+
+
+def tuning_cost_table(
+    comparison: Comparison, *, task: str, seeds: int, budget: int, compact: bool = False
+) -> RenderableType:
+    """The headline, the verdicts against the baseline (and across tasks), the landscape facts,
+    then one row per (optimizer, searcher, delta). ``compact`` fits a 100-column terminal: the
+    trials' median, interval and share reached, and the epochs' median; the files keep every column."""
+    multi = len({f.task for f in comparison.landscapes}) > 1
+    parts: list[RenderableType] = [Text("\n".join(headline(comparison)) + "\n")]
+    if comparison.verdicts:
+        family = max(v.comparisons for v in comparison.verdicts)
+        parts.append(
+            Text(
+                f"verdicts against {comparison.baseline}: ratio of median trials to delta, 95% paired bootstrap "
+                f"over the {seeds} replay seeds (a run that never reached delta counts as the budget); "
+                f"distinguishable after Holm's correction over {family} verdicts\n"
+                + "\n".join(f"  {v.text}" for v in comparison.verdicts)
+                + "\n"
+            )
+        )
+    if comparison.suite is not None:
+        parts.append(
+            Text(
+                f"across {len(comparison.suite.tasks)} tasks ({', '.join(comparison.suite.tasks)}): geometric mean of "
+                "the per-task ratios, 95% hierarchical bootstrap (tasks, then replay seeds); per-searcher lines "
+                "Holm-corrected\n" + "\n".join(f"  {v.text}" for v in comparison.suite.verdicts) + "\n"
+            )
+        )
     lines = [
-        f"tuning cost on {task}: trials to reach delta ({comparison.delta_unit}; median [IQR], mean ± std "
+        f"tuning cost on {task}\ntrials to δ ({_short(comparison.delta_unit)}): median [95% CI], share "
+        f"reaching it within {budget}; {seeds} seeds"
+        if compact
+        else f"tuning cost on {task}: trials to reach delta ({comparison.delta_unit}; median [IQR], mean ± std "
         f"over seeds that reach it, share reaching it within {budget}); {seeds} seeds"
     ]
     for fact in comparison.landscapes:
@@ -103,29 +215,40 @@ def tuning_cost_table(comparison: Comparison, *, task: str, seeds: int, budget: 
             if fact.noise_std_median is None
             else f", seed noise (median std) {fact.noise_std_median:.2f} {_short(comparison.delta_unit)}"
         )
-        lines.append(
-            f"  {fact.label:>12}: best {fact.metric} {format_score(fact.best_error, fact.unit, 2)}, "
-            f"configs within delta of best: {shares}{noise}{compute_text(fact)}"
-        )
-    with_costs = any(r.costs is not None for r in comparison.rows)
-    table = _columns(
-        Table(box=None, header_style="bold", pad_edge=False),
-        ["optimizer", "searcher", "delta", "median", "95% CI", "IQR", "mean ± std", "reached"]
-        + (COST_COLUMNS if with_costs else []),
-    )
-    for r in comparison.rows:
-        cells = _row(r) + (_cost_cells(r) or [""] * len(COST_COLUMNS) if with_costs else [])
-        table.add_row(*cells)
-    parts: list[RenderableType] = [Text("\n".join(lines)), table]
-    if comparison.verdicts:
-        parts.append(
-            Text(
-                f"\nverdicts: ratio of median trials to delta, 95% paired bootstrap over the {seeds} replay seeds "
-                "(a run that never reached delta counts as the budget)\n"
-                + "\n".join(f"  {v.text}" for v in comparison.verdicts)
+        name = f"{fact.task}/{fact.label}" if multi else fact.label
+        if compact:
+            lines.append(
+                f"  {name}: best {format_score(fact.best_error, fact.unit, 2)}, within δ: "
+                + ", ".join(f"{float(d):g}: {share:.1%}" for d, share in fact.share_within.items())
+                + ("" if fact.noise_std_median is None else f", noise {fact.noise_std_median:.2f}")
             )
+        else:
+            lines.append(
+                f"  {name:>12}: best {fact.metric} {format_score(fact.best_error, fact.unit, 2)}, "
+                f"configs within delta of best: {shares}{noise}{compute_text(fact)}"
+            )
+    with_costs = any(r.costs is not None for r in comparison.rows)
+    if compact:
+        heads = (["task"] if multi else []) + COMPACT + (["epochs"] if with_costs else [])
+    else:
+        heads = (
+            (["task"] if multi else [])
+            + ["optimizer", "searcher", "delta", "median", "95% CI", "IQR", "mean ± std", "reached"]
+            + (COST_COLUMNS if with_costs else [])
         )
-    if comparison.expected_suboptimality:
+    table = _columns(Table(box=None, header_style="bold", pad_edge=False), heads)
+    for r in comparison.rows:
+        cells = _row(r)
+        if compact:
+            cells = [cells[0], cells[1], cells[2], cells[3], cells[4], cells[7]]
+            if with_costs:
+                epochs = r.costs[Cost.EPOCHS].median if r.costs else None
+                cells.append("" if r.costs is None else "not reached" if epochs is None else f"{epochs:.0f}")
+        elif with_costs:
+            cells += _cost_cells(r) or [""] * len(COST_COLUMNS)
+        table.add_row(*(([r.task] if multi else []) + cells))
+    parts += [Text("\n".join(lines)), table]
+    if comparison.expected_suboptimality and not compact:
         ks = sorted({int(k) for e in comparison.expected_suboptimality for k in e.at})
         expected = _columns(
             Table(box=None, header_style="bold", pad_edge=False, title_justify="left"),
@@ -213,7 +336,7 @@ def to_csv(comparison: Comparison) -> str:
                 r.budget,
                 *[
                     v
-                    for name in ("epochs", "seconds", "wallclock")
+                    for name in Cost
                     for v in (
                         (None, None, None)
                         if r.costs is None
@@ -258,6 +381,9 @@ def write_files(
         tuning_cost_figure(out_dir / f"trials_to_{delta:g}", comparison, delta)
         for cost in ("epochs", "wallclock") if with_costs else ():
             tuning_cost_figure(out_dir / f"{cost}_to_{delta:g}", comparison, delta, cost)
+    if comparison.suite is not None:
+        for delta in comparison.deltas:
+            profile_figure(out_dir / f"profiles_{delta:g}", comparison.suite, delta)
     figures = sorted(p for p in out_dir.iterdir() if p.suffix in (".png", ".svg"))
     return [out_dir / "tuning_cost.txt", out_dir / "tuning_cost.csv", out_dir / "comparison.json", *figures]
 
@@ -268,7 +394,7 @@ h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 2px 10px; text-align: right; border-bottom: 1px solid #eee; }
 th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
-.cheaper { color: #06603a; font-weight: 600; } .tie { color: #666; }
+.cheaper { color: #06603a; font-weight: 600; } .answer { font-size: 1.05rem; } .tie { color: #666; }
 figure { display: inline-block; margin: 0.5rem; } figure img { max-width: 560px; border: 1px solid #ddd; }
 figcaption { font-size: 12px; color: #555; } .meta { color: #555; }
 """
@@ -304,13 +430,20 @@ def html_page(
         f"· δ in {escape(unit)} · Optuna study <code>{escape(study_name or '')}</code> · "
         '<a href="report/tuning_cost.csv">CSV</a> · <a href="report/comparison.json">JSON</a> · '
         '<a href="report/tuning_cost.txt">text</a></p>',
-        "<h2>Verdicts</h2><ul>",
+        "<h2>Answer</h2>",
+        *(f"<p class='answer'>{escape(line)}</p>" for line in headline(comparison)),
+        f"<h2>Verdicts against {escape(comparison.baseline or '')}</h2><ul>",
     ]
     for v in comparison.verdicts:
         css = "cheaper" if v.distinguishable else "tie"
         parts.append(f"<li class='{css}'>{escape(v.text)}</li>")
     if not comparison.verdicts:
         parts.append("<li class='tie'>one landscape per task: nothing to compare</li>")
+    if comparison.suite is not None:
+        parts.append(f"</ul><h2>Across {len(comparison.suite.tasks)} tasks</h2><ul>")
+        for v in comparison.suite.verdicts:
+            css = "cheaper" if v.distinguishable else "tie"
+            parts.append(f"<li class='{css}'>{escape(v.text)}</li>")
     parts.append("</ul><h2>Landscapes</h2><table><tr><th>optimizer</th><th>task</th><th>metric</th>")
     parts.append("<th>best (e*)</th><th>seed noise (median std)</th><th>seeds</th><th>compute</th></tr>")
     for f in comparison.landscapes:

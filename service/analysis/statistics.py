@@ -83,6 +83,13 @@ def ratio_interval(a: np.ndarray, b: np.ndarray, *, seed: int = 0) -> tuple[floa
     """median(a) / median(b), with a 95% paired-bootstrap interval: ``a[i]`` and ``b[i]`` come
     from the same replay seed, and each bootstrap sample resamples seeds for both at once.
     Values must be finite and positive (censor 'not reached' at the budget)."""
+    ratio, lo, hi, _ = ratio_test(a, b, seed=seed)
+    return ratio, lo, hi
+
+
+def ratio_test(a: np.ndarray, b: np.ndarray, *, seed: int = 0) -> tuple[float, float, float, float]:
+    """:func:`ratio_interval` and the two-sided paired-bootstrap p-value of ratio = 1 (with the
+    +1 that keeps it above zero), for a correction over many comparisons."""
     if a.shape != b.shape:
         raise ValueError("paired samples need the same seeds")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and a.min() > 0 and b.min() > 0):
@@ -90,4 +97,22 @@ def ratio_interval(a: np.ndarray, b: np.ndarray, *, seed: int = 0) -> tuple[floa
     idx = _bootstrap_indices(a.size, seed)
     samples = np.median(a[idx], axis=1) / np.median(b[idx], axis=1)
     lo, hi = _interval(samples)
-    return float(np.median(a) / np.median(b)), lo, hi
+    return float(np.median(a) / np.median(b)), lo, hi, bootstrap_p(samples, null=1.0)
+
+
+def bootstrap_p(samples: np.ndarray, *, null: float = 0.0) -> float:
+    """Two-sided bootstrap p-value of the statistic = ``null``, with the +1 that keeps it above zero."""
+    below, above = int((samples <= null).sum()), int((samples >= null).sum())
+    return float(min(1.0, 2 * (min(below, above) + 1) / (samples.size + 1)))
+
+
+def holm(p_values: list[float], alpha: float = 1 - CONFIDENCE) -> list[bool]:
+    """Holm's (1979) step-down: reject the k-th smallest p while p <= alpha / (m - k), then
+    stop (hand-written: six lines; statsmodels' ``multipletests`` is not a dependency)."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    reject = [False] * len(p_values)
+    for k, i in enumerate(order):
+        if p_values[i] > alpha / (len(p_values) - k):
+            break
+        reject[i] = True
+    return reject

@@ -20,6 +20,7 @@ from search_spaces import SEARCHERS, SpaceError, validate_options
 from service import landscapes as landscape_service
 from service import studies
 from service.analysis.replay import Board, PrunerSpec, Run, replay
+from service.comparisons import landscape_labels
 from service.db import session_scope
 from service.errors import InvalidField
 from service.kinds import JobKind, Limits, Links, Outcome, RunContext
@@ -82,6 +83,12 @@ class ReplaySpec(BaseModel):
         le=1024,
         description="Simulated asynchronous workers: trials run in parallel in simulated time, each "
         "told when it finishes; gives wall-clock to delta. Needs landscapes swept with curves.",
+    )
+    baseline: str | None = Field(
+        None,
+        max_length=200,
+        description="The optimizer every verdict compares against, on each task and across tasks (a "
+        "landscape's label: its optimizer, e.g. `adam`); default: each task's first landscape.",
     )
     noise: Literal["seed", "none"] = Field(
         "seed",
@@ -186,6 +193,13 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                     field,
                     f"landscape {missing[0]} has no learning curves (swept before sweeps recorded them, "
                     f"or imported): replay it without `pruner` and with one worker",
+                )
+        if spec.baseline is not None:
+            labels = landscape_labels(found)
+            if spec.baseline not in labels.values():
+                raise InvalidField(
+                    "baseline",
+                    f"{spec.baseline!r} names none of the landscapes; they are {sorted(set(labels.values()))}",
                 )
         smallest = min(ls.grid.size for ls in found.values())
         if spec.budget > smallest:

@@ -61,25 +61,34 @@ class SchedulerSpec(BaseModel):
         return _SCHEDULERS[self.name](self, max_epochs, metric)
 
 
-def _scheduler(name: str) -> Any:
-    from ray.tune import schedulers  # only where a search runs, never in the API process
+# name -> (the Ray Tune class it builds, the SchedulerSpec options it reads); the catalog lists these
+SCHEDULERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "asha": ("ray.tune.schedulers.ASHAScheduler", ("grace_period", "reduction_factor")),
+    "hyperband": ("ray.tune.schedulers.HyperBandScheduler", ("reduction_factor",)),
+    "median": ("ray.tune.schedulers.MedianStoppingRule", ("grace_period",)),
+}
 
-    return getattr(schedulers, name)
+
+def _scheduler(name: str) -> Any:
+    # Ray: only where a search runs, never in the API process
+    from ray.tune import schedulers
+
+    return getattr(schedulers, SCHEDULERS[name][0].rpartition(".")[2])
 
 
 _COMMON = {"time_attr": "training_iteration", "mode": "min"}
 _SCHEDULERS: dict[str, Callable[[SchedulerSpec, int, str], Any]] = {
-    "asha": lambda s, max_t, metric: _scheduler("ASHAScheduler")(
+    "asha": lambda s, max_t, metric: _scheduler("asha")(
         **_COMMON,
         metric=metric,
         max_t=max_t,
         grace_period=s.grace_period,
         reduction_factor=s.reduction_factor,
     ),
-    "hyperband": lambda s, max_t, metric: _scheduler("HyperBandScheduler")(
+    "hyperband": lambda s, max_t, metric: _scheduler("hyperband")(
         **_COMMON, metric=metric, max_t=max_t, reduction_factor=s.reduction_factor
     ),
-    "median": lambda s, max_t, metric: _scheduler("MedianStoppingRule")(
+    "median": lambda s, max_t, metric: _scheduler("median")(
         **_COMMON, metric=metric, grace_period=s.grace_period, min_samples_required=3
     ),
 }

@@ -128,6 +128,31 @@ def test_best_config_without_trials_is_404(client: TestClient) -> None:
     assert (r.status_code, r.json()) == (404, {"detail": "Finished trial not found"})
 
 
+def test_the_catalog_lists_the_schedulers_and_pruners_that_the_specs_take(client: TestClient) -> None:
+    """A user finds `asha`, `hyperband` and `median` in the catalog, with each option's bounds,
+    which job kind and field take them, and a class that exists."""
+    import importlib
+    import typing
+
+    from service.analysis.replay import PrunerSpec
+    from service.kinds.search import SchedulerSpec
+
+    catalog = client.get("/v1/catalog").json()
+    for listed, model, kind in (
+        (catalog["schedulers"], SchedulerSpec, "search"),
+        (catalog["pruners"], PrunerSpec, "replay"),
+    ):
+        assert [e["name"] for e in listed] == list(typing.get_args(model.model_fields["name"].annotation))
+        for entry in listed:
+            assert entry["job_kinds"] == [kind] and entry["options"]
+            for name, option in entry["options"].items():
+                assert "minimum" in option and "default" in option and name in model.model_fields
+            module, _, cls = entry["builds"].rpartition(".")
+            if module.startswith("optuna"):  # (Ray's are checked where a search runs)
+                assert hasattr(importlib.import_module(module), cls)
+    assert catalog["schedulers"][0]["options"]["reduction_factor"]["minimum"] == 2
+
+
 def test_catalog_lists_the_registries(client: TestClient) -> None:
     catalog = client.get("/v1/catalog").json()
     assert {"digits-mlp"} <= {t["name"] for t in catalog["tasks"]}

@@ -10,7 +10,7 @@ from workers.registry import TASKS
 from workers.tasks import DataMissingError, task_module
 from workers.trainer import train_one
 
-CPU_TASKS = ["digits-mlp", "mnist5k-mlp", "mnist5k-cnn"]
+CPU_TASKS = ["digits-mlp", "digits-cnn", "breast-cancer-mlp", "mnist5k-mlp", "mnist5k-cnn"]
 
 
 @pytest.mark.parametrize("task", CPU_TASKS)
@@ -24,6 +24,13 @@ def test_training_is_deterministic_per_seed(task: str) -> None:
     assert 0 <= a.error < TASKS[task].failure_score and not a.diverged
 
 
+def test_the_tabular_task_standardizes_with_training_statistics_only() -> None:
+    data = task_module("breast-cancer-mlp").load_data(TASKS["breast-cancer-mlp"].recipe)
+    x_train = np.asarray(data.x_train)
+    assert np.allclose(x_train.mean(0), 0, atol=1e-4) and np.allclose(x_train.std(0), 1, atol=1e-2)
+    assert not np.allclose(np.asarray(data.x_val).mean(0), 0, atol=1e-4)  # its own statistics were not used
+
+
 @pytest.mark.parametrize("task", CPU_TASKS)
 def test_validation_split_is_carved_from_training_data_and_fixed(task: str) -> None:
     module = task_module(task)
@@ -34,7 +41,7 @@ def test_validation_split_is_carved_from_training_data_and_fixed(task: str) -> N
     assert again.x_train.shape[0] == 100
     total = data.x_train.shape[0] + data.x_val.shape[0]
     assert data.x_val.shape[0] == pytest.approx(recipe["val_fraction"] * total, abs=1)
-    assert set(data.y_val.tolist()) == set(range(10))
+    assert set(data.y_val.tolist()) == set(range(TASKS[task].num_classes))  # stratified: every class
 
 
 def test_mnist5k_label_is_the_last_column() -> None:
