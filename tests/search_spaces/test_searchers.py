@@ -125,7 +125,10 @@ def test_cgld_beats_gld_on_a_separable_objective() -> None:
 
 
 @pytest.mark.parametrize("cls", [GLDSampler, CGLDSampler, ShuffledGridSampler])
-@pytest.mark.parametrize("shape", [(3, 3), (21, 21), (2, 40)])
+@pytest.mark.parametrize(
+    "shape",
+    [(3, 3), pytest.param((21, 21), marks=pytest.mark.slow), (2, 40)],  # the paper grid: 30 s
+)
 def test_a_budget_of_n_distinct_nodes_is_always_reached(cls: type, shape: tuple[int, int]) -> None:
     grid = GridSpace(
         tuple(10.0**-k for k in range(shape[0], 0, -1)), tuple(10.0**-k for k in range(shape[1] + 5, 5, -1))

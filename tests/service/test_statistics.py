@@ -20,6 +20,7 @@ GRID = GridSpace(
 )
 
 
+@pytest.mark.slow  # 300 replays: 16 s
 def test_closed_form_random_search_matches_replays_of_random_search() -> None:
     """The closed form against 300 replays of the real random searcher on one landscape:
     each k within four standard errors of the Monte-Carlo mean."""
