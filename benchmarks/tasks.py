@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument(
         "--tasks",
         nargs="+",
-        default=["digits-mlp", "digits-cnn", "breast-cancer-mlp", "mnist5k-mlp", "mnist5k-cnn"],
+        default=["digits-mlp", "digits-cnn", "breast-cancer-mlp", "char-lm", "mnist5k-mlp", "mnist5k-cnn"],
     )
     parser.add_argument("--optimizers", nargs="+", default=["adam", "avagrad"])
     parser.add_argument("--stride", type=int, default=2, help="take every n-th grid value (2: 11 x 11)")

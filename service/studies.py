@@ -29,6 +29,7 @@ from optuna.trial import TrialState, create_trial
 from sqlalchemy import select
 
 from service import kinds
+from service.analysis.comparison import Comparison
 from service.comparisons import write_report
 from service.db import session_scope
 from service.landscapes import detail
@@ -116,15 +117,14 @@ def write_sweep(url: str, study_name: str, landscape_id: int, job_id: int | None
     return len(trials)
 
 
-def replay_note(comparison: Any, table: str, report_url: str | None) -> str:
-    """The replay study's note (markdown, shown whole on the study's page): the verdicts, the
-    table as a code block (never cut), where the full report is."""
+def replay_note(comparison: Comparison, table: str, report_url: str | None) -> str:
+    """The replay study's note (markdown, shown whole on the study's page): the table's text as
+    a code block, never cut (it opens with the answer and the verdicts), and where the full
+    report is."""
     lines = [f"# Tuning cost: replay job {comparison.job_id}", ""]
     if report_url:
         lines += [f"Full report with figures: {report_url}", ""]
-    if comparison.verdicts:
-        lines += ["## Verdicts", "", *[f"- {v.text}" for v in comparison.verdicts], ""]
-    lines += ["## Table", "", "```", table, "```"]
+    lines += ["```", table, "```"]
     return "\n".join(lines)
 
 

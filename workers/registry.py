@@ -521,6 +521,10 @@ class DigitsCNNRecipe(CNNRecipe):
     )
 
 
+class CharLMRecipe(MLPRecipe):
+    epochs: int = Field(5, ge=1, le=10_000, description="Passes over the training split.")
+
+
 class TabularMLPRecipe(MLPRecipe):
     epochs: int = Field(40, ge=1, le=10_000, description="Passes over the training split.")
     batch_size: int = Field(32, ge=1, le=65_536, description="Examples per step.")
@@ -586,6 +590,15 @@ _BUILTIN_TASKS = [
         2,
         TabularMLPRecipe,
         module="workers.tasks.breast_cancer_mlp",
+    ),
+    TaskInfo(
+        "char-lm",
+        "A character-level language model on Python's reference documentation (pydoc_data.topics, "
+        "ships with CPython): the next of 48 characters from the previous 16, a feed-forward n-gram "
+        "model 768-128-48, 5 epochs; validation error over next characters.",
+        48,
+        CharLMRecipe,
+        module="workers.tasks.char_lm",
     ),
     TaskInfo(
         "mnist5k-mlp",

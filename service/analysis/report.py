@@ -367,25 +367,48 @@ def write_files(
     (out_dir / "tuning_cost.txt").write_text(table + "\n")
     (out_dir / "tuning_cost.csv").write_text(to_csv(comparison))
     (out_dir / "comparison.json").write_text(comparison.model_dump_json(indent=1))
-    scale = suboptimality_range(landscapes)
-    labels = {f.landscape_id: f.label for f in comparison.landscapes}
-    for landscape in landscapes:
-        name = labels.get(landscape.id, landscape.optimizer).replace(" #", "-").replace("+", "_")
-        landscape_figure(out_dir / f"landscape_{name}", landscape, deltas=comparison.deltas, scale=scale)
-    curves_figure(out_dir / "suboptimality_curves", comparison)
-    if any(c.by_cost for c in comparison.curves):
-        for cost in ("epochs", "wallclock"):
-            curves_figure(out_dir / f"suboptimality_by_{cost}", comparison, x=cost)
-    with_costs = any(r.costs is not None for r in comparison.rows)
-    for delta in comparison.deltas:
-        tuning_cost_figure(out_dir / f"trials_to_{delta:g}", comparison, delta)
-        for cost in ("epochs", "wallclock") if with_costs else ():
-            tuning_cost_figure(out_dir / f"{cost}_to_{delta:g}", comparison, delta, cost)
+    tasks = list(dict.fromkeys(f.task for f in comparison.landscapes))
+    for task_name in tasks:  # a suite: each task's figures apart, named for it
+        one = comparison if len(tasks) == 1 else _only(comparison, task_name)
+        tag = "" if len(tasks) == 1 else f"{task_name}_"
+        mine = [ls for ls in landscapes if ls.task == task_name]
+        scale = suboptimality_range(mine)
+        labels = {f.landscape_id: f.label for f in one.landscapes}
+        for landscape in mine:
+            name = labels.get(landscape.id, landscape.optimizer).replace(" #", "-").replace("+", "_")
+            landscape_figure(out_dir / f"landscape_{tag}{name}", landscape, deltas=one.deltas, scale=scale)
+        curves_figure(out_dir / f"suboptimality_curves{'_' + task_name if tag else ''}", one)
+        if any(c.by_cost for c in one.curves):
+            for cost in (Cost.EPOCHS, Cost.WALLCLOCK):
+                curves_figure(
+                    out_dir / f"suboptimality_by_{cost}{'_' + task_name if tag else ''}", one, x=cost
+                )
+        with_costs = any(r.costs is not None for r in one.rows)
+        for delta in one.deltas:
+            tuning_cost_figure(out_dir / f"{tag}trials_to_{delta:g}", one, delta)
+            for cost in (Cost.EPOCHS, Cost.WALLCLOCK) if with_costs else ():
+                tuning_cost_figure(out_dir / f"{tag}{cost}_to_{delta:g}", one, delta, cost)
     if comparison.suite is not None:
         for delta in comparison.deltas:
             profile_figure(out_dir / f"profiles_{delta:g}", comparison.suite, delta)
     figures = sorted(p for p in out_dir.iterdir() if p.suffix in (".png", ".svg"))
     return [out_dir / "tuning_cost.txt", out_dir / "tuning_cost.csv", out_dir / "comparison.json", *figures]
+
+
+def _only(comparison: Comparison, task: str) -> Comparison:
+    """The part of a comparison about one task (its landscapes, rows, curves and closed forms)."""
+    ids = {f.landscape_id for f in comparison.landscapes if f.task == task}
+    return comparison.model_copy(
+        update={
+            "landscapes": [f for f in comparison.landscapes if f.landscape_id in ids],
+            "rows": [r for r in comparison.rows if r.landscape_id in ids],
+            "curves": [c for c in comparison.curves if c.landscape_id in ids],
+            "random_closed_form": [c for c in comparison.random_closed_form if c.landscape_id in ids],
+            "expected_suboptimality": [e for e in comparison.expected_suboptimality if e.landscape_id in ids],
+            "verdicts": [v for v in comparison.verdicts if v.task == task],
+            "suite": None,
+        }
+    )
 
 
 _STYLE = """
@@ -456,11 +479,22 @@ def html_page(
         )
     with_costs = any(r.costs is not None for r in comparison.rows)
     parts.append("</table><h2>Trials to reach δ</h2><table><tr>")
-    heads = ["optimizer", "searcher", "δ", "median", "95% CI", "IQR", "mean ± std", "reached"]
+    multi = len({f.task for f in comparison.landscapes}) > 1
+    heads = (["task"] if multi else []) + [
+        "optimizer",
+        "searcher",
+        "δ",
+        "median",
+        "95% CI",
+        "IQR",
+        "mean ± std",
+        "reached",
+    ]
     parts += [f"<th>{escape(c)}</th>" for c in heads + (COST_COLUMNS if with_costs else [])]
     parts.append("</tr>")
     for r in comparison.rows:
-        cells = _row(r) + ((_cost_cells(r) or [""] * len(COST_COLUMNS)) if with_costs else [])
+        cells = ([r.task] if multi else []) + _row(r)
+        cells += (_cost_cells(r) or [""] * len(COST_COLUMNS)) if with_costs else []
         parts.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells) + "</tr>")
     parts.append("</table><h2>Figures</h2>")
     for name in files:
