@@ -302,6 +302,7 @@ def profile_figure(out: Path, suite: Suite, delta: float) -> None:
             ax.step(p.tau, p.share, where="post", label=p.optimizer, color=plt.get_cmap("tab10")(k % 10))
         ax.set_xscale("log")
         ax.set_xlim(1, 10)
+        ax.set_xticks([1, 2, 5, 10], labels=["1", "2", "5", "10"])
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(searcher)
         ax.set_xlabel("τ (× the best optimizer's median trials)")

@@ -117,9 +117,10 @@ def headline(comparison: Comparison) -> list[str]:
             cheaper = sum(v.distinguishable and (v.ratio or 1) < 1 for v in mine)
             dearer = sum(v.distinguishable and (v.ratio or 1) > 1 for v in mine)
             neither = sum(v.ratio is None for v in mine)
+            tied = len(mine) - cheaper - dearer - neither
             part = (
-                f"{label} is cheaper to tune than {mine[0].baseline} with {cheaper} of {len(mine)} searchers, "
-                f"dearer with {dearer}"
+                f"{label} vs {mine[0].baseline}: cheaper to tune with {cheaper} of {len(mine)} searchers, "
+                f"dearer with {dearer}, not distinguishable with {tied}"
             )
             parts.append(part + (f", neither reaches δ with {neither}" if neither else ""))
         family = max(v.comparisons for v in comparison.verdicts)

@@ -112,7 +112,8 @@ def test_a_comparison_of_two_tasks_opens_with_its_answer_per_task_and_across_the
     assert all(v.comparisons == 4 and v.distinguishable for v in comparison.verdicts)
     lines = headline(comparison)
     assert lines[0].startswith(
-        "On digits-mlp at δ = 1 pts: avagrad is cheaper to tune than adam with 2 of 2 searchers"
+        "On digits-mlp at δ = 1 pts: avagrad vs adam: cheaper to tune with 2 of 2 searchers, dearer with 0, "
+        "not distinguishable with 0"
     )
     assert "Fewest trials to δ = 1 (median): avagrad, with 2 of 2 searchers." in lines[1]
     assert (
