@@ -10,6 +10,7 @@ the first trial's error.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -218,14 +219,7 @@ class SearchKind(JobKind[SearchSpec, SearchResult]):
 
         ensure_ray(ctx.settings)
         check_placeable(spec.resources.cpu, spec.resources.gpu, "trial")
-        ran = run_search(ctx, spec)
-        return SearchResult(
-            study_name=ctx.study_name,
-            resumed_from=ran.resumed_from,
-            trained=ran.trained,
-            failed=ran.failed,
-            searcher_exhausted=ran.searcher_exhausted,
-        )
+        return SearchResult(study_name=ctx.study_name, **asdict(run_search(ctx, spec)))
 
     def finish(self, ctx: RunContext, spec: SearchSpec, result: SearchResult) -> tuple[SearchResult, Outcome]:
         """Fill suboptimality against the best known error when the user gave no e*."""
