@@ -122,33 +122,43 @@ def report_dir(settings: Any, job_id: int) -> Path:
 
 
 def write_report(
-    session: Session, settings: Any, job: Job, *, again: bool = True
+    session: Session, settings: Any, job: Job
 ) -> tuple[Comparison, list[LandscapeDetail], list[Path]]:
     """The one place a replay's report is assembled: its comparison, its landscapes and its
-    files in :func:`report_dir` (table first). With ``again`` false, files already there are
-    kept (the API serving a report the runner wrote)."""
+    files in :func:`report_dir` (table first)."""
     comparison = compare(session, job_id=job.id)
     landscapes = [landscape_service.detail(session, f.landscape_id) for f in comparison.landscapes]
-    out_dir = report_dir(settings, job.id)
-    if not again and (out_dir / "tuning_cost.txt").exists():
-        return comparison, landscapes, sorted(out_dir.iterdir())
     task = ", ".join(dict.fromkeys(ls.task for ls in landscapes))
     files = write_files(
-        comparison, landscapes, out_dir, task=task, seeds=job.spec["seeds"], budget=job.spec["budget"]
+        comparison,
+        landscapes,
+        report_dir(settings, job.id),
+        task=task,
+        seeds=job.spec["seeds"],
+        budget=job.spec["budget"],
     )
     return comparison, landscapes, files
 
 
+def _report_files(session: Session, settings: Any, job: Job) -> list[Path]:
+    """The report's files as the runner wrote them; written now if it has not (a replay
+    finished before reports existed, or an API that does not share the runner's home)."""
+    out_dir = report_dir(settings, job.id)
+    if (out_dir / "tuning_cost.txt").exists():
+        return sorted(out_dir.iterdir())
+    return write_report(session, settings, job)[2]
+
+
 def page(session: Session, settings: Any, job_id: int) -> str:
-    """``GET /v1/comparisons/{job_id}/report``: the replay's report page (written now if the
-    runner has not: a replay finished before reports existed, or an API that does not share
-    the runner's home)."""
+    """``GET /v1/comparisons/{job_id}/report``: the replay's report page."""
     job = replay_job(session, job_id)
     facts = {"seeds": job.spec["seeds"], "budget": job.spec["budget"], "study_name": job.study_name}
     if job.state != JobState.SUCCEEDED:
         return html_page(job.id, job.state, None, [], **facts)
-    comparison, _, files = write_report(session, settings, job, again=False)
-    return html_page(job.id, job.state, comparison, sorted(p.name for p in files), **facts)
+    files = _report_files(session, settings, job)
+    return html_page(
+        job.id, job.state, compare(session, job_id=job.id), sorted(p.name for p in files), **facts
+    )
 
 
 def report_file(session: Session, settings: Any, job_id: int, name: str) -> Path:
@@ -156,8 +166,7 @@ def report_file(session: Session, settings: Any, job_id: int, name: str) -> Path
     job = replay_job(session, job_id)
     if job.state != JobState.SUCCEEDED:
         raise NotFound("Report file")
-    _, _, files = write_report(session, settings, job, again=False)
-    found = {p.name: p for p in files}
+    found = {p.name: p for p in _report_files(session, settings, job)}
     if name not in found:  # names from the listing only: no path reaches outside it
         raise NotFound("Report file")
     return found[name]

@@ -97,9 +97,9 @@ def _trials(runs: list[Run], delta: float) -> np.ndarray:
 
 def profiles(tasks: list[TaskRuns], searchers: list[str], deltas: list[float]) -> list[Profile]:
     out = []
+    optimizers = _shared(tasks)
     for searcher in searchers:
         for delta in deltas:
-            optimizers = _shared(tasks)
             ratios = {o: [] for o in optimizers}  # per task: median / best median
             for t in tasks:
                 medians = {
