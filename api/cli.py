@@ -470,6 +470,13 @@ def study(
     baseline: Annotated[
         str | None, typer.Option(help="What every verdict compares against; default the first optimizer.")
     ] = None,
+    correction: Annotated[
+        str,
+        typer.Option(
+            help="Correction over each family of verdicts: 'holm' (family-wise error) or 'fdr_bh' "
+            "(Benjamini-Hochberg, false discovery rate)."
+        ),
+    ] = "holm",
     optimizers: Annotated[
         str, typer.Option(help="Comma-separated optimizers to sweep.")
     ] = "adam,avagrad,adabelief",
@@ -535,6 +542,7 @@ def study(
         task=task,
         tasks=_csv(tasks or ""),
         baseline=baseline,
+        correction=correction,
         optimizers=_csv(optimizers),
         searchers=_csv(searchers),
         seeds=seeds,

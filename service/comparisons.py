@@ -59,7 +59,7 @@ def compare(
     searchers: list[str] | None = None,
     deltas: list[float] | None = None,
 ) -> Comparison:
-    """Tuning cost per (optimizer, searcher, delta), with median/IQR curves and landscape facts.
+    """Tuning cost per (optimizer, searcher, delta), verdicts, profiles and landscape facts.
 
     By ``job_id`` (a replay job), or by ``task`` (+ ``optimizers``): then the newest replay
     job covering that task is used.
@@ -96,6 +96,7 @@ def compare(
                 noise_std_median=landscape_service.noise_std_median(points),
                 fidelity=ls.fidelity,
                 compute=ls.compute,
+                chance=float(landscape_service.metric_json(ls)["failure_score"]),
             )
         )
     query = select(ReplayRun).where(ReplayRun.job_id == job.id, ReplayRun.landscape_id.in_(list(loaded)))
@@ -114,7 +115,14 @@ def compare(
                 stopped_trials=r.stopped_trials,
             )
         )
-    return build(job.id, deltas, subjects, groups, baseline=job.spec.get("baseline"))
+    return build(
+        job.id,
+        deltas,
+        subjects,
+        groups,
+        baseline=job.spec.get("baseline"),
+        correction=job.spec.get("correction", "holm"),
+    )
 
 
 def report_dir(settings: Any, job_id: int) -> Path:

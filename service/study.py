@@ -43,10 +43,13 @@ class StudyPlan(BaseModel):
     tasks: list[TaskName] = Field(
         default_factory=list,
         description="A suite: these tasks instead of `task`, answered one by one and across them "
-        "(performance profiles, overall verdicts from a hierarchical bootstrap).",
+        "(performance profiles, overall verdicts from a random-effects meta-analysis).",
     )
     baseline: OptimizerName | None = Field(
         None, description="What every verdict compares against; default the first optimizer."
+    )
+    correction: Literal["holm", "fdr_bh"] = Field(
+        "holm", description="The correction over each family of verdicts (ReplaySpec.correction)."
     )
     optimizers: list[OptimizerName] = Field(
         default_factory=lambda: ["adam", "avagrad", "adabelief"], min_length=1
@@ -241,6 +244,7 @@ def run_study(
         budget=plan.budget,
         noise=plan.noise,
         baseline=plan.baseline or plan.optimizers[0],
+        correction=plan.correction,
     )
     replay_job_id = run(replay, "replay").id
     with session_scope(url) as session:
@@ -269,6 +273,7 @@ def run_study(
                 budget=plan.budget,
                 noise=plan.noise,
                 baseline=plan.baseline or plan.optimizers[0],
+                correction=plan.correction,
                 pruner=plan.early_stopping,
             )
             early_id = run(pruned, f"replay with {plan.early_stopping.name}").id

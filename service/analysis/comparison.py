@@ -1,30 +1,32 @@
 """What searchers cost on stored landscapes: the statistics over a replay's runs, built from
 plain runs and landscapes (no database): tuning cost per (optimizer, searcher, delta) with
 intervals, median/IQR curves, random search in closed form, and verdicts (hand-written
-analysis; the definitions are docs/ARCHITECTURE.md's "Tuning cost"; the estimators are
-:mod:`service.analysis.statistics`). :mod:`service.comparisons` reads a replay job's runs and
+analysis; the definitions are docs/ARCHITECTURE.md's "Tuning cost"; the one estimator is
+:mod:`service.analysis.estimator`, on :mod:`service.analysis.statistics`). :mod:`service.comparisons` reads a replay job's runs and
 landscapes from the database and calls :func:`build`."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
+from service.analysis.estimator import Pair, Status, cell, cost_cell, pair, paired, trials_to
 from service.analysis.replay import Cost, Run, delta_key
 from service.analysis.statistics import (
-    CONFIDENCE,
-    censored,
-    holm,
-    median_interval,
+    ALPHA,
+    METHODS,
+    REACHES,
+    Ratio,
+    correct,
+    pooled,
     random_search_expected_best,
     random_search_reach_probability,
-    ratio_test,
 )
-from service.analysis.suite import Suite, TaskRuns, suite
+from service.analysis.suite import ALL_SEARCHERS, Profile, Suite, TaskRuns, profiles, suite
 
 EXPECTED_AT = (1, 5, 10, 25, 50, 100)
 CLOSED_FORM = "random (closed form)"
@@ -67,14 +69,21 @@ class LandscapeFacts(BaseModel):
         description="A multi-fidelity landscape: the share of the replays' distinct trials that "
         "landed on nodes stopped before the last rung (told their rung's score).",
     )
+    lr_sensitivity: float | None = Field(
+        None,
+        description="Learning-rate sensitivity (Wortsman et al. 2023): the mean over the alpha grid, "
+        "at the best epsilon, of min(score, chance) - e*, in `delta_unit`; lower is more forgiving. "
+        "Null for a one-row grid.",
+    )
 
 
 class CostStats(BaseModel):
-    """Cost to reach delta over the replay seeds, in one unit (epochs, seconds, wall-clock)."""
+    """Cost to reach delta over the replay seeds, in one unit (epochs, seconds, wall-clock): the
+    same estimator as trials, a run that never reached delta counting what it spent."""
 
-    median: float | None = Field(description="Null: the median run did not reach delta.")
-    ci: tuple[float | None, float | None] = Field(description="95% bootstrap interval of the median.")
-    q25: float | None
+    mean: float = Field(description="Restricted mean cost to reach delta over the replay seeds.")
+    ci: tuple[float, float] = Field(description="95% t-interval of the restricted mean.")
+    q25: float | None = Field(description="Descriptive quartile; null: beyond what the runs spent.")
     q75: float | None
 
 
@@ -85,17 +94,21 @@ class TuningCostRow(BaseModel):
     label: str = LABEL
     searcher: str
     delta: float
-    median: float | None = Field(description="Median trials to reach delta; null: not within the budget.")
-    q25: float | None
+    trials: float = Field(
+        description="Tuning cost: the restricted mean of trials to reach delta over the replay seeds, "
+        "a run that never reached it counting the budget (docs/ARCHITECTURE.md, 'Tuning cost'). The "
+        "verdicts, profiles, scores and headline are made of these."
+    )
+    ci: tuple[float, float] = Field(description="95% t-interval of `trials` over the replay seeds.")
+    reached: float = Field(description="Share of replay seeds that reached delta within the budget.")
+    reaches: bool = Field(
+        description="At least half the seeds reached delta: the cost is the optimizer's; else the "
+        "budget bounds it (the table marks it, profiles count it as never reaching delta)."
+    )
+    q25: float | None = Field(description="Descriptive quartile of trials to delta; null: beyond the budget.")
     q75: float | None
-    mean: float | None = Field(description="Over the seeds that reach delta.")
-    std: float | None
-    success_rate: float = Field(description="Share of seeds that reach delta within the budget.")
     seeds: int
     budget: int
-    median_ci: tuple[float | None, float | None] = Field(
-        description="95% bootstrap interval of the median over replay seeds; null: beyond the budget."
-    )
     costs: dict[str, CostStats] | None = Field(
         None,
         description="The same runs' cost to reach delta in `epochs`, `seconds` (summed over every trial "
@@ -152,29 +165,52 @@ class ExpectedSuboptimality(BaseModel):
     at: dict[str, float] = Field(description="k -> mean suboptimality (in `delta_unit`) after k trials.")
 
 
-class Verdict(BaseModel):
-    """Is one optimizer cheaper to tune than another with this searcher, beyond replay noise?"""
+HEADLINE = "headline"
+PER_SEARCHER = "per searcher"
 
-    searcher: str
+
+class Verdict(BaseModel):
+    """Is one optimizer cheaper to tune than the baseline, beyond replay noise? The headline
+    family pools the searchers (per task, optimizer and delta); per-searcher lines are a
+    second family, corrected on their own."""
+
+    family: Literal["headline", "per searcher"] = Field(
+        description="`headline`: the ratio pooled over the searchers (its geometric mean), the "
+        "declared family the answer is read from; `per searcher`: one searcher's, secondary."
+    )
+    searcher: str = Field(description="The searcher, or `all searchers` for a headline line.")
     delta: float
     optimizer: str
     baseline: str
     task: str = ""
     ratio: float | None = Field(
-        description="median T(delta) of optimizer / of baseline (a run that never reached delta counts "
-        "as the budget); null: no run of either reached delta."
+        description="Tuning cost of optimizer / of baseline (restricted mean trials to delta; a "
+        "geometric mean over searchers for a headline line); null: no run of either reached delta."
     )
-    ci: tuple[float | None, float | None] = Field(description="95% paired-bootstrap interval of the ratio.")
-    p_value: float | None = Field(None, description="Two-sided paired-bootstrap p-value of ratio = 1.")
-    distinguishable: bool = Field(
-        description="Holm's decision at 5% over the comparison's `comparisons` verdicts with a ratio."
+    ci: tuple[float | None, float | None] = Field(
+        description="Interval of the ratio at `confidence`: the level the correction applied to this "
+        "comparison, so it excludes 1 exactly when `distinguishable`."
     )
-    comparisons: int = Field(1, description="How many verdicts the correction is over.")
+    confidence: float | None = Field(None, description="The level of `ci` (0.95 for a family of one).")
+    p_value: float | None = Field(
+        None, description="Two-sided t-test of ratio = 1 (paired by replay seed); null: not tested."
+    )
+    p_adjusted: float | None = Field(None, description="`p_value` adjusted over the family.")
+    distinguishable: bool = Field(description="The correction's decision at 5% over its family.")
+    comparisons: int = Field(1, description="How many verdicts the family holds.")
+    correction: str = Field("Holm", description="Holm, or Benjamini-Hochberg.")
+    status: Status = Field(
+        description="`tested`; `budget-bound`: neither side reached delta in half its runs, so the "
+        "budget, not the optimizer, sets both costs (no test); `neither`: no run of either reached it."
+    )
     reached: tuple[float, float] = Field(
-        description="Share of replay seeds that reached delta within the budget: optimizer, baseline."
+        description="Share of replay seeds that reached delta within the budget: optimizer, baseline "
+        "(averaged over the searchers for a headline line)."
     )
+    searchers: int = Field(1, description="How many searchers' ratios a headline line pools.")
     budget: int = 0
     text: str
+    _ratio: Ratio | None = PrivateAttr(None)  # the estimate behind ratio, ci and p_value
 
 
 class Comparison(BaseModel):
@@ -193,13 +229,20 @@ class Comparison(BaseModel):
     random_closed_form: list[RandomSearchCurve] = Field(default_factory=list)
     expected_suboptimality: list[ExpectedSuboptimality] = Field(default_factory=list)
     verdicts: list[Verdict] = Field(default_factory=list)
+    correction: str = Field("holm", description="The multiple-comparison correction: `holm` or `fdr_bh`.")
+    profiles: list[Profile] = Field(
+        default_factory=list,
+        description="Performance profiles and AlgoPerf benchmark scores per delta over every (task, "
+        "searcher) cell: how close each optimizer's tuning cost comes to the best one's.",
+    )
     baseline: str | None = Field(
         None, description="What the verdicts compare against (a landscape label); null: each task's first."
     )
     suite: Suite | None = Field(
         None,
-        description="Across tasks (a replay of two tasks or more): performance profiles and overall "
-        "verdicts against the baseline, from a hierarchical bootstrap (tasks, then replay seeds).",
+        description="Across tasks (a replay of two tasks or more): per-searcher performance profiles "
+        "and overall verdicts against the baseline, from a random-effects meta-analysis of the "
+        "per-task ratios.",
     )
 
 
@@ -248,34 +291,43 @@ def _cost_curves(group: list[Run], points: int = 60) -> dict[str, CostCurve] | N
 
 
 def _cost_stats(group: list[Run], delta: float) -> tuple[dict[str, CostStats] | None, float | None]:
-    """Median (with its interval) and IQR of each cost to reach ``delta``; not reached counts
-    as infinite, as for trials."""
-    if any(r.cost_to is None for r in group):
-        return None, None
+    """Each cost's restricted mean to reach ``delta`` (a run that never reached it counting what
+    it spent), its interval and descriptive quartiles."""
     out = {}
     for cost in Cost:
-        values = censored([r.cost_to[cost].get(delta_key(delta)) for r in group])  # type: ignore[index]
-        lo, hi = median_interval(values)
-        q25, med, q75 = (float(x) for x in np.percentile(values, [25, 50, 75], method="lower"))
-        out[cost.value] = CostStats(
-            median=_finite(med), ci=(_finite(lo), _finite(hi)), q25=_finite(q25), q75=_finite(q75)
-        )
+        found = cost_cell(group, delta, cost)
+        if found is None:
+            return None, None
+        e, values = found
+        q25, q75 = e.quartiles(values)
+        out[cost.value] = CostStats(mean=e.mean, ci=e.interval(), q25=q25, q75=q75)
     return out, float(np.mean([r.pruned for r in group]))
 
 
-def _row_stats(values: list[int | None]) -> dict[str, float | None]:
-    reached = [v for v in values if v is not None]
-    censored = np.array([v if v is not None else math.inf for v in values], dtype=float)
-    q25, med, q75 = (float(x) for x in np.percentile(censored, [25, 50, 75], method="lower"))
-
+def _row_stats(group: list[Run], delta: float) -> dict[str, Any]:
+    e = cell(group, delta)
+    values = np.array([math.inf if v is None else v for v in trials_to(group, delta)], dtype=float)
+    q25, q75 = e.quartiles(values)
     return {
-        "median": _finite(med),
-        "q25": _finite(q25),
-        "q75": _finite(q75),
-        "mean": float(np.mean(reached)) if reached else None,
-        "std": float(np.std(reached, ddof=1)) if len(reached) > 1 else (0.0 if reached else None),
-        "success_rate": len(reached) / len(values) if values else 0.0,
+        "trials": e.mean,
+        "ci": e.interval(),
+        "reached": e.reached,
+        "reaches": e.reaches,
+        "q25": q25,
+        "q75": q75,
     }
+
+
+def lr_sensitivity(errors: np.ndarray, chance: float | None) -> float | None:
+    """Wortsman et al. (2023): the mean over the alpha axis, at the best epsilon, of
+    min(score, chance) - e* (a diverged or failed node counts chance, not worse)."""
+    if errors.shape[0] < 2:
+        return None
+    best = np.unravel_index(int(np.argmin(errors)), errors.shape)
+    column = errors[:, best[1]]
+    if chance is not None:
+        column = np.minimum(column, chance)
+    return float(np.mean(column) - errors.min())
 
 
 @dataclass
@@ -295,6 +347,7 @@ class Subject:
     noise_std_median: float | None = None
     fidelity: dict[str, Any] | None = None
     compute: dict[str, Any] | None = None
+    chance: float | None = None  # what a failed or diverged point scores (the metric's failure score)
 
 
 def labels(landscapes: dict[int, tuple[str, str, dict[str, Any] | None]]) -> dict[int, str]:
@@ -319,10 +372,13 @@ def build(
     subjects: list[Subject],
     groups: dict[tuple[int, str], list[Run]],
     baseline: str | None = None,
+    correction: str = "holm",
 ) -> Comparison:
     """The comparison of the runs of each (landscape id, searcher) on ``subjects``, its verdicts
-    against ``baseline`` (a label; default each task's first landscape), and across tasks
-    when there are two or more."""
+    against ``baseline`` (a label; default each task's first landscape), corrected by
+    ``correction`` (``holm`` or ``fdr_bh``), and across tasks when there are two or more."""
+    if correction not in METHODS:
+        raise ValueError(f"unknown correction {correction!r}: one of {', '.join(METHODS)}")
     loaded = {s.landscape_id: s for s in subjects}
     groups = {k: v for k, v in groups.items() if k[0] in loaded and v}
     facts = []
@@ -347,6 +403,7 @@ def build(
                 on_stopped=sum(a for a, _ in counted) / max(sum(b for _, b in counted), 1)
                 if counted
                 else None,
+                lr_sensitivity=lr_sensitivity(s.errors, s.chance),
             )
         )
     rows, curves = [], []
@@ -356,8 +413,6 @@ def build(
         optimizer, label = loaded[landscape_id].optimizer, loaded[landscape_id].label
         budget = group[0].budget
         for d in deltas:
-            values = [r.trials_to.get(delta_key(d)) for r in group]
-            lo, hi = median_interval(censored(values))
             costs, pruned = _cost_stats(group, d)
             rows.append(
                 TuningCostRow(
@@ -367,12 +422,11 @@ def build(
                     label=label,
                     searcher=searcher,
                     delta=d,
-                    seeds=len(values),
+                    seeds=len(group),
                     budget=budget,
-                    median_ci=(_finite(lo), _finite(hi)),
                     costs=costs,
                     pruned=pruned,
-                    **_row_stats(values),
+                    **_row_stats(group, d),
                 )
             )
         q25, med, q75 = np.percentile(_padded_curves(group), [25, 50, 75], axis=0)
@@ -400,19 +454,15 @@ def build(
         landscapes=facts,
         random_closed_form=closed,
         expected_suboptimality=_expected_table(groups, loaded, closed),
-        verdicts=_verdicts(groups, loaded, deltas, baseline),
+        verdicts=_verdicts(groups, loaded, deltas, baseline, correction),
+        correction=correction,
+        profiles=_profiles(groups, subjects, deltas),
         baseline=baseline or (subjects[0].label if subjects else None),
-        suite=_suite(groups, subjects, deltas, baseline),
+        suite=_suite(groups, subjects, deltas, baseline, correction),
     )
 
 
-def _suite(
-    groups: dict[tuple[int, str], list[Run]],
-    subjects: list[Subject],
-    deltas: list[float],
-    baseline: str | None,
-) -> Suite | None:
-    """The answers across tasks, where two tasks or more share the baseline and a searcher."""
+def _tasks(groups: dict[tuple[int, str], list[Run]], subjects: list[Subject]) -> dict[str, TaskRuns]:
     tasks: dict[str, TaskRuns] = {}
     for s in subjects:
         t = tasks.setdefault(s.task, TaskRuns(s.task, [], {}))
@@ -420,18 +470,42 @@ def _suite(
         for (i, searcher), runs in groups.items():
             if i == s.landscape_id:
                 t.runs[(s.label, searcher)] = runs
+    return tasks
+
+
+def _complete_searchers(tasks: list[TaskRuns]) -> list[str]:
+    """The searchers that replayed every optimizer of every task."""
+    found = [{s for (_, s) in t.runs if all((p, s) in t.runs for p in t.optimizers)} for t in tasks]
+    return sorted(set.intersection(*found)) if found else []
+
+
+def _profiles(
+    groups: dict[tuple[int, str], list[Run]], subjects: list[Subject], deltas: list[float]
+) -> list[Profile]:
+    """Profiles over every (task, searcher) cell that replayed each shared optimizer."""
+    tasks = list(_tasks(groups, subjects).values())
+    searchers = _complete_searchers(tasks)
+    if not tasks or not searchers or len(tasks[0].optimizers) < 2:
+        return []
+    return profiles(tasks, searchers, deltas, pooled_only=True)
+
+
+def _suite(
+    groups: dict[tuple[int, str], list[Run]],
+    subjects: list[Subject],
+    deltas: list[float],
+    baseline: str | None,
+    correction: str,
+) -> Suite | None:
+    """The answers across tasks, where two tasks or more share the baseline and a searcher."""
     base = baseline or (subjects[0].label if subjects else None)
-    usable = [t for t in tasks.values() if base in t.optimizers]
+    usable = [t for t in _tasks(groups, subjects).values() if base in t.optimizers]
     if len(usable) < 2:
         return None
-    searchers = sorted(
-        set.intersection(
-            *({s for (o, s) in t.runs if all((p, s) in t.runs for p in t.optimizers)} for t in usable)
-        )
-    )
+    searchers = _complete_searchers(usable)
     if not searchers:
         return None
-    return suite(usable, searchers, deltas, base)  # type: ignore[arg-type]
+    return suite(usable, searchers, deltas, base, correction)  # type: ignore[arg-type]
 
 
 def _closed_form(subject: Subject, budget: int, deltas: list[float]) -> RandomSearchCurve:
@@ -488,10 +562,12 @@ def _verdicts(
     loaded: dict[int, Subject],
     deltas: list[float],
     baseline: str | None,
+    correction: str = "holm",
 ) -> list[Verdict]:
     """Each other landscape of a task against the task's baseline (the landscape labelled
-    ``baseline``, else the task's first), per searcher and delta (``optimizer`` and ``baseline``
-    of a verdict are the landscapes' labels); Holm's correction over every verdict with a ratio."""
+    ``baseline``, else the task's first), per delta: a headline line pooled over the searchers
+    and one line per searcher (``optimizer`` and ``baseline`` of a verdict are the landscapes'
+    labels). Each family is corrected on its own."""
     by_task: dict[str, list[int]] = {}
     for i, subject in loaded.items():
         by_task.setdefault(subject.task, []).append(i)
@@ -501,25 +577,94 @@ def _verdicts(
         for a in ids:
             if a == base:
                 continue
-            for searcher in sorted(
-                {s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == base}
-            ):
-                runs_a, runs_b = groups[(a, searcher)], groups[(base, searcher)]
-                if [r.seed for r in runs_a] == [r.seed for r in runs_b]:  # else not paired: a partial replay
-                    for d in deltas:
-                        v = verdict(loaded[a].label, loaded[base].label, searcher, d, runs_a, runs_b)
-                        v.task = loaded[a].task
-                        out.append(v)
-    family = [v for v in out if v.p_value is not None]
-    for v, reject in zip(family, holm([v.p_value for v in family]), strict=True):  # type: ignore[misc]
-        v.comparisons, v.distinguishable = len(family), reject
+            searchers = sorted({s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == base})
+            searchers = [s for s in searchers if paired(groups[(a, s)], groups[(base, s)])]
+            for d in deltas:
+                pairs = {s: pair(groups[(a, s)], groups[(base, s)], d) for s in searchers}
+                if not pairs:
+                    continue
+                budget = groups[(a, searchers[0])][0].budget
+                common = {"delta": d, "optimizer": loaded[a].label, "baseline": loaded[base].label}
+                out.append(_headline_verdict(pairs, budget, task=loaded[a].task, **common))
+                for s, p in pairs.items():
+                    out.append(_one(p, PER_SEARCHER, s, budget, task=loaded[a].task, **common))
+    decide(out, correction)
     for v in out:
         v.text = _verdict_text(v, with_task=len(by_task) > 1)
     return out
 
 
-def _share_reached(runs: list[Run], key: str) -> float:
-    return sum(r.trials_to.get(key) is not None for r in runs) / len(runs)
+def _one(p: Pair, family: str, searcher: str, budget: int, **common: Any) -> Verdict:
+    v = Verdict(
+        family=family,  # type: ignore[arg-type]
+        searcher=searcher,
+        ratio=None if p.ratio is None else p.ratio.ratio,
+        ci=(None, None),
+        p_value=p.ratio.p_value if p.ratio is not None and p.status == Status.TESTED else None,
+        distinguishable=False,
+        status=p.status,
+        reached=(p.a.reached, p.b.reached),
+        budget=budget,
+        text="",
+        **common,
+    )
+    v._ratio = p.ratio
+    return v
+
+
+def _headline_verdict(pairs: dict[str, Pair], budget: int, **common: Any) -> Verdict:
+    """The ratio pooled over the searchers whose pair is tested (geometric mean); budget-bound
+    where none is, and no ratio where no run of either side reached delta with any searcher."""
+    tested = [p.ratio for p in pairs.values() if p.status == Status.TESTED and p.ratio is not None]
+    reached = (
+        float(np.mean([p.a.reached for p in pairs.values()])),
+        float(np.mean([p.b.reached for p in pairs.values()])),
+    )
+    if tested:
+        ratio, status, n = pooled(tested), Status.TESTED, len(tested)
+    else:
+        bound = [p.ratio for p in pairs.values() if p.ratio is not None]
+        ratio = pooled(bound) if bound else None
+        status = Status.BUDGET_BOUND if bound else Status.NEITHER
+        n = len(bound)
+    v = Verdict(
+        family=HEADLINE,
+        searcher=ALL_SEARCHERS,
+        ratio=None if ratio is None else ratio.ratio,
+        ci=(None, None),
+        p_value=ratio.p_value if status == Status.TESTED and ratio is not None else None,
+        distinguishable=False,
+        status=status,
+        reached=reached,
+        searchers=n,
+        budget=budget,
+        text="",
+        **common,
+    )
+    v._ratio = ratio
+    return v
+
+
+def decide(verdicts: list[Verdict], correction: str = "holm") -> None:
+    """Correct each family of ``verdicts`` over its tested lines: adjusted p-values, decisions,
+    and each interval at the level the correction applied to it (so it excludes 1 exactly when
+    the line is distinguishable); an untested line keeps its 95% interval, or none."""
+    for family in (HEADLINE, PER_SEARCHER):
+        mine = [v for v in verdicts if v.family == family]
+        tested = [v for v in mine if v.p_value is not None]
+        decisions = correct([v.p_value for v in tested], correction)  # type: ignore[misc]
+        for k, v in enumerate(tested):
+            v.p_adjusted = decisions.p_adjusted[k]
+            v.distinguishable = decisions.reject[k]
+            v.confidence = decisions.confidence(k)
+            v.comparisons = len(tested)
+            v.correction = METHODS[correction]
+        for v in mine:
+            ratio = v._ratio
+            if ratio is not None:
+                level = v.confidence if v.confidence is not None else 1 - ALPHA
+                v.ci = ratio.interval(1 - level)
+                v.confidence = level
 
 
 def verdict(
@@ -530,53 +675,41 @@ def verdict(
     runs: list[Run],
     baseline_runs: list[Run],
 ) -> Verdict:
-    """The ratio of median trials-to-delta with a paired bootstrap over the replay seeds, and its
-    p-value; alone, distinguishable at 5% (:func:`_verdicts` corrects a family by Holm). A run
-    that never reached delta counts as the budget: conservative, it can only shrink a gap. Where
-    no run of one side reached delta, the ratio is only a bound and the text says so; where no run
-    of either did, there is no ratio: neither reached delta within the budget."""
-    budget = runs[0].budget
-    key = delta_key(delta)
-    reached = (_share_reached(runs, key), _share_reached(baseline_runs, key))
-    ratio = lo = hi = p = None
-    if reached != (0.0, 0.0):
-        ta = censored([r.trials_to.get(key) for r in runs], at=budget)
-        tb = censored([r.trials_to.get(key) for r in baseline_runs], at=budget)
-        ratio, lo, hi, p = ratio_test(ta, tb)
-    v = Verdict(
-        searcher=searcher,
-        delta=delta,
-        optimizer=optimizer,
-        baseline=baseline,
-        ratio=ratio,
-        ci=(lo, hi),
-        p_value=p,
-        distinguishable=p is not None and p <= 1 - CONFIDENCE,
-        reached=reached,
-        budget=budget,
-        text="",
-    )
+    """One searcher's verdict alone (a family of one): the ratio of tuning costs paired by
+    replay seed, its 95% interval and t-test."""
+    p = pair(runs, baseline_runs, delta)
+    v = _one(p, PER_SEARCHER, searcher, runs[0].budget, delta=delta, optimizer=optimizer, baseline=baseline)
+    decide([v])
     v.text = _verdict_text(v)
     return v
 
 
 def _verdict_text(v: Verdict, *, with_task: bool = False) -> str:
     where = f"{v.task} · " if with_task else ""
-    text = f"{v.optimizer} vs {v.baseline} · {where}{v.searcher} · δ={v.delta:g}:"
-    if v.ratio is None:
+    who = "all searchers" if v.family == HEADLINE else v.searcher
+    text = f"{v.optimizer} vs {v.baseline} · {where}{who} · δ={v.delta:g}:"
+    if v.status == Status.NEITHER:
         return text + f" neither reached δ within the budget of {v.budget} trials"
     lo, hi = v.ci
+    level = f"{v.confidence:.1%}".replace(".0%", "%") if v.confidence is not None else "95%"
     text += f" {v.ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
-    holm_note = f", Holm over {v.comparisons}" if v.comparisons > 1 else ""
+    if v.status == Status.BUDGET_BOUND:
+        return text + (
+            f" — no verdict: each reached δ in under half its runs ({v.reached[0]:.0%}, {v.reached[1]:.0%}); "
+            f"the budget of {v.budget} trials, not the optimizer, sets both costs"
+        )
+    family = f", {v.correction} over {v.comparisons}" if v.comparisons > 1 else ""
+    stats = f"(p={v.p_value:.2g}, adjusted {v.p_adjusted:.2g}{family}; {level} interval)"
+    if v.comparisons == 1:
+        stats = f"(p={v.p_value:.2g})"
     if v.distinguishable:
-        text += f" — {v.optimizer if v.ratio < 1 else v.baseline} cheaper to tune"
-        text += f" (p={v.p_value:.3f}{holm_note})" if holm_note else ""
+        text += f" — {v.optimizer if (v.ratio or 1) < 1 else v.baseline} cheaper to tune {stats}"
     else:
-        text += " — not distinguishable at 95%" + (f" (p={v.p_value:.3f}{holm_note})" if holm_note else "")
+        text += f" — not distinguishable {stats}"
     for side, share, bound in (
-        (v.optimizer, v.reached[0], "a lower"),
-        (v.baseline, v.reached[1], "an upper"),
+        (v.optimizer, v.reached[0], "larger still"),
+        (v.baseline, v.reached[1], "smaller still"),
     ):
-        if share == 0.0:
-            text += f" ({side} never reached δ within the budget of {v.budget} trials: the ratio is {bound} bound)"
+        if share < REACHES:
+            text += f" ({side} reached δ in {share:.0%} of runs within {v.budget} trials: the unrestricted ratio is {bound})"
     return text

@@ -206,51 +206,46 @@ COST_LABELS = {
 
 
 def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, cost: str = "trials") -> None:
-    """Median cost to reach delta per searcher, grouped by optimizer, IQR whiskers, the share of
-    seeds that reached delta above each bar; a median not reached within the budget is a hatched
-    bar past the budget line, apart from one reached at the budget: Figure 2 (left). ``cost``:
-    trials (the paper's), or epochs, seconds, wall-clock (a replay in simulated time)."""
+    """Tuning cost to reach delta per searcher, grouped by optimizer: the restricted mean (the one
+    estimator) with its 95% interval, the share of seeds that reached delta above each bar; a
+    cell where fewer than half the runs reached delta is hatched (the budget bounds it): Figure 2
+    (left). ``cost``: trials (the paper's), or epochs, seconds, wall-clock (simulated time)."""
     plt = _pyplot()
     rows = [r for r in comparison.rows if abs(r.delta - delta) < 1e-9]
-    if cost != "trials":  # the same bars, in another unit; the budget line is then the largest cost seen
-        rows = [
-            r.model_copy(
-                update={"median": r.costs[cost].median, "q25": r.costs[cost].q25, "q75": r.costs[cost].q75}
-            )
-            for r in rows
-            if r.costs is not None
-        ]
-        seen = [v for r in rows for v in (r.q25, r.median, r.q75) if v is not None]
-        rows = [r.model_copy(update={"budget": max(seen, default=1.0)}) for r in rows]
-    optimizers = list(dict.fromkeys(r.label for r in rows))
-    searchers = list(dict.fromkeys(r.searcher for r in rows))
+    bars = {}  # (label, searcher) -> (height, lo, hi, reaches, reached share)
+    for r in rows:
+        if cost == "trials":
+            bars[(r.label, r.searcher)] = (r.trials, *r.ci, r.reaches, r.reached)
+        elif r.costs is not None:
+            c = r.costs[cost]
+            bars[(r.label, r.searcher)] = (c.mean, *c.ci, r.reaches, r.reached)
+    optimizers = list(dict.fromkeys(label for label, _ in bars))
+    searchers = list(dict.fromkeys(s for _, s in bars))
     width = 0.8 / max(1, len(optimizers))
     fig, ax = plt.subplots(figsize=(1.4 * len(searchers) + 2.5, 4.4))
-    budget = max((r.budget for r in rows), default=1)
-    beyond = budget * 1.25  # where "not within the budget" is drawn
+    budget = (
+        max((r.budget for r in rows), default=1)
+        if cost == "trials"
+        else max((b[2] for b in bars.values()), default=1.0)
+    )
     for k, optimizer in enumerate(optimizers):
-        by = {r.searcher: r for r in rows if r.label == optimizer}
         x = np.arange(len(searchers)) + (k - (len(optimizers) - 1) / 2) * width
         colour = plt.get_cmap("tab10")(k % 10)
         for xi, s in zip(x, searchers, strict=True):
-            r = by.get(s)
-            if r is None:
+            if (optimizer, s) not in bars:
                 continue
-            reached = r.median is not None
-            height = r.median if reached else beyond
-            lo = r.q25 if r.q25 is not None else beyond
-            hi = r.q75 if r.q75 is not None else beyond
+            height, lo, hi, reaches, share = bars[(optimizer, s)]
             ax.bar(
                 xi,
                 height,
                 width,
-                color=colour if reached else "white",
+                color=colour if reaches else "white",
                 edgecolor=colour,
-                hatch=None if reached else "///",
+                hatch=None if reaches else "///",
             )
             ax.errorbar(xi, height, yerr=[[height - lo], [hi - height]], color="black", capsize=3, lw=0.8)
             ax.annotate(
-                f"{r.success_rate:.0%}",
+                f"{share:.0%}",
                 (xi, max(height, hi)),
                 xytext=(0, 3),
                 textcoords="offset points",
@@ -259,7 +254,7 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, co
             )
     ax.axhline(budget, color="grey", ls="--", lw=0.8)
     ax.annotate(
-        f"budget {budget}" if cost == "trials" else f"largest seen: {budget:.3g}",
+        f"budget {budget}" if cost == "trials" else f"largest: {budget:.3g}",
         (len(searchers) - 0.5, budget),
         xytext=(-2, 2),
         textcoords="offset points",
@@ -269,16 +264,16 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, co
     )
     ax.set_xticks(np.arange(len(searchers)), searchers)
     ax.set(
-        ylabel=f"{COST_LABELS[cost]} to δ={delta:g} {comparison.delta_unit} (median, IQR)",
+        ylabel=f"{COST_LABELS[cost]} to δ={delta:g} {comparison.delta_unit} (restricted mean, 95% CI)",
         yscale="log",
-        ylim=(0.8, beyond * 1.6),
+        ylim=(0.8, budget * 2.0),
     )
     # matplotlib: only where a figure is drawn
     from matplotlib.patches import Patch
 
     legend = [Patch(color=plt.get_cmap("tab10")(k % 10), label=o) for k, o in enumerate(optimizers)]
     legend.append(
-        Patch(facecolor="white", edgecolor="grey", hatch="///", label="median not within the budget")
+        Patch(facecolor="white", edgecolor="grey", hatch="///", label="under half the runs reached δ")
     )
     ax.legend(handles=legend, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.set_title(
@@ -290,8 +285,9 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, co
 
 
 def profile_figure(out: Path, suite: Suite, delta: float) -> None:
-    """Performance profiles at ``delta``, one panel per searcher: for each optimizer, the share
-    of tasks on which its median trials-to-delta is within tau times the best optimizer's."""
+    """Performance profiles at ``delta``, one panel per searcher (and all searchers pooled): for
+    each optimizer, the share of problems on which its tuning cost (restricted mean trials to
+    delta) is within tau times the best optimizer's; the legend gives AlgoPerf's score."""
     plt = _pyplot()
     searchers = list(dict.fromkeys(p.searcher for p in suite.profiles if p.delta == delta))
     fig, axes = plt.subplots(
@@ -299,15 +295,21 @@ def profile_figure(out: Path, suite: Suite, delta: float) -> None:
     )
     for ax, searcher in zip(axes[0], searchers, strict=True):
         for k, p in enumerate(q for q in suite.profiles if q.delta == delta and q.searcher == searcher):
-            ax.step(p.tau, p.share, where="post", label=p.optimizer, color=plt.get_cmap("tab10")(k % 10))
+            ax.step(
+                p.tau,
+                p.share,
+                where="post",
+                label=f"{p.optimizer} ({p.score:.2f})",
+                color=plt.get_cmap("tab10")(k % 10),
+            )
         ax.set_xscale("log")
         ax.set_xlim(1, 10)
         ax.set_xticks([1, 2, 5, 10], labels=["1", "2", "5", "10"])
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(searcher)
-        ax.set_xlabel("τ (× the best optimizer's median trials)")
+        ax.set_xlabel("τ (× the best optimizer's tuning cost)")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(f"share of the {len(suite.tasks)} tasks")
+    axes[0][0].set_ylabel(f"share of problems ({len(suite.tasks)} tasks)")
     axes[0][-1].legend(loc="lower right", fontsize=8)
     fig.suptitle(f"performance profiles, trials to δ = {delta:g}", fontsize=10)
     fig.tight_layout()

@@ -14,7 +14,15 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from service.analysis.comparison import Comparison, LandscapeFacts, TuningCostRow
+from service.analysis.comparison import (
+    HEADLINE,
+    PER_SEARCHER,
+    Comparison,
+    LandscapeFacts,
+    TuningCostRow,
+    Verdict,
+)
+from service.analysis.estimator import Status
 from service.analysis.figures import (
     curves_figure,
     landscape_figure,
@@ -32,16 +40,19 @@ def _trials(value: float | None, budget: int) -> str:
     return f">{budget}" if value is None else f"{value:.0f}"
 
 
+BOUNDED = "*"  # marks a cell that does not reach delta: fewer than half its runs did
+BOUNDED_NOTE = f"{BOUNDED} fewer than half the runs reached δ: the budget bounds that cost"
+
+
 def _row(r: TuningCostRow) -> list[str]:
     return [
         r.label,
         r.searcher,
         f"{r.delta:g}",
-        _trials(r.median, r.budget),
-        f"[{_trials(r.median_ci[0], r.budget)}, {_trials(r.median_ci[1], r.budget)}]",
+        f"{r.trials:.1f}" + ("" if r.reaches else BOUNDED),
+        f"[{r.ci[0]:.1f}, {r.ci[1]:.1f}]",
         f"{_trials(r.q25, r.budget)}-{_trials(r.q75, r.budget)}",
-        "-" if r.mean is None else f"{r.mean:.1f} ± {r.std:.1f}",
-        f"{r.success_rate:.0%}",
+        f"{r.reached:.0%}",
     ]
 
 
@@ -51,14 +62,10 @@ def _cost(r: TuningCostRow, name: Cost) -> str:
         return ""
     c = r.costs[name]
     digits = ".0f" if name == Cost.EPOCHS else ".3g"
-
-    def one(v: float | None) -> str:
-        return "not reached" if v is None else format(v, digits)
-
-    return f"{one(c.median)} [{one(c.ci[0])}, {one(c.ci[1])}]" if c.median is not None else "not reached"
+    return f"{c.mean:{digits}} [{c.ci[0]:{digits}}, {c.ci[1]:{digits}}]" + ("" if r.reaches else BOUNDED)
 
 
-COST_COLUMNS = ["epochs (95% CI)", "seconds (95% CI)", "wall-clock s (95% CI)", "pruned/run"]
+COST_COLUMNS = ["epochs [95% CI]", "seconds [95% CI]", "wall-clock s [95% CI]", "pruned/run"]
 
 
 def _cost_cells(r: TuningCostRow) -> list[str]:
@@ -96,9 +103,10 @@ def compute_text(fact: LandscapeFacts) -> str:
 
 
 def headline(comparison: Comparison) -> list[str]:
-    """The answer first, in a few lines: per task, how each optimizer fares against the
-    baseline at the largest delta (over the searchers, Holm-corrected), and which needs the
-    fewest trials; across tasks, the pooled ratio with its interval."""
+    """The answer first, in a few lines: per task, each optimizer against the baseline at the
+    largest delta, pooled over the searchers (the headline family, corrected over itself), and
+    which needs the fewest trials per searcher (ties said as ties); across tasks, the
+    random-effects answer. Every number is the one estimator's (restricted mean trials to δ)."""
     if not comparison.rows:
         return ["No replay runs to compare."]
     delta = max(comparison.deltas)
@@ -106,70 +114,105 @@ def headline(comparison: Comparison) -> list[str]:
     tasks = list(dict.fromkeys(f.task for f in comparison.landscapes))
     lines = []
     for task in tasks:
-        verdicts = [v for v in comparison.verdicts if v.task == task and v.delta == delta]
+        verdicts = [
+            v for v in comparison.verdicts if v.task == task and v.delta == delta and v.family == HEADLINE
+        ]
         if not verdicts:
             lines.append(f"On {task}: one landscape, nothing to compare.")
             continue
-        searchers = sorted({v.searcher for v in verdicts})
-        parts = []
-        for label in dict.fromkeys(v.optimizer for v in verdicts):
-            mine = [v for v in verdicts if v.optimizer == label]
-            cheaper = sum(v.distinguishable and (v.ratio or 1) < 1 for v in mine)
-            dearer = sum(v.distinguishable and (v.ratio or 1) > 1 for v in mine)
-            neither = sum(v.ratio is None for v in mine)
-            tied = len(mine) - cheaper - dearer - neither
-            part = (
-                f"{label} vs {mine[0].baseline}: cheaper to tune with {cheaper} of {len(mine)} searchers, "
-                f"dearer with {dearer}, not distinguishable with {tied}"
-            )
-            parts.append(part + (f", neither reaches δ with {neither}" if neither else ""))
-        family = max(v.comparisons for v in comparison.verdicts)
+        parts = [_headline_part(v) for v in verdicts]
+        family = max(v.comparisons for v in comparison.verdicts if v.family == HEADLINE)
+        searchers = sorted({r.searcher for r in comparison.rows if r.task == task})
         lines.append(
-            f"On {task} at δ = {delta:g} {unit}: "
+            f"On {task} at δ = {delta:g} {unit}, over {len(searchers)} searchers "
+            f"({comparison.verdicts[0].correction if family > 1 else 'one verdict'}"
+            + (f" over {family} headline verdicts" if family > 1 else "")
+            + "): "
             + "; ".join(parts)
-            + f" (Holm-corrected 95% over {family} verdicts)."
+            + "."
         )
-        rows = [r for r in comparison.rows if r.task == task and r.delta == delta]
-        wins: dict[str, int] = {}
-        for searcher in searchers:
-            cells = [r for r in rows if r.searcher == searcher]
-            best = min((r.median if r.median is not None else float("inf")) for r in cells)
-            if best != float("inf"):
-                for r in cells:
-                    if r.median == best:
-                        wins[r.label] = wins.get(r.label, 0) + 1
-        if wins:
-            top = max(wins.values())
-            leaders = [label for label, n in wins.items() if n == top]
-            lines.append(
-                f"  Fewest trials to δ = {delta:g} (median): {' and '.join(leaders)}, with {top} of {len(searchers)} searchers."
-            )
+        lines.append("  " + _fewest(comparison, task, delta, searchers))
     suite = comparison.suite
     if suite is not None:
         for v in suite.verdicts:
-            if v.searcher != ALL_SEARCHERS or v.delta != delta:
-                continue
-            per = [
-                w
-                for w in suite.verdicts
-                if w.optimizer == v.optimizer and w.delta == delta and w.searcher != ALL_SEARCHERS
-            ]
-            cheaper = sum(w.distinguishable and (w.ratio or 1) < 1 for w in per)
-            dearer = sum(w.distinguishable and (w.ratio or 1) > 1 for w in per)
-            if v.distinguishable:
-                decision = f"{v.optimizer if (v.ratio or 1) < 1 else v.baseline} cheaper to tune"
-            else:
-                decision = "not distinguishable"
-            lines.append(
-                f"Across {v.tasks} tasks at δ = {delta:g} {unit}, {v.optimizer} vs {v.baseline}: {v.ratio:.2f}× "
-                f"[{v.ci[0]:.2f}, {v.ci[1]:.2f}] over all searchers (hierarchical bootstrap: tasks, then seeds) — "
-                f"{decision}; per searcher, cheaper with {cheaper} of {len(per)}, dearer with {dearer} "
-                f"(Holm over {per[0].comparisons if per else 0})."
-            )
+            if v.family == HEADLINE and v.delta == delta:
+                lines.append(f"Across tasks: {v.text}.")
     return lines
 
 
-COMPACT = ["optimizer", "searcher", "delta", "median", "95% CI", "reached"]
+def _headline_part(v: Verdict) -> str:
+    name = f"{v.optimizer} vs {v.baseline}"
+    if v.ratio is None:
+        return f"{name}: neither reaches δ"
+    if v.status == Status.BUDGET_BOUND:
+        return f"{name}: no verdict, both reach δ in under half their runs"
+    said = (
+        f"{v.optimizer if v.ratio < 1 else v.baseline} cheaper to tune"
+        if v.distinguishable
+        else "not distinguishable"
+    )
+    return f"{name} {v.ratio:.2f}× [{v.ci[0]:.2f}, {v.ci[1]:.2f}], {said}"
+
+
+def _fewest(comparison: Comparison, task: str, delta: float, searchers: list[str]) -> str:
+    """Per searcher, the optimizer with the strictly smallest tuning cost among the cells that
+    reach delta: a tie (equal to 0.1 trial) is said as one, never counted as a win."""
+    wins: dict[str, int] = {}
+    ties = none = 0
+    for searcher in searchers:
+        cells = [
+            r
+            for r in comparison.rows
+            if r.task == task and r.delta == delta and r.searcher == searcher and r.reaches
+        ]
+        if not cells:
+            none += 1
+            continue
+        best = min(round(r.trials, 1) for r in cells)
+        leaders = [r.label for r in cells if round(r.trials, 1) == best]
+        if len(leaders) > 1:
+            ties += 1
+        else:
+            wins[leaders[0]] = wins.get(leaders[0], 0) + 1
+    said = [f"{label} with {n}" for label, n in sorted(wins.items(), key=lambda kv: -kv[1])]
+    if ties:
+        said.append(f"a tie with {ties}")
+    if none:
+        said.append(f"no optimizer reaches δ with {none}")
+    return (
+        f"Fewest trials to δ = {delta:g} (restricted mean), of {len(searchers)} searchers: "
+        + ", ".join(said)
+        + "."
+    )
+
+
+def _scores_text(comparison: Comparison) -> str:
+    """Scores the field reads, beside trials to δ: AlgoPerf's benchmark score per delta (over
+    every (task, searcher) cell) and each landscape's learning-rate sensitivity."""
+    lines = [
+        "scores: AlgoPerf benchmark score (performance profile of the tuning cost over every (task, searcher) "
+        "cell, integrated over τ in [1, 4], /3: 1 is the cheapest everywhere); learning-rate sensitivity "
+        f"(Wortsman et al. 2023: mean over α at the best ε of min(score, chance) − e*, {comparison.delta_unit})"
+    ]
+    for delta in comparison.deltas:
+        mine = [p for p in comparison.profiles if p.delta == delta and p.searcher == ALL_SEARCHERS]
+        if mine:
+            lines.append(
+                f"  δ={delta:g}, over {mine[0].problems} cells: "
+                + ", ".join(f"{p.optimizer} {p.score:.2f}" for p in mine)
+            )
+    sens = [f for f in comparison.landscapes if f.lr_sensitivity is not None]
+    if sens:
+        multi = len({f.task for f in comparison.landscapes}) > 1
+        lines.append(
+            "  learning-rate sensitivity: "
+            + ", ".join(f"{f.task + '/' if multi else ''}{f.label} {f.lr_sensitivity:.2f}" for f in sens)
+        )
+    return "\n".join(lines)
+
+
+COMPACT = ["optimizer", "searcher", "delta", "trials", "95% CI", "reached"]
+FULL = ["optimizer", "searcher", "delta", "trials", "95% CI", "IQR", "reached"]
 
 
 def tuning_cost_table(
@@ -181,30 +224,37 @@ def tuning_cost_table(
     multi = len({f.task for f in comparison.landscapes}) > 1
     parts: list[RenderableType] = [Text("\n".join(headline(comparison)) + "\n")]
     if comparison.verdicts:
-        family = max(v.comparisons for v in comparison.verdicts)
-        parts.append(
-            Text(
-                f"verdicts against {comparison.baseline}: ratio of median trials to delta, 95% paired bootstrap "
-                f"over the {seeds} replay seeds (a run that never reached delta counts as the budget); "
-                f"distinguishable after Holm's correction over {family} verdicts\n"
-                + "\n".join(f"  {v.text}" for v in comparison.verdicts)
-                + "\n"
+        correction = comparison.verdicts[0].correction
+        for family, title in (
+            (HEADLINE, "pooled over the searchers (geometric mean): the headline family"),
+            (PER_SEARCHER, "per searcher: a second family, corrected on its own"),
+        ):
+            mine = [v for v in comparison.verdicts if v.family == family]
+            parts.append(
+                Text(
+                    f"verdicts against {comparison.baseline}, {title}: ratio of tuning costs (restricted mean "
+                    f"trials to δ, paired over the {seeds} replay seeds), intervals at the level {correction}'s "
+                    f"correction applied\n" + "\n".join(f"  {v.text}" for v in mine) + "\n"
+                )
             )
-        )
     if comparison.suite is not None:
         parts.append(
             Text(
-                f"across {len(comparison.suite.tasks)} tasks ({', '.join(comparison.suite.tasks)}): geometric mean of "
-                "the per-task ratios, 95% hierarchical bootstrap (tasks, then replay seeds); per-searcher lines "
-                "Holm-corrected\n" + "\n".join(f"  {v.text}" for v in comparison.suite.verdicts) + "\n"
+                f"across {len(comparison.suite.tasks)} tasks ({', '.join(comparison.suite.tasks)}): random-effects "
+                "meta-analysis of the per-task ratios (Hartung-Knapp-Sidik-Jonkman), about tasks like these\n"
+                + "\n".join(f"  {v.text}" for v in comparison.suite.verdicts)
+                + "\n"
             )
         )
+    if comparison.profiles:
+        parts.append(Text(_scores_text(comparison) + "\n"))
     lines = [
-        f"tuning cost on {task}\ntrials to δ ({_short(comparison.delta_unit)}): median [95% CI], share "
-        f"reaching it within {budget}; {seeds} seeds"
+        f"tuning cost on {task}\ntrials to δ ({_short(comparison.delta_unit)}): restricted mean [95% CI], "
+        f"share reaching it within {budget}; {seeds} seeds\n{BOUNDED_NOTE}"
         if compact
-        else f"tuning cost on {task}: trials to reach delta ({comparison.delta_unit}; median [IQR], mean ± std "
-        f"over seeds that reach it, share reaching it within {budget}); {seeds} seeds"
+        else f"tuning cost on {task}: trials to reach delta ({comparison.delta_unit}): restricted mean (a run "
+        f"that never reached it counts the budget, {budget}) [95% CI], IQR, share reaching it; {seeds} seeds; "
+        f"{BOUNDED_NOTE}"
     ]
     for fact in comparison.landscapes:
         shares = ", ".join(
@@ -232,19 +282,14 @@ def tuning_cost_table(
     if compact:
         heads = (["task"] if multi else []) + COMPACT + (["epochs"] if with_costs else [])
     else:
-        heads = (
-            (["task"] if multi else [])
-            + ["optimizer", "searcher", "delta", "median", "95% CI", "IQR", "mean ± std", "reached"]
-            + (COST_COLUMNS if with_costs else [])
-        )
+        heads = (["task"] if multi else []) + FULL + (COST_COLUMNS if with_costs else [])
     table = _columns(Table(box=None, header_style="bold", pad_edge=False), heads)
     for r in comparison.rows:
         cells = _row(r)
         if compact:
-            cells = [cells[0], cells[1], cells[2], cells[3], cells[4], cells[7]]
+            cells = [cells[0], cells[1], cells[2], cells[3], cells[4], cells[6]]
             if with_costs:
-                epochs = r.costs[Cost.EPOCHS].median if r.costs else None
-                cells.append("" if r.costs is None else "not reached" if epochs is None else f"{epochs:.0f}")
+                cells.append("" if r.costs is None else f"{r.costs[Cost.EPOCHS].mean:.0f}")
         elif with_costs:
             cells += _cost_cells(r) or [""] * len(COST_COLUMNS)
         table.add_row(*(([r.task] if multi else []) + cells))
@@ -285,23 +330,22 @@ CSV_COLUMNS = [
     "searcher",
     "delta",
     "delta_unit",
-    "median",
+    "trials",
     "ci_low",
     "ci_high",
+    "reached",
+    "reaches",
     "q25",
     "q75",
-    "mean",
-    "std",
-    "success_rate",
     "seeds",
     "budget",
-    "epochs_median",
+    "epochs",
     "epochs_ci_low",
     "epochs_ci_high",
-    "seconds_median",
+    "seconds",
     "seconds_ci_low",
     "seconds_ci_high",
-    "wallclock_median",
+    "wallclock",
     "wallclock_ci_low",
     "wallclock_ci_high",
     "pruned_per_run",
@@ -309,8 +353,8 @@ CSV_COLUMNS = [
 
 
 def to_csv(comparison: Comparison) -> str:
-    """One line per (landscape, searcher, delta): the table's numbers, unrounded; an empty
-    median or interval end is one beyond the budget (not reached)."""
+    """One line per (landscape, searcher, delta): the table's numbers, unrounded (``trials``: the
+    restricted mean; an empty quartile is beyond the budget)."""
     tasks = {f.landscape_id: f.task for f in comparison.landscapes}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -325,14 +369,13 @@ def to_csv(comparison: Comparison) -> str:
                 r.searcher,
                 r.delta,
                 comparison.delta_unit,
-                r.median,
-                r.median_ci[0],
-                r.median_ci[1],
+                r.trials,
+                r.ci[0],
+                r.ci[1],
+                r.reached,
+                r.reaches,
                 r.q25,
                 r.q75,
-                r.mean,
-                r.std,
-                r.success_rate,
                 r.seeds,
                 r.budget,
                 *[
@@ -341,7 +384,7 @@ def to_csv(comparison: Comparison) -> str:
                     for v in (
                         (None, None, None)
                         if r.costs is None
-                        else (r.costs[name].median, r.costs[name].ci[0], r.costs[name].ci[1])
+                        else (r.costs[name].mean, r.costs[name].ci[0], r.costs[name].ci[1])
                     )
                 ],
                 r.pruned,
@@ -407,6 +450,7 @@ def _only(comparison: Comparison, task: str) -> Comparison:
             "random_closed_form": [c for c in comparison.random_closed_form if c.landscape_id in ids],
             "expected_suboptimality": [e for e in comparison.expected_suboptimality if e.landscape_id in ids],
             "verdicts": [v for v in comparison.verdicts if v.task == task],
+            "profiles": [],
             "suite": None,
         }
     )
@@ -458,7 +502,7 @@ def html_page(
         *(f"<p class='answer'>{escape(line)}</p>" for line in headline(comparison)),
         f"<h2>Verdicts against {escape(comparison.baseline or '')}</h2><ul>",
     ]
-    for v in comparison.verdicts:
+    for v in sorted(comparison.verdicts, key=lambda v: v.family != HEADLINE):
         css = "cheaper" if v.distinguishable else "tie"
         parts.append(f"<li class='{css}'>{escape(v.text)}</li>")
     if not comparison.verdicts:
@@ -479,18 +523,12 @@ def html_page(
             f"<td>{escape(compute)}</td></tr>"
         )
     with_costs = any(r.costs is not None for r in comparison.rows)
-    parts.append("</table><h2>Trials to reach δ</h2><table><tr>")
+    parts.append(
+        f"</table><h2>Trials to reach δ</h2><p class='meta'>restricted mean over the replay seeds (a run that "
+        f"never reached δ counts the budget); {escape(BOUNDED_NOTE)}</p><table><tr>"
+    )
     multi = len({f.task for f in comparison.landscapes}) > 1
-    heads = (["task"] if multi else []) + [
-        "optimizer",
-        "searcher",
-        "δ",
-        "median",
-        "95% CI",
-        "IQR",
-        "mean ± std",
-        "reached",
-    ]
+    heads = (["task"] if multi else []) + ["optimizer", "searcher", "δ", "trials", "95% CI", "IQR", "reached"]
     parts += [f"<th>{escape(c)}</th>" for c in heads + (COST_COLUMNS if with_costs else [])]
     parts.append("</tr>")
     for r in comparison.rows:

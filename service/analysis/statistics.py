@@ -1,26 +1,48 @@
-"""Tuning-cost statistics on plain arrays (hand-written: no maintained library has them).
+"""Tuning-cost statistics on plain arrays: the one estimator of a tuning cost, its ratios, their
+pooling across searchers and tasks, and the correction for many comparisons.
 
-* Random search in closed form over a finite landscape: k distinct configs drawn uniformly
+* **Random search in closed form** over a finite landscape: k distinct configs drawn uniformly
   without replacement (Dodge et al., EMNLP 2019, "Show Your Work", give the with-replacement
   form; a replay draws distinct configs, so this is the hypergeometric version).
-* Paired bootstrap over replay seeds (Sivaprasad et al., ICML 2020, bootstrap the tuning
-  protocol): confidence intervals for the median trials-to-delta and for the ratio of two
-  optimizers' medians under the same searcher.
+* **The estimator** of a cell's tuning cost (one optimizer, one searcher, one delta, over the
+  replay seeds): the *restricted mean* of trials-to-delta, mean(min(T, B)), where a run that
+  never reached delta counts its budget B (for a cost in epochs or seconds, what it spent). It
+  is the restricted mean survival time of survival analysis (Royston & Parmar, BMC Med. Res.
+  Methodol. 2013), the standard summary when many runs are censored and a median may not
+  exist. It is defined for every cell, uses every run, and is a mean: its interval and its
+  tests are analytic (Student t), so a p-value has the resolution any correction needs. A cell
+  *reaches* delta when at least half its runs did (:data:`REACHES`); where neither side of a
+  comparison reaches it, the budget, not the optimizer, sets both costs and there is no verdict.
+* **Ratios** of two optimizers' restricted means under one searcher, paired by replay seed: the
+  delta method on the log ratio, t with n - 1 degrees of freedom (:func:`paired_ratio`).
+  Independent ratios (one per searcher) pool into their geometric mean (:func:`pooled`,
+  Welch-Satterthwaite degrees of freedom).
+* **Across tasks**: a random-effects meta-analysis of per-task log ratios
+  (:func:`random_effects`: Paule-Mandel between-task variance, Hartung-Knapp-Sidik-Jonkman
+  variance and t with k - 1 degrees of freedom, from statsmodels' ``combine_effects``): an
+  interval for the mean ratio over tasks *like these*, not only these. (statsmodels 0.15's
+  DerSimonian-Laird path does not truncate a negative tau^2 at 0; Paule-Mandel does.)
+* **Many comparisons**: statsmodels' ``multipletests`` (Holm by default, Benjamini-Hochberg as
+  an option), and each interval drawn at the level the correction applied to its comparison
+  (:func:`correct`), so an interval excludes 1 exactly when its verdict is "distinguishable".
 
-Trials-to-delta that a run never reached within its budget are ``inf`` for medians and their
-intervals (exact: an ``inf`` median means "not within the budget"), and the budget for ratios
-(finite, and conservative: it can only make two optimizers look closer than they are).
+Hand-written: the closed form, the restricted mean's paired delta-method ratio and the pooling
+(a few lines each; no maintained library has them for paired, censored trial counts).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import gammaln, stdtr, stdtrit
 
-BOOTSTRAP_SAMPLES = 2000
 CONFIDENCE = 0.95
+ALPHA = 1 - CONFIDENCE
+REACHES = 0.5  # a cell has a tuning cost when at least this share of its runs reached delta
+METHODS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}
 
 
 def _survival(n: int, ks: np.ndarray) -> np.ndarray:
@@ -58,61 +80,181 @@ def random_search_reach_probability(
     return 1.0 - _survival(values.size, ks)[:, m]
 
 
-def censored(values: list[int | None], at: float = math.inf) -> np.ndarray:
-    """Trials-to-delta with 'not reached' as ``at`` (inf: exact medians; the budget: finite ratios)."""
-    return np.array([at if v is None else v for v in values], dtype=float)
+def restricted(values: Sequence[float | None], cap: float | Sequence[float]) -> np.ndarray:
+    """min(T, cap) per run: a run that never reached delta (None) counts its cap, the budget
+    (or, for a cost in epochs or seconds, what the run spent)."""
+    caps = np.broadcast_to(np.asarray(cap, dtype=float), (len(values),))
+    return np.array(
+        [c if v is None else min(float(v), c) for v, c in zip(values, caps, strict=True)], dtype=float
+    )
 
 
-def _interval(samples: np.ndarray) -> tuple[float, float]:
-    tail = (1 - CONFIDENCE) / 2 * 100
-    lo, hi = np.percentile(samples, [tail, 100 - tail], method="lower")
-    return float(lo), float(hi)
+def _t_half_width(se: float, df: float, alpha: float) -> float:
+    if se == 0.0:
+        return 0.0
+    return float(stdtrit(df, 1 - alpha / 2)) * se if df > 0 else math.inf  # Student t's quantile
 
 
-def _bootstrap_indices(n: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP_SAMPLES, n))
+@dataclass(frozen=True)
+class Estimate:
+    """A cell's tuning cost: the restricted mean over its runs, its standard error, and the
+    share of runs that reached delta."""
+
+    mean: float
+    se: float
+    n: int
+    reached: float
+    cap: float
+
+    @property
+    def reaches(self) -> bool:
+        """At least half the runs reached delta: the cost is the optimizer's, not the budget's."""
+        return self.reached >= REACHES
+
+    def interval(self, alpha: float = ALPHA) -> tuple[float, float]:
+        """The t-interval of the restricted mean, within [0, cap] (where the mean must lie)."""
+        h = _t_half_width(self.se, self.n - 1, alpha)
+        return max(self.mean - h, 0.0), min(self.mean + h, self.cap)
+
+    def quartiles(self, values: np.ndarray) -> tuple[float | None, float | None]:
+        """Descriptive: the 25th and 75th percentile of T over the runs (None: beyond the cap)."""
+        q = np.percentile(values, [25, 75], method="lower")
+        return tuple(None if not np.isfinite(v) else float(v) for v in q)  # type: ignore[return-value]
 
 
-def median_interval(values: np.ndarray, *, seed: int = 0) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of the median of ``values`` (inf allowed)."""
-    samples = np.median(values[_bootstrap_indices(values.size, seed)], axis=1)
-    return _interval(samples)
+def estimate(values: Sequence[float | None], cap: float | Sequence[float]) -> Estimate:
+    """The restricted mean of ``values`` (trials or another cost to delta, None: not reached)
+    capped at ``cap`` (the budget, or per run what it spent)."""
+    x = restricted(values, cap)
+    n = x.size
+    if n == 0:
+        raise ValueError("an estimate needs at least one run")
+    se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+    reached = sum(v is not None for v in values) / n
+    return Estimate(float(x.mean()), se, n, reached, float(np.max(np.broadcast_to(cap, (n,)))))
 
 
-def ratio_interval(a: np.ndarray, b: np.ndarray, *, seed: int = 0) -> tuple[float, float, float]:
-    """median(a) / median(b), with a 95% paired-bootstrap interval: ``a[i]`` and ``b[i]`` come
-    from the same replay seed, and each bootstrap sample resamples seeds for both at once.
-    Values must be finite and positive (censor 'not reached' at the budget)."""
-    ratio, lo, hi, _ = ratio_test(a, b, seed=seed)
-    return ratio, lo, hi
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio of tuning costs on the log scale, with its standard error and degrees of freedom:
+    the point, the two-sided t-test of ratio = 1, and an interval at any level."""
+
+    log: float
+    se: float
+    df: float
+
+    @property
+    def ratio(self) -> float:
+        return math.exp(self.log)
+
+    @property
+    def p_value(self) -> float:
+        if self.se == 0.0:
+            return 1.0 if self.log == 0.0 else 0.0
+        if not math.isfinite(self.se) or self.df <= 0:
+            return 1.0
+        return float(2 * stdtr(self.df, -abs(self.log) / self.se))  # Student t's two tails
+
+    def interval(self, alpha: float = ALPHA) -> tuple[float, float]:
+        h = _t_half_width(self.se, self.df, alpha)
+        return math.exp(self.log - h) if math.isfinite(h) else 0.0, math.exp(self.log + h)
 
 
-def ratio_test(a: np.ndarray, b: np.ndarray, *, seed: int = 0) -> tuple[float, float, float, float]:
-    """:func:`ratio_interval` and the two-sided paired-bootstrap p-value of ratio = 1 (with the
-    +1 that keeps it above zero), for a correction over many comparisons."""
-    if a.shape != b.shape:
+def paired_ratio(a: np.ndarray, b: np.ndarray) -> Ratio:
+    """mean(a) / mean(b) for paired runs (``a[i]`` and ``b[i]`` share replay seed i): the delta
+    method on the log, Var(log) = Var(a_i / mean(a) - b_i / mean(b)) / n, and t with n - 1
+    degrees of freedom. Values must be positive (restricted trial counts are at least 1)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
         raise ValueError("paired samples need the same seeds")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and a.min() > 0 and b.min() > 0):
-        raise ValueError("ratio_interval needs finite, positive trial counts")
-    idx = _bootstrap_indices(a.size, seed)
-    samples = np.median(a[idx], axis=1) / np.median(b[idx], axis=1)
-    lo, hi = _interval(samples)
-    return float(np.median(a) / np.median(b)), lo, hi, bootstrap_p(samples, null=1.0)
+        raise ValueError("paired_ratio needs finite, positive costs")
+    n = a.size
+    ma, mb = a.mean(), b.mean()
+    if n < 2:
+        return Ratio(math.log(ma / mb), math.inf, 0)
+    d = a / ma - b / mb
+    se = float(d.std(ddof=1) / math.sqrt(n))
+    return Ratio(float(math.log(ma / mb)), se if se > 1e-12 else 0.0, n - 1)
 
 
-def bootstrap_p(samples: np.ndarray, *, null: float = 0.0) -> float:
-    """Two-sided bootstrap p-value of the statistic = ``null``, with the +1 that keeps it above zero."""
-    below, above = int((samples <= null).sum()), int((samples >= null).sum())
-    return float(min(1.0, 2 * (min(below, above) + 1) / (samples.size + 1)))
+def pooled(ratios: Sequence[Ratio]) -> Ratio:
+    """The geometric mean of independent ratios (one per searcher: different runs): the mean of
+    the logs, its variance the sum of theirs over k^2, Welch-Satterthwaite degrees of freedom."""
+    if not ratios:
+        raise ValueError("nothing to pool")
+    k = len(ratios)
+    parts = [(r.se / k) ** 2 for r in ratios]
+    var = sum(parts)
+    if var == 0.0 or not math.isfinite(var):
+        df = min(r.df for r in ratios)
+    else:
+        df = var**2 / sum(p**2 / r.df for p, r in zip(parts, ratios, strict=True) if p > 0)
+    return Ratio(sum(r.log for r in ratios) / k, math.sqrt(var), df)
 
 
-def holm(p_values: list[float], alpha: float = 1 - CONFIDENCE) -> list[bool]:
-    """Holm's (1979) step-down: reject the k-th smallest p while p <= alpha / (m - k), then
-    stop (hand-written: six lines; statsmodels' ``multipletests`` is not a dependency)."""
-    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
-    reject = [False] * len(p_values)
-    for k, i in enumerate(order):
-        if p_values[i] > alpha / (len(p_values) - k):
-            break
-        reject[i] = True
-    return reject
+@dataclass(frozen=True)
+class Meta(Ratio):
+    """A random-effects mean over tasks: ``tau`` the between-task spread of the log ratio
+    (Paule-Mandel), ``k`` the tasks."""
+
+    tau: float = 0.0
+    k: int = 0
+
+
+def random_effects(ratios: Sequence[Ratio]) -> Meta:
+    """The mean log ratio over tasks like these (random effects, Paule-Mandel tau^2) with
+    the Hartung-Knapp-Sidik-Jonkman variance and t with k - 1 degrees of freedom (statsmodels'
+    ``combine_effects``): the interval for the question "across tasks", which holds its level
+    with as few as three tasks, where a bootstrap over tasks cannot."""
+    # statsmodels: only where an across-task answer is made (it imports pandas)
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    if len(ratios) < 2:
+        raise ValueError("a meta-analysis needs at least two tasks")
+    effect = np.array([r.log for r in ratios])
+    variance = np.array([max(r.se**2, 1e-12) if math.isfinite(r.se) else 1e12 for r in ratios])
+    res = combine_effects(effect, variance, method_re="iterated", use_t=True)
+    return Meta(
+        float(res.mean_effect_re),
+        float(math.sqrt(res.var_hksj_re)),
+        float(res.df_resid),
+        tau=float(math.sqrt(max(res.tau2, 0.0))),
+        k=len(ratios),
+    )
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """A family's correction: adjusted p-values, decisions at ``alpha``, and the per-comparison
+    level at which each interval is drawn so that it excludes 1 exactly when rejected."""
+
+    method: str
+    p_adjusted: list[float]
+    reject: list[bool]
+    alphas: list[float]
+
+    def confidence(self, i: int) -> float:
+        return 1 - self.alphas[i]
+
+
+def correct(p_values: Sequence[float], method: str = "holm", alpha: float = ALPHA) -> Decisions:
+    """statsmodels' ``multipletests`` over a family (``holm``, or ``fdr_bh`` for
+    Benjamini-Hochberg), and each comparison's interval level: a test that rejects when its
+    adjusted p-value p~ <= alpha rejects when p <= alpha p / p~, so the interval at level
+    1 - alpha p / p~ excludes the null exactly when the correction rejects (for Bonferroni
+    these are the simultaneous intervals; for Holm and BH, the intervals of the level each
+    comparison was actually tested at)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown correction {method!r}: one of {', '.join(METHODS)}")
+    if not p_values:
+        return Decisions(method, [], [], [])
+    # statsmodels: only where a family is corrected (it imports pandas)
+    from statsmodels.stats.multitest import multipletests
+
+    reject, adjusted, _, _ = multipletests(list(p_values), alpha=alpha, method=method)
+    m = len(p_values)
+    alphas = [
+        alpha * p / q if q > 0 and p > 0 else alpha / m for p, q in zip(p_values, adjusted, strict=True)
+    ]
+    return Decisions(method, [float(q) for q in adjusted], [bool(r) for r in reject], alphas)

@@ -2,39 +2,41 @@
 only on some? (Savarese et al.'s "domain-independent" claim, asked of the user's own tasks.)
 
 From the replay runs of several tasks (each task's optimizers replayed with the same searchers
-and replay seeds), per searcher and delta:
+and replay seeds), per delta, with the one estimator (:mod:`service.analysis.estimator`: the
+restricted mean of trials-to-delta):
 
 * **Performance profiles** (Dolan & Moré 2002, as AlgoPerf scores training algorithms): for
-  each optimizer, rho(tau) = the share of tasks on which its median trials-to-delta is within
-  tau times the best optimizer's on that task, tau from 1 to 10. A median that never reached
-  delta is infinitely far: it is within no tau.
-* **Overall verdicts against a baseline**: the geometric mean over tasks of the per-task ratio
-  median T(delta) of the optimizer / of the baseline (a run that never reached delta counts as
-  the budget, as in the per-task verdicts), with a 95% hierarchical bootstrap interval:
-  resample the tasks, then within each drawn task the replay seeds (paired: one draw of seeds
-  serves both optimizers). Its two-sided bootstrap p-value enters Holm's step-down correction
-  over every overall comparison made (optimizers x searchers x deltas); ``distinguishable``
-  is Holm's decision at 5%. "All searchers" pools the searchers: the geometric mean over
-  (task, searcher) cells, resampled by task and then by seed.
-
-Hand-written: no maintained library bootstraps nested (task, seed) samples of censored trial
-counts. Holm's correction is :func:`service.analysis.statistics.holm`.
+  each optimizer, rho(tau) = the share of problems (tasks, for one searcher; (task, searcher)
+  cells, for all searchers) on which its tuning cost is within tau times the best optimizer's
+  there, tau from 1 to 10. A cell that does not reach delta (fewer than half its runs did) is
+  infinitely far: within no tau. The **benchmark score** is AlgoPerf's: the profile's integral
+  from tau = 1 to 4, over 3 (1: the best everywhere; 0: never within 4x of the best).
+* **Overall verdicts against a baseline**: a random-effects meta-analysis of the per-task log
+  ratios (each task's ratio pooled over its searchers for the headline family; one searcher's
+  for the per-searcher family), with the Hartung-Knapp-Sidik-Jonkman interval
+  (:func:`service.analysis.statistics.random_effects`): it speaks of tasks *like these*, and
+  says so; below :data:`FEW_TASKS` tasks it warns that the interval is wide. A task where the
+  pair is budget-bound (neither side reached delta in half its runs) has no ratio and sits out.
+  Each family is corrected on its own (Holm by default), intervals at the corrected level.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from service.analysis.replay import Run, delta_key
-from service.analysis.statistics import BOOTSTRAP_SAMPLES, CONFIDENCE, bootstrap_p, censored, holm
+from service.analysis.estimator import Status, cell, pair, paired
+from service.analysis.replay import Run
+from service.analysis.statistics import METHODS, Meta, Ratio, correct, pooled, random_effects
 
 TAUS = [round(float(t), 4) for t in np.geomspace(1.0, 10.0, 25)]
+SCORE_TAU = 4.0  # AlgoPerf's r_max: the benchmark score integrates the profile over [1, 4]
 ALL_SEARCHERS = "all searchers"
-ALPHA = 1 - CONFIDENCE
+FEW_TASKS = 5  # below this many tasks, the across-task interval is wide and the text says so
 
 
 @dataclass
@@ -48,35 +50,47 @@ class TaskRuns:
 
 
 class Profile(BaseModel):
-    """A performance profile: the share of tasks within tau of the best optimizer there."""
+    """A performance profile: the share of problems within tau of the best optimizer there."""
 
-    searcher: str
+    searcher: str = Field(
+        description="A searcher (problems: tasks), or `all searchers` (problems: (task, searcher) cells)."
+    )
     delta: float
     optimizer: str
     tau: list[float]
     share: list[float] = Field(
-        description="At each tau: share of tasks with median T(delta) <= tau x the best's."
+        description="At each tau: share of problems with tuning cost <= tau x the best's (a cell that "
+        "does not reach delta is within no tau)."
     )
-    tasks: int
+    problems: int
+    score: float = Field(
+        description="AlgoPerf's benchmark score: the profile's integral over tau in [1, 4], over 3."
+    )
 
 
 class OverallVerdict(BaseModel):
-    """An optimizer against the baseline across tasks, per searcher (or all pooled) and delta."""
+    """An optimizer against the baseline across tasks, per delta: pooled over the searchers
+    (the headline family) or for one searcher."""
 
+    family: Literal["headline", "per searcher"]
     searcher: str
     delta: float
     optimizer: str
     baseline: str
     ratio: float | None = Field(
-        description="Geometric mean over tasks of median T(delta) ratios; null: none reached."
+        description="Random-effects mean ratio over tasks; null: under two tasks have one."
     )
     ci: tuple[float | None, float | None] = Field(
-        description="95% hierarchical-bootstrap interval (tasks, then seeds)."
+        description="Hartung-Knapp-Sidik-Jonkman interval at `confidence` (the corrected level)."
     )
-    p_value: float | None = Field(description="Two-sided bootstrap p-value of ratio = 1.")
-    distinguishable: bool = Field(description="Holm's decision at 5% over `comparisons` comparisons.")
-    comparisons: int = Field(description="The family Holm corrects over.")
-    tasks: int
+    confidence: float | None = None
+    p_value: float | None = Field(description="Two-sided t-test (k - 1 df) of mean ratio = 1.")
+    p_adjusted: float | None = None
+    distinguishable: bool = Field(description="The correction's decision at 5% over its family.")
+    comparisons: int = Field(description="The family the correction is over.")
+    correction: str = "Holm"
+    tasks: int = Field(description="Tasks with a ratio (a budget-bound task sits out).")
+    tau: float | None = Field(None, description="Between-task spread of the log ratio (Paule-Mandel).")
     text: str
 
 
@@ -90,127 +104,156 @@ class Suite(BaseModel):
     verdicts: list[OverallVerdict]
 
 
-def _trials(runs: list[Run], delta: float) -> np.ndarray:
-    budget = runs[0].budget
-    return censored([r.trials_to.get(delta_key(delta)) for r in runs], at=budget)
-
-
-def profiles(tasks: list[TaskRuns], searchers: list[str], deltas: list[float]) -> list[Profile]:
-    out = []
-    optimizers = _shared(tasks)
-    for searcher in searchers:
-        for delta in deltas:
-            ratios = {o: [] for o in optimizers}  # per task: median / best median
-            for t in tasks:
-                medians = {
-                    o: float(
-                        np.median(
-                            censored([r.trials_to.get(delta_key(delta)) for r in t.runs[(o, searcher)]])
-                        )
-                    )
-                    for o in optimizers
-                }
-                best = min(medians.values())
-                for o in optimizers:
-                    ratios[o].append(medians[o] / best if math.isfinite(medians[o]) else math.inf)
-            for o in optimizers:
-                r = np.array(ratios[o])
-                share = [float((r <= tau + 1e-9).mean()) for tau in TAUS]
-                out.append(
-                    Profile(
-                        searcher=searcher, delta=delta, optimizer=o, tau=TAUS, share=share, tasks=len(tasks)
-                    )
-                )
-    return out
-
-
 def _shared(tasks: list[TaskRuns]) -> list[str]:
     """The optimizers every task replayed, in the first task's order."""
     return [o for o in tasks[0].optimizers if all(o in t.optimizers for t in tasks)]
 
 
-def _log_ratio_samples(
-    tasks: list[TaskRuns],
-    cells: list[tuple[int, str]],
-    optimizer: str,
-    baseline: str,
-    delta: float,
-    seed: int,
-) -> tuple[float, np.ndarray]:
-    """The geometric-mean ratio over (task, searcher) ``cells``, and its hierarchical-bootstrap
-    samples of the log: draw tasks with replacement, then seeds within each drawn task."""
-    rng = np.random.default_rng(seed)
-    by_task: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for k, searcher in cells:
-        t = tasks[k]
-        by_task.setdefault(k, []).append(
-            (_trials(t.runs[(optimizer, searcher)], delta), _trials(t.runs[(baseline, searcher)], delta))
-        )
-    keys = list(by_task)
-    per_task = np.empty((len(keys), BOOTSTRAP_SAMPLES))  # each task's mean log ratio under a seed resample
-    points = []
-    for row, k in enumerate(keys):
-        n = by_task[k][0][0].size
-        idx = rng.integers(0, n, size=(BOOTSTRAP_SAMPLES, n))
-        per_task[row] = np.mean(
-            [np.log(np.median(a[idx], axis=1) / np.median(b[idx], axis=1)) for a, b in by_task[k]], axis=0
-        )
-        points.append(np.mean([np.log(np.median(a) / np.median(b)) for a, b in by_task[k]]))
-    # a bootstrap sample draws the tasks with replacement, each drawn task with a fresh seed resample
-    draws = rng.integers(0, len(keys), size=(BOOTSTRAP_SAMPLES, len(keys)))
-    fresh = rng.integers(0, BOOTSTRAP_SAMPLES, size=(BOOTSTRAP_SAMPLES, len(keys)))
-    samples = per_task[draws, fresh].mean(axis=1)
-    point = float(np.mean(points))
-    return point, samples
+def benchmark_score(ratios: np.ndarray) -> float:
+    """AlgoPerf's score, exactly: (1 / (4 - 1)) * integral over [1, 4] of rho(tau); a problem at
+    ratio r >= 1 adds max(0, 4 - r) to the integral."""
+    r = np.maximum(np.asarray(ratios, dtype=float), 1.0)
+    return float(np.mean(np.clip(SCORE_TAU - r, 0.0, SCORE_TAU - 1.0)) / (SCORE_TAU - 1.0)) if r.size else 0.0
 
 
-def overall_verdicts(
-    tasks: list[TaskRuns], searchers: list[str], deltas: list[float], baseline: str
-) -> list[OverallVerdict]:
-    optimizers = [o for o in _shared(tasks) if o != baseline]
-    found: list[tuple[str, float, str, float, float, float, float]] = []
-    for delta in deltas:
-        for optimizer in optimizers:
-            for searcher in [*searchers, ALL_SEARCHERS]:
-                names = searchers if searcher == ALL_SEARCHERS else [searcher]
-                cells = [(k, s) for k in range(len(tasks)) for s in names]
-                point, samples = _log_ratio_samples(tasks, cells, optimizer, baseline, delta, seed=len(found))
-                tail = ALPHA / 2 * 100
-                lo, hi = np.percentile(samples, [tail, 100 - tail], method="lower")
-                found.append((searcher, delta, optimizer, point, float(lo), float(hi), bootstrap_p(samples)))
-    # Holm over the per-searcher comparisons; the pooled lines are summaries, each tested alone
-    family = [i for i, f in enumerate(found) if f[0] != ALL_SEARCHERS]
-    decided = dict(zip(family, holm([found[i][6] for i in family]), strict=True))
+def _profile(
+    searcher: str, delta: float, optimizers: list[str], cells: list[dict[str, list[Run]]]
+) -> list[Profile]:
+    """Profiles over ``cells`` (each: optimizer -> its runs on one problem)."""
+    ratios: dict[str, list[float]] = {o: [] for o in optimizers}
+    for runs in cells:
+        costs = {}
+        for o in optimizers:
+            e = cell(runs[o], delta)
+            costs[o] = e.mean if e.reaches else math.inf
+        best = min(costs.values())
+        for o in optimizers:
+            ratios[o].append(costs[o] / best if math.isfinite(best) else math.inf)
     out = []
-    for i, (searcher, delta, optimizer, point, lo, hi, p) in enumerate(found):
-        ratio, clo, chi = math.exp(point), math.exp(lo), math.exp(hi)
-        pooled = searcher == ALL_SEARCHERS
-        distinguishable = p <= ALPHA if pooled else decided[i]
-        text = f"{optimizer} vs {baseline} · {searcher} · δ={delta:g} across {len(tasks)} tasks: {ratio:.2f}× [{clo:.2f}, {chi:.2f}]"
-        if distinguishable:
-            text += f" — {optimizer if ratio < 1 else baseline} cheaper to tune"
-        else:
-            text += " — not distinguishable"
-        text += f" (p={p:.3f}" + ("" if pooled else f", Holm over {len(family)}") + ")"
+    for o in optimizers:
+        r = np.array(ratios[o])
         out.append(
-            OverallVerdict(
+            Profile(
                 searcher=searcher,
                 delta=delta,
-                optimizer=optimizer,
-                baseline=baseline,
-                ratio=ratio,
-                ci=(clo, chi),
-                p_value=p,
-                distinguishable=distinguishable,
-                comparisons=1 if pooled else len(family),
-                tasks=len(tasks),
-                text=text,
+                optimizer=o,
+                tau=TAUS,
+                share=[float((r <= tau + 1e-9).mean()) for tau in TAUS],
+                problems=len(cells),
+                score=benchmark_score(r),
             )
         )
     return out
 
 
-def suite(tasks: list[TaskRuns], searchers: list[str], deltas: list[float], baseline: str) -> Suite:
+def profiles(
+    tasks: list[TaskRuns], searchers: list[str], deltas: list[float], *, pooled_only: bool = False
+) -> list[Profile]:
+    """Per delta: over every (task, searcher) cell (``all searchers``), and unless
+    ``pooled_only``, per searcher over the tasks."""
+    optimizers = _shared(tasks)
+    out = []
+    for delta in deltas:
+        every = [{o: t.runs[(o, s)] for o in optimizers} for t in tasks for s in searchers]
+        out += _profile(ALL_SEARCHERS, delta, optimizers, every)
+        if not pooled_only:
+            for s in searchers:
+                out += _profile(
+                    s, delta, optimizers, [{o: t.runs[(o, s)] for o in optimizers} for t in tasks]
+                )
+    return out
+
+
+def _task_ratio(
+    t: TaskRuns, optimizer: str, baseline: str, searchers: list[str], delta: float
+) -> Ratio | None:
+    """One task's ratio over ``searchers``: the geometric mean of its tested pairs; None where
+    every pair is budget-bound (or unpaired)."""
+    tested = []
+    for s in searchers:
+        a, b = t.runs[(optimizer, s)], t.runs[(baseline, s)]
+        if paired(a, b):
+            p = pair(a, b, delta)
+            if p.status == Status.TESTED and p.ratio is not None:
+                tested.append(p.ratio)
+    return pooled(tested) if tested else None
+
+
+def overall_verdicts(
+    tasks: list[TaskRuns], searchers: list[str], deltas: list[float], baseline: str, correction: str = "holm"
+) -> list[OverallVerdict]:
+    optimizers = [o for o in _shared(tasks) if o != baseline]
+    found: list[tuple[str, float, str, Meta | None]] = []
+    for delta in deltas:
+        for optimizer in optimizers:
+            for searcher in [ALL_SEARCHERS, *searchers]:
+                names = searchers if searcher == ALL_SEARCHERS else [searcher]
+                per_task = [_task_ratio(t, optimizer, baseline, names, delta) for t in tasks]
+                have = [r for r in per_task if r is not None]
+                found.append((searcher, delta, optimizer, random_effects(have) if len(have) >= 2 else None))
+    out: list[OverallVerdict] = []
+    for family in ("headline", "per searcher"):
+        mine = [f for f in found if (f[0] == ALL_SEARCHERS) == (family == "headline")]
+        tested = [f for f in mine if f[3] is not None]
+        decisions = correct([f[3].p_value for f in tested], correction)  # type: ignore[union-attr]
+        for searcher, delta, optimizer, meta in mine:
+            k = next((i for i, f in enumerate(tested) if f[3] is meta), None) if meta is not None else None
+            v = OverallVerdict(
+                family=family,  # type: ignore[arg-type]
+                searcher=searcher,
+                delta=delta,
+                optimizer=optimizer,
+                baseline=baseline,
+                ratio=None,
+                ci=(None, None),
+                p_value=None,
+                distinguishable=False,
+                comparisons=len(tested),
+                correction=METHODS[correction],
+                tasks=0 if meta is None else meta.k,
+                text="",
+            )
+            if meta is not None and k is not None:
+                level = decisions.confidence(k)
+                v.ratio, v.ci, v.confidence = meta.ratio, meta.interval(1 - level), level
+                v.p_value, v.p_adjusted, v.distinguishable = (
+                    meta.p_value,
+                    decisions.p_adjusted[k],
+                    decisions.reject[k],
+                )
+                v.tau = meta.tau
+            v.text = _overall_text(v, len(tasks))
+            out.append(v)
+    return out
+
+
+def _overall_text(v: OverallVerdict, total: int) -> str:
+    text = f"{v.optimizer} vs {v.baseline} · {v.searcher} · δ={v.delta:g} across tasks:"
+    if v.ratio is None:
+        return (
+            text + f" fewer than two of the {total} tasks have a ratio (the rest are budget-bound): no answer"
+        )
+    lo, hi = v.ci
+    level = f"{v.confidence:.1%}".replace(".0%", "%")
+    decision = (
+        f"{v.optimizer if v.ratio < 1 else v.baseline} cheaper to tune"
+        if v.distinguishable
+        else "not distinguishable"
+    )
+    family = f", {v.correction} over {v.comparisons}" if v.comparisons > 1 else ""
+    text += (
+        f" {v.ratio:.2f}× [{lo:.2f}, {hi:.2f}] over {v.tasks} tasks like these — {decision} "
+        f"(p={v.p_value:.2g}, adjusted {v.p_adjusted:.2g}{family}; {level} random-effects interval; "
+        f"between-task spread τ={v.tau:.2f})"
+    )
+    if v.tasks < FEW_TASKS:
+        text += f"; {v.tasks} tasks: below {FEW_TASKS} this interval is wide, the per-task lines speak of these tasks"
+    return text
+
+
+def suite(
+    tasks: list[TaskRuns], searchers: list[str], deltas: list[float], baseline: str, correction: str = "holm"
+) -> Suite:
     """Profiles and overall verdicts over ``tasks`` (at least two, each with ``baseline``)."""
     if len(tasks) < 2:
         raise ValueError("a suite needs at least two tasks")
@@ -221,5 +264,5 @@ def suite(tasks: list[TaskRuns], searchers: list[str], deltas: list[float], base
         baseline=baseline,
         optimizers=_shared(tasks),
         profiles=profiles(tasks, searchers, deltas),
-        verdicts=overall_verdicts(tasks, searchers, deltas, baseline),
+        verdicts=overall_verdicts(tasks, searchers, deltas, baseline, correction),
     )

@@ -90,6 +90,11 @@ class ReplaySpec(BaseModel):
         description="The optimizer every verdict compares against, on each task and across tasks (a "
         "landscape's label: its optimizer, e.g. `adam`); default: each task's first landscape.",
     )
+    correction: Literal["holm", "fdr_bh"] = Field(
+        "holm",
+        description="The multiple-comparison correction over each family of verdicts: Holm's "
+        "step-down (family-wise error) or Benjamini-Hochberg (`fdr_bh`, false discovery rate).",
+    )
     noise: Literal["seed", "none"] = Field(
         "seed",
         description="What a searcher is told: one training seed's error per config (`seed`, as a real "
