@@ -118,16 +118,22 @@ def test_replay_and_comparisons(settings: Settings) -> None:
         (o, s) for o in ("adam", "avagrad") for s in ("random", "gld", "cgld")
     }
     for row in result.rows:
-        assert row.seeds == 12 and 0 < row.success_rate <= 1
-        assert row.q25 <= row.median <= row.q75 <= 30
+        assert row.seeds == 12 and 0 < row.reached <= 1
+        assert 1 <= row.ci[0] <= row.trials <= row.ci[1] <= 30
     for curve in result.curves:
         assert curve.median[0] >= curve.median[-1] >= 0  # suboptimality only falls
-    assert {(v.optimizer, v.baseline, v.searcher, v.delta) for v in result.verdicts} == {
+    per = [v for v in result.verdicts if v.family == "per searcher"]
+    assert {(v.optimizer, v.baseline, v.searcher, v.delta) for v in per} == {
         ("avagrad", "adam", s, d) for s in ("random", "gld", "cgld") for d in (0.5, 1.0)
     }
-    for v in result.verdicts:  # Holm over the six: a verdict it keeps has an interval that excludes 1
-        assert v.ci[0] <= v.ratio <= v.ci[1] and v.comparisons == 6 and v.p_value is not None
-        assert not v.distinguishable or v.ci[1] < 1 or v.ci[0] > 1
+    assert {(v.searcher, v.delta) for v in result.verdicts if v.family == "headline"} == {
+        ("all searchers", 0.5),
+        ("all searchers", 1.0),
+    }
+    for v in result.verdicts:  # each interval excludes 1 exactly when its family's correction says so
+        if v.status == "tested":
+            assert v.ci[0] <= v.ratio <= v.ci[1] and v.p_adjusted is not None
+            assert v.distinguishable == (v.ci[1] < 1 or v.ci[0] > 1)
     for closed in result.random_closed_form:
         assert len(closed.expected) == 30 and closed.expected[-1] <= closed.expected[0]
     assert {e.searcher for e in result.expected_suboptimality} == {
@@ -143,7 +149,10 @@ def test_replay_and_comparisons(settings: Settings) -> None:
         assert {r["searcher"] for r in over_rest["rows"]} == {"gld"} and {
             r["delta"] for r in over_rest["rows"]
         } == {0.5}
-        assert [(v["searcher"], v["delta"]) for v in over_rest["verdicts"]] == [("gld", 0.5)]
+        assert [(v["searcher"], v["delta"]) for v in over_rest["verdicts"]] == [
+            ("all searchers", 0.5),
+            ("gld", 0.5),
+        ]
         by_task = client.get(
             "/v1/comparisons", params={"task": "synthetic-bowl", "optimizers": "adam"}
         ).json()
