@@ -137,8 +137,10 @@ class _Bars:
     def job_started(self, job_id: int, label: str, total: int | None) -> None:
         self.bars[job_id] = tqdm(total=total, desc=f"{label} (job {job_id})", file=sys.stderr)
 
-    def job_advanced(self, job_id: int, done: int) -> None:
+    def job_advanced(self, job_id: int, done: int, total: int | None = None) -> None:
         if job_id in self.bars:
+            if total is not None:
+                self.bars[job_id].total = total  # a sweep learns its refinement region as it goes
             self.bars[job_id].n = done
             self.bars[job_id].refresh()
 
@@ -508,12 +510,20 @@ def study(
     fidelity: Annotated[
         str,
         typer.Option(
-            help="'full' (every node at the recipe's epochs) or 'successive-halving' (the best 1/eta "
-            "of the nodes go on at each rung)."
+            help="'full' (every node at the recipe's epochs) or 'successive-halving' (at each rung the "
+            "best floor(n/eta) of the n nodes go on, and every node within --margin of the rung's best)."
         ),
     ] = "full",
     eta: Annotated[int, typer.Option(help="Successive halving: keep the best 1/eta at each rung.")] = 3,
     min_epochs: Annotated[int, typer.Option(help="Successive halving: epochs of the first rung.")] = 1,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            help="Successive halving: also promote every node within this margin of a rung's best, in "
+            "the metric's delta unit (default 5 points of error; a task scored otherwise must set it); "
+            "0: the textbook rule, the best floor(n/eta) only."
+        ),
+    ] = None,
     early_stopping: Annotated[
         str,
         typer.Option(
@@ -555,7 +565,7 @@ def study(
         fused=fused,
         resweep=resweep,
         early_stopping=None if early_stopping == "none" else {"name": early_stopping},
-        fidelity=_fidelity(fidelity, eta, min_epochs),
+        fidelity=_fidelity(fidelity, eta, min_epochs, margin),
     )
     report = study_service.run_study(get_settings(), plan, Path(out), _Bars())
     console.print(
@@ -584,12 +594,13 @@ def study(
     )
 
 
-def _fidelity(name: str, eta: int, min_epochs: int) -> dict[str, Any] | None:
+def _fidelity(name: str, eta: int, min_epochs: int, margin: float | None) -> dict[str, Any] | None:
     if name == "full":
         return None
     if name != "successive-halving":
         _fail(f"--fidelity must be 'full' or 'successive-halving', not {name!r}")
-    return {"method": "successive_halving", "eta": eta, "min_epochs": min_epochs}
+    rule = {"method": "successive_halving", "eta": eta, "min_epochs": min_epochs}
+    return rule if margin is None else {**rule, "margin": margin}
 
 
 @app.command()

@@ -143,7 +143,7 @@ class StudyProgress(Protocol):
 
     def note(self, message: str) -> None: ...
     def job_started(self, job_id: int, label: str, total: int | None) -> None: ...
-    def job_advanced(self, job_id: int, done: int) -> None: ...
+    def job_advanced(self, job_id: int, done: int, total: int | None = None) -> None: ...
     def job_finished(self, job_id: int) -> None: ...
 
 
@@ -158,7 +158,7 @@ class _Silent:
     def job_started(self, job_id: int, label: str, total: int | None) -> None:
         pass
 
-    def job_advanced(self, job_id: int, done: int) -> None:
+    def job_advanced(self, job_id: int, done: int, total: int | None = None) -> None:
         pass
 
     def job_finished(self, job_id: int) -> None:
@@ -172,7 +172,7 @@ def run_here(settings: Settings, spec: BaseModel, label: str, progress: StudyPro
     with session_scope(url) as session:
         job_id = job_service.create_job(session, spec, owner=owner).id
     progress.job_started(job_id, label, kinds.get(spec.kind).total(spec))  # type: ignore[attr-defined]
-    runner = JobRunner(settings, on_progress=lambda job, done, _total: progress.job_advanced(job, done))
+    runner = JobRunner(settings, on_progress=lambda job, done, total: progress.job_advanced(job, done, total))
     try:
         return runner.run_until(job_id)
     finally:

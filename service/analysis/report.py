@@ -93,7 +93,11 @@ def compute_text(fact: LandscapeFacts) -> str:
     how = "full fidelity"
     if fact.fidelity:
         rungs = "/".join(str(r) for r in fact.fidelity["rungs"])
-        how = f"successive halving (eta {fact.fidelity['eta']}, rungs {rungs} epochs; stopped nodes score their rung)"
+        margin = fact.fidelity.get("margin")
+        keeps = f"best 1/{fact.fidelity['eta']}" + (
+            f" and all within {margin:g} of a rung's best" if margin else ""
+        )
+        how = f"successive halving (eta {fact.fidelity['eta']}, rungs {rungs} epochs, {keeps} go on; stopped nodes score their rung)"
     stopped = "" if fact.on_stopped is None else f"; {fact.on_stopped:.0%} of replay trials on stopped nodes"
     return (
         f"; {how}: {compute['epochs']:,} of {compute['full_epochs']:,} epochs "

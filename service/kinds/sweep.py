@@ -155,6 +155,12 @@ class SweepSpec(TrainsOneTask):
             raise ValueError(f"task {info.data['task']!r} trains no epochs: it has no fidelity to vary")
         if value.min_epochs > epochs:
             raise ValueError(f"min_epochs {value.min_epochs} is above the recipe's {epochs} epochs")
+        metric = TASKS[info.data["task"]].metric
+        if metric.delta_unit != "points" and "margin" not in value.model_fields_set and value.margin:
+            raise ValueError(
+                f"margin: task {info.data['task']!r} scores {metric.name} ({metric.delta_unit}), not a "
+                f"percentage; set fidelity.margin in its units (0: the textbook rule, the best 1/eta only)"
+            )
         return value
 
     @field_validator("space", mode="wrap")
@@ -362,12 +368,19 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         return Progress(trials_done=count, best=point, missing=0)
 
     def total(self, spec: SweepSpec) -> int:
-        """(seed, node) trainings: with successive halving, those of every rung."""
-        refine, size = spec.refine, int(spec.space.size)
-        nodes = [size]
-        if spec.fidelity is not None:
-            for _ in spec.fidelity.rungs(spec.epochs)[1:]:
-                nodes.append(max(1, nodes[-1] // spec.fidelity.eta))
+        """(seed, node) trainings planned: with successive halving, those of every rung; the run
+        corrects it as promotions and the refinement region become known, so a bar ends at 100%."""
+        return self._planned(spec, int(spec.space.size), 0)
+
+    @staticmethod
+    def _planned(spec: SweepSpec, alive: int, rung: int) -> int:
+        """Trainings still planned with ``alive`` nodes at rung index ``rung``: each later rung
+        keeps floor(n/eta) (at least one; the margin may keep more), then the refinement's most."""
+        rungs = [spec.epochs] if spec.fidelity is None else spec.fidelity.rungs(spec.epochs)
+        nodes = [alive]
+        for _ in rungs[rung + 1 :]:
+            nodes.append(max(1, nodes[-1] // spec.fidelity.eta))  # type: ignore[union-attr]
+        refine = spec.refine
         extra = min(refine.max_configs, nodes[-1]) * len(refine.seeds) if refine else 0
         return sum(nodes) * len(spec.seeds) + extra
 
@@ -382,7 +395,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         rungs = [spec.epochs] if spec.fidelity is None else spec.fidelity.rungs(spec.epochs)
         carry = spec.fidelity is not None and spec.fidelity.continues and can_continue(spec.recipe)
         alive, after = nodes, None
-        for rung in rungs:
+        for index, rung in enumerate(rungs):
             keep = carry and rung != rungs[-1]
             if not trainer.train({seed: alive for seed in spec.seeds}, rung, after=after, keep=keep):
                 return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
@@ -394,6 +407,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                     trainer.drop_checkpoints([n for n in alive if n not in set(promoted)], rung)
                     after = rung
                 alive = promoted
+                trainer.total = trainer.done + self._planned(spec, len(alive), index + 1)
         region: list[Node] = []
         if spec.refine is not None:  # among the nodes that reached full fidelity
             last = rungs[-1]
@@ -402,6 +416,8 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                 for node in alive
             }
             region = spec.refine.region(means)
+            todo = [(s, n) for s in spec.refine.seeds for n in region if (s, *n, last) not in trainer.results]
+            trainer.total = trainer.done + len(todo)  # the region is known: the bar ends at 100%
             if not trainer.train({seed: region for seed in spec.refine.seeds}, rungs[-1]):
                 return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
         landscape_id = self._store(ctx, spec, trainer, trainer.seconds)

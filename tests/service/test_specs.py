@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -122,9 +123,37 @@ def test_the_table_header_says_what_each_landscape_cost_and_saved() -> None:
     compute = {"epochs": 833, "full_epochs": 2205, "share": 833 / 2205, "seconds": 41.2}
     text = compute_text(LandscapeFacts(**facts, fidelity=halving, compute=compute))
     assert text == (
-        "; successive halving (eta 3, rungs 1/3/5 epochs; stopped nodes score their rung): "
+        "; successive halving (eta 3, rungs 1/3/5 epochs, best 1/3 and all within 5 of a rung's best go on; stopped nodes score their rung): "
         "833 of 2,205 epochs (38%, saving 62%), 41 s of training"
     )
     full = {"epochs": 2205, "full_epochs": 2205, "share": 1.0, "seconds": 90.0}
     assert compute_text(LandscapeFacts(**facts, compute=full)).startswith("; full fidelity: 2,205 of 2,205")
     assert compute_text(LandscapeFacts(**facts)) == "", "an imported landscape: nothing to say"
+
+
+@pytest.mark.parametrize("margin", [0.0, None])
+def test_the_textbook_rule_with_margin_0_keeps_floor_n_over_eta_nodes_per_rung(margin: float | None) -> None:
+    """A 9 x 9 synthetic landscape whose nodes all lie within a point of each other, 20 epochs,
+    eta 3: 81 nodes, then 27, 9, 3 reach the rungs 1, 3, 9, 20 (the default margin of 5 points
+    would take all 81 to the end)."""
+    from service.analysis.fidelity import Fidelity, derive
+
+    rng = np.random.default_rng(0)
+    finals = 10 + rng.random((9, 9))
+    curves = [[[list(finals[i, j] + 5.0 / np.arange(1, 21)) for j in range(9)] for i in range(9)]]
+    textbook = derive(curves, Fidelity.model_validate({**HALVING, "margin": margin}), 20, 90.0)
+    reached = list(textbook.epochs.values())
+    assert [sum(r >= rung for r in reached) for rung in (1, 3, 9, 20)] == [81, 27, 9, 3]
+    wide = derive(curves, Fidelity.model_validate(HALVING), 20, 90.0)
+    assert all(r == 20 for r in wide.epochs.values())
+
+
+def test_an_mse_task_must_set_its_halving_margin_in_its_own_units() -> None:
+    from service.kinds.sweep import SweepSpec
+
+    spec = {"kind": "sweep", "task": "diabetes-mlp", "optimizer": "adam", "recipe": {"epochs": 3}}
+    with pytest.raises(ValidationError) as info:
+        SweepSpec.model_validate({**spec, "fidelity": HALVING})
+    assert "set fidelity.margin in its units" in info.value.errors()[0]["msg"]
+    ok = SweepSpec.model_validate({**spec, "fidelity": {**HALVING, "margin": 0.05}})
+    assert ok.fidelity is not None and ok.fidelity.margin == 0.05
