@@ -527,7 +527,8 @@ def study(
     early_stopping: Annotated[
         str,
         typer.Option(
-            help="Pruner of the second replay, on the stored learning curves: asha, hyperband, median or none."
+            help="Pruner of a second replay on the stored learning curves (with the random and tpe "
+            "searchers only): asha, hyperband, median or none."
         ),
     ] = "asha",
     out: Annotated[str, typer.Option(help="Directory for the figures and the table.")] = "results",
@@ -624,7 +625,7 @@ def quickstart(
     spec = SearchSpec(task=task, optimizer=optimizer, searcher=searcher, budget=budget, seed=seed)
     report = study_service.quickstart(get_settings(), spec, _Bars())
     metric = task_metric(spec.task)
-    _print_curve([p.model_dump() for p in report.curve], metric)
+    _print_curve(report.curve, metric)  # type: ignore[arg-type]  # the same fields as the client's
     if report.best is None:
         _fail(f"job {report.job_id} {report.state}: {report.error}")
     found = report.best

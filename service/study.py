@@ -172,7 +172,16 @@ def run_here(settings: Settings, spec: BaseModel, label: str, progress: StudyPro
     with session_scope(url) as session:
         job_id = job_service.create_job(session, spec, owner=owner).id
     progress.job_started(job_id, label, kinds.get(spec.kind).total(spec))  # type: ignore[attr-defined]
-    runner = JobRunner(settings, on_progress=lambda job, done, total: progress.job_advanced(job, done, total))
+    said = False
+
+    def advanced(job: int, done: int, total: int | None) -> None:
+        nonlocal said
+        progress.job_advanced(job, done, total)
+        if isinstance(spec, ReplaySpec) and total and done >= total and not said:  # a report takes a while
+            progress.note(f"{label} (job {job}): every run done; writing its report (table, figures)")
+            said = True
+
+    runner = JobRunner(settings, on_progress=advanced)
     try:
         return runner.run_until(job_id)
     finally:

@@ -128,3 +128,12 @@ def test_the_study_command_s_defaults_are_the_study_plan_s() -> None:
         "early_stopping": "none" if plan.early_stopping is None else plan.early_stopping.name,
     }
     assert {k: cli[k] for k in as_cli} == as_cli
+
+
+def test_quickstart_runs_one_search_and_prints_its_curve_and_best(env: Path) -> None:
+    """The README's first command: it exited 1 with a traceback after its job succeeded."""
+    result = CliRunner().invoke(
+        app, ["quickstart", "--task", "synthetic-bowl", "--optimizer", "adam", "--budget", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "subopt" in result.output and "best" in result.output

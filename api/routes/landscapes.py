@@ -70,10 +70,13 @@ def get_comparison(
     searchers: Annotated[str | None, Query(description="Comma-separated")] = None,
     deltas: Annotated[str | None, Query(description="Comma-separated points, e.g. 0.5,1")] = None,
 ) -> Comparison:
-    """Rows: median, IQR (seeds that never reach delta count as infinite), mean and std over the
-    seeds that reach it, and the share that do within the budget. Curves: median and IQR of
-    suboptimality after t trials. Landscapes: each one's best error, share of configs within
-    delta (random search's odds) and seed noise."""
+    """Rows: the tuning cost, restricted mean trials to delta (a seed that never reaches it
+    counts the budget) with its 95% interval, the share of seeds that reach it, and a descriptive
+    IQR. Verdicts: each optimizer against the baseline, pooled over searchers (the headline
+    family) and per searcher, with raw and adjusted p-values and intervals at the corrected
+    level. Profiles: performance profiles and AlgoPerf's benchmark score. Curves: median and IQR
+    of suboptimality after t trials. Landscapes: each one's best error, share of configs within
+    delta (random search's odds), seed noise and learning-rate sensitivity."""
     try:
         parsed = [float(d) for d in _split(deltas) or []] or None
     except ValueError:

@@ -516,6 +516,8 @@ def html_page(
         for v in comparison.suite.verdicts:
             css = "cheaper" if v.distinguishable else "tie"
             parts.append(f"<li class='{css}'>{escape(v.text)}</li>")
+    if comparison.profiles:
+        parts.append("</ul><h2>Scores</h2><pre>" + escape(_scores_text(comparison)) + "</pre><ul>")
     parts.append("</ul><h2>Landscapes</h2><table><tr><th>optimizer</th><th>task</th><th>metric</th>")
     parts.append("<th>best (e*)</th><th>seed noise (median std)</th><th>seeds</th><th>compute</th></tr>")
     for f in comparison.landscapes:

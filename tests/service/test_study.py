@@ -29,11 +29,16 @@ SMALL = {
 }
 
 
-def sweep(settings: Settings, **fields: object) -> int:
+def sweep(settings: Settings, progress: list | None = None, **fields: object) -> int:
+    """Run one sweep job; ``progress`` collects its (done, total) reports."""
     spec = {"kind": "sweep", "task": "synthetic-bowl", "optimizer": "adam", "space": SMALL, "seeds": [0]}
     spec.update(fields)
     job = jobs.create_job(settings.resolved_database_url, SweepSpec.model_validate(spec))
-    assert JobRunner(settings).run_once() == job.id
+    seen = progress if progress is not None else []
+    assert (
+        JobRunner(settings, on_progress=lambda _job, done, total: seen.append((done, total))).run_once()
+        == job.id
+    )
     done = jobs.get_job(settings.resolved_database_url, job.id)
     assert done.state == JobState.SUCCEEDED, done.error
     return done.result["landscape_id"]
@@ -196,7 +201,10 @@ def test_refined_sweep_trains_more_seeds_only_near_the_best(settings: Settings) 
     grid = {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1], "epsilons": [1e-8, 1e-4, 1.0]}
     recipe = {"epochs": 1, "subset": 200}
     refine = {"seeds": [1, 2], "margin": 0.0, "top_k": 2, "max_configs": 5}
-    landscape_id = sweep(settings, task="digits-mlp", space=grid, recipe=recipe, refine=refine)
+    progress: list[tuple[int, int]] = []
+    landscape_id = sweep(settings, progress, task="digits-mlp", space=grid, recipe=recipe, refine=refine)
+    assert progress[-1] == (9 + 2 * 2, 9 + 2 * 2), "the bar ends at 100%: 9 nodes, then 2 refined x 2 seeds"
+    assert progress[0][1] == 9 + 5 * 2, "planned up front: at most max_configs refined"
     with TestClient(create_app(settings)) as client:
         body = client.get(f"/v1/landscapes/{landscape_id}").json()
     assert body["seeds"] == [0, 1, 2] and body["sweep_seeds"] == [0] and body["refine"]["top_k"] == 2
