@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -15,6 +16,9 @@ from service import landscapes as landscape_service
 from service.errors import InvalidField
 
 router = APIRouter(tags=["landscapes"])
+
+
+MAX_DELTAS = 20
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -83,6 +87,11 @@ def get_comparison(
         raise InvalidField(
             "deltas", f"must be comma-separated numbers, got {deltas!r}", where="query"
         ) from None
+    if parsed is not None:  # as a replay's own deltas (ReplaySpec.deltas): each costs a pass over the runs
+        if len(parsed) > MAX_DELTAS:
+            raise InvalidField("deltas", f"at most {MAX_DELTAS} deltas, got {len(parsed)}", where="query")
+        if not all(math.isfinite(d) and 0 < d <= 100 for d in parsed):
+            raise InvalidField("deltas", f"each must be a number in (0, 100], got {deltas!r}", where="query")
     return comparisons.compare(
         session,
         job_id=job_id,

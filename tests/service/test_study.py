@@ -158,6 +158,9 @@ def test_replay_and_comparisons(settings: Settings) -> None:
             ("all searchers", 0.5),
             ("gld", 0.5),
         ]
+        for bad_deltas in ("nan", "inf", "-1", "0", "101", ",".join(str(0.1 * k) for k in range(1, 22))):
+            refused = client.get("/v1/comparisons", params={"job_id": replay.id, "deltas": bad_deltas})
+            assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "deltas"]
         by_task = client.get(
             "/v1/comparisons", params={"task": "synthetic-bowl", "optimizers": "adam"}
         ).json()
