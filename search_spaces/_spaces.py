@@ -54,6 +54,7 @@ PAPER_EPSILONS: tuple[float, ...] = _half_decades(-8, 2, start_with_five=False)[
 ADABELIEF_EPSILONS: tuple[float, ...] = tuple(float(f"{e * 1e-8:.6g}") for e in PAPER_EPSILONS)
 
 
+MAX_NAME = 64  # characters of a grid's name
 MAX_AXIS_VALUES = 10_000  # per axis; a job's grid size is capped further by the server (grid_cap)
 
 
@@ -67,9 +68,15 @@ def _check_values(field: str, values: Any) -> tuple[float, ...]:
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise SpaceError(field, f"must contain numbers, got {v!r}")
-        if not math.isfinite(v) or v <= 0:
+        try:
+            x = float(v)
+        except OverflowError:  # an integer beyond any float
+            raise SpaceError(
+                field, "values must be finite and > 0, got an integer too large for a float"
+            ) from None
+        if not math.isfinite(x) or x <= 0:
             raise SpaceError(field, f"values must be finite and > 0, got {v!r}")
-        out.append(float(v))
+        out.append(x)
     if len(set(out)) != len(out):
         raise SpaceError(field, "values must be distinct")
     return tuple(sorted(out))
@@ -189,15 +196,20 @@ def space_from_json(data: dict[str, Any]) -> Space:
     kind = data.get("type", "grid")
     if kind == "grid":
         name = data.get("name")
+        if name is not None and (not isinstance(name, str) or not 0 < len(name) <= MAX_NAME):
+            raise SpaceError("name", f"must be a string of 1 to {MAX_NAME} characters")
         if name is not None and "alphas" not in data and "epsilons" not in data:
             if name not in NAMED_GRIDS:
                 raise SpaceError("name", f"unknown grid {name!r}; known: {sorted(NAMED_GRIDS)}")
             return NAMED_GRIDS[name]()
-        return GridSpace(
+        grid = GridSpace(
             _check_values("alphas", data.get("alphas")),
             _check_values("epsilons", data.get("epsilons")),
             name=name,
         )
+        if name in NAMED_GRIDS and grid != NAMED_GRIDS[name]():
+            raise SpaceError("name", f"{name!r} names the built-in grid; these values are not it")
+        return grid
     if kind == "box":
         return BoxSpace(tuple(data.get("alpha") or ()), tuple(data.get("epsilon") or ()))
     raise SpaceError("type", f"must be 'grid' or 'box', got {kind!r}")

@@ -58,6 +58,11 @@ def test_submit_returns_202_queued(client: TestClient) -> None:
         ({"space": {"type": "grid", "alphas": [0.0], "epsilons": [1e-8]}}, "space"),
         ({"space": {"type": "grid", "alphas": [0.1], "epsilons": [-1e-8]}}, "space"),
         ({"space": {"type": "box", "alpha": [1e-3, 1.0], "epsilon": [0.0, 1.0]}}, "space"),
+        ({"space": {"type": "grid", "alphas": [10**400], "epsilons": [1e-8]}}, "space"),  # was a 500
+        ({"space": {"type": "box", "alpha": [1e-3, 10**400], "epsilon": [1e-8, 1.0]}}, "space"),
+        ({"space": {"type": "grid", "alphas": [1e-3], "epsilons": [1e-8], "name": {"evil": [1]}}}, "space"),
+        ({"space": {"type": "grid", "alphas": [1e-3], "epsilons": [1e-8], "name": "paper"}}, "space"),
+        ({"space": {"type": "grid", "alphas": [1e-3], "epsilons": [1e-8], "name": "x" * 100_000}}, "space"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(client: TestClient, change: dict, field: str) -> None:
@@ -245,3 +250,24 @@ def test_docs_load_nothing_from_the_internet_and_root_redirects(client: TestClie
             assert client.get(asset).status_code == 200, asset
     r = client.get("/", follow_redirects=False)
     assert r.status_code == 307 and r.headers["location"] == "/docs"
+
+
+def test_a_sweep_with_a_bad_grid_name_is_refused_and_landscapes_still_list(client: TestClient) -> None:
+    """A non-string grid name was accepted (202), stored a landscape, then broke
+    GET /v1/landscapes for every caller with a 500."""
+    sweep = {
+        "kind": "sweep",
+        "task": "synthetic-bowl",
+        "optimizer": "adam",
+        "seeds": [0],
+        "space": {
+            "type": "grid",
+            "alphas": [0.001, 0.01],
+            "epsilons": [1e-8, 1e-6],
+            "name": {"evil": [1, 2]},
+        },
+    }
+    r = client.post("/v1/jobs", json=sweep)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "space"]
+    assert client.get("/v1/jobs").json()["count"] == 0
+    assert client.get("/v1/landscapes").status_code == 200
