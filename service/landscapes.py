@@ -300,6 +300,8 @@ def find_matching(
 
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+MAX_IMPORT_NODES = 10_000  # alphas x epsilons of an import (the paper's grid is 441)
+MAX_IMPORT_SCORES = 50_000  # nodes x seeds: what one request may write
 Score = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -341,6 +343,16 @@ class LandscapeImport(BaseModel):
             raise ValueError(str(exc).split(": ", 1)[-1]) from None
         return value
 
+    @field_validator("epsilons")
+    @classmethod
+    def _bounded_grid(cls, value: list[float], info: ValidationInfo) -> list[float]:
+        nodes = len(info.data.get("alphas") or []) * len(value)
+        if nodes > MAX_IMPORT_NODES:
+            raise ValueError(
+                f"alphas x epsilons is {nodes:,} nodes; an import holds at most {MAX_IMPORT_NODES:,}"
+            )
+        return value
+
     @field_validator("errors")
     @classmethod
     def _shape(cls, value: list[Any], info: ValidationInfo) -> list[list[list[float | None]]]:
@@ -348,6 +360,11 @@ class LandscapeImport(BaseModel):
         per_seed = value if any(isinstance(cell, list) for row in value for cell in row) else [value]
         if len(per_seed) > 20:
             raise ValueError("at most 20 seeds")
+        scores = sum(len(row) for rows in per_seed for row in rows)
+        if scores > MAX_IMPORT_SCORES:
+            raise ValueError(
+                f"{scores:,} scores; an import holds at most {MAX_IMPORT_SCORES:,} (nodes x seeds)"
+            )
         if "alphas" in info.data and "epsilons" in info.data:
             shape = (len(info.data["alphas"]), len(info.data["epsilons"]))
             for s, rows in enumerate(per_seed):

@@ -287,6 +287,22 @@ def test_an_imported_landscape_replays_like_a_swept_one(settings: Settings) -> N
             # found by the fuzzer: a matrix per seed whose first is empty, with bad alphas (was a 500)
             ({"alphas": [0.1, 0.1, 1, 2, 3, 4], "errors": [[], [[250.0]]]}, "alphas"),
             ({"task": "from-a-paper", "metric": "mse", "errors": [[-1.0] * 5] * 6}, "errors"),  # an MSE < 0
+            # sizes a request may ask for are bounded: 700 x 700 nodes took 44 s (SQLite) to insert
+            (
+                {
+                    "alphas": [float(k + 1) for k in range(700)],
+                    "epsilons": [float(k + 1) for k in range(700)],
+                },
+                "epsilons",
+            ),
+            (
+                {
+                    "alphas": [float(k + 1) for k in range(100)],
+                    "epsilons": [float(k + 1) for k in range(100)],
+                    "errors": [[[1.0] * 100] * 100] * 6,
+                },
+                "errors",
+            ),  # fmt: skip
         ]:
             r = client.post(
                 "/v1/landscapes",
