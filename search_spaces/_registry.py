@@ -33,28 +33,34 @@ class Options(BaseModel):
 class StartPoint(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    alpha: float = Field(gt=0)
-    epsilon: float = Field(gt=0)
+    alpha: float = Field(gt=0, allow_inf_nan=False)
+    epsilon: float = Field(gt=0, allow_inf_nan=False)
 
 
 class TPEOptions(Options):
-    n_startup_trials: int = Field(10, ge=1, description="random trials before TPE starts modelling")
+    n_startup_trials: int = Field(
+        10, ge=1, le=100_000, description="random trials before TPE starts modelling"
+    )
     multivariate: bool = Field(True, description="model alpha and epsilon jointly")
 
 
 class CmaEsOptions(Options):
-    n_startup_trials: int = Field(1, ge=1, description="random trials before CMA-ES starts")
+    n_startup_trials: int = Field(1, ge=1, le=100_000, description="random trials before CMA-ES starts")
     with_margin: bool | None = Field(
         None, description="CMA-ES with margin; default: on for grids, off for boxes"
     )
-    popsize: int | None = Field(None, ge=1, description="population size; default: CMA-ES's 4 + 3 ln(n)")
+    popsize: int | None = Field(
+        None, ge=1, le=10_000, description="population size; default: CMA-ES's 4 + 3 ln(n)"
+    )
 
 
 class GLDOptions(Options):
     search_radius: float | None = Field(
-        None, gt=0, description="R in grid cells; default the space's diameter (CGLD: the axis length)"
+        None, gt=0, le=1e6, description="R in grid cells; default the space's diameter (CGLD: the axis length)"
     )
-    min_radius: float = Field(1.0, gt=0, description="r in grid cells: the smallest radius of a round")
+    min_radius: float = Field(
+        1.0, gt=0, le=1e6, description="r in grid cells: the smallest radius of a round"
+    )
     start: Literal["random", "default"] | StartPoint = Field(
         "random",
         description="'random' (seeded), 'default' (the optimizer's library defaults) or "

@@ -449,7 +449,7 @@ class Recipe(BaseModel):
         0.2, gt=0, lt=1, description="Share of the training data carved (fixed seed) for validation."
     )
     subset: int | None = Field(
-        None, ge=1, description="Fidelity knob: keep only this many training examples."
+        None, ge=1, le=10**9, description="Fidelity knob: keep only this many training examples."
     )
     restarts: Restarts | None = Field(
         None, description="SGDR's restarts (schedule `sgdr`; default: every 10 epochs, period x1)."

@@ -65,6 +65,7 @@ def test_values_json_cannot_carry_are_a_422_and_listing_still_works(
         {"schedule": "evil"},
         {"val_fraction": 5},
         {"subset": "abc"},
+        {"subset": 10**400},
         {"hidden": 10**12},
     ],
 )
@@ -171,3 +172,18 @@ def test_the_data_directory_is_absolute_from_the_start(
     monkeypatch.setenv("TUNECOST_DATA_DIR", "data")
     settings = Settings(_env_file=None)
     assert settings.data_dir.is_absolute() and settings.data_dir == tmp_path / "data"  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("searcher", "options", "option"),
+    [
+        ("cmaes", {"popsize": 1_000_000_000}, "popsize"),  # the sampler runs in the server's process
+        ("tpe", {"n_startup_trials": 10**12}, "n_startup_trials"),
+        ("gld", {"search_radius": 1e300}, "search_radius"),
+        ("cgld", {"start": {"alpha": 10**400, "epsilon": 1e-8}}, "start"),
+    ],
+)
+def test_searcher_options_are_bounded(client: TestClient, searcher: str, options: dict, option: str) -> None:
+    r = client.post("/v1/jobs", json={**JOB, "searcher": searcher, "searcher_options": options})
+    assert_refused(r, "searcher_options")
+    assert option in str(r.json()["detail"][0]), r.json()
