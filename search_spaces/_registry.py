@@ -56,7 +56,10 @@ class CmaEsOptions(Options):
 
 class GLDOptions(Options):
     search_radius: float | None = Field(
-        None, gt=0, le=1e6, description="R in grid cells; default the space's diameter (CGLD: the axis length)"
+        None,
+        gt=0,
+        le=1e6,
+        description="R in grid cells; default the space's diameter (CGLD: the axis length)",
     )
     min_radius: float = Field(
         1.0, gt=0, le=1e6, description="r in grid cells: the smallest radius of a round"

@@ -55,7 +55,7 @@ def _known(registry: Any, what: str) -> Any:
 # Seeds and ids fit the database's 32-bit integer columns (Postgres `integer`), so a job that
 # is accepted can always be stored.
 MAX_INT = 2**31 - 1
-Seed = Annotated[int, Field(ge=0, le=MAX_INT)]
+Seed = Annotated[int, Field(ge=0, le=MAX_INT, strict=True)]  # strict: "0" is not a seed, as recipes
 
 
 def _distinct_seeds(value: list[int]) -> list[int]:
@@ -65,7 +65,7 @@ def _distinct_seeds(value: list[int]) -> list[int]:
 
 
 Seeds = Annotated[list[Seed], AfterValidator(_distinct_seeds)]
-Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+Id = Annotated[int, Field(ge=1, le=MAX_INT, strict=True)]
 # What every spec model shares: unknown fields refused, no NaN or infinity anywhere.
 SPEC_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 

@@ -58,9 +58,13 @@ class ReplaySpec(BaseModel):
         max_length=64,
         description="Searchers to compare.",
     )
-    seeds: int = Field(100, ge=1, le=10_000, description="Seeds per searcher and landscape.")
+    seeds: int = Field(100, ge=1, le=10_000, strict=True, description="Seeds per searcher and landscape.")
     budget: int = Field(
-        100, ge=1, le=MAX_INT, description="Distinct configs each run may evaluate (at most the grid size)."
+        100,
+        ge=1,
+        le=MAX_INT,
+        strict=True,
+        description="Distinct configs each run may evaluate (at most the grid size).",
     )
     deltas: list[Annotated[float, Field(gt=0, le=100)]] = Field(
         default_factory=lambda: [0.5, 1.0],

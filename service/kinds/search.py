@@ -112,7 +112,7 @@ class SearchSpec(TrainsOneTask):
         validate_default=True,
         description="Search space; default the paper's 21x21 grid (AdaBelief: its shifted grid).",
     )
-    budget: int = Field(gt=0, description="Distinct (alpha, epsilon) configs to train.")
+    budget: int = Field(gt=0, strict=True, description="Distinct (alpha, epsilon) configs to train.")
     seed: Seed = Field(0, description="Seeds the searcher and the training run (0 to 2^31 - 1).")
     recipe: dict[str, Any] = Field(
         default_factory=dict,

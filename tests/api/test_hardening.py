@@ -187,3 +187,9 @@ def test_searcher_options_are_bounded(client: TestClient, searcher: str, options
     r = client.post("/v1/jobs", json={**JOB, "searcher": searcher, "searcher_options": options})
     assert_refused(r, "searcher_options")
     assert option in str(r.json()["detail"][0]), r.json()
+
+
+@pytest.mark.parametrize(("field", "value"), [("seed", "0"), ("budget", "5"), ("budget", 5.0)])
+def test_numbers_are_not_coerced_from_strings_or_floats(client: TestClient, field: str, value: object) -> None:
+    """As recipes are strict: `"budget": "5"` is a client's bug, not a budget."""
+    assert_refused(client.post("/v1/jobs", json={**SYNTH, field: value}), field)
