@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -40,23 +39,22 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _check_token(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    """Returns the caller's name ('token-N', or 'admin-N' for an admin token) or None when auth is off."""
+    """Returns the caller's owner name (a named token's name, else its digest; see
+    :func:`service.settings.split_token`) or None when auth is off."""
     if not settings.api_tokens and not settings.admin_tokens:
         return None
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "Not authenticated", headers={"WWW-Authenticate": "Bearer"}
         )
-    given = credentials.credentials.encode()
-    for prefix, tokens in (("admin", settings.admin_tokens), ("token", settings.api_tokens)):
-        for i, token in enumerate(tokens):
-            if secrets.compare_digest(given, token.encode()):
-                return f"{prefix}-{i}"
-    raise HTTPException(status.HTTP_403_FORBIDDEN, "Invalid token")
+    found = settings.identity(credentials.credentials)
+    if found is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Invalid token")
+    return found[0]
 
 
-def is_admin(caller: str | None) -> bool:
-    return caller is not None and caller.startswith("admin-")
+def is_admin(settings: Settings, caller: str | None) -> bool:
+    return caller is not None and caller in settings.admins()
 
 
 def require_writer(

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOKEN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+
+
+def split_token(token: str) -> tuple[str, str]:
+    """A configured token's (owner, secret): ``name:secret`` is owned by ``name``; a bare secret
+    by ``sha256:`` and the first 16 hex digits of its digest. An owner survives the token list
+    being reordered or other tokens rotated out, so a job's owner is never whoever takes its
+    place in the list."""
+    name, sep, secret = token.partition(":")
+    if sep and secret and TOKEN_NAME.fullmatch(name):
+        return name, secret
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()[:16], token
 
 
 class Settings(BaseSettings):
@@ -22,7 +38,9 @@ class Settings(BaseSettings):
     ray_num_cpus: int | None = Field(None, description="CPUs for a local Ray instance.")
     api_tokens: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Bearer tokens allowed to change state; empty: no auth. Env: JSON list or comma-separated.",
+        description="Bearer tokens allowed to change state; empty: no auth. Env: JSON list or "
+        "comma-separated. `name:secret` names its owner (rotate the secret, keep the name: the jobs "
+        "stay its own); a bare secret is known by its digest (`sha256:` and 16 hex digits).",
     )
     admin_tokens: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -57,6 +75,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"{value!r} holds no token; leave it empty (or unset) for no auth")
             return tokens
         return value
+
+    def identity(self, presented: str) -> tuple[str, bool] | None:
+        """Who a presented bearer secret is, and whether it is an admin; None: no token matches.
+        Compared in constant time against every configured token."""
+        found = None
+        for admin, tokens in ((True, self.admin_tokens), (False, self.api_tokens)):
+            for token in tokens:
+                name, secret = split_token(token)
+                if secrets.compare_digest(presented.encode(), secret.encode()) and found is None:
+                    found = (name, admin)
+        return found
+
+    def admins(self) -> set[str]:
+        return {split_token(t)[0] for t in self.admin_tokens}
 
     @field_validator("data_dir", mode="after")
     @classmethod

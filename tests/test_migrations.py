@@ -9,6 +9,7 @@ import sys
 import time
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
@@ -169,3 +170,37 @@ def test_the_dashboard_starts_on_a_fresh_database(empty_database_url: str) -> No
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_job_owners_move_from_list_positions_to_token_identities(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs owned by `token-N` / `admin-N` (a position in TUNECOST_API_TOKENS) are owned, after
+    0010, by the identity of the token configured at that position; a position beyond the list
+    keeps its old name, which no token matches. And back."""
+    from service.kinds.search import SearchSpec
+    from service.settings import get_settings, split_token
+    from tests import db
+
+    monkeypatch.setenv("TUNECOST_API_TOKENS", "tokA,bob:tokB")
+    monkeypatch.setenv("TUNECOST_ADMIN_TOKENS", "root")
+    get_settings.cache_clear()
+    try:
+        migrate(empty_database_url, "0009")
+        migrate(empty_database_url, "head")
+        spec = SearchSpec(task="synthetic-bowl", optimizer="adam", searcher="random", budget=2)
+        ids = [db.create_job(empty_database_url, spec, owner=o).id for o in ("x", "x", "x", "x")]
+        with get_engine(empty_database_url).begin() as conn:
+            for job_id, old in zip(ids, ("token-0", "token-1", "admin-0", "token-5"), strict=True):
+                conn.execute(
+                    sa.text("UPDATE tunecost_jobs SET owner = :o WHERE id = :i"), {"o": old, "i": job_id}
+                )
+        downgrade(empty_database_url, "0009")
+        migrate(empty_database_url, "head")
+        owners = [db.get_job(empty_database_url, i).owner for i in ids]
+        assert owners == [split_token("tokA")[0], "bob", split_token("root")[0], "token-5"]
+        assert owners[0].startswith("sha256:") and len(owners[0]) == len("sha256:") + 16
+        downgrade(empty_database_url, "0009")
+        assert [db.get_job(empty_database_url, i).owner for i in ids][:3] == ["token-0", "token-1", "admin-0"]
+    finally:
+        get_settings.cache_clear()

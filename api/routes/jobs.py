@@ -137,10 +137,12 @@ def get_job(session: SessionDep, job_id: PathId) -> JobPublic:
         409: {"description": "Job already finished"},
     },
 )
-def cancel_job(session: SessionDep, caller: WriterDep, job_id: PathId) -> JobPublic:
+def cancel_job(session: SessionDep, settings: SettingsDep, caller: WriterDep, job_id: PathId) -> JobPublic:
     """A queued job is cancelled at once; a running one is stopped (see the README). Only the
     token that submitted it, or an admin token, may cancel it (403 otherwise)."""
-    return _public(session, job_service.cancel_job(session, job_id, caller=caller, admin=is_admin(caller)))
+    return _public(
+        session, job_service.cancel_job(session, job_id, caller=caller, admin=is_admin(settings, caller))
+    )
 
 
 @router.get(

@@ -154,6 +154,34 @@ def test_jobs_belong_to_the_token_that_submitted_them(settings: Settings) -> Non
         assert c.post(f"/v1/jobs/{other}/cancel", headers=as_("root")).json()["state"] == "cancelled"
 
 
+def test_a_job_stays_its_tokens_through_rotation_and_reordering(settings: Settings) -> None:
+    """Owners were list positions: after a restart with tokA rotated out (tokC, tokB), tokC
+    cancelled tokA's job; reordered (tokB, tokA), tokA cancelled tokB's. A named token
+    (`name:secret`) keeps its jobs across a new secret."""
+
+    def as_(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def server(*tokens: str, admins: tuple[str, ...] = ()) -> TestClient:
+        return TestClient(
+            create_app(settings.model_copy(update={"api_tokens": list(tokens), "admin_tokens": list(admins)}))
+        )
+
+    with server("tokA", "tokB", "carol:old-secret") as c:
+        of_a = c.post("/v1/jobs", json=SYNTH, headers=as_("tokA")).json()["id"]
+        of_b = c.post("/v1/jobs", json=SYNTH, headers=as_("tokB")).json()["id"]
+        of_carol = c.post("/v1/jobs", json=SYNTH, headers=as_("old-secret")).json()
+        assert of_carol["owner"] == "carol"
+    with server("tokC", "tokB", "carol:new-secret", admins=("root",)) as c:  # tokA rotated out
+        r = c.post(f"/v1/jobs/{of_a}/cancel", headers=as_("tokC"))
+        assert (r.status_code, r.json()) == (403, {"detail": "Job belongs to another token"})
+        assert c.post(f"/v1/jobs/{of_carol['id']}/cancel", headers=as_("new-secret")).status_code == 200
+        assert c.post(f"/v1/jobs/{of_a}/cancel", headers=as_("root")).status_code == 200, "an admin still can"
+    with server("tokB", "tokA") as c:  # reordered
+        assert c.post(f"/v1/jobs/{of_b}/cancel", headers=as_("tokA")).status_code == 403
+        assert c.post(f"/v1/jobs/{of_b}/cancel", headers=as_("tokB")).status_code == 200
+
+
 @pytest.mark.parametrize("value", [" , ", ",", "[]", '["  "]'])
 def test_a_token_list_that_holds_no_token_is_a_startup_error(
     monkeypatch: pytest.MonkeyPatch, value: str
@@ -190,6 +218,8 @@ def test_searcher_options_are_bounded(client: TestClient, searcher: str, options
 
 
 @pytest.mark.parametrize(("field", "value"), [("seed", "0"), ("budget", "5"), ("budget", 5.0)])
-def test_numbers_are_not_coerced_from_strings_or_floats(client: TestClient, field: str, value: object) -> None:
+def test_numbers_are_not_coerced_from_strings_or_floats(
+    client: TestClient, field: str, value: object
+) -> None:
     """As recipes are strict: `"budget": "5"` is a client's bug, not a budget."""
     assert_refused(client.post("/v1/jobs", json={**SYNTH, field: value}), field)
