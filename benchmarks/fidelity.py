@@ -5,7 +5,7 @@ For each task x optimizer x epochs: one full-fidelity sweep of the optimizer's d
 curves exactly (``service.analysis.fidelity.derive``: what a successive-halving sweep stores, which
 ``tests/service/test_runner.py`` checks bit for bit against a real one). Prints, per (task,
 epochs): the share of the epochs successive halving trains, how many nodes within delta of the
-best it stopped early, trials-to-delta medians with 95% intervals on both landscapes per
+best it stopped early, tuning costs (restricted mean trials to delta) with 95% intervals on both landscapes per
 searcher, and whether each verdict line (each optimizer against the first, the service's own
 rule) is the same on both.
 
@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from service.analysis.comparison import verdict
+from service.analysis.estimator import cell
 from service.analysis.fidelity import Fidelity, derive, share
 from service.analysis.replay import Board, Run, replay
-from service.analysis.statistics import censored, median_interval
 from service.specs import default_space
 from workers.fused import train_fused
 from workers.registry import TASKS, recipe_for
@@ -67,7 +67,7 @@ def matrix(errors: dict[tuple[int, int], list[float]], shape: tuple[int, int]) -
 def _says(verdict: object) -> str:
     """What a verdict line concludes: which side is cheaper, no difference, or neither reached."""
     v = verdict
-    if v.ratio is None:  # type: ignore[attr-defined]
+    if v.ratio is None or v.status == "budget-bound":  # type: ignore[attr-defined]
         return "neither reached"
     if not v.distinguishable:  # type: ignore[attr-defined]
         return "not distinguishable"
@@ -133,14 +133,15 @@ def main() -> None:
                             for seed in range(args.replays)
                         ]
                 for d in args.deltas:
-                    key = str(float(d))
                     cells = []
                     for optimizer in landscapes:
                         for kind in ("full", "halving"):
-                            values = censored([r.trials_to.get(key) for r in runs[(optimizer, kind)]])
-                            lo, hi = median_interval(values)
-                            cells.append(f"{optimizer}/{kind} {np.median(values):g} [{lo:g}, {hi:g}]")
-                    print(f"{searcher} δ={d:g} median trials-to-δ: " + "; ".join(cells))
+                            e = cell(runs[(optimizer, kind)], d)
+                            lo, hi = e.interval()
+                            cells.append(f"{optimizer}/{kind} {e.mean:.1f} [{lo:.1f}, {hi:.1f}]")
+                    print(
+                        f"{searcher} δ={d:g} tuning cost (restricted mean trials to δ): " + "; ".join(cells)
+                    )
                     baseline = args.optimizers[0]
                     for optimizer in args.optimizers[1:]:
                         verdicts = [
