@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import require_reader
+from api.deps import authorize, require_reader
 from api.guards import RequestGuard, json_safe
 from api.routes import catalog, jobs, landscapes
 from api.schemas import Health
@@ -70,6 +75,65 @@ def _install_error_handlers(app: FastAPI, kind_names: set[str]) -> None:
         return JSONResponse({"detail": detail}, status_code=422)
 
 
+UNAUTHORIZED = {"description": "Token missing"}
+FORBIDDEN = {"description": "Wrong token"}
+UNPARSABLE = {"description": "The body could not be read as JSON (not UTF-8)"}
+_PATH_PARAMETER = re.compile(r"\\\{[^}]+\\\}")  # "{job_id}" as re.escape writes it
+NO_NUL = "^[^\\x00]*$"
+TOO_LARGE = {"description": "The body is over the server's TUNECOST_MAX_BODY_BYTES"}
+
+
+def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """The OpenAPI document as this server behaves: bearer security, 401 and 403 only where its
+    settings ask for a token (none configured: nowhere; writes; reads too with
+    TUNECOST_AUTH_READS); 400 and 413 where a body is read; tuples as fixed-length arrays
+    (``prefixItems`` is JSON Schema 2020-12, which not every OpenAPI tool reads)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = FastAPI.openapi(app)
+    tokens = bool(settings.api_tokens or settings.admin_tokens)
+    for path, operations in schema["paths"].items():
+        for method, op in operations.items():
+            write = method in ("post", "put", "patch", "delete")
+            secured = path.startswith("/v1/") and tokens and (write or settings.auth_reads)
+            responses = op.setdefault("responses", {})
+            if secured:
+                op["security"] = [{"HTTPBearer": []}]
+                responses.setdefault("401", UNAUTHORIZED)
+                responses.setdefault("403", FORBIDDEN)
+            else:
+                op.pop("security", None)
+                responses.pop("401", None)
+                if not write:
+                    responses.pop("403", None)
+            for parameter in op.get("parameters", []):  # the guard refuses NUL in any URL
+                for option in parameter.get("schema", {}).get("anyOf", [parameter.get("schema", {})]):
+                    if option.get("type") == "string" and "pattern" not in option:
+                        option["pattern"] = NO_NUL
+            if "requestBody" in op:
+                responses.setdefault("400", UNPARSABLE)
+                responses.setdefault("413", TOO_LARGE)
+    if not tokens:
+        schema.get("components", {}).pop("securitySchemes", None)
+    app.openapi_schema = _without_prefix_items(schema)
+    return app.openapi_schema
+
+
+def _without_prefix_items(node: Any) -> Any:
+    """Each ``{"prefixItems": [a, b]}`` as ``{"items": a-or-b, "minItems": 2, "maxItems": 2}``."""
+    if isinstance(node, list):
+        return [_without_prefix_items(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _without_prefix_items(v) for k, v in node.items()}
+    if "prefixItems" in out:
+        items = out.pop("prefixItems")
+        distinct = [json.loads(t) for t in dict.fromkeys(json.dumps(i, sort_keys=True) for i in items)]
+        out["items"] = distinct[0] if len(distinct) == 1 else {"anyOf": distinct}
+        out["minItems"] = out["maxItems"] = len(items)
+    return out
+
+
 def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> FastAPI:
     settings = settings or get_settings()
 
@@ -105,7 +169,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, authorize=authorize(settings))
     _install_error_handlers(app, set(kinds.kinds()))
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_reader)])
@@ -118,6 +182,22 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:  # Starlette names one route's methods; a path may have several
+            allowed = sorted(
+                method.upper()
+                for template, operations in app.openapi()["paths"].items()
+                if re.fullmatch(_PATH_PARAMETER.sub("[^/]+", re.escape(template)), request.url.path)
+                for method in operations
+            )
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=405, headers={"Allow": ", ".join(allowed)}
+            )
+        return await http_exception_handler(request, exc)
+
+    app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:

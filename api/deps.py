@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
@@ -51,6 +51,24 @@ def _check_token(settings: Settings, credentials: HTTPAuthorizationCredentials |
     if found is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Invalid token")
     return found[0]
+
+
+def authorize(settings: Settings) -> Callable[[bytes | None, bool], tuple[int, str] | None] | None:
+    """The check :class:`api.guards.RequestGuard` runs before a /v1 request's body is read:
+    (status, detail) to refuse it with, or None to let it through (the route's dependency then
+    names the caller). None when no token is configured."""
+    if not settings.api_tokens and not settings.admin_tokens:
+        return None
+
+    def check(header: bytes | None, write: bool) -> tuple[int, str] | None:
+        if not write and not settings.auth_reads:
+            return None
+        scheme, _, given = (header or b"").decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            return 401, "Not authenticated"
+        return None if settings.identity(given.strip()) is not None else (403, "Invalid token")
+
+    return check
 
 
 def is_admin(settings: Settings, caller: str | None) -> bool:

@@ -37,24 +37,32 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-async def _reply(send: Send, status: int, detail: Any) -> None:
+async def _reply(send: Send, status: int, detail: Any, extra: dict[str, str] | None = None) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-class RequestGuard:
-    """Pure ASGI middleware: body-size limit and NUL refusal (module docstring)."""
+WRITES = {b"POST", b"PUT", b"PATCH", b"DELETE"}
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+
+class RequestGuard:
+    """Pure ASGI middleware: body-size limit and NUL refusal (module docstring); and, where
+    ``authorize`` is given (tokens are configured), a write to /v1 without a valid bearer token
+    is refused (401, 403) before its body is read, so a malformed body is never judged first."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        authorize: Callable[[bytes | None, bool], tuple[int, str] | None] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.authorize = authorize
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,7 +72,16 @@ class RequestGuard:
         if b"\x00" in url or b"%00" in url:
             await _reply(send, 422, [{"loc": ["query"], "msg": NUL_MESSAGE, "type": "value_error"}])
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        if self.authorize is not None and scope.get("path", "").startswith("/v1/"):
+            refused = self.authorize(
+                headers.get(b"authorization"), scope.get("method", "").encode() in WRITES
+            )
+            if refused is not None:
+                status, detail = refused
+                await _reply(send, status, detail, {"www-authenticate": "Bearer"} if status == 401 else None)
+                return
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await _reply(send, 413, f"Request body over {self.max_body_bytes} bytes")
             return

@@ -324,8 +324,8 @@ class LandscapeImport(BaseModel):
         description="What a missing (null) point scores; default: the task's diverged score, else 100 "
         "for `error`. Needed for `mse` with missing points on a task tunecost does not know.",
     )
-    alphas: list[float] = Field(min_length=1, max_length=1000)
-    epsilons: list[float] = Field(min_length=1, max_length=1000)
+    alphas: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, max_length=1000)
+    epsilons: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, max_length=1000)
     errors: list[list[Score | None]] | list[list[list[Score | None]]] = Field(
         description="[alpha][epsilon], or [seed][alpha][epsilon], in the metric's unit."
     )

@@ -26,6 +26,8 @@ from pydantic import (
 )
 
 from search_spaces import (
+    MAX_AXIS_VALUES,
+    MAX_NAME,
     NAMED_GRIDS,
     SEARCHERS,
     BoxSpace,
@@ -83,7 +85,12 @@ def _parse_space(value: Any) -> Space:
         raise ValueError(str(exc)) from None
 
 
-_NUMBERS = {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 1}
+_NUMBERS = {
+    "type": "array",
+    "items": {"type": "number", "exclusiveMinimum": 0},
+    "minItems": 1,
+    "maxItems": MAX_AXIS_VALUES,
+}
 _SPACE_SCHEMA = {
     "oneOf": [
         {
@@ -93,7 +100,9 @@ _SPACE_SCHEMA = {
                 "type": {"const": "grid"},
                 "alphas": _NUMBERS,
                 "epsilons": _NUMBERS,
-                "name": {"type": "string"},
+                "name": {
+                    "anyOf": [{"type": "string", "minLength": 1, "maxLength": MAX_NAME}, {"type": "null"}]
+                },
             },
             "description": "A grid: increasing, distinct, positive values; or a named grid "
             '(`{"type": "grid", "name": "paper"}`).',
@@ -114,7 +123,13 @@ _SPACE_SCHEMA = {
 _as_json = PlainSerializer(lambda space: space.to_json(), return_type=dict)
 
 # A typed space: a GridSpace or BoxSpace in Python, its JSON form on the wire and in the database.
-SpaceField = Annotated[Space, PlainValidator(_parse_space), _as_json, WithJsonSchema(_SPACE_SCHEMA)]
+# null: the optimizer's default grid (a spec's validator fills it in)
+SpaceField = Annotated[
+    Space,
+    PlainValidator(_parse_space),
+    _as_json,
+    WithJsonSchema({"anyOf": [_SPACE_SCHEMA, {"type": "null"}]}),
+]
 
 
 def _grid_only(value: Any) -> GridSpace:
@@ -125,7 +140,10 @@ def _grid_only(value: Any) -> GridSpace:
 
 
 GridField = Annotated[
-    GridSpace, PlainValidator(_grid_only), _as_json, WithJsonSchema(_SPACE_SCHEMA["oneOf"][0])
+    GridSpace,
+    PlainValidator(_grid_only),
+    _as_json,
+    WithJsonSchema({"anyOf": [_SPACE_SCHEMA["oneOf"][0], {"type": "null"}]}),
 ]
 
 

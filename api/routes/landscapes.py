@@ -19,6 +19,8 @@ router = APIRouter(tags=["landscapes"])
 
 
 MAX_DELTAS = 20
+_NUMBER = r"\s*(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*"
+DELTAS = rf"^{_NUMBER}(,{_NUMBER})*$"
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -72,7 +74,10 @@ def get_comparison(
     task: str | None = None,
     optimizers: Annotated[str | None, Query(description="Comma-separated, e.g. adam,avagrad")] = None,
     searchers: Annotated[str | None, Query(description="Comma-separated")] = None,
-    deltas: Annotated[str | None, Query(description="Comma-separated points, e.g. 0.5,1")] = None,
+    deltas: Annotated[
+        str | None,
+        Query(description="Comma-separated points in (0, 100], at most 20, e.g. 0.5,1", pattern=DELTAS),
+    ] = None,
 ) -> Comparison:
     """Rows: the tuning cost, restricted mean trials to delta (a seed that never reaches it
     counts the budget) with its 95% interval, the share of seeds that reach it, and a descriptive

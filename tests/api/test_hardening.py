@@ -223,3 +223,53 @@ def test_numbers_are_not_coerced_from_strings_or_floats(
 ) -> None:
     """As recipes are strict: `"budget": "5"` is a client's bug, not a budget."""
     assert_refused(client.post("/v1/jobs", json={**SYNTH, field: value}), field)
+
+
+def test_the_openapi_document_says_what_this_server_does(settings: Settings) -> None:
+    """Security where a token is asked for and nowhere else; 401/400/413 declared where they
+    happen; no `prefixItems` (a tuple is a fixed-length array); a 405's Allow names every
+    method of the path."""
+
+    def operations(s: Settings) -> dict[tuple[str, str], dict]:
+        with TestClient(create_app(s)) as c:
+            doc = c.get("/openapi.json").json()
+        assert "prefixItems" not in str(doc)
+        return {(path, m): op for path, ops in doc["paths"].items() for m, op in ops.items()}
+
+    open_ = operations(settings)
+    assert not any("security" in op for op in open_.values()), "no token configured: nothing is secured"
+    assert (
+        "400" in open_[("/v1/jobs", "post")]["responses"]
+        and "413" in open_[("/v1/jobs", "post")]["responses"]
+    )
+    tokens = operations(settings.model_copy(update={"api_tokens": ["t"]}))
+    assert (
+        "security" in tokens[("/v1/jobs/{job_id}/cancel", "post")]
+        and "401" in tokens[("/v1/jobs/{job_id}/cancel", "post")]["responses"]
+    )
+    assert "security" not in tokens[("/v1/jobs", "get")], "reads answer without a token unless AUTH_READS"
+    reads = operations(settings.model_copy(update={"api_tokens": ["t"], "auth_reads": True}))
+    assert "security" in reads[("/v1/jobs", "get")]
+    with TestClient(create_app(settings)) as c:
+        for path, methods in (("/v1/jobs", "GET, POST"), ("/v1/landscapes", "GET, POST")):
+            r = c.options(path)
+            assert r.status_code == 405 and r.headers["allow"] == methods, (path, r.headers)
+
+
+def test_a_tokenless_write_is_a_401_before_its_body_is_read(settings: Settings) -> None:
+    with TestClient(create_app(settings.model_copy(update={"api_tokens": ["t"]}))) as c:
+        r = c.post("/v1/jobs", content=b'{"task": ', headers={"content-type": "application/json"})
+        assert (r.status_code, r.json()) == (401, {"detail": "Not authenticated"})
+        assert r.headers["www-authenticate"] == "Bearer"
+        r = c.post(
+            "/v1/jobs",
+            content=b'{"task": ',
+            headers={"content-type": "application/json", "Authorization": "Bearer x"},
+        )
+        assert (r.status_code, r.json()) == (403, {"detail": "Invalid token"})
+        r = c.post(
+            "/v1/jobs",
+            content=b'{"task": ',
+            headers={"content-type": "application/json", "Authorization": "Bearer t"},
+        )
+        assert r.status_code == 422, "a known token's malformed body is its own error"
