@@ -7,8 +7,11 @@ reads the materialized ``tunecost_*`` rows, never Optuna's tables.
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import BaseModel, Field
 from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import kinds
@@ -62,22 +65,54 @@ class BestConfig(BaseModel):
     )
 
 
+def _idempotency_digest(owner: str | None, key: str) -> str:
+    return hashlib.sha256(f"{owner or ''}\n{key}".encode()).hexdigest()
+
+
+def find_idempotent(session: Session, spec: BaseModel, owner: str | None, key: str) -> Job | None:
+    """The job an earlier submission with this ``Idempotency-Key`` (from the same owner) made,
+    or None; a :class:`Conflict` when that submission asked for something else."""
+    job = session.scalars(select(Job).where(Job.idempotency_key == _idempotency_digest(owner, key))).first()
+    if job is not None and job.spec != spec.model_dump(mode="json"):
+        raise Conflict("Idempotency-Key already used for a different job")
+    return job
+
+
 def create_job(
-    session: Session, spec: BaseModel, *, owner: str | None = None, limits: kinds.Limits | None = None
+    session: Session,
+    spec: BaseModel,
+    *,
+    owner: str | None = None,
+    limits: kinds.Limits | None = None,
+    idempotency_key: str | None = None,
 ) -> Job:
-    """Queue a job of ``spec.kind``; the kind admits it (database checks, subject, link rows)."""
+    """Queue a job of ``spec.kind``; the kind admits it (database checks, subject, link rows).
+    With ``idempotency_key``, a second submission of the same job by the same owner returns the
+    first one's job (:func:`find_idempotent`) instead of queueing another."""
+    if idempotency_key is not None:
+        earlier = find_idempotent(session, spec, owner, idempotency_key)
+        if earlier is not None:
+            return earlier
     kind = kinds.get(spec.kind)  # type: ignore[attr-defined] - every kind's spec has its tag
     job = Job(
         kind=kind.name,
         state=JobState.QUEUED,
         spec=spec.model_dump(mode="json"),
         owner=owner,
+        idempotency_key=None if idempotency_key is None else _idempotency_digest(owner, idempotency_key),
         cancel_requested=False,
         attempts=0,
         created_at=utcnow(),
     )
-    session.add(job)
-    session.flush()
+    try:
+        with session.begin_nested():  # two retries at once: the second finds the first's row
+            session.add(job)
+            session.flush()
+    except IntegrityError:
+        earlier = find_idempotent(session, spec, owner, idempotency_key or "")
+        if earlier is None:
+            raise
+        return earlier
     kind.admit(session, job, spec, limits or kinds.Limits())
     job.study_name = study_name_for(job.id, job)
     session.flush()

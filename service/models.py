@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -49,6 +60,7 @@ class Job(Base):
     (a replay's subjects are its link rows: :class:`ReplayLandscape`, :class:`ReplaySearcher`)."""
 
     __tablename__ = "tunecost_jobs"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_tunecost_jobs_idempotency_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -59,6 +71,8 @@ class Job(Base):
     recipe_hash: Mapped[str | None] = mapped_column(String(16))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     owner: Mapped[str | None] = mapped_column(String(128))  # who submitted it
+    # sha256 of (owner, the client's Idempotency-Key): a retried submission finds its job
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     runner_id: Mapped[str | None] = mapped_column(String(128))  # who holds the lease
     study_name: Mapped[str | None] = mapped_column(String(128))
     reference_error: Mapped[float | None] = mapped_column(Float)

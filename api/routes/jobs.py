@@ -82,6 +82,18 @@ def submit_router(job_spec: Any) -> APIRouter:
         settings: SettingsDep,
         owner: WriterDep,
         spec: BaseModel,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=255,
+                pattern=r"^[\x21-\x7e]+$",
+                description="A client's unique key for this submission: sent again with the same job "
+                "(a retry), it returns the job the first one queued instead of queueing another; "
+                "with a different job, a 409.",
+            ),
+        ] = None,
     ) -> JobPublic:
         """Queue a job; a runner picks it up. Bad input is a 422 whose `loc` names the field."""
         job = job_service.create_job(
@@ -89,6 +101,7 @@ def submit_router(job_spec: Any) -> APIRouter:
             spec,
             owner=owner,
             limits=Limits(budget_cap=settings.budget_cap, grid_cap=settings.grid_cap),
+            idempotency_key=idempotency_key,
         )
         return _public(session, job)
 
@@ -100,7 +113,11 @@ def submit_router(job_spec: Any) -> APIRouter:
         status_code=status.HTTP_202_ACCEPTED,
         response_model=JobPublic,
         summary="Submit a tuning job",
-        responses={401: {"description": "Token missing"}, 403: {"description": "Wrong token"}},
+        responses={
+            401: {"description": "Token missing"},
+            403: {"description": "Wrong token"},
+            409: {"description": "Idempotency-Key already used for a different job"},
+        },
     )(submit_job)
 
     return submit

@@ -273,3 +273,22 @@ def test_a_tokenless_write_is_a_401_before_its_body_is_read(settings: Settings) 
             headers={"content-type": "application/json", "Authorization": "Bearer t"},
         )
         assert r.status_code == 422, "a known token's malformed body is its own error"
+
+
+def test_an_idempotency_key_makes_a_retried_submission_one_job(client: TestClient) -> None:
+    """Two identical submissions made two jobs; with the same Idempotency-Key the second gets
+    the first's job, and the key cannot be reused for another job."""
+    first = client.post("/v1/jobs", json=SYNTH, headers={"Idempotency-Key": "retry-7"})
+    again = client.post("/v1/jobs", json=SYNTH, headers={"Idempotency-Key": "retry-7"})
+    assert first.status_code == again.status_code == 202 and first.json()["id"] == again.json()["id"]
+    assert client.get("/v1/jobs").json()["count"] == 1
+    other = client.post("/v1/jobs", json={**SYNTH, "seed": 1}, headers={"Idempotency-Key": "retry-7"})
+    assert (other.status_code, other.json()) == (
+        409,
+        {"detail": "Idempotency-Key already used for a different job"},
+    )
+    assert client.post("/v1/jobs", json=SYNTH).json()["id"] != first.json()["id"], "no key: a new job"
+    assert_refused(
+        client.post("/v1/jobs", json=SYNTH, headers={"Idempotency-Key": "x" * 256}), "Idempotency-Key"
+    )
+    assert client.get("/v1/jobs").json()["count"] == 2
