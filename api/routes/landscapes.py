@@ -76,7 +76,10 @@ def get_comparison(
     searchers: Annotated[str | None, Query(description="Comma-separated")] = None,
     deltas: Annotated[
         str | None,
-        Query(description="Comma-separated points in (0, 100], at most 20, e.g. 0.5,1", pattern=DELTAS),
+        Query(
+            description="Comma-separated points in (0, 100], at most 20, e.g. 0.5,1",
+            json_schema_extra={"pattern": DELTAS},  # checked below, with a message that names the rule
+        ),
     ] = None,
 ) -> Comparison:
     """Rows: the tuning cost, restricted mean trials to delta (a seed that never reaches it
