@@ -12,11 +12,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import authorize, require_reader
 from api.guards import RequestGuard, json_safe
@@ -183,19 +181,20 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 405:  # Starlette names one route's methods; a path may have several
-            allowed = sorted(
-                method.upper()
-                for template, operations in app.openapi()["paths"].items()
-                if re.fullmatch(_PATH_PARAMETER.sub("[^/]+", re.escape(template)), request.url.path)
-                for method in operations
-            )
-            return JSONResponse(
-                {"detail": exc.detail}, status_code=405, headers={"Allow": ", ".join(allowed)}
-            )
-        return await http_exception_handler(request, exc)
+    @app.exception_handler(405)
+    async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+        # Starlette names one route's methods; a path may have several (GET and POST /v1/jobs)
+        allowed = sorted(
+            method.upper()
+            for template, operations in app.openapi()["paths"].items()
+            if re.fullmatch(_PATH_PARAMETER.sub("[^/]+", re.escape(template)), request.url.path)
+            for method in operations
+        )
+        return JSONResponse(
+            {"detail": getattr(exc, "detail", "Method Not Allowed")},
+            status_code=405,
+            headers={"Allow": ", ".join(allowed)},
+        )
 
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
 

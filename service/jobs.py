@@ -104,15 +104,13 @@ def create_job(
         attempts=0,
         created_at=utcnow(),
     )
+    session.add(job)
     try:
-        with session.begin_nested():  # two retries at once: the second finds the first's row
-            session.add(job)
-            session.flush()
-    except IntegrityError:
-        earlier = find_idempotent(session, spec, owner, idempotency_key or "")
-        if earlier is None:
+        session.flush()
+    except IntegrityError:  # the same key in two requests at once: the other one is queueing it
+        if idempotency_key is None:
             raise
-        return earlier
+        raise Conflict("A submission with this Idempotency-Key is in progress; retry it") from None
     kind.admit(session, job, spec, limits or kinds.Limits())
     job.study_name = study_name_for(job.id, job)
     session.flush()
