@@ -334,8 +334,8 @@ def status(
         best = job.best
         typer.echo(
             f"job {job.id} ({job.kind}): {job.state}  {_subject(job)}"
-            + (f"  {job.trials_done}/{job.budget} trials" if job.kind == "search" else "")
-            + (f"  {job.trials_done} nodes, {job.missing} missing" if job.missing else "")
+            + (f"  {job.trials_done}/{job.total} {job.unit}" if job.total else "")
+            + (f", {job.missing} missing" if job.missing else "")
             + (f"  landscape {job.landscape_id}" if job.landscape_id else "")
             + (
                 f"  best {_score(best.error, job.metric)} at alpha={best.alpha:g} eps={best.epsilon:g}"
@@ -356,14 +356,12 @@ def status(
         ("kind", "left"),
         ("state", "left"),
         ("subject", "left"),
-        ("trials", "right"),
+        ("done", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for job in listing.data:
-        trials = f"{job.trials_done}/{job.budget}" if job.kind == "search" else ""
-        if job.missing:  # a sweep under way: nodes trained / grid nodes
-            trials = f"{job.trials_done}/{job.trials_done + job.missing} nodes"
-        table.add_row(str(job.id), job.kind, job.state, _subject(job), trials)
+        done = f"{job.trials_done}/{job.total} {job.unit}" if job.total else ""
+        table.add_row(str(job.id), job.kind, job.state, _subject(job), done)
     console.print(table)
     typer.echo(f"{listing.count} job(s)")
 

@@ -120,11 +120,15 @@ class TunecostClient:
         deadline = None if timeout is None else time.monotonic() + timeout
         job = self.get(job_id)
         bar = tqdm(
-            total=job.budget, desc=f"job {job_id}", unit="trial", disable=not progress, file=sys.stderr
+            total=job.total,
+            desc=f"job {job_id}",
+            unit=job.unit.rstrip("s"),
+            disable=not progress,
+            file=sys.stderr,
         )
         try:
             while True:
-                bar.n = job.trials_done
+                bar.total, bar.n = job.total, job.trials_done
                 best = job.best
                 bar.set_postfix_str(f"{job.state}" + (f" best={best.error:.2f}%" if best else ""))
                 if job.state in FINISHED:

@@ -65,10 +65,15 @@ class JobPublic(BaseModel):
     searcher: str | None
     budget: int | None
     trials_done: int = Field(
-        description="What the job has evaluated so far: a search, its distinct configs; a sweep, the "
-        "grid nodes trained with every seed of its first pass (once its landscape is stored, the "
-        "nodes with a score); a replay, 0 (its runs are in its comparison)."
+        description="What the job has done so far, in `unit`: a search, its distinct configs; a sweep, "
+        "the grid nodes trained with every seed of its first pass (once its landscape is stored, the "
+        "nodes with a score); a replay, its runs stored."
     )
+    total: int | None = Field(
+        None,
+        description="What `trials_done` counts towards: a search's budget, a sweep's grid nodes, a replay's runs.",
+    )
+    unit: str = Field("trials", description="What `trials_done` counts: `trials`, `nodes` or `runs`.")
     missing: int | None = Field(
         None,
         description="A sweep: grid nodes not yet trained with every seed of its first pass (0 once "
@@ -117,6 +122,8 @@ class JobPublic(BaseModel):
             searcher=job.searcher,
             budget=job.spec.get("budget"),
             trials_done=progress.trials_done,
+            total=progress.total,
+            unit=progress.unit,
             missing=progress.missing,
             study_name=job.study_name,
             spec=job.spec,

@@ -243,7 +243,7 @@ def progress(session: Session, jobs: list[Job]) -> dict[int, Progress]:
     """Per job: what it has evaluated so far and the best of it. By default a job's distinct
     trials (two queries per call); a kind that keeps no trials says its own (JobKind.progress)."""
     job_ids = [job.id for job in jobs]
-    out = {i: Progress() for i in job_ids}
+    out = {j.id: Progress(total=j.spec.get("budget")) for j in jobs}
     if not job_ids:
         return out
     counts = session.execute(

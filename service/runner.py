@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -79,6 +80,7 @@ class JobRunner:
                 ).first()
                 if candidate is None:
                     return None
+                resumed = candidate.state == JobState.RUNNING  # its runner stopped heartbeating
                 claimed = session.execute(
                     update(Job)
                     .where(Job.id == candidate.id, claimable)
@@ -93,6 +95,14 @@ class JobRunner:
                 if claimed:
                     session.flush()
                     session.refresh(candidate)
+                    log.info(
+                        "job %s %s: claimed by %s (attempt %d%s)",
+                        candidate.id,
+                        _subject(candidate),
+                        self.runner_id,
+                        candidate.attempts,
+                        "; its last runner stopped heartbeating, resuming" if resumed else "",
+                    )
                     return candidate
         return None
 
@@ -122,6 +132,17 @@ class JobRunner:
         self, job_id: int, state: JobState, *, error: str | None = None, result: BaseModel | None = None
     ) -> None:
         with session_scope(self.url) as session:
+            job = session.get(Job, job_id)
+            if job is not None:
+                took = (utcnow() - job.started_at).total_seconds() if job.started_at else 0.0
+                log.info(
+                    "job %s %s: %s after %.1f s%s",
+                    job_id,
+                    _subject(job),
+                    state,
+                    took,
+                    f": {error}" if error else "",
+                )
             session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.runner_id == self.runner_id)
@@ -223,8 +244,26 @@ class JobRunner:
         else:
             self._finish(job.id, JobState.CANCELLED, result=result)
 
-    def _progress_for(self, job_id: int) -> Callable[[int, int | None], None] | None:
-        if self.on_progress is None:
-            return None
+    def _progress_for(self, job_id: int) -> Callable[[int, int | None], None]:
+        """A job's progress reports, to ``on_progress`` and to the log (at most every
+        :data:`PROGRESS_EVERY` seconds, and at the end)."""
         callback = self.on_progress
-        return lambda done, total=None: callback(job_id, done, total)
+        last = [0.0]
+
+        def report(done: int, total: int | None = None) -> None:
+            if callback is not None:
+                callback(job_id, done, total)
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY or (total is not None and done >= total):
+                last[0] = now
+                log.info("job %s: %d of %s done", job_id, done, "?" if total is None else total)
+
+        return report
+
+
+PROGRESS_EVERY = 30.0  # seconds between a running job's progress lines in the log
+
+
+def _subject(job: Job) -> str:
+    """``sweep digits-mlp/adam``, ``replay`` : what a log line is about."""
+    return " ".join([job.kind, "/".join(p for p in (job.task, job.optimizer, job.searcher) if p)]).strip()

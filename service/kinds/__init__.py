@@ -84,6 +84,8 @@ class Progress(BaseModel):
     trials_done: int = 0
     best: BestPoint | None = None
     missing: int | None = None  # a sweep: grid nodes not yet trained with every first-pass seed
+    total: int | None = None  # what trials_done counts towards: a budget, grid nodes, replay runs
+    unit: str = "trials"  # what trials_done counts: trials, nodes or runs
 
 
 class Links(BaseModel):

@@ -13,7 +13,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from search_spaces import SEARCHERS, SpaceError, validate_options
@@ -23,7 +23,7 @@ from service.analysis.replay import Board, PrunerSpec, Run, replay
 from service.comparisons import landscape_labels
 from service.db import session_scope
 from service.errors import InvalidField
-from service.kinds import JobKind, Limits, Links, Outcome, RunContext
+from service.kinds import JobKind, Limits, Links, Outcome, Progress, RunContext
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun, ReplaySearcher
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState
@@ -228,6 +228,11 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
 
     def total(self, spec: ReplaySpec) -> int:
         return len(spec.landscape_ids) * len(spec.searchers) * spec.seeds
+
+    def progress(self, session: Session, job: Job) -> Progress:
+        """Replay runs stored, of every (landscape, searcher, seed) it makes."""
+        done = session.scalar(select(func.count()).where(ReplayRun.job_id == job.id)) or 0
+        return Progress(trials_done=done, total=self.total(self.parse_spec(job.spec)), unit="runs")
 
     def run(self, ctx: RunContext, spec: ReplaySpec) -> ReplayResult:
         from service.ray_session import ensure_ray, gather  # before Ray: it sets Ray's environment

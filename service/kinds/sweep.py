@@ -349,7 +349,10 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         if best is not None:
             alpha, epsilon = space["alphas"][best[0]], space["epsilons"][best[1]]
             point = BestPoint(alpha=alpha, epsilon=epsilon, error=done[best][1], trial=None)
-        return Progress(trials_done=len(done), best=point, missing=max(size - len(done), 0))
+        missing = max(size - len(done), 0)
+        return Progress(
+            trials_done=len(done), best=point, missing=missing, total=len(done) + missing, unit="nodes"
+        )
 
     @staticmethod
     def _stored_progress(session: Session, landscape_id: int) -> Progress:
@@ -365,7 +368,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             if best is None
             else BestPoint(alpha=best.alpha, epsilon=best.epsilon, error=best.error, trial=None)
         )
-        return Progress(trials_done=count, best=point, missing=0)
+        return Progress(trials_done=count, best=point, missing=0, total=count, unit="nodes")
 
     def total(self, spec: SweepSpec) -> int:
         """(seed, node) trainings planned: with successive halving, those of every rung; the run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Literal
 
@@ -66,8 +67,9 @@ def count_kind() -> Iterator[CountKind]:
 
 
 def test_a_registered_kind_runs_end_to_end_through_the_api_and_the_runner(
-    settings: Settings, count_kind: CountKind
+    settings: Settings, count_kind: CountKind, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="service.runner")
     progress: list[tuple[int, int, int | None]] = []
     with TestClient(create_app(settings)) as client:
         r = client.post("/v1/jobs", json={"kind": "count", "upto": 5})
@@ -80,6 +82,13 @@ def test_a_registered_kind_runs_end_to_end_through_the_api_and_the_runner(
         body = client.get(f"/v1/jobs/{job_id}").json()
         assert body["state"] == "succeeded" and body["result"] == {"counted": 5, "attempt": 1}
         assert progress[-1] == (job_id, 5, 5)
+        said = [r.getMessage() for r in caplog.records if r.name == "service.runner"]
+        # the server's log tells each job's story, one line per transition
+        assert any(
+            m.startswith(f"job {job_id} count counting: claimed by ") and "(attempt 1)" in m for m in said
+        )
+        assert f"job {job_id}: 5 of 5 done" in said
+        assert any(m.startswith(f"job {job_id} count counting: succeeded after ") for m in said), said
 
         bad = client.post("/v1/jobs", json={"kind": "count", "upto": 0})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "upto"]

@@ -118,6 +118,9 @@ def test_replay_and_comparisons(settings: Settings) -> None:
     )
     JobRunner(settings).run_once()
     assert jobs.get_job(url, replay.id).state == JobState.SUCCEEDED
+    with TestClient(create_app(settings)) as client:  # its progress is its runs, not 0 of a budget
+        shown = client.get(f"/v1/jobs/{replay.id}").json()
+        assert (shown["trials_done"], shown["total"], shown["unit"]) == (2 * 3 * 12, 2 * 3 * 12, "runs")
     result = compare(url, job_id=replay.id)
     assert {(r.optimizer, r.searcher) for r in result.rows} == {
         (o, s) for o in ("adam", "avagrad") for s in ("random", "gld", "cgld")
