@@ -56,14 +56,17 @@ def _install_error_handlers(app: FastAPI, kind_names: set[str]) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # A job body is a union tagged by `kind`; pydantic puts the tag in `loc`
         # (["body", "search", "budget"]). Drop it so `loc` names the field as sent.
+        json_body = "json" in request.headers.get("content-type", "")
         errors = []
         for err in exc.errors():
             loc = list(err.get("loc", ()))
             if len(loc) > 2 and loc[0] == "body" and loc[1] in kind_names:
                 loc = [loc[0], *loc[2:]]
+            if loc == ["body"] and not json_body:  # FastAPI read it as text, not as JSON
+                err = {**err, "msg": "The body must be JSON, sent with Content-Type: application/json"}
             errors.append({**err, "loc": loc})
         return JSONResponse({"detail": json_safe(jsonable_encoder(errors))}, status_code=422)
 

@@ -271,3 +271,11 @@ def test_a_sweep_with_a_bad_grid_name_is_refused_and_landscapes_still_list(clien
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "space"]
     assert client.get("/v1/jobs").json()["count"] == 0
     assert client.get("/v1/landscapes").status_code == 200
+
+
+def test_a_body_without_a_json_content_type_is_told_to_be_json(client: TestClient) -> None:
+    for headers in ({}, {"content-type": "application/x-www-form-urlencoded"}):  # the latter: `curl -d`
+        r = client.post("/v1/jobs", content=b'{"kind": "search"}', headers=headers)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"]
+        assert r.json()["detail"][0]["msg"] == "The body must be JSON, sent with Content-Type: application/json"
+    assert client.get("/v1/jobs").json()["count"] == 0
