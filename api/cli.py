@@ -299,6 +299,8 @@ def submit(
     client = TunecostClient()
     job = client.submit(spec)
     typer.echo(job.id)
+    for warning in job.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if wait:
         job = client.wait(job.id)
         if job.report_url is None:  # a replay's answer is its report, not a curve

@@ -100,6 +100,10 @@ class JobPublic(BaseModel):
     report_url: str | None = Field(
         None, description="A replay job's report page (verdicts, table, figures), relative to the server."
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the job will do that its spec may not suggest (a TPE search within its random start).",
+    )
     result: dict[str, Any] | None = Field(
         description="The kind's typed result as JSON (search: SearchResult, sweep: SweepResult, replay: ReplayResult)."
     )
@@ -122,6 +126,7 @@ class JobPublic(BaseModel):
             searcher=job.searcher,
             budget=job.spec.get("budget"),
             trials_done=progress.trials_done,
+            warnings=kinds.warnings(job),
             total=progress.total,
             unit=progress.unit,
             missing=progress.missing,

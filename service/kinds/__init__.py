@@ -141,6 +141,10 @@ class JobKind(Generic[SpecT, ResultT]):
         """Where the job's product is (its landscape, its report); none by default."""
         return Links()
 
+    def warnings(self, job: Job) -> list[str]:
+        """What a user should know of a job that is valid but may not do what its spec suggests."""
+        return []
+
 
 _BUILTIN: dict[str, str] = {
     "search": "service.kinds.search:KIND",
@@ -176,6 +180,11 @@ def links(job: Job) -> Links:
     """Where a job's product is, by its kind (none for a kind no longer registered)."""
     kind = kinds().get(job.kind)
     return Links() if kind is None else kind.links(job)
+
+
+def warnings(job: Job) -> list[str]:
+    kind = kinds().get(job.kind)
+    return [] if kind is None else kind.warnings(job)
 
 
 def register(kind: JobKind[Any, Any]) -> JobKind[Any, Any]:

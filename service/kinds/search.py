@@ -201,6 +201,24 @@ class SearchKind(JobKind[SearchSpec, SearchResult]):
     spec_model = SearchSpec
     result_model = SearchResult
 
+    def warnings(self, job: Job) -> list[str]:
+        """A model-based searcher whose budget is within its random start: TPE's first
+        ``n_startup_trials`` (10 by default) are random, so a TPE search of 6 trials is a random
+        search of 6 (the same configs, for the same seed)."""
+        spec = job.spec
+        startup = (spec.get("searcher_options") or {}).get("n_startup_trials")
+        if (
+            spec.get("searcher") in ("tpe", "cmaes")
+            and startup is not None
+            and spec.get("budget", 0) <= startup
+        ):
+            return [
+                f"{spec['searcher']}: its first {startup} trials (searcher_options.n_startup_trials) are "
+                f"random, and the budget is {spec['budget']}: this search is a random search. Lower "
+                f"n_startup_trials or raise the budget for {spec['searcher']} to model anything."
+            ]
+        return []
+
     def admit(self, session: Session, job: Job, spec: SearchSpec, limits: Limits) -> None:
         limits.check_budget(spec.budget)
         limits.check_grid(spec.space.size)

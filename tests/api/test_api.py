@@ -277,5 +277,17 @@ def test_a_body_without_a_json_content_type_is_told_to_be_json(client: TestClien
     for headers in ({}, {"content-type": "application/x-www-form-urlencoded"}):  # the latter: `curl -d`
         r = client.post("/v1/jobs", content=b'{"kind": "search"}', headers=headers)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"]
-        assert r.json()["detail"][0]["msg"] == "The body must be JSON, sent with Content-Type: application/json"
+        assert (
+            r.json()["detail"][0]["msg"] == "The body must be JSON, sent with Content-Type: application/json"
+        )
     assert client.get("/v1/jobs").json()["count"] == 0
+
+
+def test_a_tpe_search_within_its_random_start_says_it_is_a_random_search(client: TestClient) -> None:
+    """TPE's first 10 trials are random: a budget of 6 proposed exactly a random search's configs."""
+    within = client.post("/v1/jobs", json={**JOB, "searcher": "tpe", "budget": 6}).json()
+    (warning,) = within["warnings"]
+    assert warning.startswith("tpe: its first 10 trials (searcher_options.n_startup_trials) are random")
+    assert client.get(f"/v1/jobs/{within['id']}").json()["warnings"] == [warning]
+    modelled = {**JOB, "searcher": "tpe", "budget": 6, "searcher_options": {"n_startup_trials": 3}}
+    assert client.post("/v1/jobs", json=modelled).json()["warnings"] == []
