@@ -417,23 +417,95 @@ def catalog(
     installed: Annotated[
         bool, typer.Option("--installed", help="The catalog installed here, without asking a server.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The whole catalog as JSON (recipe schemas, options).")
+    ] = False,
 ) -> None:
-    """List tasks, optimizers, searchers and plugin errors: the server's, else the one installed here."""
+    """List tasks, optimizers, searchers, schedulers and pruners, plugin errors first: the
+    server's, else the one installed here. --json for every field."""
+    found: dict[str, Any] | None = None
     if not installed:
         client = TunecostClient()
         try:
-            _print_json(client.catalog())
-            return
+            found = client.catalog().model_dump()
         except httpx.ConnectError:
             typer.echo(
                 f"no tunecost server at {client.base_url}: the catalog installed here "
                 "(a server's may differ: its plugins are those installed where it runs)",
                 err=True,
             )
-    # a command imports its service only when it runs: the client commands stay light
-    from service.catalog import installed as installed_catalog
+    if found is None:
+        # a command imports its service only when it runs: the client commands stay light
+        from service.catalog import installed as installed_catalog
 
-    _print_json(installed_catalog())
+        catalog_here = installed_catalog()
+        found = catalog_here if isinstance(catalog_here, dict) else catalog_here.model_dump()
+    if as_json:
+        _print_json(found)
+    else:
+        _print_catalog(found)
+
+
+def _print_catalog(found: dict[str, Any]) -> None:
+    """The catalog as a person reads it: one table per part, plugin errors first."""
+
+    def table(title: str, heads: list[str], rows: list[list[str]]) -> None:
+        out = Table(title=title, title_justify="left", box=None, header_style="bold", pad_edge=False)
+        for head in heads:
+            out.add_column(head, overflow="fold")
+        for row in rows:
+            out.add_row(*row)
+        console.print(out)
+        console.print()
+
+    if found.get("plugin_errors"):
+        table(
+            "plugin errors (left out of the catalog)",
+            ["group", "name", "source", "error"],
+            [
+                [e.get("group", ""), e.get("name", ""), e.get("source", ""), e.get("error", "")]
+                for e in found["plugin_errors"]
+            ],
+        )
+    table(
+        "optimizers",
+        ["name", "epsilon", "grid", "fused", "source"],
+        [
+            [
+                o["name"],
+                (o.get("epsilon_role") or "").split(":")[0],
+                str(o.get("grid", "")),
+                "yes" if o.get("fused") else "no",
+                str(o.get("source", "")),
+            ]
+            for o in found["optimizers"]
+        ],
+    )
+    table(
+        "tasks",
+        ["name", "metric", "epochs", "source"],
+        [
+            [
+                t["name"],
+                f"{t['metric']['name']} ({t['metric']['unit'] or t['metric']['kind']})",
+                str((t.get("recipe") or {}).get("epochs", "-")),
+                str(t.get("source", "")),
+            ]
+            for t in found["tasks"]
+        ],
+    )
+    table(
+        "searchers",
+        ["name", "options"],
+        [[x["name"], ", ".join(x.get("options") or {})] for x in found["searchers"]],
+    )
+    for part in ("schedulers", "pruners"):
+        table(
+            f"{part} (`{(found[part] or [{}])[0].get('field', part)}`)",
+            ["name", "builds", "options"],
+            [[x["name"], str(x.get("builds", "")), ", ".join(x.get("options") or {})] for x in found[part]],
+        )
+    typer.echo("tunecost catalog --json: every field (recipes with their schemas, each option's bounds)")
 
 
 # --------------------------------------------------------------------------- figures

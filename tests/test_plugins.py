@@ -164,13 +164,19 @@ def test_the_cli_catalog_works_without_a_server(broken_plugin: None, monkeypatch
     from tests.conftest import free_port
 
     monkeypatch.setenv("TUNECOST_URL", f"http://127.0.0.1:{free_port()}")
-    result = CliRunner().invoke(app, ["catalog"])
+    result = CliRunner().invoke(app, ["catalog", "--json"])
     assert result.exit_code == 0, result.output
     assert "no tunecost server at" in result.stderr
     catalog = json.loads(result.stdout)
     assert "lion" in {o["name"] for o in catalog["optimizers"]}
     errors = {e["name"]: e for e in catalog["plugin_errors"]}
     assert errors["epsarg"]["field"] == "epsilon_arg"
+    # by default, tables a person reads (it printed 77 KB of JSON), the plugin errors first
+    shown = CliRunner().invoke(app, ["catalog"], env={"COLUMNS": "160"})
+    assert shown.exit_code == 0, shown.output
+    assert len(shown.stdout) < 10_000 and shown.stdout.lstrip().startswith("plugin errors")
+    for line in ("lion", "digits-mlp", "validation error (%)", "tpe", "asha"):
+        assert line in shown.stdout
 
 
 def test_the_entry_checks_run_no_plugin_code_and_import_no_torch(broken_plugin: None) -> None:
