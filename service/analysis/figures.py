@@ -120,8 +120,9 @@ def landscape_figure(
     )
     ax.plot(i, j, marker="*", color="red", markersize=13, markeredgecolor="white", label=label)
     ax.legend(loc="upper right", fontsize=7)
-    seeds = f"{len(landscape.sweep_seeds)} seed(s)" + (
-        f", {len(landscape.seeds)} near the best" if len(landscape.seeds) > len(landscape.sweep_seeds) else ""
+    n = len(landscape.sweep_seeds)
+    seeds = f"{n} training seed{'s' if n != 1 else ''} per node" + (
+        f"; {len(landscape.seeds)} at the nodes near the best" if len(landscape.seeds) > n else ""
     )
     shifted = f", ε grid '{landscape.grid_name}'" if landscape.grid_name not in (None, "paper") else ""
     ax.set_title(
