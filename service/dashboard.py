@@ -33,13 +33,76 @@ def read_only(app: WSGIApp) -> WSGIApp:
     return guarded
 
 
+INDICES = ("alpha_index", "epsilon_index")  # search_spaces' grid coordinates (ALPHA_INDEX, EPSILON_INDEX)
+
+
+def shown(trial: Any) -> Any:
+    """A trial as the dashboard shows it: a grid search's trial has the grid indices its sampler
+    needs and the real alpha and epsilon beside them as parameters; the indices become user
+    attributes, so the panels (hyperparameter importance, slice, contour) credit alpha and
+    epsilon only, and the indices can still be read."""
+    if not all(name in trial.params for name in (*INDICES, "alpha", "epsilon")):
+        return trial
+    # optuna: only in the dashboard's process
+    from optuna.trial import FrozenTrial
+
+    keep = [name for name in trial.params if name not in INDICES]
+    return FrozenTrial(
+        number=trial.number,
+        state=trial.state,
+        value=None,
+        values=trial.values,
+        datetime_start=trial.datetime_start,
+        datetime_complete=trial.datetime_complete,
+        params={name: trial.params[name] for name in keep},
+        distributions={name: trial.distributions[name] for name in keep},
+        user_attrs={**trial.user_attrs, **{name: trial.params[name] for name in INDICES}},
+        system_attrs=trial.system_attrs,
+        intermediate_values=trial.intermediate_values,
+        trial_id=trial._trial_id,  # FrozenTrial keeps its id private; the storage needs it back
+    )
+
+
+def shown_storage(url: str) -> Any:
+    """tunecost's database through Optuna's RDB storage (as optuna-dashboard opens a URL), its
+    trials read through :func:`shown`; every other call, writes included, is the storage's own.
+    A wrapper, not a subclass: Optuna wraps an RDB storage in its cache, which reads trials
+    through its own private calls."""
+    # optuna: only in the dashboard's process
+    from optuna.storages import BaseStorage, RDBStorage
+
+    class Shown(BaseStorage):
+        def __init__(self, inner: BaseStorage) -> None:
+            self.inner = inner
+
+        def get_all_trials(self, study_id: int, deepcopy: bool = True, states: Any = None) -> list[Any]:
+            return [shown(t) for t in self.inner.get_all_trials(study_id, deepcopy=deepcopy, states=states)]
+
+        def get_trial(self, trial_id: int) -> Any:
+            return shown(self.inner.get_trial(trial_id))
+
+        def remove_session(self) -> None:
+            self.inner.remove_session()
+
+    def delegate(name: str) -> Any:
+        return lambda self, *args, **kwargs: getattr(self.inner, name)(*args, **kwargs)
+
+    for name in BaseStorage.__abstractmethods__ - {"get_all_trials", "get_trial"}:
+        setattr(Shown, name, delegate(name))
+    Shown.__abstractmethods__ = frozenset()
+    return Shown(RDBStorage(url, skip_compatibility_check=True, skip_table_creation=True))
+
+
 def dashboard_app(url: str, artifacts_dir: Any, *, readonly: bool = False) -> WSGIApp:
-    """optuna-dashboard's WSGI app on ``url`` with tunecost's artifact store (the figures)."""
+    """optuna-dashboard's WSGI app on ``url`` (trials read through :func:`shown`) with tunecost's
+    artifact store (the figures)."""
     # optuna-dashboard: only in the dashboard and where a replay's report is attached
     import optuna_dashboard
     from optuna.artifacts import FileSystemArtifactStore
 
-    app = optuna_dashboard.wsgi(url, artifact_store=FileSystemArtifactStore(str(artifacts_dir)))
+    app = optuna_dashboard.wsgi(
+        shown_storage(url), artifact_store=FileSystemArtifactStore(str(artifacts_dir))
+    )
     return read_only(app) if readonly else app
 
 
