@@ -1,10 +1,11 @@
-"""job owners by identity, not position: a job submitted as the N-th token was owned by
-``token-N`` (``admin-N``), which after a rotation or a reordering of TUNECOST_API_TOKENS named
-another token. Owners are now a named token's name or a bare token's digest
-(``service.settings.split_token``). This maps ``token-N``/``admin-N`` through the tokens
-configured when it runs (the list that made them, if it has not changed since); with none
-configured, or N beyond the list, the old name stays: it matches no token, so such a job can
-be cancelled only by an admin, never by whoever took its place.
+"""job owners by identity, not position in TUNECOST_API_TOKENS
+
+A job submitted as the N-th token was owned by ``token-N`` (``admin-N``), which after a
+rotation or a reordering of the list named another token. Owners are now a named token's name
+or a bare token's digest (``service.settings.split_token``). This maps ``token-N``/``admin-N``
+through the tokens configured when it runs (the list that made them, if it has not changed
+since); with none configured, or N beyond the list, the old name stays: it matches no token,
+so such a job can be cancelled only by an admin, never by whoever took its place.
 
 Revision ID: 0010
 Revises: 0009

@@ -1,5 +1,6 @@
-"""idempotency keys: a job remembers the digest of its submitter's Idempotency-Key, so a
-retried POST /v1/jobs returns the job the first one queued
+"""idempotency keys: a retried POST /v1/jobs returns the job the first one queued
+
+A job remembers the digest of its submitter's ``Idempotency-Key``.
 
 Revision ID: 0011
 Revises: 0010
