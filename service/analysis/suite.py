@@ -228,7 +228,7 @@ def overall_verdicts(
 
 
 def _overall_text(v: OverallVerdict, total: int) -> str:
-    text = f"{v.optimizer} vs {v.baseline} · {v.searcher} · δ={v.delta:g} across tasks:"
+    text = f"{v.optimizer} vs {v.baseline} · {v.searcher} · δ={v.delta:g}:"
     if v.ratio is None:
         return (
             text + f" fewer than two of the {total} tasks have a ratio (the rest are budget-bound): no answer"

@@ -133,7 +133,8 @@ def test_a_comparison_of_two_tasks_opens_with_its_answer_per_task_and_across_the
     )
     assert "avagrad vs adam" in lines[0] and "avagrad cheaper to tune" in lines[0]
     assert "Fewest trials to δ = 1 (restricted mean), of 2 searchers: avagrad with 2." in lines[1]
-    assert lines[-1].startswith("Across tasks: avagrad vs adam · all searchers · δ=1 across tasks:")
+    assert lines[-1].startswith("Across tasks: avagrad vs adam · all searchers · δ=1: ")
+    assert "over 2 tasks like these" in lines[-1]
     text = to_text(
         tuning_cost_table(comparison, task="digits-mlp, wine-mlp", seeds=SEEDS, budget=100, compact=True)
     )
