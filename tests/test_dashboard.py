@@ -3,8 +3,6 @@ metrics and attributes, replay reports as artifacts and as a page, a read-only m
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import optuna
@@ -21,6 +19,7 @@ from service.settings import Settings
 from service.states import JobState
 from service.studies import backfill_sweeps
 from tests import db
+from tests.wsgi import call as _call
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 GRID = {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1, 1.0, 500.0], "epsilons": [1e-8, 1e-4, 1.0]}
@@ -41,35 +40,6 @@ def _sweep(settings: Settings, optimizer: str = "adam") -> Any:
 
 def _study(settings: Settings, job: Any) -> optuna.Study:
     return optuna.load_study(study_name=job.study_name, storage=settings.resolved_database_url)
-
-
-def _call(app: Any, method: str, path: str, body: dict | None = None) -> tuple[str, Any]:
-    """One request straight into a WSGI app: (status line, parsed JSON or text)."""
-    data = json.dumps(body or {}).encode()
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "test",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(data)),
-        "wsgi.input": io.BytesIO(data),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    status: list[str] = []
-    chunks = app(environ, lambda s, headers, exc_info=None: status.append(s))
-    text = b"".join(chunks).decode()
-    try:
-        return status[0], json.loads(text)
-    except json.JSONDecodeError:
-        return status[0], text
 
 
 def test_a_sweep_is_a_study_over_real_alpha_and_epsilon(settings: Settings) -> None:

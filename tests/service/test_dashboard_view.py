@@ -3,8 +3,6 @@ grid indices its sampler works in (they were split 0.42 / 0.39 between epsilon a
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,31 +11,16 @@ from optuna.distributions import FloatDistribution, IntDistribution
 
 from service.dashboard import dashboard_app
 from service.settings import Settings
+from tests.wsgi import call
 
 ALPHAS = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 EPSILONS = [1e-8, 1e-6, 1e-4, 1e-2, 1.0]
 
 
 def _get(app: Any, path: str) -> Any:
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "test",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    status: list[str] = []
-    body = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
-    assert status[0].startswith("200"), (status, body[:300])
-    return json.loads(body)
+    status, body = call(app, "GET", path)
+    assert status.startswith("200"), (status, str(body)[:300])
+    return body
 
 
 def test_the_dashboard_shows_a_grid_search_in_alpha_and_epsilon_only(
