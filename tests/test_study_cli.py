@@ -68,7 +68,7 @@ def test_study_sweeps_replays_prints_and_draws(env: Path) -> None:
     # the early-stopping rows: a second replay with ASHA on the sweeps' learning curves
     assert "with early stopping (asha)" in result.output
     early = (out / "early_stopping_asha" / "tuning_cost.txt").read_text()
-    assert "epochs (95% CI)" in early and "random" in early and "tpe" in early
+    assert "epochs [95% CI]" in early and "random" in early and "tpe" in early
     assert {"tuning_cost.csv", "suboptimality_curves.svg", "landscape_adam.png"} <= attached
     note = study._storage.get_study_system_attrs(study._study_id)  # optuna-dashboard's note
     assert any("tuning cost on synthetic-bowl" in str(v) for v in note.values())
