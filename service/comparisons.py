@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import landscapes as landscape_service
-from service.analysis.comparison import Comparison, Subject, build, labels
+from service.analysis.comparison import Comparison, Subject, build, labels, resolution
 from service.analysis.landscape import LandscapeDetail
 from service.analysis.replay import Run
 from service.analysis.report import html_page, write_files
@@ -94,6 +94,7 @@ def compare(
                 errors=landscape_service.matrix(ls, points),
                 seeds=ls.seeds,
                 noise_std_median=landscape_service.noise_std_median(points),
+                resolution=resolution(landscape_service.seed_matrices(ls, points)),
                 fidelity=ls.fidelity,
                 compute=ls.compute,
                 chance=float(landscape_service.metric_json(ls)["failure_score"]),

@@ -50,9 +50,16 @@ class LandscapeFacts(BaseModel):
     best_error: float = Field(description="e*: the landscape's best mean score, in `unit`.")
     seeds: list[int]
     noise_std_median: float | None = Field(
-        description="Median spread over training seeds; null for one seed."
+        description="Median spread over training seeds, in `delta_unit`; null for one seed."
     )
-    share_within: dict[str, float] = Field(description="delta -> share of configs within delta of e*.")
+    resolution: float | None = Field(
+        None,
+        description="The smallest step between two distinct scores any seed reached, in `delta_unit`: "
+        "one validation sample's worth for an error in %; a delta below it cannot be told apart.",
+    )
+    share_within: dict[str, float] = Field(
+        description="delta -> share of the grid's nodes within delta of e* (delta in `delta_unit`)."
+    )
     random_expected_trials: dict[str, float] = Field(
         description="delta -> expected trials of random search without repeats to reach delta."
     )
@@ -208,6 +215,11 @@ class Verdict(BaseModel):
         "(averaged over the searchers for a headline line)."
     )
     searchers: int = Field(1, description="How many searchers' ratios a headline line pools.")
+    cautions: list[str] = Field(
+        default_factory=list,
+        description="Why delta may be too fine for this verdict: below the landscapes' seed noise, or "
+        "below the metric's resolution (one validation sample).",
+    )
     budget: int = 0
     text: str
     _ratio: Ratio | None = PrivateAttr(None)  # the estimate behind ratio, ci and p_value
@@ -345,6 +357,7 @@ class Subject:
     errors: np.ndarray
     seeds: list[int]
     noise_std_median: float | None = None
+    resolution: float | None = None  # the smallest step between distinct per-seed scores
     fidelity: dict[str, Any] | None = None
     compute: dict[str, Any] | None = None
     chance: float | None = None  # what a failed or diverged point scores (the metric's failure score)
@@ -396,6 +409,7 @@ def build(
                 best_error=float(s.errors.min()),
                 seeds=s.seeds,
                 noise_std_median=s.noise_std_median,
+                resolution=s.resolution,
                 share_within={delta_key(d): share_within(s.errors, d) for d in deltas},
                 random_expected_trials={delta_key(d): expected_random_cost(s.errors, d) for d in deltas},
                 fidelity=s.fidelity,
@@ -589,9 +603,34 @@ def _verdicts(
                 for s, p in pairs.items():
                     out.append(_one(p, PER_SEARCHER, s, budget, task=loaded[a].task, **common))
     decide(out, correction)
+    by_label = {(s.task, s.label): s for s in loaded.values()}
     for v in out:
+        v.cautions = cautions(v.delta, [by_label[(v.task, v.optimizer)], by_label[(v.task, v.baseline)]])
         v.text = _verdict_text(v, with_task=len(by_task) > 1)
     return out
+
+
+def cautions(delta: float, subjects: list[Subject]) -> list[str]:
+    """Why ``delta`` may be finer than the landscapes can tell: below their seed noise (which
+    nodes lie within delta of e* is then itself noise), or below their resolution."""
+    out = []
+    unit = "pts" if subjects[0].delta_unit == "points" else subjects[0].delta_unit
+    noise = max((s.noise_std_median for s in subjects if s.noise_std_median is not None), default=None)
+    if noise is not None and delta < noise:
+        out.append(
+            f"δ is below the seed noise ({noise:.2f} {unit} median std): which configs lie within δ is noise"
+        )
+    step = max((s.resolution for s in subjects if s.resolution is not None), default=None)
+    if step is not None and delta < step:
+        out.append(f"δ is finer than the metric's resolution (one step is {step:.2f} {unit})")
+    return out
+
+
+def resolution(scores: np.ndarray) -> float | None:
+    """The smallest step between two distinct scores (NaN: missing): for an error in % over n
+    validation samples, 100/n, one sample's worth; None for fewer than two distinct scores."""
+    values = np.unique(np.round(scores[np.isfinite(scores)], 9))
+    return float(np.diff(values).min()) if values.size > 1 else None
 
 
 def _one(p: Pair, family: str, searcher: str, budget: int, **common: Any) -> Verdict:
@@ -712,4 +751,4 @@ def _verdict_text(v: Verdict, *, with_task: bool = False) -> str:
     ):
         if share < REACHES:
             text += f" ({side} reached δ in {share:.0%} of runs within {v.budget} trials: the unrestricted ratio is {bound})"
-    return text
+    return text + "".join(f" [caution: {c}]" for c in v.cautions)

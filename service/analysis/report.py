@@ -136,6 +136,9 @@ def headline(comparison: Comparison) -> list[str]:
             + "."
         )
         lines.append("  " + _fewest(comparison, task, delta, searchers))
+        cautions = dict.fromkeys(c for v in verdicts for c in v.cautions)
+        if cautions:
+            lines.append(f"  Caution at δ = {delta:g}: " + "; ".join(cautions) + ".")
     suite = comparison.suite
     if suite is not None:
         for v in suite.verdicts:
@@ -269,13 +272,18 @@ def tuning_cost_table(
             ""
             if fact.noise_std_median is None
             else f", seed noise (median std) {fact.noise_std_median:.2f} {_short(comparison.delta_unit)}"
+        ) + (
+            ""
+            if fact.resolution is None
+            else f", resolution {fact.resolution:.2f} {_short(comparison.delta_unit)}"
         )
         name = f"{fact.task}/{fact.label}" if multi else fact.label
         if compact:
             lines.append(
-                f"  {name}: best {format_score(fact.best_error, fact.unit, 2)}, within δ: "
+                f"  {name}: best {format_score(fact.best_error, fact.unit, 2)}, grid nodes within δ: "
                 + ", ".join(f"{float(d):g}: {share:.1%}" for d, share in fact.share_within.items())
                 + ("" if fact.noise_std_median is None else f", noise {fact.noise_std_median:.2f}")
+                + ("" if fact.resolution is None else f", step {fact.resolution:.2f}")
             )
         else:
             lines.append(

@@ -307,3 +307,62 @@ def test_a_verdict_where_one_side_never_reached_delta_says_the_true_ratio_is_fur
     )
     both = verdict("avagrad", "adam", "gld", 1.0, _runs([5, 9, 7]), _runs([6, 8, 7]))
     assert "reached δ in" not in both.text and both.reached == (1.0, 1.0)
+
+
+def test_a_delta_finer_than_the_landscape_can_tell_is_said_in_the_verdict_and_the_headline() -> None:
+    """breast-cancer-mlp has 91 validation samples: one is 1.10 points, finer than δ = 0.5 or 1;
+    a landscape whose seeds disagree by 0.8 points cannot place a node within δ = 0.5 of e*."""
+    from service.analysis.comparison import resolution
+    from service.analysis.report import headline
+
+    scores = np.array([[0.0, 100 / 91], [2 * 100 / 91, np.nan]])
+    assert resolution(scores) == pytest.approx(100 / 91) and resolution(np.array([3.0, 3.0])) is None
+    rng = np.random.default_rng(6)
+    subjects, groups = [], {}
+    for k, (optimizer, noise, step) in enumerate((("adam", 0.8, 100 / 91), ("avagrad", 0.3, 100 / 91))):
+        errors = np.linspace(2.0, 30.0, 12).reshape(3, 4)
+        subjects.append(
+            Subject(
+                k + 1,
+                "bc",
+                optimizer,
+                optimizer,
+                "validation error",
+                "%",
+                "points",
+                errors,
+                [0, 1],
+                noise,
+                step,
+            )
+        )
+        groups[(k + 1, "random")] = [
+            Run(
+                "random",
+                seed=s,
+                budget=50,
+                curve=[5.0],
+                trials_to={"0.5": int(t), "1.0": int(t)},
+                stalled=False,
+            )
+            for s, t in enumerate(rng.integers(1, 30, 40))
+        ]
+    verdicts = build(1, [0.5, 1.0], subjects, groups).verdicts
+    at_half = [v for v in verdicts if v.delta == 0.5]
+    assert len(at_half) == 2  # the headline line and the one searcher's
+    assert all(
+        v.cautions
+        == [
+            "δ is below the seed noise (0.80 pts median std): which configs lie within δ is noise",
+            "δ is finer than the metric's resolution (one step is 1.10 pts)",
+        ]
+        for v in at_half
+    )
+    assert all("[caution: δ is below the seed noise" in v.text for v in at_half)
+    assert all(
+        v.cautions == ["δ is finer than the metric's resolution (one step is 1.10 pts)"]
+        for v in verdicts
+        if v.delta == 1.0
+    )
+    lines = headline(build(1, [0.5, 1.0], subjects, groups))
+    assert lines[2] == "  Caution at δ = 1: δ is finer than the metric's resolution (one step is 1.10 pts)."
