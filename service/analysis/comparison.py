@@ -14,15 +14,15 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr
 
-from service.analysis.estimator import Pair, Status, cell, cost_cell, pair, paired, trials_to
+from service.analysis.estimator import Pair, Status, cell, cost_cell, cost_to, pair, paired, trials_to
 from service.analysis.replay import Cost, Run, delta_key
 from service.analysis.statistics import (
-    ALPHA,
     METHODS,
     REACHES,
     Ratio,
-    correct,
+    correct_lines,
     pooled,
+    quartiles,
     random_search_expected_best,
     random_search_reach_probability,
 )
@@ -307,19 +307,18 @@ def _cost_stats(group: list[Run], delta: float) -> tuple[dict[str, CostStats] | 
     it spent), its interval and descriptive quartiles."""
     out = {}
     for cost in Cost:
-        found = cost_cell(group, delta, cost)
-        if found is None:
+        values = cost_to(group, delta, cost)
+        if values is None:
             return None, None
-        e, values = found
-        q25, q75 = e.quartiles(values)
+        e = cost_cell(group, values, cost)
+        q25, q75 = quartiles(values)
         out[cost.value] = CostStats(mean=e.mean, ci=e.interval(), q25=q25, q75=q75)
     return out, float(np.mean([r.pruned for r in group]))
 
 
 def _row_stats(group: list[Run], delta: float) -> dict[str, Any]:
     e = cell(group, delta)
-    values = np.array([math.inf if v is None else v for v in trials_to(group, delta)], dtype=float)
-    q25, q75 = e.quartiles(values)
+    q25, q75 = quartiles(trials_to(group, delta))
     return {
         "trials": e.mean,
         "ci": e.interval(),
@@ -501,7 +500,7 @@ def _profiles(
     searchers = _complete_searchers(tasks)
     if not tasks or not searchers or len(tasks[0].optimizers) < 2:
         return []
-    return profiles(tasks, searchers, deltas, pooled_only=True)
+    return profiles(tasks, searchers, deltas)
 
 
 def _suite(
@@ -690,20 +689,16 @@ def decide(verdicts: list[Verdict], correction: str = "holm") -> None:
     the line is distinguishable); an untested line keeps its 95% interval, or none."""
     for family in (HEADLINE, PER_SEARCHER):
         mine = [v for v in verdicts if v.family == family]
-        tested = [v for v in mine if v.p_value is not None]
-        decisions = correct([v.p_value for v in tested], correction)  # type: ignore[misc]
-        for k, v in enumerate(tested):
-            v.p_adjusted = decisions.p_adjusted[k]
-            v.distinguishable = decisions.reject[k]
-            v.confidence = decisions.confidence(k)
-            v.comparisons = len(tested)
-            v.correction = METHODS[correction]
-        for v in mine:
-            ratio = v._ratio
-            if ratio is not None:
-                level = v.confidence if v.confidence is not None else 1 - ALPHA
-                v.ci = ratio.interval(1 - level)
-                v.confidence = level
+        tested = [v.p_value is not None for v in mine]
+        for v, line in zip(mine, correct_lines([v._ratio for v in mine], tested, correction), strict=True):
+            v.ci = line.ci or (None, None)
+            v.confidence, v.p_adjusted, v.distinguishable = (
+                line.confidence,
+                line.p_adjusted,
+                line.distinguishable,
+            )
+            if v.p_value is not None:
+                v.comparisons, v.correction = sum(tested), METHODS[correction]
 
 
 def verdict(

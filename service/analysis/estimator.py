@@ -15,11 +15,8 @@ Definitions: "Tuning cost").
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
-
-import numpy as np
 
 from service.analysis.replay import Cost, Run, delta_key
 from service.analysis.statistics import Estimate, Ratio, estimate, paired_ratio, restricted
@@ -35,15 +32,19 @@ def cell(runs: list[Run], delta: float) -> Estimate:
     return estimate(trials_to(runs, delta), runs[0].budget)
 
 
-def cost_cell(runs: list[Run], delta: float, cost: Cost) -> tuple[Estimate, np.ndarray] | None:
-    """The same estimator in epochs, seconds or wall-clock: a run that never reached delta
-    counts what it spent (its total); with the values, for descriptive quartiles (inf: not
-    reached). None where the runs have no costs."""
+def cost_to(runs: list[Run], delta: float, cost: Cost) -> list[float | None] | None:
+    """Each run's cost (epochs, seconds, wall-clock) to reach delta, None where it did not;
+    None where the runs have no costs."""
     if any(r.cost_to is None or r.totals is None for r in runs):
         return None
-    values = [r.cost_to[cost].get(delta_key(delta)) for r in runs]  # type: ignore[index]
+    return [r.cost_to[cost].get(delta_key(delta)) for r in runs]  # type: ignore[index]
+
+
+def cost_cell(runs: list[Run], values: list[float | None], cost: Cost) -> Estimate:
+    """The same estimator in epochs, seconds or wall-clock (``values``: :func:`cost_to`): a run
+    that never reached delta counts what it spent (its total)."""
     spent = [max(r.totals[cost], v or 0.0) for r, v in zip(runs, values, strict=True)]  # type: ignore[index]
-    return estimate(values, spent), np.array([math.inf if v is None else v for v in values], dtype=float)
+    return estimate(values, spent)
 
 
 class Status(StrEnum):
@@ -65,13 +66,11 @@ class Pair:
 def pair(runs: list[Run], baseline_runs: list[Run], delta: float) -> Pair:
     """The two cells and their paired ratio (``runs[i]`` and ``baseline_runs[i]`` share a
     replay seed)."""
-    a, b = cell(runs, delta), cell(baseline_runs, delta)
+    ta, tb = trials_to(runs, delta), trials_to(baseline_runs, delta)
+    a, b = estimate(ta, runs[0].budget), estimate(tb, baseline_runs[0].budget)
     if a.reached == 0.0 and b.reached == 0.0:
         return Pair(a, b, None, Status.NEITHER)
-    ratio = paired_ratio(
-        restricted(trials_to(runs, delta), runs[0].budget),
-        restricted(trials_to(baseline_runs, delta), baseline_runs[0].budget),
-    )
+    ratio = paired_ratio(restricted(ta, runs[0].budget), restricted(tb, baseline_runs[0].budget))
     return Pair(a, b, ratio, Status.TESTED if a.reaches or b.reaches else Status.BUDGET_BOUND)
 
 

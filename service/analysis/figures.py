@@ -9,7 +9,6 @@ import numpy as np
 
 from service.analysis.comparison import Comparison
 from service.analysis.landscape import LandscapeDetail
-from service.analysis.suite import Suite
 from workers.registry import Metric, format_score
 
 REDDI_OPTIMIZERS = ("adam", "amsgrad", "delayed_adam", "avagrad")
@@ -285,17 +284,21 @@ def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, co
     _save(fig, out)
 
 
-def profile_figure(out: Path, suite: Suite, delta: float) -> None:
+def profile_figure(out: Path, comparison: Comparison, delta: float) -> None:
     """Performance profiles at ``delta``, one panel per searcher (and all searchers pooled): for
     each optimizer, the share of problems on which its tuning cost (restricted mean trials to
     delta) is within tau times the best optimizer's; the legend gives AlgoPerf's score."""
     plt = _pyplot()
-    searchers = list(dict.fromkeys(p.searcher for p in suite.profiles if p.delta == delta))
+    suite = comparison.suite
+    if suite is None:
+        raise ValueError("profiles across tasks need a comparison of two tasks or more")
+    drawn = [p for p in [*comparison.profiles, *suite.profiles] if p.delta == delta]
+    searchers = list(dict.fromkeys(p.searcher for p in drawn))
     fig, axes = plt.subplots(
         1, len(searchers), figsize=(3.6 * len(searchers), 3.4), sharey=True, squeeze=False
     )
     for ax, searcher in zip(axes[0], searchers, strict=True):
-        for k, p in enumerate(q for q in suite.profiles if q.delta == delta and q.searcher == searcher):
+        for k, p in enumerate(q for q in drawn if q.searcher == searcher):
             ax.step(
                 p.tau,
                 p.share,

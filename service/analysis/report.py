@@ -446,7 +446,7 @@ def write_files(
                 tuning_cost_figure(out_dir / f"{tag}{cost}_to_{delta:g}", one, delta, cost)
     if comparison.suite is not None:
         for delta in comparison.deltas:
-            profile_figure(out_dir / f"profiles_{delta:g}", comparison.suite, delta)
+            profile_figure(out_dir / f"profiles_{delta:g}", comparison, delta)
     figures = sorted(p for p in out_dir.iterdir() if p.suffix in (".png", ".svg"))
     return [out_dir / "tuning_cost.txt", out_dir / "tuning_cost.csv", out_dir / "comparison.json", *figures]
 

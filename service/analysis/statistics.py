@@ -116,10 +116,13 @@ class Estimate:
         h = _t_half_width(self.se, self.n - 1, alpha)
         return max(self.mean - h, 0.0), min(self.mean + h, self.cap)
 
-    def quartiles(self, values: np.ndarray) -> tuple[float | None, float | None]:
-        """Descriptive: the 25th and 75th percentile of T over the runs (None: beyond the cap)."""
-        q = np.percentile(values, [25, 75], method="lower")
-        return tuple(None if not np.isfinite(v) else float(v) for v in q)  # type: ignore[return-value]
+
+def quartiles(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    """Descriptive: the 25th and 75th percentile of a cost to delta over the runs (None, for a
+    run and for a quartile: not reached)."""
+    x = np.array([math.inf if v is None else v for v in values], dtype=float)
+    q = np.percentile(x, [25, 75], method="lower")
+    return tuple(None if not np.isfinite(v) else float(v) for v in q)  # type: ignore[return-value]
 
 
 def estimate(values: Sequence[float | None], cap: float | Sequence[float]) -> Estimate:
@@ -236,6 +239,32 @@ class Decisions:
 
     def confidence(self, i: int) -> float:
         return 1 - self.alphas[i]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One comparison of a corrected family: its interval, at ``confidence``, and its decision."""
+
+    ci: tuple[float, float] | None
+    confidence: float | None
+    p_adjusted: float | None
+    distinguishable: bool
+
+
+def correct_lines(ratios: Sequence[Ratio | None], tested: Sequence[bool], method: str = "holm") -> list[Line]:
+    """A family of ratios corrected over its ``tested`` members (:func:`correct`): each tested
+    line's interval at the level its correction applied; an untested ratio keeps its 95%
+    interval and no decision; no ratio, no interval."""
+    family = [i for i, t in enumerate(tested) if t and ratios[i] is not None]
+    decisions = correct([ratios[i].p_value for i in family], method)  # type: ignore[union-attr]
+    out = [
+        Line(None if r is None else r.interval(), None if r is None else CONFIDENCE, None, False)
+        for r in ratios
+    ]
+    for k, i in enumerate(family):
+        level = decisions.confidence(k)
+        out[i] = Line(ratios[i].interval(1 - level), level, decisions.p_adjusted[k], decisions.reject[k])  # type: ignore[union-attr]
+    return out
 
 
 def correct(p_values: Sequence[float], method: str = "holm", alpha: float = ALPHA) -> Decisions:

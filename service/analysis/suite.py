@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from service.analysis.estimator import Status, cell, pair, paired
 from service.analysis.replay import Run
-from service.analysis.statistics import METHODS, Meta, Ratio, correct, pooled, random_effects
+from service.analysis.statistics import METHODS, Meta, Ratio, correct_lines, pooled, random_effects
 
 TAUS = [round(float(t), 4) for t in np.geomspace(1.0, 10.0, 25)]
 SCORE_TAU = 4.0  # AlgoPerf's r_max: the benchmark score integrates the profile over [1, 4]
@@ -147,81 +147,81 @@ def _profile(
 
 
 def profiles(
-    tasks: list[TaskRuns], searchers: list[str], deltas: list[float], *, pooled_only: bool = False
+    tasks: list[TaskRuns], searchers: list[str], deltas: list[float], *, per_searcher: bool = False
 ) -> list[Profile]:
-    """Per delta: over every (task, searcher) cell (``all searchers``), and unless
-    ``pooled_only``, per searcher over the tasks."""
+    """Per delta: over every (task, searcher) cell (``all searchers``: a comparison's), or with
+    ``per_searcher``, one profile per searcher over the tasks (a suite's)."""
     optimizers = _shared(tasks)
     out = []
     for delta in deltas:
-        every = [{o: t.runs[(o, s)] for o in optimizers} for t in tasks for s in searchers]
-        out += _profile(ALL_SEARCHERS, delta, optimizers, every)
-        if not pooled_only:
-            for s in searchers:
-                out += _profile(
-                    s, delta, optimizers, [{o: t.runs[(o, s)] for o in optimizers} for t in tasks]
-                )
+        if not per_searcher:
+            every = [{o: t.runs[(o, s)] for o in optimizers} for t in tasks for s in searchers]
+            out += _profile(ALL_SEARCHERS, delta, optimizers, every)
+            continue
+        for s in searchers:
+            out += _profile(s, delta, optimizers, [{o: t.runs[(o, s)] for o in optimizers} for t in tasks])
     return out
 
 
-def _task_ratio(
+def _task_ratios(
     t: TaskRuns, optimizer: str, baseline: str, searchers: list[str], delta: float
-) -> Ratio | None:
-    """One task's ratio over ``searchers``: the geometric mean of its tested pairs; None where
-    every pair is budget-bound (or unpaired)."""
-    tested = []
+) -> dict[str, Ratio]:
+    """One task's tested ratios, by searcher (a budget-bound or unpaired pair has none)."""
+    out = {}
     for s in searchers:
         a, b = t.runs[(optimizer, s)], t.runs[(baseline, s)]
         if paired(a, b):
             p = pair(a, b, delta)
             if p.status == Status.TESTED and p.ratio is not None:
-                tested.append(p.ratio)
-    return pooled(tested) if tested else None
+                out[s] = p.ratio
+    return out
 
 
 def overall_verdicts(
-    tasks: list[TaskRuns], searchers: list[str], deltas: list[float], baseline: str, correction: str = "holm"
+    tasks: list[TaskRuns],
+    searchers: list[str],
+    deltas: list[float],
+    baseline: str,
+    correction: str = "holm",
 ) -> list[OverallVerdict]:
+    """Per optimizer and delta, the random-effects answer over the tasks' ratios pooled over the
+    searchers (the headline family), and one per searcher (the second family)."""
     optimizers = [o for o in _shared(tasks) if o != baseline]
-    found: list[tuple[str, float, str, Meta | None]] = []
+    found: dict[str, list[tuple[str, float, str, Meta | None]]] = {"headline": [], "per searcher": []}
     for delta in deltas:
         for optimizer in optimizers:
+            per_task = [_task_ratios(t, optimizer, baseline, searchers, delta) for t in tasks]
             for searcher in [ALL_SEARCHERS, *searchers]:
-                names = searchers if searcher == ALL_SEARCHERS else [searcher]
-                per_task = [_task_ratio(t, optimizer, baseline, names, delta) for t in tasks]
-                have = [r for r in per_task if r is not None]
-                found.append((searcher, delta, optimizer, random_effects(have) if len(have) >= 2 else None))
+                if searcher == ALL_SEARCHERS:
+                    have = [pooled(list(r.values())) for r in per_task if r]
+                else:
+                    have = [r[searcher] for r in per_task if searcher in r]
+                meta = random_effects(have) if len(have) >= 2 else None
+                family = "headline" if searcher == ALL_SEARCHERS else "per searcher"
+                found[family].append((searcher, delta, optimizer, meta))
     out: list[OverallVerdict] = []
-    for family in ("headline", "per searcher"):
-        mine = [f for f in found if (f[0] == ALL_SEARCHERS) == (family == "headline")]
-        tested = [f for f in mine if f[3] is not None]
-        decisions = correct([f[3].p_value for f in tested], correction)  # type: ignore[union-attr]
-        for searcher, delta, optimizer, meta in mine:
-            k = next((i for i, f in enumerate(tested) if f[3] is meta), None) if meta is not None else None
+    for family, mine in found.items():
+        metas = [meta for *_, meta in mine]
+        lines = correct_lines(metas, [m is not None for m in metas], correction)
+        for (searcher, delta, optimizer, meta), line in zip(mine, lines, strict=True):
             v = OverallVerdict(
                 family=family,  # type: ignore[arg-type]
                 searcher=searcher,
                 delta=delta,
                 optimizer=optimizer,
                 baseline=baseline,
-                ratio=None,
-                ci=(None, None),
-                p_value=None,
-                distinguishable=False,
-                comparisons=len(tested),
+                ratio=None if meta is None else meta.ratio,
+                ci=line.ci or (None, None),
+                confidence=line.confidence,
+                p_value=None if meta is None else meta.p_value,
+                p_adjusted=line.p_adjusted,
+                distinguishable=line.distinguishable,
+                comparisons=sum(m is not None for m in metas),
                 correction=METHODS[correction],
                 tasks=0 if meta is None else meta.k,
+                tau=None if meta is None else meta.tau,
                 text="",
             )
-            if meta is not None and k is not None:
-                level = decisions.confidence(k)
-                v.ratio, v.ci, v.confidence = meta.ratio, meta.interval(1 - level), level
-                v.p_value, v.p_adjusted, v.distinguishable = (
-                    meta.p_value,
-                    decisions.p_adjusted[k],
-                    decisions.reject[k],
-                )
-                v.tau = meta.tau
             v.text = _overall_text(v, len(tasks))
             out.append(v)
     return out
@@ -263,6 +263,6 @@ def suite(
         tasks=[t.task for t in tasks],
         baseline=baseline,
         optimizers=_shared(tasks),
-        profiles=profiles(tasks, searchers, deltas),
+        profiles=profiles(tasks, searchers, deltas, per_searcher=True),
         verdicts=overall_verdicts(tasks, searchers, deltas, baseline, correction),
     )
