@@ -38,19 +38,25 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def _caller(settings: Settings, scheme: str, secret: str) -> str | tuple[int, str]:
+    """Who presents ``scheme`` and ``secret``: the owner name (a named token's name, else its
+    digest; see :func:`service.settings.split_token`), or (status, detail) to refuse it with."""
+    if scheme.lower() != "bearer" or not secret:
+        return status.HTTP_401_UNAUTHORIZED, "Not authenticated"
+    found = settings.identity(secret)
+    return (status.HTTP_403_FORBIDDEN, "Invalid token") if found is None else found[0]
+
+
 def _check_token(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    """Returns the caller's owner name (a named token's name, else its digest; see
-    :func:`service.settings.split_token`) or None when auth is off."""
+    """The caller's owner name for a route, or None when auth is off."""
     if not settings.api_tokens and not settings.admin_tokens:
         return None
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "Not authenticated", headers={"WWW-Authenticate": "Bearer"}
-        )
-    found = settings.identity(credentials.credentials)
-    if found is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Invalid token")
-    return found[0]
+    caller = _caller(settings, *((credentials.scheme, credentials.credentials) if credentials else ("", "")))
+    if isinstance(caller, tuple):
+        code, detail = caller
+        headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
+        raise HTTPException(code, detail, headers=headers)
+    return caller
 
 
 def authorize(settings: Settings) -> Callable[[bytes | None, bool], tuple[int, str] | None] | None:
@@ -63,10 +69,9 @@ def authorize(settings: Settings) -> Callable[[bytes | None, bool], tuple[int, s
     def check(header: bytes | None, write: bool) -> tuple[int, str] | None:
         if not write and not settings.auth_reads:
             return None
-        scheme, _, given = (header or b"").decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not given:
-            return 401, "Not authenticated"
-        return None if settings.identity(given.strip()) is not None else (403, "Invalid token")
+        scheme, _, secret = (header or b"").decode("latin-1").partition(" ")
+        caller = _caller(settings, scheme, secret.strip())
+        return caller if isinstance(caller, tuple) else None
 
     return check
 
