@@ -114,6 +114,7 @@ def compare(
                 trials_to=r.trials_to,
                 cost_to=r.cost_to,
                 stopped_trials=r.stopped_trials,
+                replicate=r.replicate,
             )
         )
     return build(

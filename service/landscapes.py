@@ -49,8 +49,17 @@ def summary(ls: Landscape) -> LandscapeSummary:
         checksum=ls.checksum,
         fidelity=ls.fidelity,
         compute=ls.compute,
+        reference=ls.reference,
         metric=metric_json(ls),
     )
+
+
+def e_star(landscape: Landscape, errors: np.ndarray) -> float:
+    """The landscape's e*: its reference (the best node's mean on fresh seeds) where it has
+    one, else its best mean score (``errors``: :func:`matrix`)."""
+    if landscape.reference is not None:
+        return float(landscape.reference["error"])
+    return float(errors.min())
 
 
 def metric_json(landscape: Landscape) -> dict[str, Any]:
@@ -278,9 +287,11 @@ def find_matching(
     seeds: list[int],
     refine: dict[str, Any] | None = None,
     fidelity: dict[str, Any] | None = None,
+    reference: list[int] | None = None,
 ) -> int | None:
     """The newest stored landscape of exactly this (task, optimizer, recipe, grid, seeds,
-    refinement, fidelity: a full-fidelity request never reuses a successive-halving landscape)."""
+    refinement, fidelity, fresh reference seeds: a full-fidelity request never reuses a
+    successive-halving landscape)."""
     stored = session.scalars(
         select(Landscape)
         .where(Landscape.task == task, Landscape.optimizer == optimizer, Landscape.recipe_hash == recipe_hash)
@@ -294,6 +305,7 @@ def find_matching(
             and ls.seeds_everywhere == seeds
             and ls.refine == refine
             and same_rule(ls.fidelity, fidelity)
+            and (ls.reference or {}).get("seeds") == reference
         ),
         None,
     )

@@ -171,6 +171,10 @@ class Landscape(Base):
     checksum: Mapped[str | None] = mapped_column(String(64))  # sha256 of the per-seed errors
     # what the scores measure, Metric.to_json() plus the failure score; null: validation error, %
     metric: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # e* measured apart from its selection: the best node, trained again with fresh seeds
+    # ({"alpha_index", "epsilon_index", "alpha", "epsilon", "seeds", "errors", "error", "std"});
+    # null: e* is the best mean node (selected and measured on the same seeds)
+    reference: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     points: Mapped[list[LandscapePoint]] = relationship(
@@ -300,3 +304,5 @@ class ReplayRun(Base):
     cost_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # distinct trials on nodes a successive-halving sweep stopped early; null: a full landscape
     stopped_trials: Mapped[int | None] = mapped_column(Integer)
+    # the training seed whose landscape this run replayed (a replay with replicates); null: all
+    replicate: Mapped[int | None] = mapped_column(Integer)

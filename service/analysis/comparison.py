@@ -14,14 +14,23 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr
 
-from service.analysis.estimator import Pair, Status, cell, cost_cell, cost_to, pair, paired, trials_to
+from service.analysis.estimator import (
+    Pair,
+    Status,
+    cell,
+    cost_cell,
+    cost_to,
+    pair,
+    paired,
+    pooled_pairs,
+    trials_to,
+)
 from service.analysis.replay import Cost, Run, delta_key
 from service.analysis.statistics import (
     METHODS,
     REACHES,
     Ratio,
     correct_lines,
-    pooled,
     quartiles,
     random_search_expected_best,
     random_search_reach_probability,
@@ -653,16 +662,16 @@ def _one(p: Pair, family: str, searcher: str, budget: int, **common: Any) -> Ver
 def _headline_verdict(pairs: dict[str, Pair], budget: int, **common: Any) -> Verdict:
     """The ratio pooled over the searchers whose pair is tested (geometric mean); budget-bound
     where none is, and no ratio where no run of either side reached delta with any searcher."""
-    tested = [p.ratio for p in pairs.values() if p.status == Status.TESTED and p.ratio is not None]
+    tested = [p for p in pairs.values() if p.status == Status.TESTED and p.ratio is not None]
     reached = (
         float(np.mean([p.a.reached for p in pairs.values()])),
         float(np.mean([p.b.reached for p in pairs.values()])),
     )
     if tested:
-        ratio, status, n = pooled(tested), Status.TESTED, len(tested)
+        ratio, status, n = pooled_pairs(tested), Status.TESTED, len(tested)
     else:
-        bound = [p.ratio for p in pairs.values() if p.ratio is not None]
-        ratio = pooled(bound) if bound else None
+        bound = [p for p in pairs.values() if p.ratio is not None]
+        ratio = pooled_pairs(bound) if bound else None
         status = Status.BUDGET_BOUND if bound else Status.NEITHER
         n = len(bound)
     v = Verdict(

@@ -33,6 +33,12 @@ class LandscapeSummary(BaseModel):
         description="What a sweep trained: `epochs` (every model's, summed), `full_epochs` (a "
         "full-fidelity sweep's), their `share`, and training `seconds`; null for an import."
     )
+    reference: dict[str, Any] | None = Field(
+        None,
+        description="e* measured apart from its selection: the best node (`alpha`, `epsilon`, its "
+        "indices) trained again with fresh `seeds`, their `errors`, mean `error` and `std`; null: "
+        "e* is the best node's mean over the seeds that selected it (biased low).",
+    )
     metric: dict[str, Any] = Field(
         description="What the scores (`errors`) measure: name, unit, kind, bounds, the unit of a "
         "suboptimality (`delta_unit`) and `failure_score`, what a failed point scores."

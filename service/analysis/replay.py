@@ -5,7 +5,9 @@ the landscape's score there: with ``observed`` (per training seed) the score of 
 seed, drawn per (run seed, node) so the draw does not depend on when the searcher proposes it,
 as a real tuner sees one training run; without it, the mean over seeds. Either way the run is
 scored on the mean landscape: its incumbent is the config with the best score it was told,
-and s(t) = mean score of that incumbent - e*, e* = the landscape's best mean score. Trials
+and s(t) = mean score of that incumbent - e*, e* = the landscape's reference (its best node
+measured on fresh seeds) where it has one, else its best mean score. On a training seed's
+replicate (:meth:`Board.replicate`) the run is told and scored on that seed's scores. Trials
 count distinct configs (docs/ARCHITECTURE.md, "Trial count"): a re-proposal is answered from
 the cache, free, and a searcher that proposes only known configs ``max_repeats`` times in a row
 has stalled (CMA-ES does, once it has converged on a grid node): the run ends there.
@@ -127,7 +129,8 @@ class Board:
     epsilons), and optionally each seed's (``observed``, seeds x alphas x epsilons, NaN where a
     seed was not trained), the learning curves, the nodes a successive-halving sweep stopped
     (``stopped``, bool), the optimizer's default (alpha, epsilon) for searchers that start
-    there, and the score a diverged run counts as."""
+    there, the score a diverged run counts as, and e* (``e_star``: the landscape's reference,
+    measured on fresh seeds; None: the best mean score)."""
 
     grid: GridSpace
     errors: np.ndarray
@@ -136,6 +139,41 @@ class Board:
     stopped: np.ndarray | None = None
     default_point: tuple[float, float] | None = None
     failure_score: float = 100.0
+    e_star: float | None = None
+
+    def replicate(self, index: int) -> Board:
+        """The landscape one training seed made (``observed[index]``): each node's score is
+        that seed's where it trained there, the first seed's elsewhere (a refinement trains
+        its extra seeds near the best only), the mean where neither did. A run on it is told,
+        and scored on, that one training run per config, as a real tuner is; e* stays the
+        landscape's."""
+        if self.observed is None or not 0 <= index < self.observed.shape[0]:
+            raise ValueError(f"no training seed {index} to make a replicate of")
+        first, mine = self.observed[0], self.observed[index]
+        errors = np.where(np.isnan(mine), np.where(np.isnan(first), self.errors, first), mine)
+        curves = None
+        if self.curves is not None:
+            stored = self.curves.curves
+            curves = Curves(
+                [
+                    [
+                        [stored[index][i][j] or stored[0][i][j] for j in range(len(row))]
+                        for i, row in enumerate(stored[index])
+                    ]
+                ],
+                np.where(
+                    np.isnan(self.curves.seconds[index]), self.curves.seconds[0], self.curves.seconds[index]
+                )[None],
+            )
+        return Board(
+            grid=self.grid,
+            errors=errors,
+            curves=curves,
+            stopped=self.stopped,
+            default_point=self.default_point,
+            failure_score=self.failure_score,
+            e_star=self.e_star if self.e_star is not None else float(self.errors.min()),
+        )
 
 
 @dataclass
@@ -155,6 +193,7 @@ class Run:
     cost_to: dict[Cost, dict[str, float | None]] | None = None
     at: dict[Cost, list[float]] | None = None
     totals: dict[Cost, float] | None = None
+    replicate: int | None = None  # the training seed whose landscape it replayed (Board.replicate)
 
     def stored_costs(self) -> dict[str, Any] | None:
         """The costs as a replay stores them (``ReplayRun.cost_to``): each cost's deltas,
@@ -179,6 +218,7 @@ class Run:
         trials_to: dict[str, int | None],
         cost_to: dict[str, Any] | None,
         stopped_trials: int | None,
+        replicate: int | None = None,
     ) -> Run:
         """A run as a replay stored it (the inverse of :meth:`stored_costs`)."""
         costs = cost_to or {}
@@ -194,6 +234,7 @@ class Run:
             cost_to={c: costs[c] for c in Cost} if cost_to is not None else None,
             at={c: costs["at"][c] for c in Cost} if "at" in costs else None,
             totals={c: costs["totals"][c] for c in Cost} if "totals" in costs else None,
+            replicate=replicate,
         )
 
 
@@ -258,7 +299,7 @@ def replay(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     distributions = board.grid.distributions()
     errors = board.errors
-    e_star = float(errors.min())
+    e_star = float(errors.min()) if board.e_star is None else board.e_star
     study = optuna.create_study(
         sampler=build_sampler(
             searcher, board.grid, seed=seed, options=options or {}, default_point=board.default_point

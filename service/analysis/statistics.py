@@ -137,6 +137,22 @@ def estimate(values: Sequence[float | None], cap: float | Sequence[float]) -> Es
     return Estimate(float(x.mean()), se, n, reached, float(np.max(np.broadcast_to(cap, (n,)))))
 
 
+def replicated_estimate(
+    values: Sequence[float | None], cap: float | Sequence[float], groups: Sequence[Sequence[int]]
+) -> Estimate:
+    """The restricted mean over replicates (``groups``: the runs of each): the mean of each
+    replicate's restricted mean, its standard error their spread over sqrt(K), K - 1 degrees
+    of freedom. This variance holds everything that differs between replicates (the training
+    noise of their landscapes and the replay seeds' dice), and the replicates' spread
+    estimates it without a model of either."""
+    x = restricted(values, cap)
+    means = np.array([x[list(g)].mean() for g in groups])
+    k = means.size
+    se = float(means.std(ddof=1) / math.sqrt(k)) if k > 1 else math.inf
+    reached = sum(v is not None for v in values) / len(values)
+    return Estimate(float(means.mean()), se, k, reached, float(np.max(np.broadcast_to(cap, (x.size,)))))
+
+
 @dataclass(frozen=True)
 class Ratio:
     """A ratio of tuning costs on the log scale, with its standard error and degrees of freedom:
@@ -179,6 +195,26 @@ def paired_ratio(a: np.ndarray, b: np.ndarray) -> Ratio:
     d = a / ma - b / mb
     se = float(d.std(ddof=1) / math.sqrt(n))
     return Ratio(float(math.log(ma / mb)), se if se > 1e-12 else 0.0, n - 1)
+
+
+def paired_ratios(a: np.ndarray, b: np.ndarray) -> Ratio:
+    """The geometric mean over columns (searchers) of mean(a[:, s]) / mean(b[:, s]), rows paired
+    units (replicates) shared by every column: the delta method on the mean log ratio, each
+    unit's influence the mean over columns of a_is / mean(a_s) - b_is / mean(b_s), t with
+    n - 1 degrees of freedom. One column is :func:`paired_ratio`."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError("paired samples need the same units and columns")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and a.min() > 0 and b.min() > 0):
+        raise ValueError("paired_ratios needs finite, positive costs")
+    n = a.shape[0]
+    ma, mb = a.mean(axis=0), b.mean(axis=0)
+    log = float(np.mean(np.log(ma / mb)))
+    if n < 2:
+        return Ratio(log, math.inf, 0)
+    d = (a / ma - b / mb).mean(axis=1)
+    se = float(d.std(ddof=1) / math.sqrt(n))
+    return Ratio(log, se if se > 1e-12 else 0.0, n - 1)
 
 
 def pooled(ratios: Sequence[Ratio]) -> Ratio:

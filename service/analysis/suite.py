@@ -29,9 +29,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from service.analysis.estimator import Status, cell, pair, paired
+from service.analysis.estimator import Pair, Status, cell, pair, paired, pooled_pairs
 from service.analysis.replay import Run
-from service.analysis.statistics import METHODS, Meta, Ratio, correct_lines, pooled, random_effects
+from service.analysis.statistics import METHODS, Meta, correct_lines, random_effects
 
 TAUS = [round(float(t), 4) for t in np.geomspace(1.0, 10.0, 25)]
 SCORE_TAU = 4.0  # AlgoPerf's r_max: the benchmark score integrates the profile over [1, 4]
@@ -163,17 +163,17 @@ def profiles(
     return out
 
 
-def _task_ratios(
+def _task_pairs(
     t: TaskRuns, optimizer: str, baseline: str, searchers: list[str], delta: float
-) -> dict[str, Ratio]:
-    """One task's tested ratios, by searcher (a budget-bound or unpaired pair has none)."""
+) -> dict[str, Pair]:
+    """One task's tested pairs, by searcher (a budget-bound or unpaired pair has no ratio)."""
     out = {}
     for s in searchers:
         a, b = t.runs[(optimizer, s)], t.runs[(baseline, s)]
         if paired(a, b):
             p = pair(a, b, delta)
             if p.status == Status.TESTED and p.ratio is not None:
-                out[s] = p.ratio
+                out[s] = p
     return out
 
 
@@ -190,12 +190,12 @@ def overall_verdicts(
     found: dict[str, list[tuple[str, float, str, Meta | None]]] = {"headline": [], "per searcher": []}
     for delta in deltas:
         for optimizer in optimizers:
-            per_task = [_task_ratios(t, optimizer, baseline, searchers, delta) for t in tasks]
+            per_task = [_task_pairs(t, optimizer, baseline, searchers, delta) for t in tasks]
             for searcher in [ALL_SEARCHERS, *searchers]:
                 if searcher == ALL_SEARCHERS:
-                    have = [pooled(list(r.values())) for r in per_task if r]
+                    have = [pooled_pairs(list(r.values())) for r in per_task if r]
                 else:
-                    have = [r[searcher] for r in per_task if searcher in r]
+                    have = [r[searcher].ratio for r in per_task if searcher in r]
                 meta = random_effects(have) if len(have) >= 2 else None
                 family = "headline" if searcher == ALL_SEARCHERS else "per searcher"
                 found[family].append((searcher, delta, optimizer, meta))

@@ -27,7 +27,7 @@ from service.kinds import JobKind, Limits, Links, Outcome, Progress, RunContext
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun, ReplaySearcher
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState
-from workers.registry import OPTIMIZERS
+from workers.registry import OPTIMIZERS, TASKS
 
 
 class ReplaySpec(BaseModel):
@@ -104,6 +104,17 @@ class ReplaySpec(BaseModel):
         description="What a searcher is told: one training seed's error per config (`seed`, as a real "
         "tuner sees), or the mean over seeds (`none`). Scored on the mean landscape either way.",
     )
+    replicates: int | None = Field(
+        None,
+        ge=2,
+        le=20,
+        strict=True,
+        description="Put the training noise in the intervals: the first `replicates` training seeds "
+        "of each landscape (its sweep seeds, then its refine seeds) are its replicates, each the "
+        "landscape that one seed made; replay seed s runs on replicate s mod K, told and scored on "
+        "that seed's errors, and every interval is over the replicates (t with K - 1 degrees of "
+        "freedom). Overrides `noise`. Null: one landscape, intervals over the replay seeds only.",
+    )
 
     @field_validator("landscape_ids")
     @classmethod
@@ -125,6 +136,16 @@ class ReplaySpec(BaseModel):
         if any(d <= 0 for d in value):
             raise ValueError("deltas must be > 0")
         return sorted(set(value))
+
+    @field_validator("replicates")
+    @classmethod
+    def _a_run_per_replicate(cls, value: int | None, info: ValidationInfo) -> int | None:
+        seeds = info.data.get("seeds")
+        if value is not None and seeds is not None and seeds < 2 * value:
+            raise ValueError(
+                f"{value} replicates need at least {2 * value} seeds (two runs each); got {seeds}"
+            )
+        return value
 
     @field_validator("searcher_options")
     @classmethod
@@ -161,12 +182,16 @@ def _replay_chunk(
     deltas: list[float],
     pruner: PrunerSpec | None,
     workers: int,
+    replicate: int | None = None,
 ) -> list[Run]:
-    """Runs of one (landscape, searcher) over some replay seeds: one Ray task."""
-    return [
+    """Runs of one (landscape or replicate, searcher) over some replay seeds: one Ray task."""
+    runs = [
         replay(searcher, board, s, budget, deltas, options=options, pruner=pruner, workers=workers)
         for s in seeds
     ]
+    for run in runs:
+        run.replicate = replicate
+    return runs
 
 
 class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
@@ -203,6 +228,20 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                     f"landscape {missing[0]} has no learning curves (swept before sweeps recorded them, "
                     f"or imported): replay it without `pruner` and with one worker",
                 )
+        if spec.replicates is not None:
+            for i in spec.landscape_ids:
+                ls = found[i]
+                known = TASKS.get(ls.task)
+                if known is not None and known.analytic:
+                    raise InvalidField(
+                        "replicates", f"landscape {i} ({ls.task}) has no training noise to replicate"
+                    )
+                if len(ls.seeds) < spec.replicates:
+                    raise InvalidField(
+                        "replicates",
+                        f"landscape {i} has {len(ls.seeds)} training seed(s); {spec.replicates} replicates "
+                        "need as many (sweep it with refine seeds, or more seeds)",
+                    )
         if spec.baseline is not None:
             labels = landscape_labels(found)
             if spec.baseline not in labels.values():
@@ -252,31 +291,38 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         pending: dict[Any, tuple[int, str]] = {}
         for landscape_id, (ls, matrix, per_seed) in landscapes.items():
             info = OPTIMIZERS.get(ls.optimizer)
-            board = ray.put(
-                Board(
-                    grid=ls.grid,
-                    errors=matrix,
-                    observed=per_seed if spec.noise == "seed" else None,
-                    curves=stored[landscape_id],
-                    stopped=stopped[landscape_id],
-                    default_point=(info.default_alpha, info.default_epsilon) if info else None,
-                    failure_score=float(landscape_service.metric_json(ls)["failure_score"]),
-                )
+            board = Board(
+                grid=ls.grid,
+                errors=matrix,
+                observed=per_seed if spec.noise == "seed" or spec.replicates else None,
+                curves=stored[landscape_id],
+                stopped=stopped[landscape_id],
+                default_point=(info.default_alpha, info.default_epsilon) if info else None,
+                failure_score=float(landscape_service.metric_json(ls)["failure_score"]),
+                e_star=landscape_service.e_star(ls, matrix),
             )
+            # (board, its replay seeds, the training seed it replicates): one landscape, or K replicates
+            if spec.replicates is None:
+                parts = [(ray.put(board), seeds, None)]
+            else:
+                k = spec.replicates
+                parts = [(ray.put(board.replicate(r)), seeds[r::k], ls.seeds[r]) for r in range(k)]
             for searcher in spec.searchers:
                 options = spec.searcher_options.get(searcher, {})
-                for lo in range(0, len(seeds), per_task):
-                    ref = replay_chunk.remote(
-                        board,
-                        searcher,
-                        options,
-                        seeds[lo : lo + per_task],
-                        spec.budget,
-                        spec.deltas,
-                        spec.pruner,
-                        spec.workers,
-                    )
-                    pending[ref] = (landscape_id, searcher)
+                for ref_board, mine, replicate in parts:
+                    for lo in range(0, len(mine), per_task):
+                        ref = replay_chunk.remote(
+                            ref_board,
+                            searcher,
+                            options,
+                            mine[lo : lo + per_task],
+                            spec.budget,
+                            spec.deltas,
+                            spec.pruner,
+                            spec.workers,
+                            replicate,
+                        )
+                        pending[ref] = (landscape_id, searcher)
         total, done = self.total(spec), 0
 
         def store(tag: tuple[int, str], runs: list[Run]) -> None:
@@ -295,6 +341,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                         curve=r.curve,
                         cost_to=r.stored_costs(),
                         stopped_trials=r.stopped_trials,
+                        replicate=r.replicate,
                     )
                     for r in runs
                 )

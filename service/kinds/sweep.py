@@ -82,6 +82,20 @@ class Refine(BaseModel):
         return chosen[: self.max_configs]
 
 
+class Reference(BaseModel):
+    """e* measured apart from its selection (AlgoPerf's rule for its targets): once the grid
+    (and its refinement region) is trained, the best node by its mean over every seed trained
+    there is trained again with ``seeds``, fresh ones; e* is their mean. The minimum of many
+    noisy means is biased low (a lucky node wins); a measurement on seeds that did not select
+    the node is not."""
+
+    model_config = SPEC_CONFIG
+
+    seeds: Seeds = Field(
+        min_length=1, max_length=20, description="Fresh training seeds for the best node (AlgoPerf: 20)."
+    )
+
+
 class SweepSpec(TrainsOneTask):
     """Evaluate every node of a grid for one (task, optimizer, recipe): a landscape."""
 
@@ -113,6 +127,11 @@ class SweepSpec(TrainsOneTask):
     refine: Refine | None = Field(
         None, description="Train the region near the best again with more seeds (see `Refine`)."
     )
+    reference: Reference | None = Field(
+        None,
+        description="Measure e* on fresh seeds at the best node (see `Reference`); null: e* is "
+        "the best node's mean over the seeds that selected it.",
+    )
     space: GridField = Field(
         None,  # type: ignore[assignment] - filled by the validator: the optimizer's default grid
         validate_default=True,
@@ -143,6 +162,15 @@ class SweepSpec(TrainsOneTask):
     def _new_seeds(cls, value: Refine | None, info: ValidationInfo) -> Refine | None:
         if value is not None and set(value.seeds) & set(info.data.get("seeds", [])):
             raise ValueError("refine.seeds must differ from seeds")
+        return value
+
+    @field_validator("reference")
+    @classmethod
+    def _fresh_seeds(cls, value: Reference | None, info: ValidationInfo) -> Reference | None:
+        refine = info.data.get("refine")
+        used = set(info.data.get("seeds", [])) | set(refine.seeds if refine else [])
+        if value is not None and set(value.seeds) & used:
+            raise ValueError("reference.seeds must be fresh: none of seeds or refine.seeds")
         return value
 
     @field_validator("fidelity")
@@ -385,6 +413,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             nodes.append(max(1, nodes[-1] // spec.fidelity.eta))  # type: ignore[union-attr]
         refine = spec.refine
         extra = min(refine.max_configs, nodes[-1]) * len(refine.seeds) if refine else 0
+        extra += len(spec.reference.seeds) if spec.reference else 0
         return sum(nodes) * len(spec.seeds) + extra
 
     def run(self, ctx: RunContext, spec: SweepSpec) -> SweepResult:
@@ -423,7 +452,21 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             trainer.total = trainer.done + len(todo)  # the region is known: the bar ends at 100%
             if not trainer.train({seed: region for seed in spec.refine.seeds}, rungs[-1]):
                 return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
-        landscape_id = self._store(ctx, spec, trainer, trainer.seconds)
+        best = None
+        if spec.reference is not None:  # the best node by every seed trained there, trained afresh
+            last = rungs[-1]
+            means = {
+                node: statistics.fmean(got)
+                for node in alive
+                if (got := [r.error for s in spec.all_seeds if (r := trainer.results.get((s, *node, last)))])
+            }
+            best = min(means, key=lambda node: (means[node], node))
+            trainer.total = trainer.done + sum(
+                (s, *best, last) not in trainer.results for s in spec.reference.seeds
+            )
+            if not trainer.train({seed: [best] for seed in spec.reference.seeds}, last):
+                return SweepResult(cancelled_after=trainer.done, resumed=trainer.resumed)
+        landscape_id = self._store(ctx, spec, trainer, trainer.seconds, best)
         trainer.drop_checkpoints()
         return self._result_of(ctx, spec, landscape_id, trainer.seconds, nodes, trainer, len(region))
 
@@ -443,7 +486,8 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         with session_scope(ctx.url) as session:
             best = self._stored_progress(session, landscape_id).best
         if refined is None:
-            refined = len({(i, j) for (seed, i, j, _) in trainer.results if seed not in spec.seeds})
+            extra = set(spec.refine.seeds if spec.refine else [])
+            refined = len({(i, j) for (seed, i, j, _) in trainer.results if seed in extra})
         return SweepResult(
             landscape_id=landscape_id,
             configs=len(nodes),
@@ -456,9 +500,24 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         )
 
     @staticmethod
-    def _store(ctx: RunContext, spec: SweepSpec, trainer: _ChunkedTraining, seconds: float) -> int:
-        grid, seeds = spec.space, spec.all_seeds
+    def _store(
+        ctx: RunContext, spec: SweepSpec, trainer: _ChunkedTraining, seconds: float, best: Node | None
+    ) -> int:
+        grid, seeds = spec.space, spec.all_seeds  # the reference's fresh seeds are not the points'
         final = trainer.final()  # (seed, i, j) -> the result at the highest fidelity it reached
+        reference = None
+        if best is not None and spec.reference is not None:
+            fresh = [final[(s, *best)].error for s in spec.reference.seeds]
+            reference = {
+                "alpha_index": best[0],
+                "epsilon_index": best[1],
+                "alpha": grid.alphas[best[0]],
+                "epsilon": grid.epsilons[best[1]],
+                "seeds": list(spec.reference.seeds),
+                "errors": fresh,
+                "error": statistics.fmean(fresh),
+                "std": statistics.stdev(fresh) if len(fresh) > 1 else None,
+            }
         provenance = landscape_service.provenance("sweep", trainer.workers)
         provenance["compute"] = trainer.compute(spec)
         if spec.fidelity is not None:
@@ -478,6 +537,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                 seconds=seconds,
                 provenance=provenance,
                 metric=task_metric(spec.task),
+                reference=reference,
             )
             session.add(landscape)
             session.flush()
@@ -573,7 +633,9 @@ class _ChunkedTraining:
         training every node with every sweep seed, and its refinement region with the refine
         seeds, at the recipe's epochs would have. A pair continued from an earlier rung's
         checkpoint counts only the epochs and seconds it added."""
-        refined = {(i, j) for (seed, i, j, _) in self.results if seed not in spec.seeds}
+        extra = set(spec.refine.seeds if spec.refine else [])
+        refined = {(i, j) for (seed, i, j, _) in self.results if seed in extra}
+        fresh = len(spec.reference.seeds) if spec.reference else 0
         full_runs = spec.space.size * len(spec.seeds) + len(refined) * len(spec.all_seeds[len(spec.seeds) :])
         epochs, seconds = 0, 0.0
         for (seed, i, j, rung), result in self.results.items():
@@ -581,7 +643,7 @@ class _ChunkedTraining:
             before = self.results.get((seed, i, j, start)) if start else None
             epochs += (result.epochs_run - before.epochs_run) if before else max(result.epochs_run, 1)
             seconds += result.seconds - (before.seconds if before else 0.0)
-        full = int(full_runs) * spec.epochs
+        full = (int(full_runs) + fresh) * spec.epochs
         return {
             "epochs": epochs if spec.epochs else 0,
             "full_epochs": full,
