@@ -560,9 +560,25 @@ def study(
     seeds: Annotated[int, typer.Option(help="Replay seeds per searcher and optimizer.")] = 100,
     budget: Annotated[int, typer.Option(help="Distinct trials per replay run.")] = 100,
     sweep_seeds: Annotated[str, typer.Option(help="Comma-separated training seeds of each sweep.")] = "0",
+    replicates: Annotated[
+        int | None,
+        typer.Option(
+            help="Training seeds near each landscape's best, each a replicate of it: the verdicts' "
+            "intervals hold the training noise (1: replay seeds only). Default 5; 1 for a task "
+            "that trains nothing."
+        ),
+    ] = None,
     refine_seeds: Annotated[
-        str, typer.Option(help="Extra seeds for the configs near each landscape's best ('' for none).")
-    ] = "1,2",
+        str | None,
+        typer.Option(
+            help="Extra seeds for the configs near each landscape's best ('' for none); default the "
+            "seeds after --sweep-seeds, up to --replicates."
+        ),
+    ] = None,
+    reference_seeds: Annotated[
+        str,
+        typer.Option(help="Fresh seeds that measure e* at each landscape's best node ('' for none)."),
+    ] = ",".join(str(s) for s in range(1000, 1010)),
     refine_margin: Annotated[float, typer.Option(help="Points above the best that count as near it.")] = 2.0,
     noise: Annotated[
         str,
@@ -631,7 +647,9 @@ def study(
         seeds=seeds,
         budget=budget,
         sweep_seeds=[int(s) for s in _csv(sweep_seeds)],
-        refine_seeds=[int(s) for s in _csv(refine_seeds)],
+        replicates=replicates,
+        refine_seeds=None if refine_seeds is None else [int(s) for s in _csv(refine_seeds)],
+        reference_seeds=[int(s) for s in _csv(reference_seeds)],
         refine_margin=refine_margin,
         noise=noise,
         recipe=overrides,

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from search_spaces import SEARCHERS
 from service import jobs as job_service
@@ -26,12 +26,13 @@ from service.db import session_scope, upgrade
 from service.errors import TunecostError
 from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
-from service.kinds.sweep import Refine, SweepSpec
+from service.kinds.sweep import Reference, Refine, SweepSpec
 from service.models import Job
 from service.runner import JobRunner
 from service.settings import Settings
 from service.specs import OptimizerName, SearcherName, TaskName, validated_recipe
 from service.states import JobState
+from workers.registry import TASKS
 
 
 class StudyPlan(BaseModel):
@@ -58,9 +59,26 @@ class StudyPlan(BaseModel):
     seeds: int = Field(100, ge=1, le=10_000, description="Replay seeds per searcher and optimizer.")
     budget: int = Field(100, ge=1, description="Distinct trials per replay run.")
     sweep_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    refine_seeds: list[int] = Field(
-        default_factory=lambda: [1, 2],
-        description="Extra training seeds for each landscape's region near its best (empty: none).",
+    replicates: int | None = Field(
+        None,
+        ge=1,
+        le=20,
+        description="Training seeds in each landscape's region near its best (the sweep seeds, then the "
+        "refine seeds), each one replicate of the landscape: every verdict's interval is over them, so "
+        "it holds the training noise that made the landscapes (ReplaySpec.replicates). 1: intervals "
+        "over replay seeds only, the landscapes taken as exact. Default 5, and 1 for a task that "
+        "trains nothing (no training noise).",
+    )
+    refine_seeds: list[int] | None = Field(
+        None,
+        description="Extra training seeds for each landscape's region near its best (empty: none); "
+        "default the seeds after the sweep seeds, up to `replicates`.",
+    )
+    reference_seeds: list[int] = Field(
+        default_factory=lambda: list(range(1000, 1010)),
+        max_length=20,
+        description="Fresh training seeds that measure e* at each landscape's best node, apart from "
+        "its selection (SweepSpec.reference; AlgoPerf's rule). Empty: e* is the best mean node.",
     )
     refine_margin: float = Field(
         2.0, ge=0, description="Points above the first-pass best that count as near it."
@@ -118,10 +136,52 @@ class StudyPlan(BaseModel):
         """How tables name what was studied: the task, or the suite's tasks."""
         return ", ".join(self.task_list)
 
+    @model_validator(mode="after")
+    def _enough_seeds(self) -> StudyPlan:
+        analytic = [t for t in self.task_list if TASKS[t].analytic]
+        if analytic and (self.replicates or 1) > 1:
+            raise ValueError(
+                f"replicates: {analytic[0]} trains nothing, so it has no training noise to replicate"
+            )
+        if self.k > len(self.training_seeds):
+            raise ValueError(
+                f"replicates: {self.k} need as many training seeds near the best; the sweep and "
+                f"refine seeds give {len(self.training_seeds)}"
+            )
+        if self.k > 1 and self.seeds < 2 * self.k:
+            raise ValueError(f"seeds: {self.k} replicates need at least {2 * self.k}")
+        if set(self.reference_seeds) & set(self.training_seeds):
+            raise ValueError("reference_seeds must be fresh: none of the sweep or refine seeds")
+        return self
+
+    @property
+    def trains(self) -> bool:
+        """Whether its tasks train (an analytic task has no training noise)."""
+        return not any(TASKS[t].analytic for t in self.task_list)
+
+    @property
+    def k(self) -> int:
+        """The replicates: ``replicates``, default 5 where the tasks train, else 1."""
+        return self.replicates or (5 if self.trains else 1)
+
+    @property
+    def training_seeds(self) -> list[int]:
+        """The seeds each landscape's region near its best is trained with: sweep, then refine."""
+        if self.refine_seeds is not None:
+            extra = [s for s in self.refine_seeds if s not in self.sweep_seeds]
+        else:
+            start = max(self.sweep_seeds) + 1
+            extra = list(range(start, start + max(self.k - len(self.sweep_seeds), 0)))
+        return [*self.sweep_seeds, *extra]
+
     def refine(self) -> Refine | None:
-        """The sweeps' refinement: the refine seeds not already swept everywhere."""
-        seeds = [s for s in self.refine_seeds if s not in self.sweep_seeds]
+        """The sweeps' refinement: the training seeds not already swept everywhere."""
+        seeds = self.training_seeds[len(self.sweep_seeds) :]
         return Refine(seeds=seeds, margin=self.refine_margin, top_k=self.refine_top_k) if seeds else None
+
+    def reference(self) -> Reference | None:
+        """The sweeps' fresh-seed e* (none for a task that trains nothing)."""
+        return Reference(seeds=self.reference_seeds) if self.reference_seeds and self.trains else None
 
 
 class StudyReport(BaseModel):
@@ -221,6 +281,7 @@ def run_study(
             optimizer=optimizer,
             seeds=plan.sweep_seeds,
             refine=plan.refine(),
+            reference=plan.reference(),
             recipe=plan.recipe,
             fused=plan.fused,
             fidelity=plan.fidelity,
@@ -235,6 +296,7 @@ def run_study(
                 seeds=spec.seeds,
                 refine=None if spec.refine is None else spec.refine.model_dump(mode="json"),
                 fidelity=None if spec.fidelity is None else spec.fidelity.model_dump(mode="json"),
+                reference=None if spec.reference is None else list(spec.reference.seeds),
             )
         if match is not None and not plan.resweep:
             progress.note(f"{task}/{optimizer}: reusing landscape {match}")
@@ -254,6 +316,7 @@ def run_study(
         noise=plan.noise,
         baseline=plan.baseline or plan.optimizers[0],
         correction=plan.correction,
+        replicates=plan.k if plan.k > 1 else None,
     )
     replay_job_id = run(replay, "replay").id
     with session_scope(url) as session:
@@ -283,6 +346,7 @@ def run_study(
                 noise=plan.noise,
                 baseline=plan.baseline or plan.optimizers[0],
                 correction=plan.correction,
+                replicates=plan.k if plan.k > 1 else None,
                 pruner=plan.early_stopping,
             )
             early_id = run(pruned, f"replay with {plan.early_stopping.name}").id

@@ -95,6 +95,10 @@ class Reference(BaseModel):
         min_length=1, max_length=20, description="Fresh training seeds for the best node (AlgoPerf: 20)."
     )
 
+    def best(self, means: dict[Node, float]) -> Node:
+        """The node to measure again: the lowest mean (ties: the first in grid order)."""
+        return min(means, key=lambda node: (means[node], node))
+
 
 class SweepSpec(TrainsOneTask):
     """Evaluate every node of a grid for one (task, optimizer, recipe): a landscape."""
@@ -460,7 +464,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
                 for node in alive
                 if (got := [r.error for s in spec.all_seeds if (r := trainer.results.get((s, *node, last)))])
             }
-            best = min(means, key=lambda node: (means[node], node))
+            best = spec.reference.best(means)
             trainer.total = trainer.done + sum(
                 (s, *best, last) not in trainer.results for s in spec.reference.seeds
             )
