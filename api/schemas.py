@@ -86,7 +86,11 @@ class JobPublic(BaseModel):
     runner_id: str | None = Field(description="The runner that holds (or held) the job's lease.")
     cancel_requested: bool
     reference_error: float | None = Field(description="e* used for suboptimality.")
-    reference_source: str | None = Field(description="'user' or 'best-known'.")
+    reference_source: str | None = Field(
+        description="Where e* came from: 'user' (reference_error), 'landscape' (a stored landscape's "
+        "best node measured on fresh seeds), 'best-known' (the lowest score any run reached) or "
+        "'own best' (this job's own: its suboptimality reaches 0 by construction)."
+    )
     best: BestPoint | None = Field(
         description="Best (alpha, epsilon, error, trial) of the job so far: a search's best trial; a "
         "sweep's best grid node by its mean over seeds (`trial` null); null for a replay."

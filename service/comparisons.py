@@ -98,6 +98,7 @@ def compare(
                 fidelity=ls.fidelity,
                 compute=ls.compute,
                 chance=float(landscape_service.metric_json(ls)["failure_score"]),
+                e_star=None if ls.reference is None else float(ls.reference["error"]),
             )
         )
     query = select(ReplayRun).where(ReplayRun.job_id == job.id, ReplayRun.landscape_id.in_(list(loaded)))

@@ -211,32 +211,64 @@ def best_config(session: Session, task: str, optimizer: str, *, recipe_hash: str
     )
 
 
-def best_known_error(session: Session, task: str, optimizer: str, recipe_hash: str) -> float | None:
-    """e* for a job without a user-given reference: the lowest score reached for this task,
-    optimizer, recipe and metric by any run: a finished search trial, or one seed at one node of
-    a landscape (swept or imported; of a successive-halving landscape, only the nodes trained
-    to the recipe's epochs). None when nothing was reached yet."""
-    try:
-        best: float | None = best_config(session, task, optimizer, recipe_hash=recipe_hash).error
-    except NotFound:
-        best = None
+def best_known_error(
+    session: Session, task: str, optimizer: str, recipe_hash: str, *, job_id: int | None = None
+) -> tuple[float | None, str | None]:
+    """e* for a job without a user-given reference, and where it came from, for the same task,
+    optimizer, recipe and metric:
+
+    * ``landscape``: a stored landscape's reference, its best node measured on fresh seeds (the
+      e* its replays use; the newest such landscape);
+    * ``best-known``: else the lowest score any run reached: a finished search trial, or one
+      seed at one node of a landscape (swept or imported; of a successive-halving landscape,
+      only the nodes trained to the recipe's epochs);
+    * ``own best``: the lowest is job ``job_id``'s own and nothing else was run: its
+      suboptimality is relative to its own best, and reaches 0 by construction.
+
+    (None, None) when nothing was reached yet."""
     metric = TASKS[task].metric if task in TASKS else None
-    landscapes = session.scalars(
-        select(Landscape).where(
-            Landscape.task == task, Landscape.optimizer == optimizer, Landscape.recipe_hash == recipe_hash
+    landscapes = [
+        ls
+        for ls in session.scalars(
+            select(Landscape)
+            .where(
+                Landscape.task == task, Landscape.optimizer == optimizer, Landscape.recipe_hash == recipe_hash
+            )
+            .order_by(Landscape.id.desc())
         )
-    )
+        if metric is None or metric_of(ls) == metric
+    ]
+    fresh = next((ls.reference for ls in landscapes if ls.reference is not None), None)
+    if fresh is not None:
+        return float(fresh["error"]), "landscape"
+    try:
+        found = best_config(session, task, optimizer, recipe_hash=recipe_hash)
+        best, mine = found.error, found.job_id == job_id
+        others = session.scalar(
+            select(func.count())
+            .select_from(Trial)
+            .join(Job, Trial.job_id == Job.id)
+            .where(
+                Job.task == task,
+                Job.optimizer == optimizer,
+                Job.recipe_hash == recipe_hash,
+                Job.id != job_id,
+                Trial.error.is_not(None),
+            )
+        )
+    except NotFound:
+        best, mine, others = None, False, 0
     for landscape in landscapes:
-        if metric is not None and metric_of(landscape) != metric:
-            continue
         points = select(LandscapePoint.errors).where(LandscapePoint.landscape_id == landscape.id)
         if landscape.full_fidelity is not None:  # multi-fidelity: only its nodes at the recipe's epochs
             points = points.where(LandscapePoint.epochs == landscape.full_fidelity)
         for errors in session.scalars(points):
             for error in errors:
                 if error is not None and (best is None or error < best):
-                    best = error
-    return best
+                    best, mine = error, False
+    if best is None:
+        return None, None
+    return best, "own best" if mine and not others and not landscapes else "best-known"
 
 
 def progress(session: Session, jobs: list[Job]) -> dict[int, Progress]:

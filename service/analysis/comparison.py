@@ -23,6 +23,8 @@ from service.analysis.estimator import (
     pair,
     paired,
     pooled_pairs,
+    replicates,
+    retarget,
     trials_to,
 )
 from service.analysis.replay import Cost, Run, delta_key
@@ -56,7 +58,13 @@ class LandscapeFacts(BaseModel):
     unit: str = Field(
         description="Its unit (`%` for an error); deltas and suboptimality are in `delta_unit`."
     )
-    best_error: float = Field(description="e*: the landscape's best mean score, in `unit`.")
+    best_error: float = Field(description="The landscape's best mean score, in `unit`.")
+    e_star: float | None = Field(
+        None,
+        description="e*, what suboptimality is measured from: the best node measured on fresh seeds "
+        "(`e_star_fresh`), else `best_error`.",
+    )
+    e_star_fresh: bool = Field(False, description="e* was measured on fresh seeds, apart from its selection.")
     seeds: list[int]
     noise_std_median: float | None = Field(
         description="Median spread over training seeds, in `delta_unit`; null for one seed."
@@ -183,6 +191,8 @@ class ExpectedSuboptimality(BaseModel):
 
 HEADLINE = "headline"
 PER_SEARCHER = "per searcher"
+OWN = "own best"  # trials to within delta of each optimizer's own e*
+SHARED = "shared target"  # trials to the baseline's e* + delta
 
 
 class Verdict(BaseModel):
@@ -195,6 +205,11 @@ class Verdict(BaseModel):
         "declared family the answer is read from; `per searcher`: one searcher's, secondary."
     )
     searcher: str = Field(description="The searcher, or `all searchers` for a headline line.")
+    question: Literal["own best", "shared target"] = Field(
+        OWN,
+        description="`own best`: trials to within delta of each optimizer's own e*; `shared target`: "
+        "trials to the baseline's e* + delta, the same error for both.",
+    )
     delta: float
     optimizer: str
     baseline: str
@@ -258,6 +273,17 @@ class Comparison(BaseModel):
     )
     baseline: str | None = Field(
         None, description="What the verdicts compare against (a landscape label); null: each task's first."
+    )
+    replicates: int | None = Field(
+        None,
+        description="Training-seed replicates the runs were made on (each interval is over them); "
+        "null: one landscape each, intervals over the replay seeds only.",
+    )
+    shared: list[Verdict] = Field(
+        default_factory=list,
+        description="The same verdicts to a target shared by the optimizers compared (AlgoPerf's fixed "
+        "target): trials to reach the baseline's e* + delta, not each its own; corrected as families of "
+        "their own.",
     )
     suite: Suite | None = Field(
         None,
@@ -369,6 +395,12 @@ class Subject:
     fidelity: dict[str, Any] | None = None
     compute: dict[str, Any] | None = None
     chance: float | None = None  # what a failed or diverged point scores (the metric's failure score)
+    e_star: float | None = None  # measured on fresh seeds (the landscape's reference); None: errors.min()
+
+    @property
+    def target_base(self) -> float:
+        """e*: the fresh-seed reference, else the best mean score."""
+        return float(self.errors.min()) if self.e_star is None else self.e_star
 
 
 def labels(landscapes: dict[int, tuple[str, str, dict[str, Any] | None]]) -> dict[int, str]:
@@ -415,6 +447,8 @@ def build(
                 metric=s.metric,
                 unit=s.unit,
                 best_error=float(s.errors.min()),
+                e_star=s.target_base,
+                e_star_fresh=s.e_star is not None,
                 seeds=s.seeds,
                 noise_std_median=s.noise_std_median,
                 resolution=s.resolution,
@@ -477,6 +511,10 @@ def build(
         random_closed_form=closed,
         expected_suboptimality=_expected_table(groups, loaded, closed),
         verdicts=_verdicts(groups, loaded, deltas, baseline, correction),
+        replicates=_replicate_count(groups),
+        shared=_verdicts(
+            _retargeted(groups, loaded, deltas, baseline), loaded, deltas, baseline, correction, SHARED
+        ),
         correction=correction,
         profiles=_profiles(groups, subjects, deltas),
         baseline=baseline or (subjects[0].label if subjects else None),
@@ -579,24 +617,50 @@ def _expected_table(
     return sorted(out, key=lambda e: (e.label, e.searcher))
 
 
+def _replicate_count(groups: dict[tuple[int, str], list[Run]]) -> int | None:
+    counts = {len(g) if (g := replicates(runs)) else None for runs in groups.values()}
+    return counts.pop() if len(counts) == 1 else None
+
+
+def _bases(loaded: dict[int, Subject], baseline: str | None) -> dict[str, int]:
+    """Per task, its baseline landscape: the one labelled ``baseline``, else the task's first."""
+    by_task: dict[str, list[int]] = {}
+    for i, subject in loaded.items():
+        by_task.setdefault(subject.task, []).append(i)
+    return {t: next((i for i in ids if loaded[i].label == baseline), ids[0]) for t, ids in by_task.items()}
+
+
+def _retargeted(
+    groups: dict[tuple[int, str], list[Run]],
+    loaded: dict[int, Subject],
+    deltas: list[float],
+    baseline: str | None,
+) -> dict[tuple[int, str], list[Run]]:
+    """Every run asked the shared question: trials to its task's baseline's e* + delta."""
+    bases = _bases(loaded, baseline)
+    out = {}
+    for (i, searcher), runs in groups.items():
+        shift = loaded[bases[loaded[i].task]].target_base - loaded[i].target_base
+        out[(i, searcher)] = [retarget(r, shift, deltas) for r in runs]
+    return out
+
+
 def _verdicts(
     groups: dict[tuple[int, str], list[Run]],
     loaded: dict[int, Subject],
     deltas: list[float],
     baseline: str | None,
     correction: str = "holm",
+    question: str = OWN,
 ) -> list[Verdict]:
     """Each other landscape of a task against the task's baseline (the landscape labelled
     ``baseline``, else the task's first), per delta: a headline line pooled over the searchers
     and one line per searcher (``optimizer`` and ``baseline`` of a verdict are the landscapes'
     labels). Each family is corrected on its own."""
-    by_task: dict[str, list[int]] = {}
-    for i, subject in loaded.items():
-        by_task.setdefault(subject.task, []).append(i)
+    bases = _bases(loaded, baseline)
     out = []
-    for ids in by_task.values():
-        base = next((i for i in ids if loaded[i].label == baseline), ids[0])
-        for a in ids:
+    for task, base in bases.items():
+        for a in (i for i in loaded if loaded[i].task == task):
             if a == base:
                 continue
             searchers = sorted({s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == base})
@@ -606,7 +670,12 @@ def _verdicts(
                 if not pairs:
                     continue
                 budget = groups[(a, searchers[0])][0].budget
-                common = {"delta": d, "optimizer": loaded[a].label, "baseline": loaded[base].label}
+                common = {
+                    "delta": d,
+                    "optimizer": loaded[a].label,
+                    "baseline": loaded[base].label,
+                    "question": question,
+                }
                 out.append(_headline_verdict(pairs, budget, task=loaded[a].task, **common))
                 for s, p in pairs.items():
                     out.append(_one(p, PER_SEARCHER, s, budget, task=loaded[a].task, **common))
@@ -614,7 +683,7 @@ def _verdicts(
     by_label = {(s.task, s.label): s for s in loaded.values()}
     for v in out:
         v.cautions = cautions(v.delta, [by_label[(v.task, v.optimizer)], by_label[(v.task, v.baseline)]])
-        v.text = _verdict_text(v, with_task=len(by_task) > 1)
+        v.text = _verdict_text(v, with_task=len(bases) > 1)
     return out
 
 
@@ -730,9 +799,12 @@ def verdict(
 def _verdict_text(v: Verdict, *, with_task: bool = False) -> str:
     where = f"{v.task} · " if with_task else ""
     who = "all searchers" if v.family == HEADLINE else v.searcher
-    text = f"{v.optimizer} vs {v.baseline} · {where}{who} · δ={v.delta:g}:"
+    to = f"{v.baseline}'s e* + δ" if v.question == SHARED else "δ"
+    text = f"{v.optimizer} vs {v.baseline} · {where}{who} · " + (
+        f"to {v.baseline}'s e* + {v.delta:g}:" if v.question == SHARED else f"δ={v.delta:g}:"
+    )
     if v.status == Status.NEITHER:
-        return text + f" neither reached δ within the budget of {v.budget} trials"
+        return text + f" neither reached {to} within the budget of {v.budget} trials"
     lo, hi = v.ci
     level = f"{v.confidence:.1%}".replace(".0%", "%") if v.confidence is not None else "95%"
     text += f" {v.ratio:.2f}× [{lo:.2f}, {hi:.2f}]"
@@ -754,5 +826,5 @@ def _verdict_text(v: Verdict, *, with_task: bool = False) -> str:
         (v.baseline, v.reached[1], "smaller still"),
     ):
         if share < REACHES:
-            text += f" ({side} reached δ in {share:.0%} of runs within {v.budget} trials: the unrestricted ratio is {bound})"
+            text += f" ({side} reached {to} in {share:.0%} of runs within {v.budget} trials: the unrestricted ratio is {bound})"
     return text + "".join(f" [caution: {c}]" for c in v.cautions)

@@ -23,6 +23,7 @@ Definitions: "Tuning cost").
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -45,6 +46,22 @@ from service.analysis.statistics import (
 def trials_to(runs: list[Run], delta: float) -> list[int | None]:
     key = delta_key(delta)
     return [r.trials_to.get(key) for r in runs]
+
+
+def retarget(run: Run, shift: float, deltas: list[float]) -> Run:
+    """The run asked another question: trials (and costs) to reach e* + shift + delta, e* its
+    board's (``shift``: another landscape's e* minus its own, for a target both share). Its
+    curve is unchanged: s(t) is still from its own e*."""
+    reached = {
+        delta_key(d): next((t + 1 for t, s in enumerate(run.curve) if s <= d + shift + 1e-9), None)
+        for d in deltas
+    }
+    costs = None
+    if run.at is not None and run.cost_to is not None:
+        costs = {
+            c: {k: None if t is None else float(run.at[c][t - 1]) for k, t in reached.items()} for c in Cost
+        }
+    return dataclasses.replace(run, trials_to=reached, cost_to=costs)
 
 
 def replicates(runs: list[Run]) -> list[list[int]] | None:

@@ -128,7 +128,7 @@ def headline(comparison: Comparison) -> list[str]:
         family = max(v.comparisons for v in comparison.verdicts if v.family == HEADLINE)
         searchers = sorted({r.searcher for r in comparison.rows if r.task == task})
         lines.append(
-            f"On {task} at δ = {delta:g} {unit}, over {len(searchers)} searchers "
+            f"On {task} at δ = {delta:g} {unit} of each optimizer's own e*, over {len(searchers)} searchers "
             f"({comparison.verdicts[0].correction if family > 1 else 'one verdict'}"
             + (f" over {family} headline verdicts" if family > 1 else "")
             + "): "
@@ -139,12 +139,35 @@ def headline(comparison: Comparison) -> list[str]:
         cautions = dict.fromkeys(c for v in verdicts for c in v.cautions)
         if cautions:
             lines.append(f"  Caution at δ = {delta:g}: " + "; ".join(cautions) + ".")
+        shared = {
+            (v.optimizer, v.delta): v for v in comparison.shared if v.task == task and v.family == HEADLINE
+        }
+        differ = [
+            _headline_part(w)
+            for v in verdicts
+            if (w := shared.get((v.optimizer, v.delta))) is not None and _words(w) != _words(v)
+        ]
+        if differ:
+            lines.append(
+                f"  To a target both share ({verdicts[0].baseline}'s e* + {delta:g} {unit}) the answer differs: "
+                + "; ".join(differ)
+                + "."
+            )
     suite = comparison.suite
     if suite is not None:
         for v in suite.verdicts:
             if v.family == HEADLINE and v.delta == delta:
                 lines.append(f"Across tasks: {v.text}.")
     return lines
+
+
+def _words(v: Verdict) -> str:
+    """A verdict's answer in words: which is cheaper, or why there is none."""
+    if v.ratio is None or v.status != Status.TESTED:
+        return str(v.status)
+    if not v.distinguishable:
+        return "not distinguishable"
+    return "cheaper" if v.ratio < 1 else "dearer"
 
 
 def _headline_part(v: Verdict) -> str:
@@ -222,6 +245,15 @@ COMPACT = ["optimizer", "searcher", "delta", "trials", "95% CI", "reached"]
 FULL = ["optimizer", "searcher", "delta", "trials", "95% CI", "IQR", "reached"]
 
 
+def _paired_over(comparison: Comparison, seeds: int) -> str:
+    """What a verdict's interval is over: the replicates (training noise included), or the
+    replay seeds alone (the landscapes taken as exact)."""
+    k = comparison.replicates
+    if k:
+        return f"paired over {k} training-seed replicates of each landscape, {seeds} replay seeds in all"
+    return f"paired over the {seeds} replay seeds; the landscapes taken as exact (no replicates)"
+
+
 def tuning_cost_table(
     comparison: Comparison, *, task: str, seeds: int, budget: int, compact: bool = False
 ) -> RenderableType:
@@ -240,8 +272,18 @@ def tuning_cost_table(
             parts.append(
                 Text(
                     f"verdicts against {comparison.baseline}, {title}: ratio of tuning costs (restricted mean "
-                    f"trials to δ, paired over the {seeds} replay seeds), intervals at the level {correction}'s "
+                    f"trials to δ, {_paired_over(comparison, seeds)}), intervals at the level {correction}'s "
                     f"correction applied\n" + "\n".join(f"  {v.text}" for v in mine) + "\n"
+                )
+            )
+        shared = [v for v in comparison.shared if v.family == HEADLINE]
+        if shared:
+            parts.append(
+                Text(
+                    f"to a target both share (AlgoPerf's fixed target: {comparison.baseline}'s e* + δ), pooled "
+                    "over the searchers: a family of its own\n"
+                    + "\n".join(f"  {v.text}" for v in shared)
+                    + "\n"
                 )
             )
     if comparison.suite is not None:
@@ -278,16 +320,21 @@ def tuning_cost_table(
             else f", resolution {fact.resolution:.2f} {_short(comparison.delta_unit)}"
         )
         name = f"{fact.task}/{fact.label}" if multi else fact.label
+        fresh = (
+            f", e* {format_score(fact.e_star, fact.unit, 2)} on fresh seeds"
+            if fact.e_star_fresh and fact.e_star is not None
+            else ""
+        )
         if compact:
             lines.append(
-                f"  {name}: best {format_score(fact.best_error, fact.unit, 2)}, grid nodes within δ: "
+                f"  {name}: best {format_score(fact.best_error, fact.unit, 2)}{fresh}, grid nodes within δ: "
                 + ", ".join(f"{float(d):g}: {share:.1%}" for d, share in fact.share_within.items())
                 + ("" if fact.noise_std_median is None else f", noise {fact.noise_std_median:.2f}")
                 + ("" if fact.resolution is None else f", step {fact.resolution:.2f}")
             )
         else:
             lines.append(
-                f"  {name:>12}: best {fact.metric} {format_score(fact.best_error, fact.unit, 2)}, "
+                f"  {name:>12}: best {fact.metric} {format_score(fact.best_error, fact.unit, 2)}{fresh}, "
                 f"configs within delta of best: {shares}{noise}{compute_text(fact)}"
             )
     with_costs = any(r.costs is not None for r in comparison.rows)

@@ -204,20 +204,27 @@ class SearchKind(JobKind[SearchSpec, SearchResult]):
     def warnings(self, job: Job) -> list[str]:
         """A model-based searcher whose budget is within its random start: TPE's first
         ``n_startup_trials`` (10 by default) are random, so a TPE search of 6 trials is a random
-        search of 6 (the same configs, for the same seed)."""
+        search of 6 (the same configs, for the same seed). A job whose e* is its own best."""
         spec = job.spec
+        out = []
+        if job.reference_source == "own best":
+            out.append(
+                "e* is this job's own best (no reference_error, and no other run or landscape of this "
+                "task, optimizer and recipe): its suboptimality reaches 0 by construction. Give "
+                "reference_error, or sweep a landscape with a fresh-seed reference, to measure it."
+            )
         startup = (spec.get("searcher_options") or {}).get("n_startup_trials")
         if (
             spec.get("searcher") in ("tpe", "cmaes")
             and startup is not None
             and spec.get("budget", 0) <= startup
         ):
-            return [
+            out.append(
                 f"{spec['searcher']}: its first {startup} trials (searcher_options.n_startup_trials) are "
                 f"random, and the budget is {spec['budget']}: this search is a random search. Lower "
                 f"n_startup_trials or raise the budget for {spec['searcher']} to model anything."
-            ]
-        return []
+            )
+        return out
 
     def admit(self, session: Session, job: Job, spec: SearchSpec, limits: Limits) -> None:
         limits.check_budget(spec.budget)
@@ -246,8 +253,9 @@ class SearchKind(JobKind[SearchSpec, SearchResult]):
             if row is None:  # deleted while it ran: nothing to finalize
                 return result, Outcome(JobState.SUCCEEDED)
             if row.reference_source != "user":
-                e_star = job_service.best_known_error(session, spec.task, spec.optimizer, spec.recipe_hash)
-                row.reference_error, row.reference_source = e_star, "best-known"
+                row.reference_error, row.reference_source = job_service.best_known_error(
+                    session, spec.task, spec.optimizer, spec.recipe_hash, job_id=ctx.job_id
+                )
             e_star = row.reference_error
             trials = list(
                 session.scalars(select(Trial).where(Trial.job_id == ctx.job_id).order_by(Trial.position))

@@ -182,6 +182,11 @@ def test_without_reference_error_suboptimality_is_against_the_best_known(setting
     best_known = min(p.error for j in (first, second) for p in jobs.curve(url, j))
     job = jobs.get_job(url, second)
     assert job.reference_source == "best-known" and job.reference_error == pytest.approx(best_known)
+    alone = jobs.get_job(url, first)  # nothing else was run: relative to its own best, and it says so
+    assert alone.reference_source == "own best"
+    with TestClient(create_app(settings, run_jobs=False)) as client:
+        shown = client.get(f"/v1/jobs/{first}").json()
+    assert any("own best" in w and "by construction" in w for w in shown["warnings"]), shown["warnings"]
     for p in jobs.curve(url, second):
         assert p.suboptimality == pytest.approx(p.best_so_far - best_known)
 
@@ -223,6 +228,35 @@ def test_best_known_error_counts_the_landscapes_of_the_same_recipe(settings: Set
     assert min(p.error for p in curve) > 2.0
     for p in curve:
         assert p.suboptimality == pytest.approx(p.best_so_far - 2.0) and p.suboptimality > 0
+
+
+def test_a_landscape_s_fresh_seed_reference_is_the_e_star_of_later_searches(settings: Settings) -> None:
+    """One e* everywhere: a search of a (task, optimizer, recipe) with a landscape measured on
+    fresh seeds takes that landscape's reference, as its replays do."""
+    from service.kinds.sweep import SweepSpec
+
+    url = settings.resolved_database_url
+    space = {"type": "grid", "alphas": [0.01, 1.0], "epsilons": [1e-6, 1e-2]}
+    sweep = SweepSpec.model_validate(
+        {
+            "kind": "sweep",
+            "task": "synthetic-bowl",
+            "optimizer": "adam",
+            "space": space,
+            "reference": {"seeds": [7, 8]},
+        }
+    )
+    sweep_id = jobs.create_job(url, sweep).id
+    run(settings)
+    landscape_id = jobs.get_job(url, sweep_id).result["landscape_id"]
+    with TestClient(create_app(settings, run_jobs=False)) as client:
+        reference = client.get(f"/v1/landscapes/{landscape_id}").json()["reference"]
+    assert reference["seeds"] == [7, 8] and (reference["alpha"], reference["epsilon"]) == (0.01, 1e-6)
+    assert reference["error"] == pytest.approx(2.0) and len(reference["errors"]) == 2
+    search = submit(url, budget=2, space={"type": "grid", "alphas": [1.0, 1e-4], "epsilons": [1e-6, 1e-2]})
+    run(settings)
+    job = jobs.get_job(url, search)
+    assert job.reference_source == "landscape" and job.reference_error == pytest.approx(reference["error"])
 
 
 def test_a_failed_sweep_says_what_raised_in_one_line_and_which_config(settings: Settings) -> None:

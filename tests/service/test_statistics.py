@@ -447,3 +447,37 @@ def test_e_star_from_fresh_seeds_is_unbiased_where_the_best_mean_is_biased_low()
         selected.append(truth[best])
     assert np.mean(old) - np.mean(selected) < -0.3  # the old e*: far below what it selected
     assert abs(np.mean(fresh) - np.mean(selected)) < 0.02  # fresh seeds: on it (se 0.0035)
+
+
+def test_to_a_shared_target_an_optimizer_with_a_worse_best_never_arrives_and_the_headline_says_both() -> None:
+    """Within δ of its own best, a flat landscape is cheap to tune; to the baseline's e* + δ
+    (AlgoPerf's fixed target) it never arrives. The headline gives both answers when they differ."""
+    from service.analysis.report import headline
+
+    grid = GridSpace(tuple(10.0 ** np.linspace(-4, 0, 9)), tuple(10.0 ** np.linspace(-8, 0, 9)))
+    flat = 5.0 + _bowl((4, 4), 40.0) - 5.0  # best 5.0, many nodes near it
+    sharp = 3.0 + (_bowl((2, 6), 0.7) - 5.0)  # best 3.0, a narrow basin
+    subjects = [
+        Subject(1, "t", "adam", "adam", "validation error", "%", "points", sharp, [0], e_star=3.0),
+        Subject(2, "t", "flat", "flat", "validation error", "%", "points", flat, [0], e_star=5.0),
+    ]
+    groups = {
+        (i, "random"): [
+            replay("random", Board(grid=grid, errors=e, e_star=star), s, 40, [1.0]) for s in range(30)
+        ]
+        for i, e, star in ((1, sharp, 3.0), (2, flat, 5.0))
+    }
+    comparison = build(1, [1.0], subjects, groups)
+    own = next(v for v in comparison.verdicts if v.family == "headline")
+    shared = next(v for v in comparison.shared if v.family == "headline")
+    assert (
+        own.question == "own best" and own.distinguishable and own.ratio < 1
+    )  # flat: cheaper to its own best
+    assert shared.question == "shared target" and shared.reached[0] == 0.0  # it never reaches 3 + 1
+    assert shared.distinguishable and shared.ratio > 1 and "to adam's e* + 1" in shared.text
+    lines = headline(comparison)
+    assert "of each optimizer's own e*" in lines[0] and "flat cheaper to tune" in lines[0]
+    assert any(
+        line.startswith("  To a target both share (adam's e* + 1 pts) the answer differs") for line in lines
+    )
+    assert any("adam cheaper to tune" in line for line in lines if "target both share" in line)
