@@ -390,17 +390,30 @@ def curve(
 def best(
     task: Annotated[str, typer.Option(help="Task name.")],
     optimizer: Annotated[str, typer.Option(help="Optimizer name.")],
+    recipe_hash: Annotated[
+        str | None, typer.Option(help="The recipe (a job's recipe_hash); default the task's default recipe.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Best (alpha, epsilon) over all finished trials of TASK and OPTIMIZER."""
-    found = TunecostClient().best_config(task, optimizer)
+    """The (alpha, epsilon) to use for TASK and OPTIMIZER: a landscape's best node (measured on
+    fresh seeds where it was), else the best finished search trial."""
+    found = TunecostClient().best_config(task, optimizer, recipe_hash=recipe_hash)
     if as_json:
         _print_json(found)
+        return
+    if found.source == "landscape":
+        spread = "" if found.error_std is None else f" ± {found.error_std:.2f}"
+        how = "fresh seeds" if found.fresh else "the seeds that chose it: biased low"
+        where = f"landscape {found.landscape_id}, mean of {len(found.seeds or [])} {how}{spread}"
     else:
-        typer.echo(
-            f"alpha={found.alpha:g} epsilon={found.epsilon:g} error={_score(found.error, found.metric)} "
-            f"(job {found.job_id}, trial {found.trial}, of {found.trials_considered} trials)"
+        where = (
+            f"job {found.job_id}, trial {found.trial}, of {found.trials_considered} trials: one training run"
         )
+    recipe = "the task's default recipe" if found.default_recipe else f"recipe {found.recipe_hash or 'any'}"
+    typer.echo(
+        f"alpha={found.alpha:g} epsilon={found.epsilon:g} error={_score(found.error, found.metric)} "
+        f"({where}; {recipe})"
+    )
 
 
 @app.command()

@@ -8,6 +8,7 @@ reads the materialized ``tunecost_*`` rows, never Optuna's tables.
 from __future__ import annotations
 
 import hashlib
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import exists, func, or_, select, update
@@ -19,6 +20,8 @@ from service.errors import Conflict, Forbidden, NotFound
 from service.kinds import BestPoint, Progress
 from service.landscapes import metric_of
 from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, Trial, utcnow
+from service.specs import recipe_hash as hash_recipe
+from service.specs import validated_recipe
 from service.states import FINISHED, JobState, TrialStatus
 from workers.registry import TASKS
 
@@ -57,12 +60,26 @@ class CurvePoint(BaseModel):
 class BestConfig(BaseModel):
     alpha: float
     epsilon: float
-    error: float
-    job_id: int
+    error: float = Field(description="Its score: the mean over `seeds` where they are given.")
+    job_id: int | None = Field(description="The job that measured it (a sweep, for a landscape's).")
     trial: int | None
     trials_considered: int = Field(
-        description="Finished trials of (task, optimizer) the best was chosen from."
+        description="Finished trials of (task, optimizer) the best was chosen from (a landscape's: its nodes)."
     )
+    source: Literal["search", "landscape"] = Field(
+        "search",
+        description="`landscape`: a swept (or imported) landscape's best node; `search`: a search trial.",
+    )
+    landscape_id: int | None = None
+    seeds: list[int] | None = Field(None, description="The training seeds `error` is the mean over.")
+    error_std: float | None = Field(None, description="Their spread.")
+    fresh: bool = Field(
+        False,
+        description="`error` was measured on seeds that did not select the config (a landscape's "
+        "reference): unbiased. False: the lowest of many noisy scores, biased low.",
+    )
+    recipe_hash: str | None = Field(None, description="The recipe it is the best for; null: any.")
+    default_recipe: bool = Field(False, description="The task's default recipe, since none was asked.")
 
 
 def _idempotency_digest(owner: str | None, key: str) -> str:
@@ -211,6 +228,71 @@ def best_config(session: Session, task: str, optimizer: str, *, recipe_hash: str
     )
 
 
+def _landscapes_of(session: Session, task: str, optimizer: str, recipe_hash: str) -> list[Landscape]:
+    """The landscapes of (task, optimizer, recipe) scored in the task's metric, newest first."""
+    metric = TASKS[task].metric if task in TASKS else None
+    query = (
+        select(Landscape)
+        .where(Landscape.task == task, Landscape.optimizer == optimizer, Landscape.recipe_hash == recipe_hash)
+        .order_by(Landscape.id.desc())
+    )
+    return [ls for ls in session.scalars(query) if metric is None or metric_of(ls) == metric]
+
+
+def recommended(session: Session, task: str, optimizer: str, recipe_hash: str | None = None) -> BestConfig:
+    """``GET /v1/best-configs``: the config to use for (task, optimizer) and the recipe asked
+    (the task's default recipe when none is, said in the answer): the best node of the newest
+    landscape that measured it on fresh seeds (its error their mean, with their spread); else
+    the newest landscape's best node by its mean over the seeds that chose it (``fresh``
+    false); else the best finished search trial (one training run)."""
+    default = recipe_hash is None and task in TASKS
+    if default:
+        recipe_hash = hash_recipe(task, validated_recipe(task, {}))
+    said = {"recipe_hash": recipe_hash, "default_recipe": default}
+    landscapes = _landscapes_of(session, task, optimizer, recipe_hash) if recipe_hash else []
+    fresh = next((ls for ls in landscapes if ls.reference is not None), None)
+    if fresh is not None:
+        ref = fresh.reference
+        return BestConfig(
+            alpha=ref["alpha"],
+            epsilon=ref["epsilon"],
+            error=ref["error"],
+            job_id=fresh.job_id,
+            trial=None,
+            trials_considered=len(fresh.points),
+            source="landscape",
+            landscape_id=fresh.id,
+            seeds=ref["seeds"],
+            error_std=ref.get("std"),
+            fresh=True,
+            **said,
+        )
+    if landscapes:
+        ls = landscapes[0]
+        point = session.scalars(
+            select(LandscapePoint)
+            .where(LandscapePoint.landscape_id == ls.id, LandscapePoint.error.is_not(None))
+            .order_by(LandscapePoint.error, LandscapePoint.alpha_index, LandscapePoint.epsilon_index)
+            .limit(1)
+        ).first()
+        if point is not None:
+            return BestConfig(
+                alpha=point.alpha,
+                epsilon=point.epsilon,
+                error=point.error,
+                job_id=ls.job_id,
+                trial=None,
+                trials_considered=len(ls.points),
+                source="landscape",
+                landscape_id=ls.id,
+                seeds=[s for s, e in zip(ls.seeds, point.errors, strict=False) if e is not None],
+                error_std=point.error_std,
+                **said,
+            )
+    found = best_config(session, task, optimizer, recipe_hash=recipe_hash)
+    return found.model_copy(update=said)
+
+
 def best_known_error(
     session: Session, task: str, optimizer: str, recipe_hash: str, *, job_id: int | None = None
 ) -> tuple[float | None, str | None]:
@@ -226,18 +308,7 @@ def best_known_error(
       suboptimality is relative to its own best, and reaches 0 by construction.
 
     (None, None) when nothing was reached yet."""
-    metric = TASKS[task].metric if task in TASKS else None
-    landscapes = [
-        ls
-        for ls in session.scalars(
-            select(Landscape)
-            .where(
-                Landscape.task == task, Landscape.optimizer == optimizer, Landscape.recipe_hash == recipe_hash
-            )
-            .order_by(Landscape.id.desc())
-        )
-        if metric is None or metric_of(ls) == metric
-    ]
+    landscapes = _landscapes_of(session, task, optimizer, recipe_hash)
     fresh = next((ls.reference for ls in landscapes if ls.reference is not None), None)
     if fresh is not None:
         return float(fresh["error"]), "landscape"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.deps import SessionDep
 from api.schemas import BestConfigPublic, CatalogPublic
@@ -26,10 +28,21 @@ def catalog() -> CatalogPublic:
     "/best-configs",
     response_model=BestConfigPublic,
     responses={404: {"description": "Finished trial not found"}},
-    summary="Best (alpha, epsilon) over all finished trials of a task and optimizer",
+    summary="The (alpha, epsilon) to use for a task, optimizer and recipe: a landscape's best node "
+    "(measured on fresh seeds where it was), else the best search trial",
 )
 def best_config(
-    session: SessionDep, task: str, optimizer: str, recipe_hash: str | None = None
+    session: SessionDep,
+    task: str,
+    optimizer: str,
+    recipe_hash: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            pattern=r"^[0-9a-f]{1,16}$",
+            description="The recipe (a job's or landscape's `recipe_hash`); default the task's default recipe.",
+        ),
+    ] = None,
 ) -> BestConfigPublic:
-    best = job_service.best_config(session, task, optimizer, recipe_hash=recipe_hash)
+    best = job_service.recommended(session, task, optimizer, recipe_hash=recipe_hash)
     return BestConfigPublic.model_validate({**best.model_dump(), "metric": task_metric(task)})
