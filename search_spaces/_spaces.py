@@ -186,7 +186,14 @@ def adabelief_grid() -> GridSpace:
     return GridSpace(PAPER_ALPHAS, ADABELIEF_EPSILONS, name="paper-adabelief")
 
 
-NAMED_GRIDS = {"paper": paper_grid, "paper-adabelief": adabelief_grid}
+def alpha_grid() -> GridSpace:
+    """The paper's 21 alphas and one epsilon, for an optimizer that has none (SGD, Lion): tuned
+    over alpha alone, so every trial is a distinct learning rate. The epsilon is a placeholder
+    the optimizer never reads."""
+    return GridSpace(PAPER_ALPHAS, PAPER_EPSILONS[:1], name="paper-alpha")
+
+
+NAMED_GRIDS = {"paper": paper_grid, "paper-adabelief": adabelief_grid, "paper-alpha": alpha_grid}
 
 
 def space_from_json(data: dict[str, Any]) -> Space:

@@ -149,10 +149,30 @@ GridField = Annotated[
 
 def default_space(optimizer: str) -> GridSpace:
     """The optimizer's default grid from its catalog entry: the paper's 21x21 grid, or a
-    shifted one (AdaBelief's epsilon-shifted grid). An unknown optimizer (its own field is
-    the error) gets the paper's grid, so the other fields still validate."""
+    shifted one (AdaBelief's epsilon-shifted grid), or its alphas alone for an optimizer
+    without epsilon. An unknown optimizer (its own field is the error) gets the paper's grid,
+    so the other fields still validate."""
     info = OPTIMIZERS.get(optimizer)
+    if info is not None and info.epsilon_arg is None and info.grid == "paper":
+        return NAMED_GRIDS["paper-alpha"]()
     return NAMED_GRIDS[info.grid if info else "paper"]()
+
+
+def alpha_alone(optimizer: str, space: Any) -> Any:
+    """An optimizer without epsilon is tuned over alpha alone: a grid with several epsilons
+    would count one training run as several trials (its landscape is flat along epsilon)."""
+    info = OPTIMIZERS.get(optimizer)
+    if (
+        info is not None
+        and info.epsilon_arg is None
+        and isinstance(space, GridSpace)
+        and len(space.epsilons) > 1
+    ):
+        raise ValueError(
+            f"{optimizer} has no epsilon: give one epsilon value (it is not read), so each trial is a "
+            f"distinct alpha; the default is the paper's alphas alone ('paper-alpha')"
+        )
+    return space
 
 
 def task_metric(task: str | None) -> dict[str, Any] | None:

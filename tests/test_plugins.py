@@ -302,7 +302,7 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
             kind="sweep",
             task="diabetes-mlp",
             optimizer=optimizer,
-            space=grid,
+            space=grid if optimizer == "adam" else {**grid, "epsilons": [1e-8]},
             seeds=[0],
             recipe={"epochs": 10},
         )
@@ -314,9 +314,19 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
     assert lion["optimizer"] == "lion" and lion["task"] == "diabetes-mlp"
     assert lion["metric"]["name"] == "validation MSE" and lion["metric"]["failure_score"] == 1.0
     errors = lion["errors"]
-    # Lion has no epsilon: its landscape is flat along epsilon (the fused path trained it)
-    assert all(row[0] == row[1] for row in errors), errors
+    # Lion has no epsilon: tuned over alpha alone, one column (a grid of several is refused)
+    assert lion["shape"] == [3, 1] and all(len(row) == 1 for row in errors), errors
     assert min(min(row) for row in errors) < 0.8  # it learns: predicting the mean scores 1.0
+    refused = httpx.post(
+        f"{live_server.url}/v1/jobs",
+        json={
+            "kind": "sweep",
+            "task": "diabetes-mlp",
+            "optimizer": "lion",
+            "space": {"type": "grid", **grid},
+        },
+    )
+    assert refused.status_code == 422 and "lion has no epsilon" in refused.text
 
     replay = client.submit(
         kind="replay",
@@ -333,6 +343,8 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
     assert comparison["delta_unit"] == "validation MSE"
     assert {f["metric"] for f in comparison["landscapes"]} == {"validation MSE"}
     assert any("lion" in v["text"] for v in comparison["verdicts"])
+    # lion's 3 configs against adam's 6: the verdicts say the spaces differ
+    assert all(any("α alone" in c for c in v["cautions"]) for v in comparison["verdicts"])
 
     search = client.submit(
         task="diabetes-mlp", optimizer="lion", searcher="tpe", budget=4, seed=0, recipe={"epochs": 5}

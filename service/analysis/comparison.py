@@ -688,8 +688,9 @@ def _verdicts(
 
 
 def cautions(delta: float, subjects: list[Subject]) -> list[str]:
-    """Why ``delta`` may be finer than the landscapes can tell: below their seed noise (which
-    nodes lie within delta of e* is then itself noise), or below their resolution."""
+    """Why a verdict at ``delta`` needs care: delta below the landscapes' seed noise (which
+    nodes lie within delta of e* is then itself noise), or below their resolution; spaces of
+    different sizes (an optimizer without epsilon is tuned over alpha alone)."""
     out = []
     unit = "pts" if subjects[0].delta_unit == "points" else subjects[0].delta_unit
     noise = max((s.noise_std_median for s in subjects if s.noise_std_median is not None), default=None)
@@ -700,6 +701,16 @@ def cautions(delta: float, subjects: list[Subject]) -> list[str]:
     step = max((s.resolution for s in subjects if s.resolution is not None), default=None)
     if step is not None and delta < step:
         out.append(f"δ is finer than the metric's resolution (one step is {step:.2f} {unit})")
+    sizes = {s.label: s.errors.size for s in subjects}
+    if len(set(sizes.values())) > 1:
+        out.append(
+            "the spaces differ: "
+            + ", ".join(
+                f"{label} is tuned over {n} configs ({'α alone' if s.errors.shape[1] == 1 else 'α × ε'})"
+                for (label, n), s in zip(sizes.items(), subjects, strict=True)
+            )
+            + "; the smaller space is part of the smaller cost"
+        )
     return out
 
 

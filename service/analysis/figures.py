@@ -92,6 +92,9 @@ def landscape_figure(
     plt = _pyplot()
     errors = np.array([[np.nan if e is None else e for e in row] for row in landscape.errors], dtype=float)
     e_star = float(np.nanmin(errors))
+    if errors.shape[1] == 1:  # an optimizer without epsilon: tuned over alpha alone, drawn as a curve
+        _alpha_curve(plt, out, landscape, errors[:, 0], e_star, deltas)
+        return
     sub = np.maximum(errors - e_star, SUBOPTIMALITY_FLOOR)
     lo, hi = scale or (SUBOPTIMALITY_FLOOR, max(float(np.nanmax(sub)), SUBOPTIMALITY_FLOOR * 10))
     fig, ax = plt.subplots(figsize=(6.8, 5.4))
@@ -126,6 +129,35 @@ def landscape_figure(
     shifted = f", ε grid '{landscape.grid_name}'" if landscape.grid_name not in (None, "paper") else ""
     ax.set_title(
         f"{landscape.task} / {landscape.optimizer} (landscape {landscape.id}; {seeds}{shifted})", fontsize=9
+    )
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def _alpha_curve(
+    plt: Any, out: Path, landscape: LandscapeDetail, errors: np.ndarray, e_star: float, deltas: list[float]
+) -> None:
+    """A one-axis landscape: the score over alpha, e* + delta drawn, the best marked."""
+    metric = Metric.from_json(landscape.metric)
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    ax.plot(landscape.alphas, errors, marker="o", color="tab:blue", label=f"{metric.name} (mean over seeds)")
+    for delta, colour in zip(sorted(deltas), ["orange", "red", "purple"], strict=False):
+        ax.axhline(e_star + delta, color=colour, linestyle="--", linewidth=1, label=f"e* + {delta:g}")
+    i = int(np.nanargmin(errors))
+    ax.plot(landscape.alphas[i], errors[i], marker="*", color="red", markersize=13, markeredgecolor="white")
+    ax.set_xscale("log")
+    ax.set(xlabel="α (learning rate); this optimizer has no ε", ylabel=f"{metric.name} ({metric.unit})")
+    finite = errors[np.isfinite(errors)]
+    if finite.size:
+        ax.set_ylim(
+            e_star - 0.05 * (finite.max() - e_star + 1e-9),
+            finite.max() + 0.05 * (finite.max() - e_star + 1e-9),
+        )
+    ax.legend(fontsize=7)
+    ax.set_title(
+        f"{landscape.task} / {landscape.optimizer} (landscape {landscape.id}; tuned over α alone, "
+        f"best {format_score(e_star, metric.unit, 2)} at α={landscape.alphas[i]:g})",
+        fontsize=9,
     )
     fig.tight_layout()
     _save(fig, out)

@@ -249,10 +249,12 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                     "baseline",
                     f"{spec.baseline!r} names none of the landscapes; they are {sorted(set(labels.values()))}",
                 )
-        smallest = min(ls.grid.size for ls in found.values())
-        if spec.budget > smallest:
+        largest = max(
+            ls.grid.size for ls in found.values()
+        )  # a run on a smaller one ends when it has tried all
+        if spec.budget > largest:
             raise InvalidField(
-                "budget", f"{spec.budget} exceeds the {smallest} configs of the smallest landscape"
+                "budget", f"{spec.budget} exceeds the {largest} configs of the largest landscape"
             )
         session.add_all(
             ReplayLandscape(job_id=job.id, landscape_id=i, position=k)

@@ -31,6 +31,7 @@ from service.specs import (
     SpaceField,
     TaskName,
     TrainsOneTask,
+    alpha_alone,
     default_space,
 )
 from service.states import JobState
@@ -149,7 +150,10 @@ class SearchSpec(TrainsOneTask):
     @field_validator("space", mode="wrap")
     @classmethod
     def _valid_space(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
-        space = handler(value if value is not None else default_space(info.data.get("optimizer", "")))
+        space = alpha_alone(
+            info.data.get("optimizer", ""),
+            handler(value if value is not None else default_space(info.data.get("optimizer", ""))),
+        )
         if "searcher" in info.data and "searcher_options" in info.data:
             try:  # a dry run: catches searcher/space mismatches (grid search on a box) at submit time
                 build_sampler(

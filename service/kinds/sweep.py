@@ -48,6 +48,7 @@ from service.specs import (
     Seeds,
     TaskName,
     TrainsOneTask,
+    alpha_alone,
     default_space,
     task_metric,
 )
@@ -101,7 +102,8 @@ class Reference(BaseModel):
 
 
 class SweepSpec(TrainsOneTask):
-    """Evaluate every node of a grid for one (task, optimizer, recipe): a landscape."""
+    """Evaluate every node of a grid for one (task, optimizer, recipe): a landscape. An optimizer
+    without epsilon is swept over alpha alone (one epsilon: its default grid is 'paper-alpha')."""
 
     model_config = ConfigDict(
         **SPEC_CONFIG,
@@ -198,7 +200,8 @@ class SweepSpec(TrainsOneTask):
     @field_validator("space", mode="wrap")
     @classmethod
     def _default_grid(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
-        return handler(value if value is not None else default_space(info.data.get("optimizer", "")))
+        optimizer = info.data.get("optimizer", "")
+        return alpha_alone(optimizer, handler(value if value is not None else default_space(optimizer)))
 
     @property
     def all_seeds(self) -> list[int]:

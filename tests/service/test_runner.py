@@ -251,7 +251,22 @@ def test_a_landscape_s_fresh_seed_reference_is_the_e_star_of_later_searches(sett
     landscape_id = jobs.get_job(url, sweep_id).result["landscape_id"]
     with TestClient(create_app(settings, run_jobs=False)) as client:
         reference = client.get(f"/v1/landscapes/{landscape_id}").json()["reference"]
+        best = client.get("/v1/best-configs", params={"task": "synthetic-bowl", "optimizer": "adam"}).json()
+        other = client.get(
+            "/v1/best-configs",
+            params={"task": "synthetic-bowl", "optimizer": "adam", "recipe_hash": "0" * 16},
+        )
     assert reference["seeds"] == [7, 8] and (reference["alpha"], reference["epsilon"]) == (0.01, 1e-6)
+    # best-configs reads the landscape: its fresh-seed best, for the default recipe (said so)
+    assert (best["source"], best["landscape_id"], best["fresh"], best["seeds"]) == (
+        "landscape",
+        landscape_id,
+        True,
+        [7, 8],
+    )
+    assert (best["alpha"], best["epsilon"], best["default_recipe"]) == (0.01, 1e-6, True)
+    assert best["recipe_hash"] == sweep.recipe_hash
+    assert other.status_code == 404  # another recipe: nothing measured
     assert reference["error"] == pytest.approx(2.0) and len(reference["errors"]) == 2
     search = submit(url, budget=2, space={"type": "grid", "alphas": [1.0, 1e-4], "epsilons": [1e-6, 1e-2]})
     run(settings)

@@ -157,3 +157,43 @@ def test_an_mse_task_must_set_its_halving_margin_in_its_own_units() -> None:
     assert "set fidelity.margin in its units" in info.value.errors()[0]["msg"]
     ok = SweepSpec.model_validate({**spec, "fidelity": {**HALVING, "margin": 0.05}})
     assert ok.fidelity is not None and ok.fidelity.margin == 0.05
+
+
+def test_an_optimizer_without_epsilon_is_tuned_over_alpha_alone() -> None:
+    """SGD and Lion read no epsilon: their default grid is the paper's 21 alphas and one
+    epsilon, and a grid of several epsilons is refused (each would be the same training run,
+    counted as another trial)."""
+    from search_spaces import NAMED_GRIDS
+    from service.kinds.sweep import SweepSpec
+
+    sgd = SearchSpec.model_validate({**BASE, "optimizer": "sgd"})
+    assert sgd.space == NAMED_GRIDS["paper-alpha"]() and sgd.space.shape == (21, 1)
+    assert SweepSpec.model_validate(
+        {"kind": "sweep", "task": "digits-mlp", "optimizer": "sgd"}
+    ).space.shape == (21, 1)
+    for spec in ({**BASE, "optimizer": "sgd", "space": {"type": "grid", "name": "paper"}},):
+        with pytest.raises(ValidationError, match="sgd has no epsilon: give one epsilon value"):
+            SearchSpec.model_validate(spec)
+    with pytest.raises(ValidationError, match="sgd has no epsilon"):
+        SweepSpec.model_validate(
+            {
+                "kind": "sweep",
+                "task": "digits-mlp",
+                "optimizer": "sgd",
+                "space": {"alphas": [0.1], "epsilons": [1, 2]},
+            }
+        )
+
+
+def test_an_alpha_only_landscape_replays_as_distinct_alphas_and_a_larger_budget_ends_when_all_are_tried() -> (
+    None
+):
+    """Trials count distinct alphas: on 21 configs a run of budget 100 tries each once and ends."""
+    from search_spaces import NAMED_GRIDS
+    from service.analysis.replay import Board, replay
+
+    grid = NAMED_GRIDS["paper-alpha"]()
+    errors = (np.abs(np.arange(21) - 12.0) + 3.0)[:, None]
+    for searcher in ("random", "tpe", "cgld", "grid"):
+        run = replay(searcher, Board(grid=grid, errors=errors), 0, 100, [0.5])
+        assert len(run.curve) <= 21 and run.trials_to["0.5"] is not None and run.curve[-1] == 0.0
