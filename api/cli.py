@@ -564,6 +564,13 @@ def study(
             "(Benjamini-Hochberg, false discovery rate)."
         ),
     ] = "holm",
+    target: Annotated[
+        float | None,
+        typer.Option(
+            help="An absolute score every optimizer is asked to reach, beside δ of its own best "
+            "(default: the baseline's e* + δ). One task."
+        ),
+    ] = None,
     optimizers: Annotated[
         str, typer.Option(help="Comma-separated optimizers to sweep.")
     ] = "adam,avagrad,adabelief",
@@ -655,6 +662,7 @@ def study(
         tasks=_csv(tasks or ""),
         baseline=baseline,
         correction=correction,
+        target=target,
         optimizers=_csv(optimizers),
         searchers=_csv(searchers),
         seeds=seeds,

@@ -125,6 +125,7 @@ def compare(
         groups,
         baseline=job.spec.get("baseline"),
         correction=job.spec.get("correction", "holm"),
+        target=job.spec.get("target"),
     )
 
 

@@ -52,6 +52,13 @@ class StudyPlan(BaseModel):
     correction: Literal["holm", "fdr_bh"] = Field(
         "holm", description="The correction over each family of verdicts (ReplaySpec.correction)."
     )
+    target: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="An absolute score every optimizer is asked to reach (ReplaySpec.target; one task); "
+        "default the baseline's e* + delta.",
+    )
     optimizers: list[OptimizerName] = Field(
         default_factory=lambda: ["adam", "avagrad", "adabelief"], min_length=1
     )
@@ -317,6 +324,7 @@ def run_study(
         baseline=plan.baseline or plan.optimizers[0],
         correction=plan.correction,
         replicates=plan.k if plan.k > 1 else None,
+        target=plan.target,
     )
     replay_job_id = run(replay, "replay").id
     with session_scope(url) as session:
@@ -347,6 +355,7 @@ def run_study(
                 baseline=plan.baseline or plan.optimizers[0],
                 correction=plan.correction,
                 replicates=plan.k if plan.k > 1 else None,
+                target=plan.target,
                 pruner=plan.early_stopping,
             )
             early_id = run(pruned, f"replay with {plan.early_stopping.name}").id

@@ -211,6 +211,10 @@ class Verdict(BaseModel):
         "trials to the baseline's e* + delta, the same error for both.",
     )
     delta: float
+    target: float | None = Field(
+        None,
+        description="The absolute score of a `shared target` line asked for one (the replay's `target`).",
+    )
     optimizer: str
     baseline: str
     task: str = ""
@@ -278,6 +282,10 @@ class Comparison(BaseModel):
         None,
         description="Training-seed replicates the runs were made on (each interval is over them); "
         "null: one landscape each, intervals over the replay seeds only.",
+    )
+    target: float | None = Field(
+        None,
+        description="The replay's absolute target, the shared question's score; null: the baseline's e* + delta.",
     )
     shared: list[Verdict] = Field(
         default_factory=list,
@@ -426,10 +434,12 @@ def build(
     groups: dict[tuple[int, str], list[Run]],
     baseline: str | None = None,
     correction: str = "holm",
+    target: float | None = None,
 ) -> Comparison:
     """The comparison of the runs of each (landscape id, searcher) on ``subjects``, its verdicts
     against ``baseline`` (a label; default each task's first landscape), corrected by
-    ``correction`` (``holm`` or ``fdr_bh``), and across tasks when there are two or more."""
+    ``correction`` (``holm`` or ``fdr_bh``), and across tasks when there are two or more. The
+    shared target is the baseline's e* + delta, or ``target`` (a score, one task only)."""
     if correction not in METHODS:
         raise ValueError(f"unknown correction {correction!r}: one of {', '.join(METHODS)}")
     loaded = {s.landscape_id: s for s in subjects}
@@ -512,9 +522,8 @@ def build(
         expected_suboptimality=_expected_table(groups, loaded, closed),
         verdicts=_verdicts(groups, loaded, deltas, baseline, correction),
         replicates=_replicate_count(groups),
-        shared=_verdicts(
-            _retargeted(groups, loaded, deltas, baseline), loaded, deltas, baseline, correction, SHARED
-        ),
+        shared=_shared(groups, loaded, deltas, baseline, correction, target),
+        target=target,
         correction=correction,
         profiles=_profiles(groups, subjects, deltas),
         baseline=baseline or (subjects[0].label if subjects else None),
@@ -642,6 +651,32 @@ def _retargeted(
     for (i, searcher), runs in groups.items():
         shift = loaded[bases[loaded[i].task]].target_base - loaded[i].target_base
         out[(i, searcher)] = [retarget(r, shift, deltas) for r in runs]
+    return out
+
+
+def _shared(
+    groups: dict[tuple[int, str], list[Run]],
+    loaded: dict[int, Subject],
+    deltas: list[float],
+    baseline: str | None,
+    correction: str,
+    target: float | None,
+) -> list[Verdict]:
+    """The verdicts to a target both sides share: the baseline's e* + delta, or ``target``
+    (one line per question, not per delta: its delta is the target's distance from the
+    baseline's e*)."""
+    if target is not None:
+        bases = _bases(loaded, baseline)
+        if len(bases) != 1:
+            raise ValueError("an absolute target is one task's: compare one task")
+        deltas = [target - loaded[next(iter(bases.values()))].target_base]
+    out = _verdicts(
+        _retargeted(groups, loaded, deltas, baseline), loaded, deltas, baseline, correction, SHARED
+    )
+    for v in out if target is not None else []:
+        v.target = target
+        v.cautions = [c for c in v.cautions if not c.startswith("δ")]
+        v.text = _verdict_text(v)
     return out
 
 
@@ -811,9 +846,11 @@ def _verdict_text(v: Verdict, *, with_task: bool = False) -> str:
     where = f"{v.task} · " if with_task else ""
     who = "all searchers" if v.family == HEADLINE else v.searcher
     to = f"{v.baseline}'s e* + δ" if v.question == SHARED else "δ"
-    text = f"{v.optimizer} vs {v.baseline} · {where}{who} · " + (
-        f"to {v.baseline}'s e* + {v.delta:g}:" if v.question == SHARED else f"δ={v.delta:g}:"
-    )
+    asked = f"δ={v.delta:g}:" if v.question != SHARED else f"to {v.baseline}'s e* + {v.delta:g}:"
+    if v.target is not None:
+        to = f"the target {v.target:g}"
+        asked = f"to the target {v.target:g}:"
+    text = f"{v.optimizer} vs {v.baseline} · {where}{who} · {asked}"
     if v.status == Status.NEITHER:
         return text + f" neither reached {to} within the budget of {v.budget} trials"
     lo, hi = v.ci

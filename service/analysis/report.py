@@ -142,17 +142,20 @@ def headline(comparison: Comparison) -> list[str]:
         shared = {
             (v.optimizer, v.delta): v for v in comparison.shared if v.task == task and v.family == HEADLINE
         }
+        if comparison.target is not None:  # one question: the target, whatever delta
+            shared = {(o, delta): v for (o, _), v in shared.items()}
         differ = [
             _headline_part(w)
             for v in verdicts
             if (w := shared.get((v.optimizer, v.delta))) is not None and _words(w) != _words(v)
         ]
+        question = (
+            f"the target {comparison.target:g}"
+            if comparison.target is not None
+            else f"a target both share ({verdicts[0].baseline}'s e* + {delta:g} {unit})"
+        )
         if differ:
-            lines.append(
-                f"  To a target both share ({verdicts[0].baseline}'s e* + {delta:g} {unit}) the answer differs: "
-                + "; ".join(differ)
-                + "."
-            )
+            lines.append(f"  To {question} the answer differs: " + "; ".join(differ) + ".")
     suite = comparison.suite
     if suite is not None:
         for v in suite.verdicts:
@@ -280,7 +283,13 @@ def tuning_cost_table(
         if shared:
             parts.append(
                 Text(
-                    f"to a target both share (AlgoPerf's fixed target: {comparison.baseline}'s e* + δ), pooled "
+                    "to a target both share (AlgoPerf's fixed target: "
+                    + (
+                        f"{comparison.target:g}"
+                        if comparison.target is not None
+                        else f"{comparison.baseline}'s e* + δ"
+                    )
+                    + "), pooled "
                     "over the searchers: a family of its own\n"
                     + "\n".join(f"  {v.text}" for v in shared)
                     + "\n"

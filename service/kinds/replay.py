@@ -24,7 +24,7 @@ from service.comparisons import landscape_labels
 from service.db import session_scope
 from service.errors import InvalidField
 from service.kinds import JobKind, Limits, Links, Outcome, Progress, RunContext
-from service.models import Job, Landscape, ReplayLandscape, ReplayRun, ReplaySearcher
+from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, ReplayRun, ReplaySearcher
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState
 from workers.registry import OPTIMIZERS, TASKS
@@ -103,6 +103,14 @@ class ReplaySpec(BaseModel):
         "seed",
         description="What a searcher is told: one training seed's error per config (`seed`, as a real "
         "tuner sees), or the mean over seeds (`none`). Scored on the mean landscape either way.",
+    )
+    target: float | None = Field(
+        None,
+        ge=0,
+        le=1e12,
+        allow_inf_nan=False,
+        description="An absolute score for the shared question (trials to reach it, the same for every "
+        "optimizer; one task only); default the baseline's e* + delta.",
     )
     replicates: int | None = Field(
         None,
@@ -227,6 +235,20 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                     field,
                     f"landscape {missing[0]} has no learning curves (swept before sweeps recorded them, "
                     f"or imported): replay it without `pruner` and with one worker",
+                )
+        if spec.target is not None:
+            tasks = {found[i].task for i in spec.landscape_ids}
+            if len(tasks) > 1:
+                raise InvalidField("target", f"an absolute target is one task's; these are {sorted(tasks)}")
+            best = session.scalar(
+                select(func.min(LandscapePoint.error)).where(
+                    LandscapePoint.landscape_id.in_(spec.landscape_ids)
+                )
+            )
+            if best is not None and spec.target < best:
+                raise InvalidField(
+                    "target",
+                    f"{spec.target:g} is below every score the landscapes hold (best {best:g}): no run reaches it",
                 )
         if spec.replicates is not None:
             for i in spec.landscape_ids:

@@ -57,13 +57,16 @@ def test_a_replay_over_replicates_runs_each_replay_seed_on_one_training_seed(
         "seeds": 20,
         "budget": 15,
         "replicates": 5,
+        "target": 4.0,
     }
     with TestClient(create_app(settings, run_jobs=False)) as client:
         job = client.post("/v1/jobs", json=replay)
         assert job.status_code == 202, job.json()
         JobRunner(settings).run_once()
         comparison = client.get("/v1/comparisons", params={"job_id": job.json()["id"]}).json()
-    assert comparison["replicates"] == 5
+    assert comparison["replicates"] == 5 and comparison["target"] == 4.0
+    shared = [v for v in comparison["shared"] if v["family"] == "headline"]
+    assert len(shared) == 1 and shared[0]["target"] == 4.0 and "to the target 4:" in shared[0]["text"]
     head = next(v for v in comparison["verdicts"] if v["family"] == "headline" and v["delta"] == 1.0)
     assert head["ci"][0] is not None and head["ci"][0] < head["ratio"] < head["ci"][1]
     # an interval over 5 replicates (t with 4 df) is wider than one over 20 replay seeds would be
@@ -84,13 +87,17 @@ def test_a_replay_over_replicates_runs_each_replay_seed_on_one_training_seed(
         ({"replicates": 5, "seeds": 8}, "5 replicates need at least 10 seeds"),
         ({"replicates": 5, "with": "sgd3"}, "has 3 training seed(s); 5 replicates need as many"),
         ({"replicates": 2, "with": "bowl"}, "(synthetic-bowl) has no training noise"),
+        ({"target": 0.5}, "is below every score the landscapes hold"),
+        ({"target": 4.0, "with": "bowl+adam"}, "an absolute target is one task's"),
     ],
 )
 def test_replicates_the_landscapes_cannot_give_are_refused_naming_the_field(
     settings: Settings, landscapes: dict[str, int], change: dict, says: str
 ) -> None:
     with_ = change.pop("with", "avagrad")
-    ids = [landscapes["adam"], landscapes[with_]] if with_ != "bowl" else [landscapes["bowl"]]
+    ids = {"bowl": [landscapes["bowl"]], "bowl+adam": [landscapes["adam"], landscapes["bowl"]]}.get(
+        with_, [landscapes["adam"], landscapes.get(with_, 0)]
+    )
     body = {
         "kind": "replay",
         "landscape_ids": ids,
@@ -102,5 +109,7 @@ def test_replicates_the_landscapes_cannot_give_are_refused_naming_the_field(
     with TestClient(create_app(settings, run_jobs=False)) as client:
         r = client.post("/v1/jobs", json=body)
         assert r.status_code == 422, r.json()
-        assert r.json()["detail"][0]["loc"][-1] in ("replicates", "seeds") and says in r.text, r.json()
+        assert r.json()["detail"][0]["loc"][-1] in ("replicates", "seeds", "target") and says in r.text, (
+            r.json()
+        )
         assert client.get("/v1/jobs").json()["count"] == 0  # nothing written
