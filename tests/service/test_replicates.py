@@ -47,6 +47,8 @@ def landscapes(settings: Settings) -> dict[str, int]:
     return out
 
 
+@pytest.mark.slow  # a replay job: Ray
+@pytest.mark.usefixtures("ray_session")
 def test_a_replay_over_replicates_runs_each_replay_seed_on_one_training_seed(
     settings: Settings, landscapes: dict[str, int]
 ) -> None:
