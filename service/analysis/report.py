@@ -131,6 +131,11 @@ def headline(comparison: Comparison) -> list[str]:
             f"On {task} at δ = {delta:g} {unit} of each optimizer's own e*, over {len(searchers)} searchers "
             f"({comparison.verdicts[0].correction if family > 1 else 'one verdict'}"
             + (f" over {family} headline verdicts" if family > 1 else "")
+            + (
+                f"; intervals over {comparison.replicates} training-seed replicates"
+                if comparison.replicates
+                else "; landscapes taken as exact"
+            )
             + "): "
             + "; ".join(parts)
             + "."

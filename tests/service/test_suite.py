@@ -129,7 +129,7 @@ def test_a_comparison_of_two_tasks_opens_with_its_answer_per_task_and_across_the
     ]
     lines = headline(comparison)
     assert lines[0].startswith(
-        "On digits-mlp at δ = 1 pts of each optimizer's own e*, over 2 searchers (Holm over 2 headline verdicts): "
+        "On digits-mlp at δ = 1 pts of each optimizer's own e*, over 2 searchers (Holm over 2 headline verdicts; landscapes taken as exact): "
     )
     assert "avagrad vs adam" in lines[0] and "avagrad cheaper to tune" in lines[0]
     assert "Fewest trials to δ = 1 (restricted mean), of 2 searchers: avagrad with 2." in lines[1]
