@@ -96,6 +96,7 @@ def test_a_replay_over_replicates_runs_each_replay_seed_on_one_training_seed(
 def test_replicates_the_landscapes_cannot_give_are_refused_naming_the_field(
     settings: Settings, landscapes: dict[str, int], change: dict, says: str
 ) -> None:
+    change = dict(change)  # the parameter is shared by every backend's run
     with_ = change.pop("with", "avagrad")
     ids = {"bowl": [landscapes["bowl"]], "bowl+adam": [landscapes["adam"], landscapes["bowl"]]}.get(
         with_, [landscapes["adam"], landscapes.get(with_, 0)]
