@@ -26,8 +26,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +209,30 @@ def _group(pool: ProcessPoolExecutor, jobs: list[Any], keys: list[Any]) -> dict[
     return {k: sorted(v, key=lambda r: r.seed) for k, v in groups.items()}
 
 
+def _cached(path: Path, make: Any) -> Any:
+    """The replays of one design, kept beside the sweeps: a rerun that changes only the
+    analysis replays nothing."""
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    value = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(value))
+    return value
+
+
+def _joint(v: Any, w: Any) -> bool:
+    """Whether two estimates of one ratio agree within their joint 95% uncertainty (the
+    difference of their logs against t with Welch-Satterthwaite degrees of freedom)."""
+    from scipy.stats import t as student
+
+    a, b = v._ratio, w._ratio
+    var = a.se**2 + b.se**2
+    if var == 0 or not math.isfinite(var):
+        return a.log == b.log
+    df = var**2 / (a.se**4 / max(a.df, 1) + b.se**4 / max(b.df, 1))
+    return abs(a.log - b.log) <= float(student.ppf(0.975, df)) * math.sqrt(var)
+
+
 def _true_ratios(truth: dict[tuple[int, str], list[Any]], n_opt: int) -> dict[tuple[int, str, float], float]:
     """Per (optimizer index, searcher or 'all', delta): the held-out ratio to the baseline (index 0)."""
     from service.analysis.estimator import cell
@@ -270,14 +296,39 @@ def main() -> None:
             shutdown()  # the sweeps' Ray instance: the replays run in plain processes
             lands = {o: Landscape(settings, i) for o, i in ids.items()}
             subjects = _subjects(lands)
-            built, old = {}, {}
+            built, old, truths = {}, {}, {}
+            cache = Path(args.home) / "replays"
             for name, (half, held) in halves.items():
-                groups = _replicated(pool, lands, half, args.seeds, args.budget)
-                built[name] = (
-                    build(0, DELTAS, subjects, groups),
-                    _true_ratios(_truth(pool, lands, held, args.truth_seeds, args.budget), len(lands)),
+                tag = f"{task}-{'-'.join(map(str, half))}-{args.seeds}-{args.truth_seeds}-{args.budget}"
+                groups = _cached(
+                    cache / f"{tag}-replicates.pkl",
+                    partial(_replicated, pool, lands, half, args.seeds, args.budget),
                 )
-                old[name] = build(0, DELTAS, subjects, _before(pool, lands, half, args.seeds, args.budget))
+                truth = _cached(
+                    cache / f"{tag}-truth.pkl",
+                    partial(_truth, pool, lands, held, args.truth_seeds, args.budget),
+                )
+                before = _cached(
+                    cache / f"{tag}-before.pkl",
+                    partial(_before, pool, lands, half, args.seeds, args.budget),
+                )
+                built[name] = (build(0, DELTAS, subjects, groups), _true_ratios(truth, len(lands)))
+                truths[name] = {
+                    (v.optimizer, v.searcher, v.delta): v for v in build(0, DELTAS, subjects, truth).verdicts
+                }
+                old[name] = build(0, DELTAS, subjects, before)
+            joint = [0, 0]
+            for name, (comparison, _) in built.items():
+                for v in comparison.verdicts:
+                    w = truths[name].get((v.optimizer, v.searcher, v.delta))
+                    if (
+                        v.status == "tested"
+                        and v._ratio is not None
+                        and w is not None
+                        and w._ratio is not None
+                    ):
+                        joint[0] += _joint(v, w)
+                        joint[1] += 1
             covered = lines = false = distinguishable = 0
             for comparison, truth in built.values():
                 for v in comparison.verdicts:
@@ -312,6 +363,10 @@ def main() -> None:
             flips = sum(a != b for a, b in heads)
             region = {o: ls.board(0, list(range(1, k)), e_star=None)[1] for o, ls in lands.items()}
             print(f"  coverage of the held-out truth: {covered}/{lines} = {covered / max(lines, 1):.1%}")
+            print(
+                f"  agreement with the held-out estimate within their joint 95% uncertainty (the truth is "
+                f"itself estimated from {k} replicates): {joint[0]}/{joint[1]} = {joint[0] / max(joint[1], 1):.1%}"
+            )
             print(f"  false discoveries: {false} of {distinguishable} distinguishable lines")
             for design, (hit, n) in agree.items():
                 label = f"replicates (K={k})" if design == "new" else "one landscape (before)"
@@ -341,10 +396,15 @@ def main() -> None:
             totals["pairs"] += agree["new"][1]
             totals["pairs_old"] = totals.get("pairs_old", 0) + agree["old"][1]
             totals["flips"] += flips
+            totals["joint"] = totals.get("joint", 0) + joint[0]
+            totals["joint_n"] = totals.get("joint_n", 0) + joint[1]
             totals["headlines"] += len(heads)
     print("== over all tasks")
     print(
         f"  coverage: {totals['covered']}/{totals['lines']} = {totals['covered'] / max(totals['lines'], 1):.1%} (target >= 90%)"
+    )
+    print(
+        f"  joint agreement with the held-out estimate: {totals.get('joint', 0)}/{totals.get('joint_n', 0)}"
     )
     print(f"  false discoveries: {totals['false']} of {totals['distinguishable']} distinguishable (target 0)")
     print(
