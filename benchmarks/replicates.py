@@ -1,29 +1,33 @@
 """Do verdicts survive re-training? Held-out checks of the tuning-cost intervals.
 
-Trains each optimizer's landscape 2K times over (every training seed at every node), plus fresh
-seeds at its best node (e*, AlgoPerf's rule), then builds each verdict as the study does from
-K training seeds -- the first at every node, the other K - 1 in the region near its best (the
-refinement) -- and takes the truth from the other K seeds, each a full, independent landscape.
-Both halves are used both ways (A: seeds 0..K-1, truth from K..2K-1; B: the reverse).
+Trains each optimizer's landscape R times over (R training seeds at every node) and its best
+node on 40 fresh seeds, then, for each of R // K disjoint sets of K training seeds, builds every
+verdict as the study does -- the set's first seed at every node, the other K - 1 in the region
+near its best (the refinement), e* the mean of 10 fresh seeds -- and takes the truth from what
+the study never saw: the other R - K seeds, each a full, independent landscape, scored to an e*
+measured on the other 30 fresh seeds. The truth is itself estimated (from R - K replicates and
+30 seeds); the output says what an exactly honest interval would cover of it.
 
 Prints, per task and over all of them:
-  coverage        the share of verdict lines whose 95% interval holds the held-out truth
-                  (the truth is itself estimated, from K replicates: a miss can be the truth's)
+  coverage        the share of verdict lines whose 95% interval holds the held-out truth; the
+                  same without e*'s noise in the interval; what an honest one would cover
   false discov.   "distinguishable" lines (after Holm) whose direction the truth contradicts
-  agreement       A's point estimate inside B's interval and the reverse (the issue's 65%), for
-                  the replicate design and for the design before it (one landscape, replay seeds)
-  stability       how often the headline's words differ between A and B
+  agreement       one set's point estimate inside another's interval (the issue's 65%), for the
+                  replicate design and for the design before it (one landscape, replay seeds)
+  stability       how often the headline's words differ between two disjoint sets
   compute         configs trained per landscape by the study's design against the one before it
 
     python benchmarks/replicates.py [--tasks digits-mlp breast-cancer-mlp] [--replicates 5]
-        [--seeds 100] [--truth-seeds 20] [--home DIR]
+        [--training-seeds 20] [--seeds 100] [--truth-seeds 20] [--home DIR]
 
-Sweeps are stored in DIR's database and reused by a rerun; the replays run in --jobs processes.
+Sweeps are stored in DIR's database and reused by a rerun, replays beside them (DIR/replays);
+the replays run in --jobs processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import pickle
@@ -52,6 +56,9 @@ def _runs(args: tuple[Any, str, list[int], int, int | None]) -> list[Any]:
     return out
 
 
+FRESH = list(range(1000, 1040))  # e* seeds: the study's 10 (1000-1009), the truth's own 30
+
+
 def _sweep(settings: Any, task: str, optimizer: str, seeds: list[int], recipe: dict[str, Any]) -> int:
     from service import kinds
     from service import landscapes as landscape_service
@@ -64,7 +71,7 @@ def _sweep(settings: Any, task: str, optimizer: str, seeds: list[int], recipe: d
         task=task,
         optimizer=optimizer,
         seeds=seeds,
-        reference=Reference(seeds=list(range(1000, 1010))),
+        reference=Reference(seeds=FRESH),
         recipe=recipe,
     )
     with session_scope(settings.resolved_database_url) as session:
@@ -75,7 +82,7 @@ def _sweep(settings: Any, task: str, optimizer: str, seeds: list[int], recipe: d
             recipe_hash=spec.recipe_hash,
             grid=spec.space,
             seeds=seeds,
-            reference=list(range(1000, 1010)),
+            reference=FRESH,
         )
     if found is not None:
         return found
@@ -91,7 +98,7 @@ def _sweep(settings: Any, task: str, optimizer: str, seeds: list[int], recipe: d
 
 
 class Landscape:
-    """One optimizer's stored landscape: per-seed errors and its fresh-seed e*."""
+    """One optimizer's stored landscape: per-seed errors and its best node's fresh-seed errors."""
 
     def __init__(self, settings: Any, landscape_id: int) -> None:
         from service import landscapes as landscape_service
@@ -99,12 +106,20 @@ class Landscape:
         from workers.registry import OPTIMIZERS as CATALOG
 
         with session_scope(settings.resolved_database_url) as session:
-            ls, matrix, per_seed = landscape_service.load_with_seeds(session, [landscape_id])[landscape_id]
+            ls, _matrix, per_seed = landscape_service.load_with_seeds(session, [landscape_id])[landscape_id]
             self.grid, self.optimizer, self.task = ls.grid, ls.optimizer, ls.task
-            self.per_seed, self.e_star = per_seed, float(ls.reference["error"])
+            self.per_seed = per_seed
+            fresh = dict(zip(ls.reference["seeds"], ls.reference["errors"], strict=True))
             self.failure = float(landscape_service.metric_json(ls)["failure_score"])
+        self.study_fresh = np.array([fresh[s] for s in FRESH[:10]])  # what the study measures e* on
+        self.truth_fresh = np.array([fresh[s] for s in FRESH[10:]])  # the truth's own, unseen
         info = CATALOG[self.optimizer]
         self.default = (info.default_alpha, info.default_epsilon)
+
+    def e_star(self, which: str) -> tuple[float, float, float]:
+        """e*, its standard error and degrees of freedom, from the study's or the truth's seeds."""
+        x = self.study_fresh if which == "study" else self.truth_fresh
+        return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)), float(x.size - 1)
 
     def board(self, first: int, region_seeds: list[int], *, e_star: float | None) -> Any:
         """The landscape a study makes of these training seeds: ``first`` at every node, the
@@ -135,23 +150,31 @@ class Landscape:
         ), len(region)
 
 
-def _subjects(lands: dict[str, Landscape]) -> list[Any]:
+def _subjects(lands: dict[str, Landscape], which: str | None) -> list[Any]:
+    """The comparison's view of the landscapes, e* from the study's fresh seeds, the truth's,
+    or (None) the best mean (the design before)."""
     from service.analysis.comparison import Subject
 
-    return [
-        Subject(
-            landscape_id=k,
-            task=ls.task,
-            optimizer=o,
-            label=o,
-            metric="error",
-            unit="%",
-            delta_unit="points",
-            errors=np.nanmean(ls.per_seed, axis=0),
-            seeds=[],
+    out = []
+    for k, (o, ls) in enumerate(lands.items()):
+        e_star, se, df = ls.e_star(which) if which else (None, 0.0, 0.0)
+        out.append(
+            Subject(
+                landscape_id=k,
+                task=ls.task,
+                optimizer=o,
+                label=o,
+                metric="error",
+                unit="%",
+                delta_unit="points",
+                errors=np.nanmean(ls.per_seed, axis=0),
+                seeds=[],
+                e_star=e_star,
+                e_star_se=se,
+                e_star_df=df,
+            )
         )
-        for k, (o, ls) in enumerate(lands.items())
-    ]
+    return out
 
 
 def _replicated(
@@ -161,7 +184,7 @@ def _replicated(
     k = len(half)
     jobs, keys = [], []
     for index, (_o, ls) in enumerate(lands.items()):
-        board, _ = ls.board(half[0], half[1:], e_star=ls.e_star)
+        board, _ = ls.board(half[0], half[1:], e_star=ls.e_star("study")[0])
         for r in range(k):
             rep = board.replicate(r)
             for searcher in SEARCHERS:
@@ -182,24 +205,29 @@ def _before(pool: ProcessPoolExecutor, lands: dict[str, Landscape], half: list[i
     return _group(pool, jobs, keys)
 
 
-def _truth(pool: ProcessPoolExecutor, lands: dict[str, Landscape], held: list[int], seeds: int, budget: int):
-    """Full, independent landscapes (one training seed each at every node): the estimand."""
+def _truth(pool: ProcessPoolExecutor, lands: dict[str, Landscape], seeds: int, budget: int):
+    """Every training seed's full landscape, replayed on its own replay seeds and scored to the
+    truth's e*: per seed, {(optimizer index, searcher): runs}. A set's truth is the seeds it
+    did not see."""
     from service.analysis.replay import Board
 
-    jobs, keys = [], []
-    for index, (_o, ls) in enumerate(lands.items()):
-        for h in held:
+    out: dict[int, dict[tuple[int, str], list[Any]]] = {}
+    n = next(iter(lands.values())).per_seed.shape[0]
+    for h in range(n):
+        jobs, keys = [], []
+        for index, (_o, ls) in enumerate(lands.items()):
             board = Board(
                 grid=ls.grid,
                 errors=ls.per_seed[h],
                 default_point=ls.default,
                 failure_score=ls.failure,
-                e_star=ls.e_star,
+                e_star=ls.e_star("truth")[0],
             )
             for searcher in SEARCHERS:
                 jobs.append((board, searcher, [h * 10_000 + s for s in range(seeds)], budget, h))
                 keys.append((index, searcher))
-    return _group(pool, jobs, keys)
+        out[h] = _group(pool, jobs, keys)
+    return out
 
 
 def _group(pool: ProcessPoolExecutor, jobs: list[Any], keys: list[Any]) -> dict[tuple[int, str], list[Any]]:
@@ -220,33 +248,8 @@ def _cached(path: Path, make: Any) -> Any:
     return value
 
 
-def _joint(v: Any, w: Any) -> bool:
-    """Whether two estimates of one ratio agree within their joint 95% uncertainty (the
-    difference of their logs against t with Welch-Satterthwaite degrees of freedom)."""
-    from scipy.stats import t as student
-
-    a, b = v._ratio, w._ratio
-    var = a.se**2 + b.se**2
-    if var == 0 or not math.isfinite(var):
-        return a.log == b.log
-    df = var**2 / (a.se**4 / max(a.df, 1) + b.se**4 / max(b.df, 1))
-    return abs(a.log - b.log) <= float(student.ppf(0.975, df)) * math.sqrt(var)
-
-
-def _true_ratios(truth: dict[tuple[int, str], list[Any]], n_opt: int) -> dict[tuple[int, str, float], float]:
-    """Per (optimizer index, searcher or 'all', delta): the held-out ratio to the baseline (index 0)."""
-    from service.analysis.estimator import cell
-
-    out = {}
-    for d in DELTAS:
-        for o in range(1, n_opt):
-            logs = []
-            for s in SEARCHERS:
-                ratio = cell(truth[(o, s)], d).mean / cell(truth[(0, s)], d).mean
-                out[(o, s, d)] = ratio
-                logs.append(math.log(ratio))
-            out[(o, "all searchers", d)] = math.exp(float(np.mean(logs)))
-    return out
+def _key(v: Any) -> tuple[str, str, float, str]:
+    return (v.optimizer, v.searcher, v.delta, v.question)
 
 
 def _words(v: Any) -> str:
@@ -257,16 +260,116 @@ def _words(v: Any) -> str:
     return "cheaper" if v.ratio < 1 else "dearer"
 
 
+def _honest(v: Any, w: Any) -> float:
+    """The chance an exactly honest 95% interval (v's width) holds a truth estimated with w's
+    standard error: P(|N(0, se_v^2 + se_w^2)| <= z se_v)."""
+    from scipy.stats import norm
+
+    a, b = v._ratio.se, w._ratio.se
+    if not (math.isfinite(a) and math.isfinite(b)) or a + b == 0:
+        return 1.0
+    h = math.log(v._ratio.interval()[1]) - v._ratio.log  # the interval's half width on the log
+    return float(2 * norm.cdf(h / math.sqrt(a**2 + b**2)) - 1)
+
+
+class Tally:
+    """Counts over verdict lines, per task and over all tasks."""
+
+    def __init__(self) -> None:
+        self.n: dict[str, float] = {}
+
+    def add(self, key: str, value: float = 1) -> None:
+        self.n[key] = self.n.get(key, 0) + value
+
+    def __getitem__(self, key: str) -> float:
+        return self.n.get(key, 0)
+
+    def __iadd__(self, other: Tally) -> Tally:
+        for k, v in other.n.items():
+            self.add(k, v)
+        return self
+
+    def lines(self) -> list[str]:
+        t = self
+        share = lambda a, b: f"{t[a]:.0f}/{t[b]:.0f} = {t[a] / max(t[b], 1):.1%}"  # noqa: E731
+        return [
+            f"coverage of the held-out truth: {share('covered', 'lines')} (target >= 90%)",
+            f"  without e*'s noise in the interval: {share('covered_bare', 'lines')}",
+            f"  an exactly honest 95% interval would cover this (itself estimated) truth "
+            f"{t['honest'] / max(t['lines'], 1):.1%} of the time",
+            f"false discoveries: {t['false']:.0f} of {t['distinguishable']:.0f} distinguishable lines (target 0)",
+            f"agreement, replicates: {share('agree_new', 'pairs_new')}; one landscape (before): "
+            f"{share('agree_old', 'pairs_old')} of one set's points in another's interval",
+            f"headline words differ between disjoint sets: {t['flips']:.0f} of {t['headlines']:.0f}",
+        ]
+
+
+def _tally(
+    sets: list[list[int]],
+    built: dict,
+    bare: dict,
+    truths: dict,
+    old: dict,
+) -> Tally:
+    """Coverage, false discoveries, agreement and stability over every verdict set."""
+    from service.analysis.comparison import SHARED
+
+    t = Tally()
+    for g in range(len(sets)):
+        truth = {_key(v): v for v in truths[g].verdicts}
+        bare_ratios = {_key(v): v._ratio for v in bare[g].verdicts}
+        for v in built[g].verdicts:
+            w = truth.get(_key(v))
+            if v.status != "tested" or v._ratio is None or w is None or w.ratio is None or w._ratio is None:
+                continue
+            lo, hi = v._ratio.interval()
+            t.add("lines")
+            t.add("covered", lo <= w.ratio <= hi)
+            blo, bhi = bare_ratios[_key(v)].interval()
+            t.add("covered_bare", blo <= w.ratio <= bhi)
+            t.add("honest", _honest(v, w))
+            if v.distinguishable:
+                t.add("distinguishable")
+                if (v.ratio < 1) != (w.ratio < 1):
+                    t.add("false")
+                    print(f"    false discovery (set {g}): {v.text}\n      truth: {w.text}")
+    for a, b in zip(range(0, len(sets), 2), range(1, len(sets), 2), strict=False):
+        for design, pair in (("new", (built[a], built[b])), ("old", (old[a], old[b]))):
+            for x, y in (pair, pair[::-1]):
+                others = {_key(v): v for v in y.verdicts}
+                for v in x.verdicts:
+                    w = others.get(_key(v))
+                    if v._ratio is None or w is None or w.ratio is None or v.status != "tested":
+                        continue
+                    lo, hi = v._ratio.interval()
+                    t.add(f"agree_{design}", lo <= w.ratio <= hi)
+                    t.add(f"pairs_{design}")
+        heads = [
+            (_words(v), _words(w))
+            for v in built[a].verdicts
+            if v.family == "headline" and v.question != SHARED
+            for w in built[b].verdicts
+            if w.family == "headline" and _key(w) == _key(v)
+        ]
+        t.add("flips", sum(x != y for x, y in heads))
+        t.add("headlines", len(heads))
+    return t
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tasks", nargs="+", default=["digits-mlp", "breast-cancer-mlp"])
     parser.add_argument("--replicates", type=int, default=5, help="K: training seeds per verdict")
+    parser.add_argument(
+        "--training-seeds", type=int, default=20, help="R: training seeds at every node (R // K verdict sets)"
+    )
     parser.add_argument("--seeds", type=int, default=100, help="replay seeds per cell, as the study")
-    parser.add_argument("--truth-seeds", type=int, default=20, help="replay seeds per held-out replicate")
+    parser.add_argument("--truth-seeds", type=int, default=20, help="replay seeds per held-out landscape")
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sweeps-only", action="store_true", help="train the landscapes and stop")
     parser.add_argument("--home", default=str(Path.home() / ".tunecost-bench-replicates"))
     args = parser.parse_args()
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -277,141 +380,76 @@ def main() -> None:
 
     settings = Settings(home=args.home, _env_file=None)
     upgrade(settings.resolved_database_url)
-    k = args.replicates
-    halves = {"A": (list(range(k)), list(range(k, 2 * k))), "B": (list(range(k, 2 * k)), list(range(k)))}
+    k, r = args.replicates, args.training_seeds
+    if r < 2 * k:
+        parser.error("--training-seeds must be at least twice --replicates (two disjoint sets)")
+    sets = [list(range(g * k, (g + 1) * k)) for g in range(r // k)]
     recipes = {"digits-mlp": {"epochs": 4}}
-    totals = {"covered": 0, "lines": 0, "false": 0, "distinguishable": 0, "agree_new": 0, "agree_old": 0}
-    totals |= {"pairs": 0, "flips": 0, "headlines": 0}
+    total = Tally()
     started = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         for task in args.tasks:
-            print(
-                f"== {task}: {len(OPTIMIZERS)} optimizers x {2 * k} training seeds at every node", flush=True
-            )
-            ids = {
-                o: _sweep(settings, task, o, list(range(2 * k)), recipes.get(task, {})) for o in OPTIMIZERS
-            }
+            print(f"== {task}: {len(OPTIMIZERS)} optimizers x {r} training seeds at every node", flush=True)
+            ids = {o: _sweep(settings, task, o, list(range(r)), recipes.get(task, {})) for o in OPTIMIZERS}
+            if args.sweeps_only:
+                continue
             from ray import shutdown
 
             shutdown()  # the sweeps' Ray instance: the replays run in plain processes
             lands = {o: Landscape(settings, i) for o, i in ids.items()}
-            subjects = _subjects(lands)
-            built, old, truths = {}, {}, {}
-            cache = Path(args.home) / "replays"
-            for name, (half, held) in halves.items():
-                tag = f"{task}-{'-'.join(map(str, half))}-{args.seeds}-{args.truth_seeds}-{args.budget}"
+            cache = Path(args.home) / "replays" / f"{task}-{r}-{args.seeds}-{args.truth_seeds}-{args.budget}"
+            per_seed = _cached(
+                cache / "truth.pkl", partial(_truth, pool, lands, args.truth_seeds, args.budget)
+            )
+            built, bare, truths, old = {}, {}, {}, {}
+            for g, chosen in enumerate(sets):
+                print(f"  set {g}: training seeds {chosen}", flush=True)
                 groups = _cached(
-                    cache / f"{tag}-replicates.pkl",
-                    partial(_replicated, pool, lands, half, args.seeds, args.budget),
-                )
-                truth = _cached(
-                    cache / f"{tag}-truth.pkl",
-                    partial(_truth, pool, lands, held, args.truth_seeds, args.budget),
+                    cache / f"set{g}-replicates.pkl",
+                    partial(_replicated, pool, lands, chosen, args.seeds, args.budget),
                 )
                 before = _cached(
-                    cache / f"{tag}-before.pkl",
-                    partial(_before, pool, lands, half, args.seeds, args.budget),
+                    cache / f"set{g}-before.pkl",
+                    partial(_before, pool, lands, chosen, args.seeds, args.budget),
                 )
-                built[name] = (build(0, DELTAS, subjects, groups), _true_ratios(truth, len(lands)))
-                truths[name] = {
-                    (v.optimizer, v.searcher, v.delta): v for v in build(0, DELTAS, subjects, truth).verdicts
-                }
-                old[name] = build(0, DELTAS, subjects, before)
-            joint = [0, 0]
-            for name, (comparison, _) in built.items():
-                for v in comparison.verdicts:
-                    w = truths[name].get((v.optimizer, v.searcher, v.delta))
-                    if (
-                        v.status == "tested"
-                        and v._ratio is not None
-                        and w is not None
-                        and w._ratio is not None
-                    ):
-                        joint[0] += _joint(v, w)
-                        joint[1] += 1
-            covered = lines = false = distinguishable = 0
-            for comparison, truth in built.values():
-                for v in comparison.verdicts:
-                    o = OPTIMIZERS.index(v.optimizer)
-                    true = truth.get((o, v.searcher, v.delta))
-                    if v.status != "tested" or v._ratio is None or true is None:
-                        continue
-                    lo, hi = v._ratio.interval()
-                    lines += 1
-                    covered += lo <= true <= hi
-                    if v.distinguishable:
-                        distinguishable += 1
-                        false += (v.ratio < 1) != (true < 1)
-            agree = {"new": [0, 0], "old": [0, 0]}
-            for design, pair in (("new", (built["A"][0], built["B"][0])), ("old", (old["A"], old["B"]))):
-                for x, y in (pair, pair[::-1]):
-                    others = {(v.optimizer, v.searcher, v.delta): v for v in y.verdicts}
-                    for v in x.verdicts:
-                        w = others.get((v.optimizer, v.searcher, v.delta))
-                        if v._ratio is None or w is None or w.ratio is None or v.status != "tested":
-                            continue
-                        lo, hi = v._ratio.interval()
-                        agree[design][0] += lo <= w.ratio <= hi
-                        agree[design][1] += 1
-            heads = [
-                (_words(v), _words(w))
-                for v in built["A"][0].verdicts
-                if v.family == "headline"
-                for w in built["B"][0].verdicts
-                if w.family == "headline" and (w.optimizer, w.delta) == (v.optimizer, v.delta)
-            ]
-            flips = sum(a != b for a, b in heads)
-            region = {o: ls.board(0, list(range(1, k)), e_star=None)[1] for o, ls in lands.items()}
-            print(f"  coverage of the held-out truth: {covered}/{lines} = {covered / max(lines, 1):.1%}")
-            print(
-                f"  agreement with the held-out estimate within their joint 95% uncertainty (the truth is "
-                f"itself estimated from {k} replicates): {joint[0]}/{joint[1]} = {joint[0] / max(joint[1], 1):.1%}"
-            )
-            print(f"  false discoveries: {false} of {distinguishable} distinguishable lines")
-            for design, (hit, n) in agree.items():
-                label = f"replicates (K={k})" if design == "new" else "one landscape (before)"
+                truth: dict[tuple[int, str], list[Any]] = {}
+                for h, runs in per_seed.items():
+                    if h not in chosen:
+                        for key, group in runs.items():
+                            truth.setdefault(key, []).extend(group)
+                truth = {key: sorted(v, key=lambda x: x.seed) for key, v in truth.items()}
+                built[g] = build(0, DELTAS, _subjects(lands, "study"), groups)
+                bare[g] = build(
+                    0,
+                    DELTAS,
+                    [dataclasses.replace(x, e_star_se=0.0) for x in _subjects(lands, "study")],
+                    groups,
+                )
+                truths[g] = build(0, DELTAS, _subjects(lands, "truth"), truth)
+                old[g] = build(0, DELTAS, _subjects(lands, None), before)
+            t = _tally(sets, built, bare, truths, old)
+            for line in t.lines():
+                print(f"  {line}")
+            for o, ls in lands.items():
+                e, se, _ = ls.e_star("study")
+                et, set_, _ = ls.e_star("truth")
+                region = ls.board(0, list(range(1, k)), e_star=None)[1]
+                new = 441 + (k - 1) * region + 10
+                before_n = 441 + 2 * ls.board(0, [1, 2], e_star=None)[1]
                 print(
-                    f"  agreement, {label}: {hit}/{n} = {hit / max(n, 1):.1%} of one half's points in the other's interval"
+                    f"  {o}: e* {e:.2f} +- {se:.2f} (study's 10 fresh seeds), {et:.2f} +- {set_:.2f} (truth's 30); "
+                    f"compute {new} configs (region {region} nodes x {k - 1} seeds, 10 fresh) vs {before_n} before: "
+                    f"{new / before_n:.2f}x"
                 )
-            print(f"  headline words differ between the halves: {flips} of {len(heads)}")
-            for o in OPTIMIZERS:
-                new = 441 + (k - 1) * region[o] + 10
-                before = 441 + 2 * lands[o].board(0, [1, 2], e_star=None)[1]
-                print(
-                    f"  compute {o}: {new} configs (region {region[o]} nodes x {k - 1} seeds, 10 fresh) vs {before} before: {new / before:.2f}x"
-                )
-            for name, (comparison, _) in built.items():
-                for v in comparison.verdicts:
+            for g in (0, 1):
+                for v in built[g].verdicts:
                     if v.family == "headline":
-                        print(f"  {name}: {v.text}")
-            for key, value in (
-                ("covered", covered),
-                ("lines", lines),
-                ("false", false),
-                ("distinguishable", distinguishable),
-            ):
-                totals[key] += value
-            totals["agree_new"] += agree["new"][0]
-            totals["agree_old"] += agree["old"][0]
-            totals["pairs"] += agree["new"][1]
-            totals["pairs_old"] = totals.get("pairs_old", 0) + agree["old"][1]
-            totals["flips"] += flips
-            totals["joint"] = totals.get("joint", 0) + joint[0]
-            totals["joint_n"] = totals.get("joint_n", 0) + joint[1]
-            totals["headlines"] += len(heads)
-    print("== over all tasks")
-    print(
-        f"  coverage: {totals['covered']}/{totals['lines']} = {totals['covered'] / max(totals['lines'], 1):.1%} (target >= 90%)"
-    )
-    print(
-        f"  joint agreement with the held-out estimate: {totals.get('joint', 0)}/{totals.get('joint_n', 0)}"
-    )
-    print(f"  false discoveries: {totals['false']} of {totals['distinguishable']} distinguishable (target 0)")
-    print(
-        f"  agreement: replicates {totals['agree_new']}/{totals['pairs']}, one landscape (before) "
-        f"{totals['agree_old']}/{totals.get('pairs_old', 0)}"
-    )
-    print(f"  headline words differ: {totals['flips']} of {totals['headlines']}")
+                        print(f"  set {g}: {v.text}")
+            total += t
+    if not args.sweeps_only:
+        print("== over all tasks")
+        for line in total.lines():
+            print(f"  {line}")
     print(f"  wall time {time.perf_counter() - started:.0f} s")
 
 

@@ -62,6 +62,17 @@ def e_star(landscape: Landscape, errors: np.ndarray) -> float:
     return float(errors.min())
 
 
+def e_star_noise(landscape: Landscape) -> tuple[float, float]:
+    """The standard error of the landscape's e* and its degrees of freedom: std / sqrt(n) and
+    n - 1 over its reference's fresh seeds; (0, 0) where e* is not such a mean (no reference,
+    or one seed)."""
+    ref = landscape.reference
+    if ref is None or ref.get("std") is None or len(ref.get("errors") or []) < 2:
+        return 0.0, 0.0
+    n = len(ref["errors"])
+    return float(ref["std"]) / n**0.5, float(n - 1)
+
+
 def metric_json(landscape: Landscape) -> dict[str, Any]:
     """The landscape's metric; a landscape stored before metrics were declared holds validation
     error in percent, where a failed point scored its task's chance error (or 100)."""

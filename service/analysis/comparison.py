@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from service.analysis.estimator import (
     Pair,
     Status,
+    TargetNoise,
     cell,
     cost_cell,
     cost_to,
@@ -404,6 +405,8 @@ class Subject:
     compute: dict[str, Any] | None = None
     chance: float | None = None  # what a failed or diverged point scores (the metric's failure score)
     e_star: float | None = None  # measured on fresh seeds (the landscape's reference); None: errors.min()
+    e_star_se: float = 0.0  # e*'s standard error over its fresh seeds (0: taken as exact)
+    e_star_df: float = 0.0
 
     @property
     def target_base(self) -> float:
@@ -670,14 +673,9 @@ def _shared(
         if len(bases) != 1:
             raise ValueError("an absolute target is one task's: compare one task")
         deltas = [target - loaded[next(iter(bases.values()))].target_base]
-    out = _verdicts(
-        _retargeted(groups, loaded, deltas, baseline), loaded, deltas, baseline, correction, SHARED
+    return _verdicts(
+        _retargeted(groups, loaded, deltas, baseline), loaded, deltas, baseline, correction, SHARED, target
     )
-    for v in out if target is not None else []:
-        v.target = target
-        v.cautions = [c for c in v.cautions if not c.startswith("δ")]
-        v.text = _verdict_text(v)
-    return out
 
 
 def _verdicts(
@@ -687,11 +685,13 @@ def _verdicts(
     baseline: str | None,
     correction: str = "holm",
     question: str = OWN,
+    target: float | None = None,
 ) -> list[Verdict]:
     """Each other landscape of a task against the task's baseline (the landscape labelled
     ``baseline``, else the task's first), per delta: a headline line pooled over the searchers
     and one line per searcher (``optimizer`` and ``baseline`` of a verdict are the landscapes'
-    labels). Each family is corrected on its own."""
+    labels). Each family is corrected on its own. Each interval holds the noise of the e* its
+    question is scored to (:func:`_target_noise`)."""
     bases = _bases(loaded, baseline)
     out = []
     for task, base in bases.items():
@@ -700,8 +700,9 @@ def _verdicts(
                 continue
             searchers = sorted({s for (i, s) in groups if i == a} & {s for (i, s) in groups if i == base})
             searchers = [s for s in searchers if paired(groups[(a, s)], groups[(base, s)])]
+            noise = _target_noise(loaded[a], loaded[base], question, target)
             for d in deltas:
-                pairs = {s: pair(groups[(a, s)], groups[(base, s)], d) for s in searchers}
+                pairs = {s: pair(groups[(a, s)], groups[(base, s)], d, noise) for s in searchers}
                 if not pairs:
                     continue
                 budget = groups[(a, searchers[0])][0].budget
@@ -718,8 +719,24 @@ def _verdicts(
     by_label = {(s.task, s.label): s for s in loaded.values()}
     for v in out:
         v.cautions = cautions(v.delta, [by_label[(v.task, v.optimizer)], by_label[(v.task, v.baseline)]])
+        if target is not None:  # an absolute target: its delta is no tolerance, so no delta caution
+            v.target = target
+            v.cautions = [c for c in v.cautions if not c.startswith("δ")]
         v.text = _verdict_text(v, with_task=len(bases) > 1)
     return out
+
+
+def _target_noise(a: Subject, base: Subject, question: str, target: float | None) -> list[TargetNoise]:
+    """The e*s a pair's question is scored to, each with its measurement noise: each side's own
+    (own best), the baseline's for both sides (a shared target), none (an absolute target)."""
+    if target is not None:
+        return []
+    if question == SHARED:
+        return [TargetNoise(base.e_star_se, base.e_star_df, a=True, b=True)]
+    return [
+        TargetNoise(a.e_star_se, a.e_star_df, a=True, b=False),
+        TargetNoise(base.e_star_se, base.e_star_df, a=False, b=True),
+    ]
 
 
 def cautions(delta: float, subjects: list[Subject]) -> list[str]:

@@ -19,11 +19,17 @@ Definitions: "Tuning cost").
   delta, and where the searcher is led), not only the replay seeds' dice. A pooled ratio over
   searchers (:func:`pooled_pairs`) is taken jointly per replicate, since every searcher ran on
   the same replicates.
+* **The target's noise.** e* is a mean over a few fresh training seeds; every run of an
+  optimizer is scored to the same e*, so its error is common to all of them and no spread over
+  replay seeds or replicates can show it. A pair adds it by the delta method
+  (:class:`TargetNoise`): the log ratio's change when e* moves by one standard error, measured
+  by scoring the same runs to the moved target.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,6 +46,7 @@ from service.analysis.statistics import (
     pooled,
     replicated_estimate,
     restricted,
+    widened,
 )
 
 
@@ -61,7 +68,7 @@ def retarget(run: Run, shift: float, deltas: list[float]) -> Run:
         costs = {
             c: {k: None if t is None else float(run.at[c][t - 1]) for k, t in reached.items()} for c in Cost
         }
-    return dataclasses.replace(run, trials_to=reached, cost_to=costs)
+    return dataclasses.replace(run, trials_to=reached, cost_to=costs, target_shift=shift)
 
 
 def replicates(runs: list[Run]) -> list[list[int]] | None:
@@ -108,6 +115,64 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
+class TargetNoise:
+    """One independent source of noise in a pair's targets: an e* measured on fresh seeds,
+    ``se`` its standard error (std / sqrt(n)), ``df`` n - 1, moving the optimizer's target
+    (``a``), the baseline's (``b``), or both (a target both share: the baseline's e* + delta)."""
+
+    se: float
+    df: float
+    a: bool
+    b: bool
+
+
+def _curves(runs: list[Run]) -> np.ndarray:
+    """The runs' suboptimality curves, one row each, padded with +inf past a run's end."""
+    width = max(len(r.curve) for r in runs)
+    out = np.full((len(runs), width), np.inf)
+    for k, r in enumerate(runs):
+        out[k, : len(r.curve)] = r.curve
+    return out
+
+
+def _trials_at(curves: np.ndarray, levels: np.ndarray) -> list[int | None]:
+    """Each run's first trial whose suboptimality is at most its level (None: never)."""
+    hit = curves <= levels[:, None] + 1e-9
+    first = hit.argmax(axis=1)
+    return [int(f) + 1 if h else None for f, h in zip(first, hit.any(axis=1), strict=True)]
+
+
+def _moved_log(
+    runs: list[Run], baseline_runs: list[Run], delta: float, move_a: float, move_b: float
+) -> float:
+    """The pair's log ratio with each side's target moved (``move_a``, ``move_b``, in the
+    metric's units): the same runs, scored to e* + shift + move + delta."""
+    logs = []
+    for side, move in ((runs, move_a), (baseline_runs, move_b)):
+        levels = np.array([delta + r.target_shift + move for r in side])
+        x = restricted(_trials_at(_curves(side), levels), side[0].budget)
+        groups = replicates(side)
+        logs.append(math.log(x.mean() if groups is None else np.mean([x[g].mean() for g in groups])))
+    return logs[0] - logs[1]
+
+
+def _target_terms(
+    runs: list[Run], baseline_runs: list[Run], delta: float, noise: Sequence[TargetNoise]
+) -> tuple[tuple[float, float], ...]:
+    """Per source of target noise, (the log ratio's change over one standard error, df): the
+    central difference at +-se, which for trials-to-delta (a step function of the target) is the
+    slope at the scale the noise acts on."""
+    out = []
+    for n in noise:
+        if n.se <= 0 or not (n.a or n.b):
+            continue
+        up = _moved_log(runs, baseline_runs, delta, n.se * n.a, n.se * n.b)
+        down = _moved_log(runs, baseline_runs, delta, -n.se * n.a, -n.se * n.b)
+        out.append(((up - down) / 2, n.df))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class Pair:
     """An optimizer against the baseline in one (searcher, delta): both cells and their ratio."""
 
@@ -116,11 +181,14 @@ class Pair:
     ratio: Ratio | None
     status: Status
     units: tuple[np.ndarray, np.ndarray] | None = None  # per replicate, each side's cost
+    target_terms: tuple[tuple[float, float], ...] = ()  # per TargetNoise: (log ratio change, df)
+    sampling: Ratio | None = None  # the ratio before the target terms (replay seeds, replicates)
 
 
-def pair(runs: list[Run], baseline_runs: list[Run], delta: float) -> Pair:
+def pair(runs: list[Run], baseline_runs: list[Run], delta: float, noise: Sequence[TargetNoise] = ()) -> Pair:
     """The two cells and their paired ratio (``runs[i]`` and ``baseline_runs[i]`` share a
-    replay seed; on replicates, the replicate means are paired)."""
+    replay seed; on replicates, the replicate means are paired), its interval widened by the
+    targets' ``noise``."""
     ta, tb = trials_to(runs, delta), trials_to(baseline_runs, delta)
     a, b = _estimate(runs, ta, runs[0].budget), _estimate(baseline_runs, tb, baseline_runs[0].budget)
     if a.reached == 0.0 and b.reached == 0.0:
@@ -133,7 +201,9 @@ def pair(runs: list[Run], baseline_runs: list[Run], delta: float) -> Pair:
         ratio = paired_ratio(*units)
     else:
         ratio = paired_ratio(xa, xb)
-    return Pair(a, b, ratio, Status.TESTED if a.reaches or b.reaches else Status.BUDGET_BOUND, units)
+    terms = _target_terms(runs, baseline_runs, delta, noise)
+    status = Status.TESTED if a.reaches or b.reaches else Status.BUDGET_BOUND
+    return Pair(a, b, widened(ratio, terms), status, units, terms, ratio)
 
 
 def pooled_pairs(pairs: list[Pair]) -> Ratio:
@@ -142,11 +212,22 @@ def pooled_pairs(pairs: list[Pair]) -> Ratio:
     as independent ratios (:func:`service.analysis.statistics.pooled`)."""
     units = [p.units for p in pairs]
     if all(u is not None for u in units) and len({u[0].size for u in units}) == 1:  # type: ignore[index]
-        return paired_ratios(
+        ratio = paired_ratios(
             np.column_stack([u[0] for u in units]),  # type: ignore[index]
             np.column_stack([u[1] for u in units]),  # type: ignore[index]
         )
-    return pooled([p.ratio for p in pairs if p.ratio is not None])
+    else:
+        ratio = pooled([p.sampling or p.ratio for p in pairs if p.ratio is not None])
+    # one target per optimizer, shared by every searcher: its terms average, not add in quadrature
+    counts = {len(p.target_terms) for p in pairs}
+    if counts == {0} or len(counts) != 1:
+        return ratio
+    k = len(pairs)
+    terms = [
+        (sum(p.target_terms[j][0] for p in pairs) / k, pairs[0].target_terms[j][1])
+        for j in range(counts.pop())
+    ]
+    return widened(ratio, terms)
 
 
 def paired(runs: list[Run], baseline_runs: list[Run]) -> bool:

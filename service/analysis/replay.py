@@ -194,6 +194,7 @@ class Run:
     at: dict[Cost, list[float]] | None = None
     totals: dict[Cost, float] | None = None
     replicate: int | None = None  # the training seed whose landscape it replayed (Board.replicate)
+    target_shift: float = 0.0  # trials_to counts to e* + target_shift + delta (estimator.retarget)
 
     def stored_costs(self) -> dict[str, Any] | None:
         """The costs as a replay stores them (``ReplayRun.cost_to``): each cost's deltas,

@@ -232,6 +232,18 @@ def pooled(ratios: Sequence[Ratio]) -> Ratio:
     return Ratio(sum(r.log for r in ratios) / k, math.sqrt(var), df)
 
 
+def widened(ratio: Ratio, terms: Sequence[tuple[float, float]]) -> Ratio:
+    """``ratio`` with more independent variance on its log: ``terms`` (standard error, degrees
+    of freedom) each, e.g. the log ratio's change with a target measured on a few seeds (the
+    delta method); degrees of freedom by Welch-Satterthwaite."""
+    parts = [(ratio.se**2, ratio.df)] + [(se**2, df) for se, df in terms if se != 0]
+    var = sum(v for v, _ in parts)
+    if len(parts) == 1 or not math.isfinite(var):
+        return ratio
+    df = var**2 / sum(v**2 / df for v, df in parts if v > 0 and df > 0) if var > 0 else ratio.df
+    return Ratio(ratio.log, math.sqrt(var), df)
+
+
 @dataclass(frozen=True)
 class Meta(Ratio):
     """A random-effects mean over tasks: ``tau`` the between-task spread of the log ratio

@@ -93,7 +93,9 @@ class Reference(BaseModel):
     model_config = SPEC_CONFIG
 
     seeds: Seeds = Field(
-        min_length=1, max_length=20, description="Fresh training seeds for the best node (AlgoPerf: 20)."
+        min_length=1,
+        max_length=50,
+        description="Fresh training seeds for the best node (AlgoPerf: 20; at most 50).",
     )
 
     def best(self, means: dict[Node, float]) -> Node:
