@@ -136,6 +136,7 @@ def headline(comparison: Comparison) -> list[str]:
                 if comparison.replicates
                 else "; landscapes taken as exact"
             )
+            + (" and e*'s fresh seeds" if any(f.e_star_fresh for f in comparison.landscapes) else "")
             + "): "
             + "; ".join(parts)
             + "."
@@ -255,11 +256,19 @@ FULL = ["optimizer", "searcher", "delta", "trials", "95% CI", "IQR", "reached"]
 
 def _paired_over(comparison: Comparison, seeds: int) -> str:
     """What a verdict's interval is over: the replicates (training noise included), or the
-    replay seeds alone (the landscapes taken as exact)."""
+    replay seeds alone (the landscapes taken as exact); and e*'s noise where it was measured
+    on fresh seeds."""
     k = comparison.replicates
+    fresh = (
+        "; each e*'s noise over its fresh seeds included"
+        if any(f.e_star_fresh for f in comparison.landscapes)
+        else ""
+    )
     if k:
-        return f"paired over {k} training-seed replicates of each landscape, {seeds} replay seeds in all"
-    return f"paired over the {seeds} replay seeds; the landscapes taken as exact (no replicates)"
+        return (
+            f"paired over {k} training-seed replicates of each landscape, {seeds} replay seeds in all{fresh}"
+        )
+    return f"paired over the {seeds} replay seeds; the landscapes taken as exact (no replicates){fresh}"
 
 
 def tuning_cost_table(
