@@ -248,6 +248,11 @@ def _cached(path: Path, make: Any) -> Any:
     return value
 
 
+def _lines(comparison: Any) -> list[Any]:
+    """Every verdict line: within delta of each optimizer's own e*, and to the baseline's e* + delta."""
+    return [*comparison.verdicts, *comparison.shared]
+
+
 def _key(v: Any) -> tuple[str, str, float, str]:
     return (v.optimizer, v.searcher, v.delta, v.question)
 
@@ -261,15 +266,16 @@ def _words(v: Any) -> str:
 
 
 def _honest(v: Any, w: Any) -> float:
-    """The chance an exactly honest 95% interval (v's width) holds a truth estimated with w's
-    standard error: P(|N(0, se_v^2 + se_w^2)| <= z se_v)."""
-    from scipy.stats import norm
+    """The chance an exactly honest 95% interval (v's) holds a truth estimated with w's
+    standard error: v's t-interval widened by the truth's noise, P(|T| <= t se_v / sqrt(se_v^2 +
+    se_w^2)) with v's degrees of freedom (95% where the truth is exact)."""
+    from scipy.stats import t as student
 
-    a, b = v._ratio.se, w._ratio.se
-    if not (math.isfinite(a) and math.isfinite(b)) or a + b == 0:
+    a, b, df = v._ratio.se, w._ratio.se, v._ratio.df
+    if not (math.isfinite(a) and math.isfinite(b)) or a == 0 or df <= 0:
         return 1.0
-    h = math.log(v._ratio.interval()[1]) - v._ratio.log  # the interval's half width on the log
-    return float(2 * norm.cdf(h / math.sqrt(a**2 + b**2)) - 1)
+    q = float(student.ppf(0.975, df))
+    return float(2 * student.cdf(q * a / math.sqrt(a**2 + b**2), df) - 1)
 
 
 class Tally:
@@ -316,9 +322,9 @@ def _tally(
 
     t = Tally()
     for g in range(len(sets)):
-        truth = {_key(v): v for v in truths[g].verdicts}
-        bare_ratios = {_key(v): v._ratio for v in bare[g].verdicts}
-        for v in built[g].verdicts:
+        truth = {_key(v): v for v in _lines(truths[g])}
+        bare_ratios = {_key(v): v._ratio for v in _lines(bare[g])}
+        for v in _lines(built[g]):
             w = truth.get(_key(v))
             if v.status != "tested" or v._ratio is None or w is None or w.ratio is None or w._ratio is None:
                 continue
@@ -336,8 +342,8 @@ def _tally(
     for a, b in zip(range(0, len(sets), 2), range(1, len(sets), 2), strict=False):
         for design, pair in (("new", (built[a], built[b])), ("old", (old[a], old[b]))):
             for x, y in (pair, pair[::-1]):
-                others = {_key(v): v for v in y.verdicts}
-                for v in x.verdicts:
+                others = {_key(v): v for v in _lines(y)}
+                for v in _lines(x):
                     w = others.get(_key(v))
                     if v._ratio is None or w is None or w.ratio is None or v.status != "tested":
                         continue

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from service import kinds
 from service.errors import Conflict, Forbidden, NotFound
 from service.kinds import BestPoint, Progress
-from service.landscapes import metric_of
+from service.landscapes import best_point, metric_of
 from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, Trial, utcnow
 from service.specs import recipe_hash as hash_recipe
 from service.specs import validated_recipe
@@ -269,12 +269,7 @@ def recommended(session: Session, task: str, optimizer: str, recipe_hash: str | 
         )
     if landscapes:
         ls = landscapes[0]
-        point = session.scalars(
-            select(LandscapePoint)
-            .where(LandscapePoint.landscape_id == ls.id, LandscapePoint.error.is_not(None))
-            .order_by(LandscapePoint.error, LandscapePoint.alpha_index, LandscapePoint.epsilon_index)
-            .limit(1)
-        ).first()
+        point = best_point(session, ls.id)
         if point is not None:
             return BestConfig(
                 alpha=point.alpha,

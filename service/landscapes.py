@@ -173,6 +173,16 @@ def _points(session: Session, landscape_id: int) -> list[LandscapePoint]:
     return list(session.scalars(select(LandscapePoint).where(LandscapePoint.landscape_id == landscape_id)))
 
 
+def best_point(session: Session, landscape_id: int) -> LandscapePoint | None:
+    """The landscape's best scored node by its mean score (ties: the first in grid order)."""
+    return session.scalars(
+        select(LandscapePoint)
+        .where(LandscapePoint.landscape_id == landscape_id, LandscapePoint.error.is_not(None))
+        .order_by(LandscapePoint.error, LandscapePoint.alpha_index, LandscapePoint.epsilon_index)
+        .limit(1)
+    ).first()
+
+
 def load_points(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, list[LandscapePoint]]]:
     """Landscapes by id with their points, in the order of ``ids`` (missing ones left out)."""
     found = {ls.id: ls for ls in session.scalars(select(Landscape).where(Landscape.id.in_(ids)))}

@@ -22,12 +22,14 @@ pooling across searchers and tasks, and the correction for many comparisons.
   variance and t with k - 1 degrees of freedom, from statsmodels' ``combine_effects``): an
   interval for the mean ratio over tasks *like these*, not only these. (statsmodels 0.15's
   DerSimonian-Laird path does not truncate a negative tau^2 at 0; Paule-Mandel does.)
-* **Many comparisons**: statsmodels' ``multipletests`` (Holm by default, Benjamini-Hochberg as
-  an option), and each interval drawn at the level the correction applied to its comparison
+* **Many comparisons**: Holm by default (:func:`holm`, by hand: statsmodels' runs a full
+  ``gc.collect()`` per call; checked equal to it), Benjamini-Hochberg as an option
+  (statsmodels' ``multipletests``), and each interval drawn at the level the correction applied to its comparison
   (:func:`correct`), so an interval excludes 1 exactly when its verdict is "distinguishable".
 
 Hand-written: the closed form, the restricted mean's paired delta-method ratio and the pooling
-(a few lines each; no maintained library has them for paired, censored trial counts).
+(a few lines each; no maintained library has them for paired, censored trial counts), and Holm
+(see :func:`holm`).
 """
 
 from __future__ import annotations

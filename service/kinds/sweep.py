@@ -393,13 +393,15 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
 
     @staticmethod
     def _stored_progress(session: Session, landscape_id: int) -> Progress:
-        scored = select(LandscapePoint).where(
-            LandscapePoint.landscape_id == landscape_id, LandscapePoint.error.is_not(None)
+        count = (
+            session.scalar(
+                select(func.count()).where(
+                    LandscapePoint.landscape_id == landscape_id, LandscapePoint.error.is_not(None)
+                )
+            )
+            or 0
         )
-        count = session.scalar(select(func.count()).select_from(scored.subquery())) or 0
-        best = session.scalars(
-            scored.order_by(LandscapePoint.error, LandscapePoint.alpha_index, LandscapePoint.epsilon_index)
-        ).first()
+        best = landscape_service.best_point(session, landscape_id)
         point = (
             None
             if best is None
