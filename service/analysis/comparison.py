@@ -539,6 +539,7 @@ def _tasks(groups: dict[tuple[int, str], list[Run]], subjects: list[Subject]) ->
     for s in subjects:
         t = tasks.setdefault(s.task, TaskRuns(s.task, [], {}))
         t.optimizers.append(s.label)
+        t.e_star_noise[s.label] = (s.e_star_se, s.e_star_df)
         for (i, searcher), runs in groups.items():
             if i == s.landscape_id:
                 t.runs[(s.label, searcher)] = runs

@@ -23,13 +23,13 @@ restricted mean of trials-to-delta):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from service.analysis.estimator import Pair, Status, cell, pair, paired, pooled_pairs
+from service.analysis.estimator import Pair, Status, TargetNoise, cell, pair, paired, pooled_pairs
 from service.analysis.replay import Run
 from service.analysis.statistics import METHODS, Meta, correct_lines, random_effects
 
@@ -47,6 +47,7 @@ class TaskRuns:
     task: str
     optimizers: list[str]
     runs: dict[tuple[str, str], list[Run]]
+    e_star_noise: dict[str, tuple[float, float]] = field(default_factory=dict)  # label: (se, df)
 
 
 class Profile(BaseModel):
@@ -166,12 +167,15 @@ def profiles(
 def _task_pairs(
     t: TaskRuns, optimizer: str, baseline: str, searchers: list[str], delta: float
 ) -> dict[str, Pair]:
-    """One task's tested pairs, by searcher (a budget-bound or unpaired pair has no ratio)."""
+    """One task's tested pairs, by searcher (a budget-bound or unpaired pair has no ratio),
+    each with its e*s' noise."""
     out = {}
     for s in searchers:
         a, b = t.runs[(optimizer, s)], t.runs[(baseline, s)]
         if paired(a, b):
-            p = pair(a, b, delta)
+            (se_a, df_a), (se_b, df_b) = (t.e_star_noise.get(o, (0.0, 0.0)) for o in (optimizer, baseline))
+            noise = [TargetNoise(se_a, df_a, a=True, b=False), TargetNoise(se_b, df_b, a=False, b=True)]
+            p = pair(a, b, delta, noise)
             if p.status == Status.TESTED and p.ratio is not None:
                 out[s] = p
     return out
