@@ -403,19 +403,20 @@ def main() -> None:
 
             shutdown()  # the sweeps' Ray instance: the replays run in plain processes
             lands = {o: Landscape(settings, i) for o, i in ids.items()}
-            cache = Path(args.home) / "replays" / f"{task}-{r}-{args.seeds}-{args.truth_seeds}-{args.budget}"
+            cache = Path(args.home) / "replays" / f"{task}-{r}-budget{args.budget}"
             per_seed = _cached(
-                cache / "truth.pkl", partial(_truth, pool, lands, args.truth_seeds, args.budget)
+                cache / f"truth-{args.truth_seeds}.pkl",
+                partial(_truth, pool, lands, args.truth_seeds, args.budget),
             )
             built, bare, truths, old = {}, {}, {}, {}
             for g, chosen in enumerate(sets):
                 print(f"  set {g}: training seeds {chosen}", flush=True)
                 groups = _cached(
-                    cache / f"set{g}-replicates.pkl",
+                    cache / f"set{g}-{k}-{args.seeds}-replicates.pkl",
                     partial(_replicated, pool, lands, chosen, args.seeds, args.budget),
                 )
                 before = _cached(
-                    cache / f"set{g}-before.pkl",
+                    cache / f"set{g}-{k}-{args.seeds}-before.pkl",
                     partial(_before, pool, lands, chosen, args.seeds, args.budget),
                 )
                 truth: dict[tuple[int, str], list[Any]] = {}
