@@ -83,7 +83,7 @@ class StudyPlan(BaseModel):
     )
     reference_seeds: list[int] = Field(
         default_factory=lambda: list(range(1000, 1010)),
-        max_length=20,
+        max_length=50,
         description="Fresh training seeds that measure e* at each landscape's best node, apart from "
         "its selection (SweepSpec.reference; AlgoPerf's rule). Empty: e* is the best mean node.",
     )
