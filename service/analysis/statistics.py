@@ -24,8 +24,8 @@ pooling across searchers and tasks, and the correction for many comparisons.
   DerSimonian-Laird path does not truncate a negative tau^2 at 0; Paule-Mandel does.)
 * **Many comparisons**: Holm by default (:func:`holm`, by hand: statsmodels' runs a full
   ``gc.collect()`` per call; checked equal to it), Benjamini-Hochberg as an option
-  (statsmodels' ``multipletests``), and each interval drawn at the level the correction applied to its comparison
-  (:func:`correct`), so an interval excludes 1 exactly when its verdict is "distinguishable".
+  (statsmodels' ``multipletests``), and each interval drawn at the level the correction
+  applied to its comparison (:func:`correct`), so an interval excludes 1 exactly when its verdict is "distinguishable".
 
 Hand-written: the closed form, the restricted mean's paired delta-method ratio and the pooling
 (a few lines each; no maintained library has them for paired, censored trial counts), and Holm
@@ -321,8 +321,8 @@ def holm(p_values: Sequence[float], alpha: float = ALPHA) -> tuple[np.ndarray, n
     """Holm's step-down correction: adjusted p-values (the running maximum of (m - i + 1) p_(i)
     over the sorted p-values, at most 1) and rejections (adjusted <= alpha). Written here, not
     taken from statsmodels, only because ``multipletests(method="holm")`` runs a full
-    ``gc.collect()`` on every call: 0.23 s each in a server process, over 90% of a comparison's
-    time, and seconds in a large one. Checked equal to ``multipletests`` on random families
+    ``gc.collect()`` on every call: 0.2-0.7 s each in a server process, over 90% of a
+    comparison's time, and seconds in a large one. Checked equal to ``multipletests`` on random families
     (``tests/service/test_statistics.py``)."""
     p = np.asarray(p_values, dtype=float)
     m = p.size
@@ -333,8 +333,8 @@ def holm(p_values: Sequence[float], alpha: float = ALPHA) -> tuple[np.ndarray, n
 
 
 def correct(p_values: Sequence[float], method: str = "holm", alpha: float = ALPHA) -> Decisions:
-    """statsmodels' ``multipletests`` over a family (``holm``, or ``fdr_bh`` for
-    Benjamini-Hochberg), and each comparison's interval level: a test that rejects when its
+    """A family corrected by Holm (:func:`holm`) or Benjamini-Hochberg (``fdr_bh``, statsmodels'
+    ``multipletests``), and each comparison's interval level: a test that rejects when its
     adjusted p-value p~ <= alpha rejects when p <= alpha p / p~, so the interval at level
     1 - alpha p / p~ excludes the null exactly when the correction rejects (for Bonferroni
     these are the simultaneous intervals; for Holm and BH, the intervals of the level each
