@@ -66,6 +66,11 @@ class LandscapeFacts(BaseModel):
         "(`e_star_fresh`), else `best_error`.",
     )
     e_star_fresh: bool = Field(False, description="e* was measured on fresh seeds, apart from its selection.")
+    e_star_se: float | None = Field(
+        None,
+        description="e*'s standard error over its fresh seeds (std / sqrt(n), in `delta_unit`); every "
+        "verdict's interval holds it. None where e* is not measured on fresh seeds.",
+    )
     seeds: list[int]
     noise_std_median: float | None = Field(
         description="Median spread over training seeds, in `delta_unit`; null for one seed."
@@ -462,6 +467,7 @@ def build(
                 best_error=float(s.errors.min()),
                 e_star=s.target_base,
                 e_star_fresh=s.e_star is not None,
+                e_star_se=s.e_star_se if s.e_star is not None and s.e_star_se > 0 else None,
                 seeds=s.seeds,
                 noise_std_median=s.noise_std_median,
                 resolution=s.resolution,

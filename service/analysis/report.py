@@ -344,7 +344,9 @@ def tuning_cost_table(
         )
         name = f"{fact.task}/{fact.label}" if multi else fact.label
         fresh = (
-            f", e* {format_score(fact.e_star, fact.unit, 2)} on fresh seeds"
+            f", e* {format_score(fact.e_star, fact.unit, 2)}"
+            + ("" if fact.e_star_se is None else f" ± {fact.e_star_se:.2f}")
+            + " on fresh seeds"
             if fact.e_star_fresh and fact.e_star is not None
             else ""
         )

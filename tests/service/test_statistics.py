@@ -513,6 +513,46 @@ def test_e_star_from_fresh_seeds_is_unbiased_where_the_best_mean_is_biased_low()
     assert abs(np.mean(fresh) - np.mean(selected)) < 0.02  # fresh seeds: on it (se 0.0035)
 
 
+def test_a_comparison_widens_each_interval_by_its_e_stars_noise_and_says_it() -> None:
+    """Landscapes whose e* was measured on fresh seeds carry its standard error into every
+    interval of both questions (wider than with e* taken as exact, the same point), and the
+    table names it beside e*."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from service.analysis.report import tuning_cost_table
+
+    grid = GridSpace(tuple(10.0 ** np.linspace(-4, 0, 9)), tuple(10.0 ** np.linspace(-8, 0, 9)))
+    sharp, wide = _bowl((4, 4), 2.0), _bowl((3, 5), 5.0)
+    groups = {
+        (i, "random"): [
+            replay("random", Board(grid=grid, errors=e, e_star=5.0), s, 30, [1.0]) for s in range(40)
+        ]
+        for i, e in ((1, sharp), (2, wide))
+    }
+
+    def compare(se: float):
+        subjects = [
+            Subject(
+                i, "t", o, o, "validation error", "%", "points", e, [0], e_star=5.0, e_star_se=se, e_star_df=9
+            )
+            for i, o, e in ((1, "adam", sharp), (2, "wide", wide))
+        ]
+        return build(1, [1.0], subjects, groups)
+
+    exact, noisy = compare(0.0), compare(0.3)
+    for family in ("verdicts", "shared"):
+        a, b = (next(v for v in getattr(c, family) if v.family == "headline") for c in (exact, noisy))
+        assert a.ratio == b.ratio and b.ci[0] < a.ci[0] and b.ci[1] > a.ci[1], (family, a.ci, b.ci)
+    assert [f.e_star_se for f in noisy.landscapes] == [0.3, 0.3]
+    assert [f.e_star_se for f in exact.landscapes] == [None, None]
+    out = StringIO()
+    Console(file=out, width=200).print(tuning_cost_table(noisy, task="t", seeds=40, budget=30))
+    assert "e* 5.00% ± 0.30 on fresh seeds" in out.getvalue()
+    assert "each e*'s noise over its fresh seeds included" in out.getvalue()
+
+
 def test_to_a_shared_target_an_optimizer_with_a_worse_best_never_arrives_and_the_headline_says_both() -> None:
     """Within δ of its own best, a flat landscape is cheap to tune; to the baseline's e* + δ
     (AlgoPerf's fixed target) it never arrives. The headline gives both answers when they differ."""
