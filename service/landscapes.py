@@ -190,7 +190,8 @@ def load_points(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, 
 
 
 def load_with_seeds(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, np.ndarray, np.ndarray]]:
-    """As :func:`load`, with each landscape's per-seed errors (:func:`seed_matrices`) too."""
+    """Landscapes by id with their mean scores (:func:`matrix`) and per-seed errors
+    (:func:`seed_matrices`), in the order of ``ids`` (missing ones left out)."""
     return {
         i: (ls, matrix(ls, points), seed_matrices(ls, points))
         for i, (ls, points) in load_points(session, ids).items()

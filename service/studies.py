@@ -8,7 +8,8 @@ Every job kind is a study named ``tunecost-job-<id>`` in the service's database:
   seeds, a node that failed everywhere a failed trial;
 * a **search** is the study its sampler runs on (:mod:`service.tune_search`), with ``alpha`` and
   ``epsilon`` added to each trial beside the grid indices the sampler needs;
-* a **replay** carries its figures and table as artifacts (:mod:`service.study`).
+* a **replay** carries its figures and table as artifacts (:func:`write_replay`, made by
+  :func:`service.comparisons.write_report`).
 
 Each study says what it is (:func:`describe`): the metric's name and unit as the objective's
 name, and the job's kind, task, optimizer, recipe and seeds as user attributes, which the
