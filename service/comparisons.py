@@ -82,6 +82,7 @@ def compare(
     subjects = []
     for i, (ls, points) in loaded.items():
         metric = landscape_service.metric_of(ls)
+        e_star_se, e_star_df = landscape_service.e_star_noise(ls)
         subjects.append(
             Subject(
                 landscape_id=i,
@@ -99,8 +100,8 @@ def compare(
                 compute=ls.compute,
                 chance=float(landscape_service.metric_json(ls)["failure_score"]),
                 e_star=None if ls.reference is None else float(ls.reference["error"]),
-                e_star_se=landscape_service.e_star_noise(ls)[0],
-                e_star_df=landscape_service.e_star_noise(ls)[1],
+                e_star_se=e_star_se,
+                e_star_df=e_star_df,
             )
         )
     query = select(ReplayRun).where(ReplayRun.job_id == job.id, ReplayRun.landscape_id.in_(list(loaded)))

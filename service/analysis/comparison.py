@@ -21,6 +21,7 @@ from service.analysis.estimator import (
     cell,
     cost_cell,
     cost_to,
+    own_best_noise,
     pair,
     paired,
     pooled_pairs,
@@ -740,10 +741,7 @@ def _target_noise(a: Subject, base: Subject, question: str, target: float | None
         return []
     if question == SHARED:
         return [TargetNoise(base.e_star_se, base.e_star_df, a=True, b=True)]
-    return [
-        TargetNoise(a.e_star_se, a.e_star_df, a=True, b=False),
-        TargetNoise(base.e_star_se, base.e_star_df, a=False, b=True),
-    ]
+    return own_best_noise((a.e_star_se, a.e_star_df), (base.e_star_se, base.e_star_df))
 
 
 def cautions(delta: float, subjects: list[Subject]) -> list[str]:

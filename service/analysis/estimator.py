@@ -126,6 +126,12 @@ class TargetNoise:
     b: bool
 
 
+def own_best_noise(a: tuple[float, float], b: tuple[float, float]) -> list[TargetNoise]:
+    """Within delta of each side's own best: each side's e* ((se, df) of the optimizer, ``a``,
+    and of the baseline, ``b``) moves that side's target alone."""
+    return [TargetNoise(*a, a=True, b=False), TargetNoise(*b, a=False, b=True)]
+
+
 def _curves(runs: list[Run]) -> np.ndarray:
     """The runs' suboptimality curves, one row each, padded with +inf past a run's end."""
     width = max(len(r.curve) for r in runs)
@@ -142,18 +148,14 @@ def _trials_at(curves: np.ndarray, levels: np.ndarray) -> list[int | None]:
     return [int(f) + 1 if h else None for f, h in zip(first, hit.any(axis=1), strict=True)]
 
 
-def _moved_log(
-    runs: list[Run], baseline_runs: list[Run], delta: float, move_a: float, move_b: float
-) -> float:
-    """The pair's log ratio with each side's target moved (``move_a``, ``move_b``, in the
-    metric's units): the same runs, scored to e* + shift + move + delta."""
-    logs = []
-    for side, move in ((runs, move_a), (baseline_runs, move_b)):
-        levels = np.array([delta + r.target_shift + move for r in side])
-        x = restricted(_trials_at(_curves(side), levels), side[0].budget)
-        groups = replicates(side)
-        logs.append(math.log(x.mean() if groups is None else np.mean([x[g].mean() for g in groups])))
-    return logs[0] - logs[1]
+def _moved_log(runs: list[Run], curves: np.ndarray, delta: float, move: float) -> float:
+    """The log of one side's cost (its restricted mean; over replicates, the mean of theirs)
+    with its target moved by ``move`` (in the metric's units): the same runs (``curves``:
+    :func:`_curves` of them), scored to e* + shift + move + delta."""
+    levels = np.array([delta + r.target_shift + move for r in runs])
+    x = restricted(_trials_at(curves, levels), runs[0].budget)
+    groups = replicates(runs)
+    return math.log(x.mean() if groups is None else np.mean([x[g].mean() for g in groups]))
 
 
 def _target_terms(
@@ -161,15 +163,21 @@ def _target_terms(
 ) -> tuple[tuple[float, float], ...]:
     """Per source of target noise, (the log ratio's change over one standard error, df): the
     central difference at +-se, which for trials-to-delta (a step function of the target) is the
-    slope at the scale the noise acts on."""
-    out = []
-    for n in noise:
-        if n.se <= 0 or not (n.a or n.b):
-            continue
-        up = _moved_log(runs, baseline_runs, delta, n.se * n.a, n.se * n.b)
-        down = _moved_log(runs, baseline_runs, delta, -n.se * n.a, -n.se * n.b)
-        out.append(((up - down) / 2, n.df))
-    return tuple(out)
+    slope at the scale the noise acts on. A side the source does not move adds nothing to it."""
+    sides = {"a": runs, "b": baseline_runs}
+    curves: dict[str, np.ndarray] = {}
+
+    def change(side: str, se: float) -> float:
+        if side not in curves:
+            curves[side] = _curves(sides[side])
+        moved = [_moved_log(sides[side], curves[side], delta, m) for m in (se, -se)]
+        return (moved[0] - moved[1]) / 2
+
+    return tuple(
+        ((change("a", n.se) if n.a else 0.0) - (change("b", n.se) if n.b else 0.0), n.df)
+        for n in noise
+        if n.se > 0 and (n.a or n.b)
+    )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from service.analysis.estimator import Pair, Status, TargetNoise, cell, pair, paired, pooled_pairs
+from service.analysis.estimator import Pair, Status, cell, own_best_noise, pair, paired, pooled_pairs
 from service.analysis.replay import Run
 from service.analysis.statistics import METHODS, Meta, correct_lines, random_effects
 
@@ -173,8 +173,7 @@ def _task_pairs(
     for s in searchers:
         a, b = t.runs[(optimizer, s)], t.runs[(baseline, s)]
         if paired(a, b):
-            (se_a, df_a), (se_b, df_b) = (t.e_star_noise.get(o, (0.0, 0.0)) for o in (optimizer, baseline))
-            noise = [TargetNoise(se_a, df_a, a=True, b=False), TargetNoise(se_b, df_b, a=False, b=True)]
+            noise = own_best_noise(*(t.e_star_noise.get(o, (0.0, 0.0)) for o in (optimizer, baseline)))
             p = pair(a, b, delta, noise)
             if p.status == Status.TESTED and p.ratio is not None:
                 out[s] = p
