@@ -1,12 +1,23 @@
-"""Fused vs sequential sweep of the same grid, side by side in one run: configs per second.
+"""Fused vs one config at a time, against the compute bound, side by side in one run.
 
-Sequential is the one-config trainer, config after config (as a sweep without fusion
-runs inside one worker); fused is ``workers.fused.train_fused`` over all configs at
-once (in chunks of ``--chunk``). Sequential time is measured on ``--sequential-sample``
-configs spread over the grid and reported per config. Also checks, on the same device,
-that fused equals the one-config trainer in float64 on a few configs.
+For each task, on one device and thread count:
 
-    python benchmarks/fused_sweep.py [--task digits-mlp] [--optimizer adam] [--device cpu|cuda]
+* **FLOPs per config**: ``torch.utils.flop_counter.FlopCounterMode`` over one epoch of
+  ``train_one`` (training and the epoch's validation pass), times the recipe's epochs;
+* **peak**: the device's fp32 matmul rate, probed in this run (the best of a few 2048x2048
+  products), and **bound** = FLOPs per config / peak: what one config costs if every FLOP ran
+  at that rate;
+* **one at a time**: ``train_one``, config after config (a sweep that does not fuse), per
+  config, over ``--sequential-sample`` configs spread over the grid;
+* **fused**: ``workers.fused.train_fused`` over ``--configs`` configs spread over the grid,
+  per config, on the path it takes by default (``--path`` forces one);
+* **fused vs bound**: fused seconds per config / bound (1.0 = at the compute bound).
+
+Also checks, on the same device, that fused equals one config at a time in float64 on three
+configs of each task (max absolute difference of the validation loss).
+
+    python benchmarks/fused_sweep.py [--task all | --task digits-mlp ...] [--optimizer adam]
+        [--device cpu|cuda] [--threads 1] [--configs 64] [--sequential-sample 8]
 """
 
 from __future__ import annotations
@@ -15,84 +26,159 @@ import argparse
 import time
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from search_spaces import adabelief_grid, paper_grid
-from workers.fused import train_fused
+from workers.fused import can_fuse, train_fused
+from workers.registry import TASKS, recipe_for
+from workers.tasks import DataMissingError
 from workers.trainer import train_one
+
+
+def matmul_peak(device: str, n: int = 2048, repeats: int = 5) -> float:
+    """fp32 FLOP/s of the best of ``repeats`` n x n matrix products on ``device``."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first is a warm-up
+        sync(device)
+        start = time.perf_counter()
+        a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def flops_per_config(task: str, optimizer: str, device: str) -> float:
+    """FLOPs of one config's full training: one epoch counted, times the recipe's epochs."""
+    epochs = recipe_for(task)["epochs"]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        train_one(task, optimizer, 1e-3, 1e-8, recipe={"epochs": 1}, device=device)
+    return counter.get_total_flops() * epochs
+
+
+def spread(configs: list[tuple[float, float]], n: int) -> list[tuple[float, float]]:
+    return configs[:: max(1, len(configs) // n)][:n]
+
+
+def bench_task(task: str, args: argparse.Namespace, peak: float) -> dict[str, object] | None:
+    if not can_fuse(task, args.optimizer):
+        print(f"  {task}: no fused path (buffers, augmentation or a group-coupled optimizer): skipped")
+        return None
+    grid = adabelief_grid() if args.optimizer == "adabelief" else paper_grid()
+    configs = [(a, e) for a in grid.alphas for e in grid.epsilons]
+    try:
+        train_one(task, args.optimizer, *configs[200], device=args.device)  # warm-up: data, kernels
+    except DataMissingError as exc:
+        print(f"  {task}: skipped ({exc})")
+        return None
+    flops = flops_per_config(task, args.optimizer, args.device)
+    path_kwargs = {} if args.path is None else {"path": args.path}
+    train_fused(task, args.optimizer, configs[:4], device=args.device, **path_kwargs)  # warm-up
+
+    sample = spread(configs, args.sequential_sample)
+    sync(args.device)
+    start = time.perf_counter()
+    for a, e in sample:
+        train_one(task, args.optimizer, a, e, device=args.device)
+    sync(args.device)
+    sequential = (time.perf_counter() - start) / len(sample)
+
+    timed = spread(configs, args.configs)
+    start = time.perf_counter()
+    results = train_fused(task, args.optimizer, timed, device=args.device, width=args.width, **path_kwargs)
+    sync(args.device)
+    fused = (time.perf_counter() - start) / len(timed)
+
+    check = [(1e-3, 1e-8), (1e-2, 1e-6), (1e-1, 1.0)]
+    recipe = {"epochs": 1}
+    f64 = train_fused(
+        task, args.optimizer, check, recipe=recipe, device=args.device, dtype=torch.float64, **path_kwargs
+    )
+    worst = max(
+        abs(
+            (
+                train_one(
+                    task, args.optimizer, a, e, recipe=recipe, device=args.device, dtype=torch.float64
+                ).val_loss
+                or 0.0
+            )
+            - (r.val_loss or 0.0)
+        )
+        for (a, e), r in zip(check, f64, strict=True)
+    )
+    bound = flops / peak
+    return {
+        "task": task,
+        "flops": flops,
+        "bound": bound,
+        "sequential": sequential,
+        "fused": fused,
+        "configs": len(timed),
+        "diverged": sum(r.diverged for r in results),
+        "worst": worst,
+        "path": getattr(results[0], "path", "") if results else "",
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--task", default="digits-mlp")
+    parser.add_argument(
+        "--task", action="append", help="a task, several, or 'all' (every bundled task with its data)"
+    )
     parser.add_argument("--optimizer", default="adam")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (a Ray worker uses 1)")
-    parser.add_argument(
-        "--chunk", type=int, default=441, help="configs per train_fused call (a Ray task's share)"
-    )
+    parser.add_argument("--configs", type=int, default=64, help="configs trained fused, spread over the grid")
     parser.add_argument(
         "--width", type=int, default=None, help="configs stacked at once; default: train_fused's choice"
     )
-    parser.add_argument("--sequential-sample", type=int, default=40)
+    parser.add_argument("--sequential-sample", type=int, default=8)
+    parser.add_argument(
+        "--path",
+        choices=["batched", "groups"],
+        default=None,
+        help="force the fused update's path (default: train_fused's: batched where the optimizer has it)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    tasks = args.task or ["digits-mlp"]
+    if "all" in tasks:
+        tasks = [
+            name for name, info in TASKS.items() if info.module and info.source == TASKS["digits-mlp"].source
+        ]
 
-    grid = adabelief_grid() if args.optimizer == "adabelief" else paper_grid()
-    configs = [(a, e) for a in grid.alphas for e in grid.epsilons]
-    sample = configs[:: max(1, len(configs) // args.sequential_sample)][: args.sequential_sample]
-
-    def sync() -> None:
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-
-    train_one(args.task, args.optimizer, *configs[200], device=args.device)  # warm-up: data, kernels
-    train_fused(args.task, args.optimizer, configs[:8], device=args.device)
-    sync()
-    start = time.perf_counter()
-    for a, e in sample:
-        train_one(args.task, args.optimizer, a, e, device=args.device)
-    sync()
-    sequential = (time.perf_counter() - start) / len(sample)
-
-    start = time.perf_counter()
-    results = []
-    for lo in range(0, len(configs), args.chunk):
-        results += train_fused(
-            args.task, args.optimizer, configs[lo : lo + args.chunk], device=args.device, width=args.width
-        )
-    sync()
-    fused = (time.perf_counter() - start) / len(configs)
-
-    check = [(1e-3, 1e-8), (1e-2, 1e-6), (1e-1, 1.0)]
-    recipe = {"epochs": 2}
-    f64 = train_fused(
-        args.task, args.optimizer, check, recipe=recipe, device=args.device, dtype=torch.float64
-    )
-    worst = max(
-        abs(
-            train_one(
-                args.task, args.optimizer, a, e, recipe=recipe, device=args.device, dtype=torch.float64
-            ).val_loss
-            - r.val_loss
-        )
-        for (a, e), r in zip(check, f64, strict=True)
-    )
-
+    peak = matmul_peak(args.device)
     name = (
         torch.cuda.get_device_name() if args.device.startswith("cuda") else f"cpu, {args.threads} thread(s)"
     )
-    print(f"{args.task} / {args.optimizer}, {len(configs)} configs, device: {name}")
-    print(
-        f"  sequential: {sequential:.3f} s/config  ({1 / sequential:.1f} configs/s, from {len(sample)} configs)"
+    print(f"{args.optimizer}, device: {name}; fp32 matmul peak {peak / 1e9:.1f} GFLOP/s")
+    rows = [row for task in tasks if (row := bench_task(task, args, peak)) is not None]
+    header = (
+        f"{'task':<18} {'FLOPs/config':>12} {'bound':>8} {'one at a time':>13} "
+        f"{'fused':>17} {'fused/bound':>11} {'f64 diff':>9}"
     )
+    print(header)
+    for r in rows:
+        speedup = r["sequential"] / r["fused"]  # type: ignore[operator]
+        print(
+            f"{r['task']:<18} {r['flops'] / 1e9:>10.2f} G {r['bound']:>7.3f}s {r['sequential']:>12.3f}s "
+            f"{r['fused']:>8.3f}s ({speedup:>4.1f}x) {r['fused'] / r['bound']:>10.1f}x {r['worst']:>9.1e}"  # type: ignore[operator]
+        )
     print(
-        f"  fused:      {fused:.4f} s/config  ({1 / fused:.1f} configs/s, chunks of {args.chunk}, width {args.width or 'auto'})"
+        "  (seconds per config; one at a time over "
+        f"{args.sequential_sample} configs, fused over {args.configs}; diverged: "
+        + ", ".join(f"{r['task']} {r['diverged']}" for r in rows)
+        + ")"
     )
-    print(f"  fused / sequential speed-up: {sequential / fused:.1f}x")
-    print(f"  best error {min(r.error for r in results):.2f}%, diverged {sum(r.diverged for r in results)}")
-    print(f"  float64 check, fused vs one-config val_loss, max abs diff: {worst:.2e}")
 
 
 if __name__ == "__main__":

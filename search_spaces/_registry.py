@@ -91,6 +91,9 @@ class SearcherInfo:
     options: type[Options] = Options
     build: Builder | None = None
     hand_written: bool = False
+    # machinery milliseconds per trial of a 100-trial run on one CPU (plain Optuna ask/tell on a
+    # 21x21 grid, measured 2026-12-06): what a replay chunk of its runs costs, to balance chunks
+    cost_ms: float = 1.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -188,19 +191,24 @@ SEARCHERS: dict[str, SearcherInfo] = {
             Options,
             _grid,
             True,
+            cost_ms=0.08,
         ),
-        SearcherInfo("random", "Uniform random search (Optuna RandomSampler).", Options, _random),
+        SearcherInfo(
+            "random", "Uniform random search (Optuna RandomSampler).", Options, _random, cost_ms=0.15
+        ),
         SearcherInfo(
             "tpe",
             "Tree-structured Parzen Estimator (Optuna TPESampler).",
             TPEOptions,
             _tpe,
+            cost_ms=1.9,
         ),
         SearcherInfo(
             "cmaes",
             "CMA-ES (Optuna CmaEsSampler); with margin on grids.",
             CmaEsOptions,
             _cmaes,
+            cost_ms=0.93,
         ),
         SearcherInfo(
             "gld",
@@ -208,6 +216,7 @@ SEARCHERS: dict[str, SearcherInfo] = {
             GLDOptions,
             _gld_like(GLDSampler),
             True,
+            cost_ms=0.21,
         ),
         SearcherInfo(
             "cgld",
@@ -215,6 +224,7 @@ SEARCHERS: dict[str, SearcherInfo] = {
             GLDOptions,
             _gld_like(CGLDSampler),
             True,
+            cost_ms=0.87,
         ),
     ]
 }

@@ -21,14 +21,17 @@ says so and the sweep runs them one config at a time. An optimizer whose catalog
 
 from __future__ import annotations
 
-from functools import partial
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any
 
 import torch
 from torch.func import functional_call, vmap
 
 from workers.registry import OPTIMIZERS, TASKS, recipe_for
-from workers.trainer import TrialResult, model_losses, train_models
+from workers.trainer import SingleModel, TrialResult, model_losses, train_models
 
 
 class StackedModels:
@@ -42,8 +45,11 @@ class StackedModels:
         }
         self.grads = [torch.zeros_like(p) for p in self.stacked.values()]
         self.groups: list[list[torch.Tensor]] = [[] for _ in range(k)]
+        self.tensors: list[torch.Tensor] = []  # the stacked tensors as a batched optimizer sees them
         for stacked, grad in zip(self.stacked.values(), self.grads, strict=True):
             storage = stacked.detach()  # shares memory: the optimizer's in-place updates land in it
+            storage.grad = grad
+            self.tensors.append(storage)
             for j in range(k):
                 view = storage[j]
                 view.grad = grad[j]
@@ -59,6 +65,8 @@ class StackedModels:
     def backward(self, losses: torch.Tensor) -> None:
         grads = torch.autograd.grad(losses.sum(), list(self.stacked.values()))
         for buffer, grad in zip(self.grads, grads, strict=True):
+            # into contiguous buffers, which the optimizer reads: autograd's may be transposed,
+            # and an update over mixed strides runs several times slower (measured: Adam's lerp_)
             buffer.copy_(grad)
 
     def weights(self, j: int) -> dict[str, torch.Tensor]:
@@ -192,8 +200,12 @@ def train_fused(
     resume: list[dict[str, Any]] | None = None,
     keep: list[dict[str, Any]] | None = None,
     gpu_share: float | None = None,
+    path: str | None = None,
 ) -> list[TrialResult]:
     """Train every (alpha, epsilon) of ``configs``; one TrialResult per config, in order.
+
+    ``path``: how the K stacked models are updated (:func:`update_path`; default: the batched
+    step where the optimizer has one, else one parameter group per model).
 
     ``width`` configs are stacked at a time (each batch from the same seed, so results do
     not depend on it); default: on a GPU, as many as fit in the chunk's memory budget (its
@@ -204,19 +216,14 @@ def train_fused(
     each config's state at the end (:func:`workers.trainer.train_models`).
     """
     # torch: only where training runs, never in the API process
-    from workers.tasks import task_module
 
     if not can_fuse(task, optimizer):
         raise ValueError(f"no fused path for task {task!r} with optimizer {optimizer!r}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     full_recipe = recipe_for(task, recipe)
     if width is None:
-        if device.startswith("cuda"):
-            fixed, per_config = config_bytes(task, optimizer, full_recipe, device, dtype, data_dir)
-            width = fused_width(len(configs), fixed, per_config, memory_budget(device, gpu_share))
-        else:
-            n_params = sum(p.numel() for p in task_module(task).build_model(full_recipe).parameters())
-            width = max(1, CPU_FLOATS_PER_BATCH // n_params)
+        width = default_width(task, optimizer, len(configs), full_recipe, device, dtype, data_dir, gpu_share)
+    path = path or update_path(optimizer)
     results: list[TrialResult] = []
     for lo in range(0, len(configs), max(1, width)):
         batch = configs[lo : lo + width]
@@ -233,5 +240,138 @@ def train_fused(
             epochs=epochs,
             resume=None if resume is None else resume[lo : lo + width],
             keep=keep,
+            path=path,
         )
     return results
+
+
+def default_width(
+    task: str,
+    optimizer: str,
+    configs: int,
+    recipe: dict[str, Any],
+    device: str,
+    dtype: torch.dtype = torch.float32,
+    data_dir: str | None = None,
+    gpu_share: float | None = None,
+) -> int:
+    """Configs stacked per fused batch: on a GPU as many as fit in the chunk's memory budget, on a
+    CPU as many as keep about two million stacked parameters (``recipe``: the full recipe)."""
+    # torch: only where training runs, never in the API process
+    from workers.tasks import task_module
+
+    if device.startswith("cuda"):
+        fixed, per_config = config_bytes(task, optimizer, recipe, device, dtype, data_dir)
+        return fused_width(configs, fixed, per_config, memory_budget(device, gpu_share))
+    n_params = sum(p.numel() for p in task_module(task).build_model(recipe).parameters())
+    return max(1, min(configs, CPU_FLOATS_PER_BATCH // n_params))
+
+
+@dataclass(frozen=True)
+class PathChoice:
+    """How a chunk trains: ``"fused"`` (stacked, with the optimizer's update ``update``) or
+    ``"one at a time"``, and the step times per config that decided it (None: not measured)."""
+
+    mode: str
+    update: str
+    fused_s: float | None = None  # seconds per config per training step, fused at ``width``
+    single_s: float | None = None  # seconds per training step of one model alone
+    width: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"mode": self.mode, "update": self.update, "width": self.width}
+        if self.fused_s is not None and self.single_s is not None:
+            out["step_ms_per_config"] = {
+                "fused": round(1e3 * self.fused_s, 4),
+                "one": round(1e3 * self.single_s, 4),
+            }
+        return out
+
+
+FUSE_UNLESS_SLOWER = 1.10  # one at a time must be this much faster to win: a near tie fuses, so
+# measurement noise on a busy machine does not flip a sweep between paths
+
+
+def choose_path(
+    task: str,
+    optimizer: str,
+    configs: int,
+    recipe: dict[str, Any] | None = None,
+    device: str | None = None,
+    data_dir: str | None = None,
+    gpu_share: float | None = None,
+) -> PathChoice:
+    """The faster way to train ``configs`` configs of (task, optimizer) on ``device``: fused at
+    its default width, or one config at a time, by timing a few training steps of each (cached
+    per process for each task, optimizer, recipe, device and thread count). A pair without a fused
+    path (:func:`can_fuse`), or a chunk of one config, trains one at a time unmeasured."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    update = update_path(optimizer) if optimizer in OPTIMIZERS else "groups"
+    if configs < 2 or not can_fuse(task, optimizer):
+        return PathChoice("one at a time", "groups")
+    full = recipe_for(task, recipe)
+    width = default_width(task, optimizer, configs, full, device, data_dir=data_dir, gpu_share=gpu_share)
+    if width < 2:
+        return PathChoice("one at a time", "groups", width=1)
+    fused_s, single_s = _step_seconds(
+        task, optimizer, json.dumps(full, sort_keys=True), device, data_dir, width, torch.get_num_threads()
+    )
+    mode = "one at a time" if single_s * FUSE_UNLESS_SLOWER < fused_s else "fused"
+    return PathChoice(mode, update if mode == "fused" else "groups", fused_s, single_s, width)
+
+
+@lru_cache(maxsize=64)
+def _step_seconds(
+    task: str, optimizer: str, recipe_json: str, device: str, data_dir: str | None, width: int, threads: int
+) -> tuple[float, float]:
+    """(seconds per config of one fused training step at ``width``, seconds of one model's step):
+    the best of a few timed steps after a warm-up, each forward, backward and update."""
+    # torch: only where training runs, never in the API process
+    from workers.optimizers import make_batched_optimizer, make_optimizer
+    from workers.tasks import task_module
+
+    recipe = json.loads(recipe_json)
+    module = task_module(task)
+    data = module.load_data(recipe, data_dir)
+    regression = TASKS[task].metric.kind == "mse"
+    x = data.x_train[: recipe["batch_size"]].to(device)
+    y = data.y_train[: recipe["batch_size"]].to(device)
+    if regression:
+        y = y.float().reshape(y.shape[0], -1)
+    configs = [(1e-3, 1e-8)] * width
+
+    def best_step(models: Any, opt: Any, k: int) -> float:
+        best = float("inf")
+        for n in range(5):
+            if device.startswith("cuda"):
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            models.backward(model_losses(models.logits(x), y, regression))
+            opt.step()
+            if device.startswith("cuda"):
+                torch.cuda.synchronize(device)
+            if n >= 2:  # the first steps warm up kernels and allocate the optimizer's state
+                best = min(best, time.perf_counter() - start)
+        return best / k
+
+    torch.manual_seed(0)
+    stacked = StackedModels(module.build_model(recipe).to(device), width)
+    if update_path(optimizer) == "batched":
+        opt: Any = make_batched_optimizer(optimizer, stacked.tensors, configs)
+    else:
+        opt = make_optimizer(
+            optimizer, [(group, a, e) for group, (a, e) in zip(stacked.groups, configs, strict=True)]
+        )
+    fused = best_step(stacked, opt, width)
+    single = SingleModel(module.build_model(recipe).to(device))
+    one = best_step(single, make_optimizer(optimizer, [(single.groups[0], 1e-3, 1e-8)]), 1)
+    return fused, one
+
+
+def update_path(optimizer: str) -> str:
+    """How a fused batch of ``optimizer`` is updated: ``"batched"``, one pass per stacked tensor
+    (the catalog names a batched step), else ``"groups"``, one parameter group per model."""
+    # torch: only where training runs, never in the API process
+    from workers.optimizers import has_batched
+
+    return "batched" if has_batched(optimizer) else "groups"

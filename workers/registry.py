@@ -43,6 +43,9 @@ class OptimizerInfo:
     called as ``Class(param_groups, **options)``, each group carrying its own ``alpha_arg`` and
     ``epsilon_arg`` value, so one instance can update many stacked models (the fused sweep).
     ``epsilon_arg=None``: the optimizer has no epsilon and its landscape is flat along it.
+    ``batched`` names the same optimizer's batched step, ``Class(stacked, alphas, epsilons,
+    **options)``: a fused sweep updates its K stacked models with it in one pass instead of one
+    parameter group per model (:mod:`workers.optimizers._batched`); empty: the group path.
     """
 
     name: str
@@ -57,6 +60,7 @@ class OptimizerInfo:
     epsilon_arg: str | None = "eps"
     grid: str = "paper"  # the default space: a named grid (search_spaces.NAMED_GRIDS)
     fused: bool = True  # may be trained fused (one instance, a param group per model)
+    batched: str = ""  # "package.module:Class": its batched step (workers.optimizers._batched), if any
     source: str = BUILTIN  # filled in by the loader: the distribution a plugin comes from
 
     def to_json(self) -> dict[str, Any]:
@@ -312,6 +316,7 @@ _BUILTIN_OPTIMIZERS = [
         {"momentum": 0.9},
         optimizer="torch.optim:SGD",
         epsilon_arg=None,
+        batched="workers.optimizers:BatchedSGD",
     ),
     OptimizerInfo(
         "adam",
@@ -321,6 +326,7 @@ _BUILTIN_OPTIMIZERS = [
         _ADAM_EPS,
         "torch.optim.Adam",
         optimizer="torch.optim:Adam",
+        batched="workers.optimizers:BatchedAdam",
     ),
     OptimizerInfo(
         "amsgrad",
@@ -331,6 +337,7 @@ _BUILTIN_OPTIMIZERS = [
         "torch.optim.Adam",
         {"amsgrad": True},
         optimizer="torch.optim:Adam",
+        batched="workers.optimizers:BatchedAdam",
     ),
     OptimizerInfo(
         "adamw",
@@ -340,6 +347,7 @@ _BUILTIN_OPTIMIZERS = [
         _ADAM_EPS,
         "torch.optim.AdamW",
         optimizer="torch.optim:AdamW",
+        batched="workers.optimizers:BatchedAdamW",
     ),
     OptimizerInfo(
         "radam",
@@ -349,6 +357,7 @@ _BUILTIN_OPTIMIZERS = [
         _ADAM_EPS + " (once the variance is tractable; before, the step is SGD with momentum)",
         "torch.optim.RAdam",
         optimizer="torch.optim:RAdam",
+        batched="workers.optimizers:BatchedRAdam",
     ),
     OptimizerInfo(
         "adabelief",
@@ -359,6 +368,7 @@ _BUILTIN_OPTIMIZERS = [
         "~1e-8 of Adam's; default space is the paper grid shifted by 1e-8",
         "workers.optimizers.AdaBelief (adabelief-pytorch 0.2.1)",
         optimizer="workers.optimizers:AdaBelief",
+        batched="workers.optimizers:BatchedAdaBelief",
         grid="paper-adabelief",
     ),
     OptimizerInfo(
@@ -370,6 +380,7 @@ _BUILTIN_OPTIMIZERS = [
         "normalized per group by gamma = 1/||eta/sqrt(d)||, which decouples alpha from epsilon",
         "workers.optimizers.AvaGrad (lolemacs/avagrad optimizers.py)",
         optimizer="workers.optimizers:AvaGrad",
+        batched="workers.optimizers:BatchedAvaGrad",
     ),
     OptimizerInfo(
         "avagradw",
@@ -379,6 +390,7 @@ _BUILTIN_OPTIMIZERS = [
         "as AvaGrad",
         "workers.optimizers.AvaGradW (lolemacs/avagrad optimizers.py)",
         optimizer="workers.optimizers:AvaGradW",
+        batched="workers.optimizers:BatchedAvaGradW",
     ),
     OptimizerInfo(
         "delayed_adam",
@@ -388,6 +400,7 @@ _BUILTIN_OPTIMIZERS = [
         "added to the bias-corrected sqrt(v_hat) of the previous step",
         "workers.optimizers.DelayedAdam",
         optimizer="workers.optimizers:DelayedAdam",
+        batched="workers.optimizers:BatchedDelayedAdam",
     ),
     OptimizerInfo(
         "adabound",

@@ -62,6 +62,7 @@ class Models(Protocol):
     """K models trained side by side: what the loop needs from them."""
 
     groups: list[list[Any]]  # each model's parameters, as the optimizer sees them
+    tensors: list[Any]  # the stacked tensors (K, ...), as a batched optimizer sees them (fused only)
 
     def train(self, mode: bool = True) -> None: ...
     def logits(self, x: Any) -> Any: ...  # (K, B, outputs)
@@ -155,8 +156,13 @@ def train_models(
     epochs: int | None = None,
     resume: list[dict[str, Any]] | None = None,
     keep: list[dict[str, Any]] | None = None,
+    path: str = "groups",
 ) -> list[TrialResult]:
     """The training loop. ``build(model) -> Models`` makes the K models from the seeded base model.
+
+    ``path`` is how the optimizer updates them: ``"groups"``, one parameter group per model
+    (any optimizer); ``"batched"``, the optimizer's batched step over the stacked tensors
+    (:func:`workers.optimizers.make_batched_optimizer`; fused models only).
 
     ``epochs`` stops the run after that many epochs of the recipe's schedule (a rung of
     successive halving): the learning-rate schedule is still the full recipe's, so the result
@@ -175,7 +181,7 @@ def train_models(
     import torch
 
     # torch: only where training runs, never in the API process
-    from workers.optimizers import make_optimizer
+    from workers.optimizers import make_batched_optimizer, make_optimizer
     from workers.tasks import task_module
 
     start = time.perf_counter()
@@ -188,12 +194,23 @@ def train_models(
     order = torch.Generator().manual_seed(seed)
 
     models: Models = build(module.build_model(recipe).to(device=device, dtype=dtype))
-    opt = make_optimizer(
-        optimizer,
-        [(group, alpha, eps) for group, (alpha, eps) in zip(models.groups, configs, strict=True)],
-        weight_decay=recipe["weight_decay"],
-        lookahead=recipe.get("lookahead"),
-    )
+    if path == "batched":
+        opt = make_batched_optimizer(
+            optimizer,
+            models.tensors,
+            configs,
+            weight_decay=recipe["weight_decay"],
+            lookahead=recipe.get("lookahead"),
+        )
+    elif path == "groups":
+        opt = make_optimizer(
+            optimizer,
+            [(group, alpha, eps) for group, (alpha, eps) in zip(models.groups, configs, strict=True)],
+            weight_decay=recipe["weight_decay"],
+            lookahead=recipe.get("lookahead"),
+        )
+    else:
+        raise ValueError(f"Unknown update path: {path!r}; use groups or batched")
     sched = make_schedule(opt, recipe)
 
     augment = getattr(module, "augment", None)

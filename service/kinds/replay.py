@@ -9,7 +9,6 @@ are :mod:`service.analysis.comparison`, read through :mod:`service.comparisons`.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -181,6 +180,32 @@ class ReplayResult(BaseModel):
     )
 
 
+CHUNKS_PER_CPU = 4  # chunks of about equal cost per CPU: the last to finish is short, so no CPU idles long
+
+
+def balanced_chunks(
+    work: list[tuple[int, str, Any, list[int], int | None]], cpus: int
+) -> list[tuple[int, str, Any, list[int], int | None]]:
+    """``work`` -- (landscape, searcher, board, replay seeds, replicate) -- cut into chunks of about
+    equal expected cost, costliest first, so ``cpus`` workers finish together.
+
+    A run's cost is its searcher's machinery per trial (``SearcherInfo.cost_ms``: TPE's is 24x
+    grid's) and the same budget for every run, so a chunk of TPE holds fewer seeds than one of
+    random search. About :data:`CHUNKS_PER_CPU` chunks per CPU; costliest first is the
+    longest-processing-time rule, whose makespan is within 4/3 of the best."""
+    cost = {searcher: SEARCHERS[searcher].cost_ms for _, searcher, _, _, _ in work}
+    total = sum(cost[searcher] * len(seeds) for _, searcher, _, seeds, _ in work)
+    target = total / (cpus * CHUNKS_PER_CPU)
+    chunks = []
+    for landscape_id, searcher, board, seeds, replicate in work:
+        size = max(1, round(target / cost[searcher]))
+        chunks += [
+            (landscape_id, searcher, board, seeds[lo : lo + size], replicate)
+            for lo in range(0, len(seeds), size)
+        ]
+    return sorted(chunks, key=lambda c: -cost[c[1]] * len(c[3]))  # stable: ties keep their order
+
+
 def _replay_chunk(
     board: Board,
     searcher: str,
@@ -309,10 +334,8 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
             stopped = landscape_service.load_stopped(session, spec.landscape_ids)
         replay_chunk = ray.remote(num_cpus=1)(_replay_chunk)
         seeds = list(range(spec.seeds))
-        per_task = max(
-            1, math.ceil(spec.seeds / 4)
-        )  # a few Ray tasks per (landscape, searcher) keep every CPU busy
-        pending: dict[Any, tuple[int, str]] = {}
+        # every (board, searcher) and its replay seeds, then cut into chunks of about equal cost
+        work: list[tuple[int, str, Any, list[int], int | None]] = []
         for landscape_id, (ls, matrix, per_seed) in landscapes.items():
             info = OPTIMIZERS.get(ls.optimizer)
             board = Board(
@@ -332,21 +355,22 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                 k = spec.replicates
                 parts = [(ray.put(board.replicate(r)), seeds[r::k], ls.seeds[r]) for r in range(k)]
             for searcher in spec.searchers:
-                options = spec.searcher_options.get(searcher, {})
-                for ref_board, mine, replicate in parts:
-                    for lo in range(0, len(mine), per_task):
-                        ref = replay_chunk.remote(
-                            ref_board,
-                            searcher,
-                            options,
-                            mine[lo : lo + per_task],
-                            spec.budget,
-                            spec.deltas,
-                            spec.pruner,
-                            spec.workers,
-                            replicate,
-                        )
-                        pending[ref] = (landscape_id, searcher)
+                work += [(landscape_id, searcher, ref, mine, replicate) for ref, mine, replicate in parts]
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        pending: dict[Any, tuple[int, str]] = {}
+        for landscape_id, searcher, ref_board, chunk, replicate in balanced_chunks(work, cpus):
+            ref = replay_chunk.remote(
+                ref_board,
+                searcher,
+                spec.searcher_options.get(searcher, {}),
+                chunk,
+                spec.budget,
+                spec.deltas,
+                spec.pruner,
+                spec.workers,
+                replicate,
+            )
+            pending[ref] = (landscape_id, searcher)
         total, done = self.total(spec), 0
 
         def store(tag: tuple[int, str], runs: list[Run]) -> None:

@@ -252,18 +252,27 @@ def _train_chunk(
     import torch  # in the Ray worker, never in the API process
 
     # torch: only where training runs, never in the API process
-    from workers.fused import can_fuse, train_fused
+    from workers.checkpoints import resumable
+    from workers.fused import PathChoice, choose_path, train_fused
     from workers.trainer import train_one
 
     torch.set_num_threads(max(1, threads))
+    # fused or one at a time: whichever is faster here (measured once per worker process)
+    path = (
+        choose_path(task, optimizer, len(configs), recipe, data_dir=data_dir, gpu_share=gpu_share)
+        if fused
+        else PathChoice("one at a time", "groups")
+    )
     resume: list[dict[str, Any]] | None = None
     sources = [source for source, _ in checkpoints or []]
     if sources and all(source is not None and os.path.exists(source) for source in sources):
         resume = [torch.load(source, weights_only=False) for source in sources if source is not None]
+        if not resumable(resume, path.update):  # written by another update: the same run from scratch
+            resume = None
     keep: list[dict[str, Any]] | None = [] if any(target for _, target in checkpoints or []) else None
     where = f"{optimizer} on {task}, seed {seed}" + ("" if epochs is None else f", {epochs} epochs")
     try:
-        if fused and can_fuse(task, optimizer):
+        if path.mode == "fused":
             where += f", {len(configs)} configs fused: alpha {_span([a for a, _ in configs])}, "
             where += f"epsilon {_span([e for _, e in configs])}"
             results = train_fused(
@@ -277,6 +286,8 @@ def _train_chunk(
                 resume=resume,
                 keep=keep,
                 gpu_share=gpu_share,
+                path=path.update,
+                width=path.width,
             )
         else:
             results = []
@@ -317,6 +328,7 @@ def _train_chunk(
             "cpu": _cpu_model(),
             "machine": platform.machine(),
             "node_id": ray.get_runtime_context().get_node_id(),
+            "path": path.to_json(),
         },
         started,
     )

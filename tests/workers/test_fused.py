@@ -101,3 +101,76 @@ def test_the_memory_a_config_adds_is_its_weights_gradients_and_optimizer_state_o
     # weights, gradients, exp_avg, exp_avg_sq: four floats per parameter, and a step count per tensor
     assert 4 * params * 4 <= adam <= 4 * params * 4 + 64
     assert adam > sgd and fixed > 0, "the data stay on the device whatever the width"
+
+
+BATCHED = sorted(name for name, info in OPTIMIZERS.items() if info.batched)
+
+
+def test_the_optimizers_of_the_papers_have_a_batched_step() -> None:
+    assert {"sgd", "adam", "amsgrad", "adamw", "adabelief", "avagrad", "avagradw"} <= set(BATCHED)
+
+
+@pytest.mark.parametrize("optimizer", BATCHED)
+def test_the_batched_step_equals_one_group_per_model_in_float64(optimizer: str) -> None:
+    # a step schedule (the scheduler scales the batched group's lr, each plain group's alpha)
+    recipe = {**RECIPE, "schedule": "step", "milestones": [0.3, 0.6], "gamma": 0.1}
+    batched = train_fused(
+        "digits-mlp", optimizer, CONFIGS, seed=2, recipe=recipe, dtype=torch.float64, path="batched"
+    )
+    groups = train_fused(
+        "digits-mlp", optimizer, CONFIGS, seed=2, recipe=recipe, dtype=torch.float64, path="groups"
+    )
+    for b, g in zip(batched, groups, strict=True):
+        assert b.diverged == g.diverged
+        assert len(b.curve) == len(g.curve)
+        assert max((abs(x - y) for x, y in zip(b.curve, g.curve, strict=True)), default=0.0) < 1e-8
+        if not b.diverged:
+            assert abs(b.val_loss - g.val_loss) < 1e-10 and abs(b.train_loss - g.train_loss) < 1e-10
+
+
+@pytest.mark.parametrize("path", ["batched", "groups"])
+def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_never_stopped(path: str) -> None:
+    from workers.checkpoints import restore, resumable
+
+    recipe = {"epochs": 3, "subset": 300, "schedule": "cosine", "weight_decay": 1e-3}
+    full = train_fused("digits-mlp", "avagrad", CONFIGS, recipe=recipe, dtype=torch.float64, path=path)
+    kept: list[dict] = []
+    train_fused(
+        "digits-mlp", "avagrad", CONFIGS, recipe=recipe, dtype=torch.float64, path=path, epochs=1, keep=kept
+    )
+    assert [state["path"] for state in kept] == [path] * len(CONFIGS)
+    # continued in the reverse order, two batches: each config's state finds its own place
+    order = list(reversed(range(len(CONFIGS))))
+    continued = train_fused(
+        "digits-mlp",
+        "avagrad",
+        [CONFIGS[i] for i in order],
+        recipe=recipe,
+        dtype=torch.float64,
+        path=path,
+        width=3,
+        resume=[kept[i] for i in order],
+    )
+    for i, result in zip(order, continued, strict=True):
+        assert result.curve == pytest.approx(full[i].curve, abs=1e-12)
+        assert result.val_loss == pytest.approx(full[i].val_loss, abs=1e-12)
+    other = "groups" if path == "batched" else "batched"
+    assert resumable(kept, path) and not resumable(kept, other)
+    with pytest.raises(ValueError, match="train from scratch"):
+        train_fused("digits-mlp", "avagrad", CONFIGS, recipe=recipe, path=other, resume=kept)
+    assert restore  # the one entry point both paths share
+
+
+def test_a_chunk_fuses_unless_one_config_at_a_time_is_measured_clearly_faster(monkeypatch) -> None:
+    from workers import fused
+
+    measured = {"fused": 1.0, "one": 1.0}
+    monkeypatch.setattr(fused, "_step_seconds", lambda *args: (measured["fused"], measured["one"]))
+    tie = fused.choose_path("digits-mlp", "adam", 40, device="cpu")
+    assert (tie.mode, tie.update) == ("fused", "batched") and tie.width == 40
+    measured["fused"] = 1.5  # a CNN under vmap on a CPU: one at a time wins
+    slower = fused.choose_path("digits-mlp", "adashift", 40, device="cpu")
+    assert (slower.mode, slower.update) == ("one at a time", "groups")
+    assert slower.to_json()["step_ms_per_config"] == {"fused": 1500.0, "one": 1000.0}
+    assert fused.choose_path("cifar10-wrn", "adam", 40, device="cpu").mode == "one at a time"  # no fused path
+    assert fused.choose_path("digits-mlp", "adam", 1, device="cpu").mode == "one at a time"

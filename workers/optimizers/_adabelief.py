@@ -7,12 +7,13 @@ Paper: https://arxiv.org/abs/2010.07468
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
 from torch.optim import Optimizer
 
+from workers.optimizers._batched import BatchedOptimizer, column
 from workers.optimizers._common import (
     check_hyperparameters,
     evaluate_closure,
@@ -124,3 +125,73 @@ class AdaBelief(Optimizer):
                 elif group["degenerated_to_sgd"]:
                     p.add_(exp_avg, alpha=-lr / bias_correction1)
         return loss
+
+
+class BatchedAdaBelief(BatchedOptimizer):
+    """:class:`AdaBelief`'s step for K stacked configs at once (:mod:`workers.optimizers._batched`):
+    the same maths and options, epsilon and alpha per config."""
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        alpha: Sequence[float],
+        eps: Sequence[float],
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+        *,
+        amsgrad: bool = False,
+        weight_decouple: bool = True,
+        fixed_decay: bool = False,
+        rectify: bool = True,
+        degenerated_to_sgd: bool = True,
+    ) -> None:
+        self.buffers = (
+            ("exp_avg", "exp_avg_var", "max_exp_avg_var") if amsgrad else ("exp_avg", "exp_avg_var")
+        )
+        defaults = {
+            "betas": tuple(betas),
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "weight_decouple": weight_decouple,
+            "fixed_decay": fixed_decay,
+            "rectify": rectify,
+            "degenerated_to_sgd": degenerated_to_sgd,
+        }
+        super().__init__(params, alpha, eps, defaults)
+
+    def update(
+        self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        lr, eps, weight_decay = (
+            column(group["lr"] * group["alpha"], p),
+            column(group["eps"], p),
+            group["weight_decay"],
+        )
+        if group["weight_decouple"]:
+            p.mul_(1.0 - (weight_decay if group["fixed_decay"] else lr * weight_decay))
+        elif weight_decay != 0:
+            grad = grad.add(p, alpha=weight_decay)
+        exp_avg, exp_avg_var = state["exp_avg"], state["exp_avg_var"]
+        bias_correction1 = 1 - beta1**t
+        bias_correction2 = 1 - beta2**t
+        exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        residual = grad - exp_avg
+        exp_avg_var.mul_(beta2).addcmul_(residual, residual, value=1 - beta2)
+        exp_avg_var.add_(eps)
+        if group["amsgrad"]:
+            max_var = state["max_exp_avg_var"]
+            torch.maximum(max_var, exp_avg_var, out=max_var)
+            var = max_var
+        else:
+            var = exp_avg_var
+        if not group["rectify"]:
+            denom = (var.sqrt() / math.sqrt(bias_correction2)).add_(eps)
+            p.sub_(exp_avg / denom * (lr / bias_correction1))
+            return
+        rect = rectification(beta2, t)
+        if rect is not None:
+            denom = exp_avg_var.sqrt().add_(eps)  # the un-maximized s_t, as the plain step
+            p.sub_(exp_avg / denom * (lr * rect / bias_correction1))
+        elif group["degenerated_to_sgd"]:
+            p.sub_(exp_avg * (lr / bias_correction1))

@@ -6,12 +6,13 @@ Paper: https://arxiv.org/abs/1912.01823 -- reference code: github.com/lolemacs/a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
 from torch.optim import Optimizer
 
+from workers.optimizers._batched import BatchedOptimizer, column
 from workers.optimizers._common import check_hyperparameters, evaluate_closure, params_with_grads
 
 
@@ -103,5 +104,66 @@ class AvaGradW(AvaGrad):
     As in the reference code, the decay uses :math:`\alpha` (not :math:`\gamma \alpha`) and is
     applied from step 2 on, together with the first parameter update.
     """
+
+    decoupled_weight_decay = True
+
+
+class BatchedAvaGrad(BatchedOptimizer):
+    """:class:`AvaGrad`'s step for K stacked configs at once (:mod:`workers.optimizers._batched`).
+
+    The same maths; gamma is a tensor of K values, each the norm over its own config's slices
+    (a plain group per config normalizes over that config's tensors alone).
+    """
+
+    per_config = ("alpha", "eps", "gamma")
+    buffers = ("exp_avg", "exp_avg_sq")
+    decoupled_weight_decay = False
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        alpha: Sequence[float],
+        eps: Sequence[float],
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(
+            params, alpha, eps, {"betas": tuple(betas), "weight_decay": weight_decay, "gamma": None}
+        )
+        self._sum: torch.Tensor | float = 0.0  # per config: the sum over its tensors of eta~_i^2
+        self._count = 0  # scalars per config
+
+    def update(
+        self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        lr, eps, weight_decay = (
+            column(group["lr"] * group["alpha"], p),
+            column(group["eps"], p),
+            group["weight_decay"],
+        )
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        if weight_decay != 0 and not self.decoupled_weight_decay:
+            grad = grad.add(p, alpha=weight_decay)
+        exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        prev_root = exp_avg_sq.sqrt()  # sqrt(v_{t-1})
+        if t > 1:
+            denom = prev_root / math.sqrt(1 - beta2 ** (t - 1)) + eps  # 1 / eta_t
+            if weight_decay != 0 and self.decoupled_weight_decay:
+                p.mul_(1 - lr * weight_decay)
+            p.sub_(exp_avg / denom * (column(group["gamma"], p) * lr / (1 - beta1**t)))
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        lagged_denom = prev_root.div_(math.sqrt(1 - beta2**t)).add_(eps)
+        self._sum = self._sum + lagged_denom.pow(-2).flatten(1).sum(1)
+        self._count += lagged_denom[0].numel()
+
+    def finish(self, group: dict[str, Any]) -> None:
+        if self._count:
+            group["gamma"] = 1.0 / torch.sqrt(self._sum / self._count)
+        self._sum, self._count = 0.0, 0
+
+
+class BatchedAvaGradW(BatchedAvaGrad):
+    """:class:`AvaGradW`'s step for K stacked configs at once."""
 
     decoupled_weight_decay = True

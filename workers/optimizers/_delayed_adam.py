@@ -6,12 +6,13 @@ Paper: https://arxiv.org/abs/1912.01823
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
 from torch.optim import Optimizer
 
+from workers.optimizers._batched import BatchedOptimizer, column
 from workers.optimizers._common import check_hyperparameters, evaluate_closure, params_with_grads
 
 
@@ -64,3 +65,35 @@ class DelayedAdam(Optimizer):
                     p.addcdiv_(exp_avg, denom, value=-lr / (1 - beta1**t))
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         return loss
+
+
+class BatchedDelayedAdam(BatchedOptimizer):
+    """:class:`DelayedAdam`'s step for K stacked configs at once (:mod:`workers.optimizers._batched`)."""
+
+    buffers = ("exp_avg", "exp_avg_sq")
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        alpha: Sequence[float],
+        eps: Sequence[float],
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, alpha, eps, {"betas": tuple(betas), "weight_decay": weight_decay})
+
+    def update(
+        self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        lr, weight_decay = column(group["lr"] * group["alpha"], p), group["weight_decay"]
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        if weight_decay != 0:
+            grad = grad.add(p, alpha=weight_decay)
+        exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        if t > 1:
+            denom = exp_avg_sq.sqrt() / math.sqrt(1 - beta2 ** (t - 1)) + column(
+                group["eps"], p
+            )  # from v_{t-1}
+            p.sub_(exp_avg / denom * (lr / (1 - beta1**t)))
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)

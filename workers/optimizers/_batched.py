@@ -1,0 +1,247 @@
+"""The batched update: K configs of one optimizer stepped as one, over stacked tensors.
+
+A fused sweep trains K copies of a model stacked along a leading dimension
+(:class:`workers.fused.StackedModels`). The plain way to update them is one optimizer with one
+parameter group per copy: the same maths for any optimizer, but a Python loop of ~7 small
+kernels per tensor per config (41% of a fused MLP step on a CPU, issue 28). A *batched*
+optimizer updates each stacked tensor once, with each config's alpha and epsilon as a tensor of
+K values broadcast along the leading dimension -- as ``torch/optim/adam.py`` keeps
+``_multi_tensor_adam`` beside ``_single_tensor_adam``, each optimizer's batched step sits
+beside its plain one and is checked equal to it in float64 (``tests/workers/test_fused.py``).
+
+The contract (:class:`BatchedOptimizer`), which a plugin may implement too (docs/PLUGINS.md):
+
+* ``Class(params, alpha, eps, **options)``: ``params`` the stacked tensors ``(K, ...)``,
+  ``alpha`` and ``eps`` K floats each; ``options`` as the plain class takes them (same
+  defaults);
+* one parameter group, whose ``lr`` is the learning-rate schedule's *scale* (1.0 at the start;
+  torch's schedulers multiply it as they would each plain group's alpha), so config k steps
+  with ``lr * alpha[k]``;
+* per-config values live in the group under the names in ``per_config`` (tensors of K values),
+  per-parameter state as tensors with the leading K, and shared counters (the step) as
+  scalars: :mod:`workers.checkpoints` splits a batched state per config and joins it back on
+  that rule alone.
+
+Hand-written: torch's ``foreach`` kernels batch a *list* of tensors, each with one scalar
+learning rate; nothing in torch steps a stacked tensor with a learning rate per slice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+
+from workers.optimizers._common import evaluate_closure, params_with_grads
+
+
+def column(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """K per-config values shaped to broadcast along ``like``'s leading (config) dimension."""
+    return values.view(-1, *([1] * (like.dim() - 1)))
+
+
+class BatchedOptimizer(Optimizer):
+    """Base of the batched optimizers: one group over stacked tensors, alpha and epsilon per config.
+
+    Subclasses implement :meth:`update` for one stacked tensor; ``step`` counts the shared step
+    and hands each tensor its per-config learning rate ``lr * alpha`` and epsilon.
+    """
+
+    per_config: tuple[str, ...] = ("alpha", "eps")  # group entries holding one value per config
+    buffers: tuple[str, ...] = ()  # per-parameter state tensors, created as zeros
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        alpha: Sequence[float],
+        eps: Sequence[float],
+        defaults: dict[str, Any],
+    ) -> None:
+        params = list(params)
+        if not params:
+            raise ValueError("a batched optimizer needs at least one stacked tensor")
+        k = params[0].shape[0]
+        if len(alpha) != k or len(eps) != k or any(p.dim() == 0 or p.shape[0] != k for p in params):
+            raise ValueError(f"a batched optimizer needs K = {k} alphas, epsilons and stacked tensors of K")
+        like = {"device": params[0].device, "dtype": params[0].dtype}
+        super().__init__(
+            params,
+            {
+                "lr": 1.0,
+                "alpha": torch.tensor(list(alpha), **like),
+                "eps": torch.tensor(list(eps), **like),
+                **defaults,
+            },
+        )
+
+    def update(
+        self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
+    ) -> None:
+        raise NotImplementedError
+
+    def finish(self, group: dict[str, Any]) -> None:
+        """After every tensor of the group is updated (AvaGrad's gamma)."""
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        loss = evaluate_closure(closure)
+        for group in self.param_groups:
+            for p, grad, state in params_with_grads(self, group, self.buffers):
+                state["step"] += 1
+                self.update(group, p, grad, state, state["step"])
+            self.finish(group)
+        return loss
+
+
+class BatchedSGD(BatchedOptimizer):
+    """``torch.optim.SGD``'s single-tensor step, batched (no epsilon: ``eps`` is carried, unused)."""
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        alpha: Sequence[float],
+        eps: Sequence[float] | None = None,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        params = list(params)
+        k = params[0].shape[0] if params else 0
+        defaults = {
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+        }
+        super().__init__(params, alpha, [0.0] * k if eps is None else eps, defaults)
+
+    def update(
+        self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
+    ) -> None:
+        lr = column(group["lr"] * group["alpha"], p)
+        if group["weight_decay"] != 0:
+            grad = grad.add(p, alpha=group["weight_decay"])
+        momentum = group["momentum"]
+        if momentum != 0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = grad.detach().clone()
+                buf = state["momentum_buffer"]
+            else:
+                buf = state["momentum_buffer"]
+                buf.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
+            grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
+        p.sub_(grad * lr)
+
+
+class BatchedAdam(BatchedOptimizer):
+    """``torch.optim.Adam``'s single-tensor step (``amsgrad``, L2 or decoupled decay), batched."""
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        alpha: Sequence[float],
+        eps: Sequence[float],
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        self.buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
+        defaults = {
+            "betas": tuple(betas),
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, alpha, eps, defaults)
+
+    def update(
+        self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        lr, eps, weight_decay = group["lr"] * group["alpha"], column(group["eps"], p), group["weight_decay"]
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                p.mul_(1 - column(lr, p) * weight_decay)
+            else:
+                grad = grad.add(p, alpha=weight_decay)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        bias_correction1 = 1 - beta1**t
+        bias_correction2_sqrt = (1 - beta2**t) ** 0.5
+        if group["amsgrad"]:
+            torch.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
+            second = state["max_exp_avg_sq"]
+        else:
+            second = exp_avg_sq
+        denom = second.sqrt().div_(bias_correction2_sqrt).add_(eps)
+        p.sub_(exp_avg.div(denom).mul_(column(lr / bias_correction1, p)))
+
+
+class BatchedAdamW(BatchedAdam):
+    """``torch.optim.AdamW`` batched: Adam with decoupled decay, default ``weight_decay=1e-2``."""
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        alpha: Sequence[float],
+        eps: Sequence[float],
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, alpha, eps, betas, weight_decay, amsgrad, decoupled_weight_decay=True)
+
+
+class BatchedRAdam(BatchedOptimizer):
+    """``torch.optim.RAdam``'s single-tensor step, batched (the rectification depends on the
+    step only, so it is one scalar for every config)."""
+
+    buffers = ("exp_avg", "exp_avg_sq")
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        alpha: Sequence[float],
+        eps: Sequence[float],
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+        *,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        defaults = {
+            "betas": tuple(betas),
+            "weight_decay": weight_decay,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, alpha, eps, defaults)
+
+    def update(
+        self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        lr, weight_decay = column(group["lr"] * group["alpha"], p), group["weight_decay"]
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                p.mul_(1 - lr * weight_decay)
+            else:
+                grad = grad.add(p, alpha=weight_decay)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        bias_correction1 = 1 - beta1**t
+        bias_correction2 = 1 - beta2**t
+        corrected = exp_avg / bias_correction1
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * (beta2**t) / bias_correction2
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            adaptive = (bias_correction2**0.5) / exp_avg_sq.sqrt().add_(column(group["eps"], p))
+            p.sub_(corrected * lr * adaptive * rect)
+        else:
+            p.sub_(corrected * lr)
