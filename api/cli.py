@@ -488,7 +488,7 @@ def _print_catalog(found: dict[str, Any]) -> None:
                 o["name"],
                 (o.get("epsilon_role") or "").split(":")[0],
                 str(o.get("grid", "")),
-                "yes" if o.get("fused") else "no",
+                ("batched" if o.get("batched") else "yes") if o.get("fused") else "no",
                 str(o.get("source", "")),
             ]
             for o in found["optimizers"]

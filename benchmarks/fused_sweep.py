@@ -11,7 +11,9 @@ For each task, on one device and thread count:
   config, over ``--sequential-sample`` configs spread over the grid;
 * **fused**: ``workers.fused.train_fused`` over ``--configs`` configs spread over the grid,
   per config, on the path it takes by default (``--path`` forces one);
-* **fused vs bound**: fused seconds per config / bound (1.0 = at the compute bound).
+* **fused vs bound**: fused seconds per config / bound (1.0 = at the compute bound);
+* **a sweep's chunk**: what ``workers.fused.choose_path`` makes a sweep do with these configs
+  (fused, with the update and width, or one at a time where that measures faster).
 
 Also checks, on the same device, that fused equals one config at a time in float64 on three
 configs of each task (max absolute difference of the validation loss).
@@ -29,7 +31,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from search_spaces import adabelief_grid, paper_grid
-from workers.fused import can_fuse, train_fused
+from workers.fused import can_fuse, choose_path, train_fused
 from workers.registry import TASKS, recipe_for
 from workers.tasks import DataMissingError
 from workers.trainer import train_one
@@ -114,7 +116,9 @@ def bench_task(task: str, args: argparse.Namespace, peak: float) -> dict[str, ob
         for (a, e), r in zip(check, f64, strict=True)
     )
     bound = flops / peak
+    choice = choose_path(task, args.optimizer, device=args.device)
     return {
+        "choice": choice,
         "task": task,
         "flops": flops,
         "bound": bound,
@@ -123,8 +127,13 @@ def bench_task(task: str, args: argparse.Namespace, peak: float) -> dict[str, ob
         "configs": len(timed),
         "diverged": sum(r.diverged for r in results),
         "worst": worst,
-        "path": getattr(results[0], "path", "") if results else "",
     }
+
+
+def _choice(choice: object) -> str:
+    """What ``workers.fused.choose_path`` makes a sweep's chunk of these configs do."""
+    c = choice.to_json()  # type: ignore[attr-defined]
+    return f"fused ({c['update']}, width {c['width']})" if c["mode"] == "fused" else "one at a time"
 
 
 def main() -> None:
@@ -164,7 +173,7 @@ def main() -> None:
     rows = [row for task in tasks if (row := bench_task(task, args, peak)) is not None]
     header = (
         f"{'task':<18} {'FLOPs/config':>12} {'bound':>8} {'one at a time':>13} "
-        f"{'fused':>17} {'fused/bound':>11} {'f64 diff':>9}"
+        f"{'fused':>17} {'fused/bound':>11} {'f64 diff':>9}  a sweep's chunk"
     )
     print(header)
     for r in rows:

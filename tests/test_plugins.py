@@ -33,6 +33,11 @@ def test_the_catalog_lists_the_plugins_with_their_package(settings: Settings) ->
     assert optimizers["lion"]["source"] == PLUGIN and optimizers["lion"]["epsilon_arg"] is None
     assert tasks["wine-mlp"]["source"] == PLUGIN and tasks["wine-mlp"]["recipe"]["hidden"] == 32
     assert optimizers["adam"]["source"] == "tunecost (built-in)"
+    # how a fused sweep updates each: the built-ins' batched step, a plugin's parameter groups
+    assert (
+        optimizers["adam"]["batched"] == "workers.optimizers:BatchedAdam"
+        and optimizers["lion"]["batched"] == ""
+    )
     assert catalog["plugin_errors"] == []
     # each task says what its trials score and what a diverged one scores
     digits, diabetes = tasks["digits-mlp"], tasks["diabetes-mlp"]
@@ -57,6 +62,8 @@ BROKEN_OPTIMIZERS = {
     "nomodule": ("optimizer", "no module 'tunecost_exmaple.lion' is installed"),
     "badoption": ("options", "EpsInside.__init__ takes no argument 'momentum'"),
     "aliased": ("epsilon_arg", "Lion.__init__ takes no argument 'eps'"),
+    "nobatched": ("batched", "module 'broken_optim' has no 'BatchedNope'"),
+    "fewbatched": ("batched", "BatchedFew.__init__ must take (params, alpha, eps), takes ['params']"),
 }
 
 
@@ -88,6 +95,9 @@ def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         "        super().__init__(params, dict(lr=lr, betas=betas, eps=eps))\n"
         "class FromAdam(torch.optim.Adam):\n"
         "    pass\n"
+        "class BatchedFew:\n"
+        "    def __init__(self, params):\n"
+        "        pass\n"
     )
     (tmp_path / "broken_entries.py").write_text(
         "from tunecost import Metric, MLPRecipe, OptimizerInfo, TaskInfo\n"
@@ -98,6 +108,8 @@ def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         "NOMODULE = entry('nomodule', 'tunecost_exmaple.lion:Lion', epsilon_arg=None)\n"
         "BADOPTION = entry('badoption', 'broken_optim:EpsInside', options={'momentum': 0.9})\n"
         "ALIASED = entry('aliased', 'broken_optim:Reexported')\n"
+        "NOBATCHED = entry('nobatched', 'broken_optim:EpsInside', batched='broken_optim:BatchedNope')\n"
+        "FEWBATCHED = entry('fewbatched', 'broken_optim:EpsInside', batched='broken_optim:BatchedFew')\n"
         "INHERITED = entry('inherited', 'broken_optim:FromAdam')\n"
         "ACCURACY = TaskInfo('accuracy', 'maximises', 10, MLPRecipe, module='workers.tasks.digits_mlp',\n"
         "    metric=Metric('validation accuracy', '%', 'error', lower_is_better=False))\n"

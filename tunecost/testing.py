@@ -44,11 +44,20 @@ def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
     assert all(not one.diverged for one in ones), f"{optimizer} on {task} diverged at {CONFIGS}"
     if not can_fuse(task, optimizer):
         return
-    with _checking(f"training {task} with {optimizer}, fused"):
-        fused = train_fused(task, optimizer, CONFIGS, seed=1, recipe=recipe, dtype=torch.float64)
-    for (a, e), one, f in zip(CONFIGS, ones, fused, strict=True):
-        gap = abs(one.val_loss - f.val_loss)
-        assert gap < 1e-8, f"fused and one-config training differ by {gap:.2e} at alpha={a}, eps={e}"
+    # torch: only where training runs, never in the API process
+    from workers.optimizers import has_batched
+
+    # every update a fused sweep may take: one parameter group per model, and the batched step
+    for path in ["groups", "batched"] if has_batched(optimizer) else ["groups"]:
+        with _checking(f"training {task} with {optimizer}, fused ({path} update)"):
+            fused = train_fused(
+                task, optimizer, CONFIGS, seed=1, recipe=recipe, dtype=torch.float64, path=path
+            )
+        for (a, e), one, f in zip(CONFIGS, ones, fused, strict=True):
+            gap = abs(one.val_loss - f.val_loss)
+            assert gap < 1e-8, (
+                f"fused ({path} update) and one-config training differ by {gap:.2e} at alpha={a}, eps={e}"
+            )
 
 
 def _loaded(name: str, catalog: Any, what: str) -> None:
@@ -62,7 +71,8 @@ def _loaded(name: str, catalog: Any, what: str) -> None:
 
 def check_optimizer(name: str, *, task: str = "digits-mlp") -> None:
     """The entry loads, its class builds from param groups, trains ``task`` without diverging
-    at small (alpha, epsilon), and fused training equals one-config training in float64."""
+    at small (alpha, epsilon), and fused training equals one-config training in float64 (each
+    update a fused sweep may take: one group per model, and the entry's batched step if any)."""
     # torch: only where training runs, never in the API process
     from workers.optimizers import optimizer_class
     from workers.registry import OPTIMIZERS

@@ -46,6 +46,27 @@ def check_optimizer_class(info: OptimizerInfo) -> None:
                 field,
                 f"{cls.name}.__init__ takes no argument {argument!r} (it takes params, {takes})",
             )
+    if info.batched:
+        check_batched_class(info)
+
+
+def check_batched_class(info: OptimizerInfo) -> None:
+    """``batched`` names a class whose constructor takes the stacked tensors, the alphas, the
+    epsilons and every key of ``options`` (``Class(stacked, alphas, epsilons, **options)``)."""
+    if ":" not in info.batched:
+        raise EntryError("batched", f"must be 'package.module:Class', got {info.batched!r}")
+    cls = _lookup(info.batched, "batched")
+    if cls is None or not cls.is_class:
+        return
+    accepted = _init_parameters(cls)
+    if accepted is None:
+        return
+    positional = [p for p in accepted if p != "self"][:3]
+    if len(positional) < 3:
+        raise EntryError("batched", f"{cls.name}.__init__ must take (params, alpha, eps), takes {positional}")
+    missing = [key for key in info.options if key not in accepted]
+    if missing:
+        raise EntryError("options", f"{cls.name}.__init__ takes no argument {missing[0]!r}")
 
 
 def check_task_module(info: TaskInfo) -> None:

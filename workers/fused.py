@@ -255,16 +255,48 @@ def default_width(
     data_dir: str | None = None,
     gpu_share: float | None = None,
 ) -> int:
-    """Configs stacked per fused batch: on a GPU as many as fit in the chunk's memory budget, on a
-    CPU as many as keep about two million stacked parameters (``recipe``: the full recipe)."""
-    # torch: only where training runs, never in the API process
-    from workers.tasks import task_module
-
+    """Configs stacked per fused batch: on a GPU as many as fit in the chunk's memory budget; on a
+    CPU as many as keep about two million stacked parameters and four million activations of a
+    training batch (``recipe``: the full recipe)."""
     if device.startswith("cuda"):
         fixed, per_config = config_bytes(task, optimizer, recipe, device, dtype, data_dir)
         return fused_width(configs, fixed, per_config, memory_budget(device, gpu_share))
-    n_params = sum(p.numel() for p in task_module(task).build_model(recipe).parameters())
-    return max(1, min(configs, CPU_FLOATS_PER_BATCH // n_params))
+    params, activations = _model_floats(task, json.dumps(recipe, sort_keys=True), data_dir)
+    return max(1, min(configs, CPU_FLOATS_PER_BATCH // params, CPU_ACTIVATIONS_PER_BATCH // activations))
+
+
+CPU_ACTIVATIONS_PER_BATCH = 4_000_000  # activations of one training batch, all stacked configs: a
+# CNN's elementwise passes (ReLU, pooling, their backward) spill out of cache beyond this and the
+# fused path loses (measured, MNIST-5k CNN: 4.9 ms/config a step at width 8, 8.2 at 16, 17 at 64)
+
+
+@lru_cache(maxsize=64)
+def _model_floats(task: str, recipe_json: str, data_dir: str | None) -> tuple[int, int]:
+    """(parameters, activations of one training batch) of one model: every leaf module's output
+    summed over a forward pass of ``batch_size`` zeros shaped as the task's inputs."""
+    # torch: only where training runs, never in the API process
+    from workers.tasks import task_module
+
+    recipe = json.loads(recipe_json)
+    module = task_module(task)
+    model = module.build_model(recipe)
+    params = sum(p.numel() for p in model.parameters())
+    sample = module.load_data(recipe, data_dir).x_train[:1]
+    count = [0]
+
+    def hook(_module: Any, _inputs: Any, output: Any) -> None:
+        if isinstance(output, torch.Tensor):
+            count[0] += output.numel()
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in leaves]
+    try:
+        with torch.no_grad():
+            model(torch.zeros_like(sample, dtype=torch.float32))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return max(params, 1), max(count[0] * recipe["batch_size"], 1)
 
 
 @dataclass(frozen=True)
@@ -295,29 +327,34 @@ FUSE_UNLESS_SLOWER = 1.10  # one at a time must be this much faster to win: a ne
 def choose_path(
     task: str,
     optimizer: str,
-    configs: int,
     recipe: dict[str, Any] | None = None,
     device: str | None = None,
     data_dir: str | None = None,
     gpu_share: float | None = None,
 ) -> PathChoice:
-    """The faster way to train ``configs`` configs of (task, optimizer) on ``device``: fused at
-    its default width, or one config at a time, by timing a few training steps of each (cached
-    per process for each task, optimizer, recipe, device and thread count). A pair without a fused
-    path (:func:`can_fuse`), or a chunk of one config, trains one at a time unmeasured."""
+    """The faster way to train configs of (task, optimizer) on ``device``: fused at the task's
+    width there (:func:`default_width`), or one config at a time, by timing a few training steps
+    of each (cached per process for each task, optimizer, recipe, device and thread count).
+
+    The choice does not depend on how many configs a chunk holds, so a sweep trains every chunk
+    the same way however it is cut (a chunk narrower than the width is fused at its own width:
+    the same numbers, bit for bit). A pair without a fused path (:func:`can_fuse`), or a task
+    whose width is one config (a CNN whose activations fill the cache), trains one at a time."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    update = update_path(optimizer) if optimizer in OPTIMIZERS else "groups"
-    if configs < 2 or not can_fuse(task, optimizer):
+    if not can_fuse(task, optimizer):
         return PathChoice("one at a time", "groups")
     full = recipe_for(task, recipe)
-    width = default_width(task, optimizer, configs, full, device, data_dir=data_dir, gpu_share=gpu_share)
+    width = default_width(task, optimizer, ANY_WIDTH, full, device, data_dir=data_dir, gpu_share=gpu_share)
     if width < 2:
         return PathChoice("one at a time", "groups", width=1)
     fused_s, single_s = _step_seconds(
         task, optimizer, json.dumps(full, sort_keys=True), device, data_dir, width, torch.get_num_threads()
     )
     mode = "one at a time" if single_s * FUSE_UNLESS_SLOWER < fused_s else "fused"
-    return PathChoice(mode, update if mode == "fused" else "groups", fused_s, single_s, width)
+    return PathChoice(mode, update_path(optimizer) if mode == "fused" else "groups", fused_s, single_s, width)
+
+
+ANY_WIDTH = 1_000_000  # "as many configs as the device allows": the width a chunk of any size is cut to
 
 
 @lru_cache(maxsize=64)

@@ -259,7 +259,7 @@ def _train_chunk(
     torch.set_num_threads(max(1, threads))
     # fused or one at a time: whichever is faster here (measured once per worker process)
     path = (
-        choose_path(task, optimizer, len(configs), recipe, data_dir=data_dir, gpu_share=gpu_share)
+        choose_path(task, optimizer, recipe, data_dir=data_dir, gpu_share=gpu_share)
         if fused
         else PathChoice("one at a time", "groups")
     )
