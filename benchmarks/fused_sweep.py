@@ -181,6 +181,7 @@ def main() -> None:
         print(
             f"{r['task']:<18} {r['flops'] / 1e9:>10.2f} G {r['bound']:>7.3f}s {r['sequential']:>12.3f}s "
             f"{r['fused']:>8.3f}s ({speedup:>4.1f}x) {r['fused'] / r['bound']:>10.1f}x {r['worst']:>9.1e}"  # type: ignore[operator]
+            f"  {_choice(r['choice'])}"
         )
     print(
         "  (seconds per config; one at a time over "
