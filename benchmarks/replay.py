@@ -111,8 +111,10 @@ def main() -> None:
     runner.run_once()
     t_tunecost = time.perf_counter() - start
     with session_scope(url) as session:
-        if jobs.get_job(session, job_id).state != "succeeded":
+        job = jobs.get_job(session, job_id)
+        if job.state != "succeeded":
             raise SystemExit("replay job failed")
+        result = dict(job.result or {})
 
     start = time.perf_counter()
     for searcher in args.searchers:
@@ -125,8 +127,15 @@ def main() -> None:
     )
     print(f"  plain Optuna loop, one process:        {t_plain:7.2f} s  ({runs / t_plain:6.1f} runs/s)")
     print(f"  tunecost replay job, Ray + DB writes:  {t_tunecost:7.2f} s  ({runs / t_tunecost:6.1f} runs/s)")
+    cpus = int(__import__("ray").cluster_resources().get("CPU", 0)) or 1
+    runs_s, report_s = result.get("seconds") or 0.0, result.get("report_seconds") or 0.0
     print(
-        f"  throughput ratio tunecost / plain: {t_plain / t_tunecost:.2f}x on {int(__import__('ray').available_resources().get('CPU', 0)) or '?'} free CPUs"
+        f"    of which the runs:                   {runs_s:7.2f} s  ({t_plain / max(runs_s, 1e-9):.2f}x the plain loop)"
+    )
+    print(f"    the report (table, figures, attach): {report_s:7.2f} s")
+    print(f"    the rest (claim, load, bookkeeping): {t_tunecost - runs_s - report_s:7.2f} s")
+    print(
+        f"  throughput ratio tunecost / plain: {t_plain / t_tunecost:.2f}x on {cpus} CPUs (bound: {cpus:.2f}x)"
     )
 
 

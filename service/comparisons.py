@@ -14,7 +14,7 @@ from service import landscapes as landscape_service
 from service.analysis.comparison import Comparison, Subject, build, labels, resolution
 from service.analysis.landscape import LandscapeDetail
 from service.analysis.replay import Run
-from service.analysis.report import html_page, write_files
+from service.analysis.report import Drawer, draw_here, html_page, write_files
 from service.errors import NotFound
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun
 from service.states import JobState
@@ -137,10 +137,11 @@ def report_dir(settings: Any, job_id: int) -> Path:
 
 
 def write_report(
-    session: Session, settings: Any, job: Job
+    session: Session, settings: Any, job: Job, draw: Drawer = draw_here
 ) -> tuple[Comparison, list[LandscapeDetail], list[Path]]:
     """The one place a replay's report is assembled: its comparison, its landscapes and its
-    files in :func:`report_dir` (table first)."""
+    files in :func:`report_dir` (table first); ``draw`` draws its figures
+    (:func:`service.analysis.report.write_files`)."""
     comparison = compare(session, job_id=job.id)
     landscapes = [landscape_service.detail(session, f.landscape_id) for f in comparison.landscapes]
     task = ", ".join(dict.fromkeys(ls.task for ls in landscapes))
@@ -151,6 +152,7 @@ def write_report(
         task=task,
         seeds=job.spec["seeds"],
         budget=job.spec["budget"],
+        draw=draw,
     )
     return comparison, landscapes, files
 

@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -154,3 +155,35 @@ def gather(pending: dict[Any, Any], stop: threading.Event, on_result: Callable[[
                 ray.cancel(ref, force=False)
             return False
     return True
+
+
+def _draw_remote(
+    function: Callable[..., None], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, bytes]:
+    """One figure drawn on a worker, into a scratch folder: its files' names and bytes (the
+    worker may be another machine, so the files travel back with the result)."""
+    out = Path(args[0])
+    with tempfile.TemporaryDirectory(prefix="tunecost-figure-") as scratch:
+        function(Path(scratch) / out.name, *args[1:], **kwargs)
+        return {p.name: p.read_bytes() for p in Path(scratch).iterdir()}
+
+
+def draw_on_cluster(draws: list[tuple[Callable[..., None], tuple[Any, ...], dict[str, Any]]]) -> None:
+    """Draw a report's figures at once, one Ray task each, and write their files where each
+    figure was asked for (a figure's first argument is its output path, without suffix). A
+    figure that fails raises here, as drawing it in this process would."""
+    # Ray: only in a runner, never in the API process
+    import ray
+
+    if len(draws) < 2:  # nothing to spread: draw here
+        for function, args, kwargs in draws:
+            function(*args, **kwargs)
+        return
+    remote = ray.remote(num_cpus=1)(_draw_remote)
+    pending = {
+        remote.remote(function, args, kwargs): Path(args[0]).parent for function, args, kwargs in draws
+    }
+    for ref, folder in pending.items():
+        for name, data in ray.get(ref).items():
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)

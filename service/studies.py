@@ -8,8 +8,8 @@ Every job kind is a study named ``tunecost-job-<id>`` in the service's database:
   seeds, a node that failed everywhere a failed trial;
 * a **search** is the study its sampler runs on (:mod:`service.tune_search`), with ``alpha`` and
   ``epsilon`` added to each trial beside the grid indices the sampler needs;
-* a **replay** carries its figures and table as artifacts (:func:`write_replay`, made by
-  :func:`service.comparisons.write_report`).
+* a **replay** carries its figures and table as artifacts (:func:`attach_replay`: the files
+  its kind wrote with :func:`service.comparisons.write_report`).
 
 Each study says what it is (:func:`describe`): the metric's name and unit as the objective's
 name, and the job's kind, task, optimizer, recipe and seeds as user attributes, which the
@@ -31,7 +31,6 @@ from sqlalchemy import select
 
 from service import kinds
 from service.analysis.comparison import Comparison
-from service.comparisons import write_report
 from service.db import session_scope
 from service.landscapes import detail
 from service.models import Job, Landscape
@@ -129,16 +128,23 @@ def replay_note(comparison: Comparison, table: str, report_url: str | None) -> s
     return "\n".join(lines)
 
 
-def write_replay(url: str, settings: Any, job_id: int, study_name: str, spec: Any) -> list[Any]:
-    """A replay's report as its study's artifacts (figures PNG and SVG, the table as text and
-    CSV, the comparison as JSON), its note (verdicts and table) and attributes. Files already
-    attached (a finish that ran again) are not uploaded twice. Returns the report's files."""
+def attach_replay(
+    url: str,
+    settings: Any,
+    job_id: int,
+    study_name: str,
+    spec: Any,
+    comparison: Comparison,
+    landscapes: list[Any],
+    files: list[Any],
+) -> None:
+    """A replay's report (written by its kind) as its study's artifacts (figures PNG and SVG,
+    the table as text and CSV, the comparison as JSON), its note (verdicts and table) and
+    attributes. Files already attached (a finish that ran again) are not uploaded twice."""
     # optuna-dashboard: only in the dashboard and where a replay's report is attached
     import optuna_dashboard
     from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta, upload_artifact
 
-    with session_scope(url) as session:
-        comparison, landscapes, files = write_report(session, settings, session.get(Job, job_id))
     task = ", ".join(dict.fromkeys(ls.task for ls in landscapes))
     study = open_study(url, study_name)
     describe(
@@ -164,7 +170,6 @@ def write_replay(url: str, settings: Any, job_id: int, study_name: str, spec: An
     for path in files:
         if path.name not in attached:
             upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=study)
-    return files
 
 
 def backfill_sweeps(url: str) -> list[str]:

@@ -22,7 +22,6 @@ says so and the sweep runs them one config at a time. An optimizer whose catalog
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
@@ -31,7 +30,7 @@ import torch
 from torch.func import functional_call, vmap
 
 from workers.registry import OPTIMIZERS, TASKS, recipe_for
-from workers.trainer import SingleModel, TrialResult, model_losses, train_models
+from workers.trainer import TrialResult, model_losses, train_models
 
 
 class StackedModels:
@@ -301,27 +300,15 @@ def _model_floats(task: str, recipe_json: str, data_dir: str | None) -> tuple[in
 
 @dataclass(frozen=True)
 class PathChoice:
-    """How a chunk trains: ``"fused"`` (stacked, with the optimizer's update ``update``) or
-    ``"one at a time"``, and the step times per config that decided it (None: not measured)."""
+    """How a chunk trains: ``"fused"`` (stacked, at most ``width`` at a time, updated by the
+    optimizer's ``update``) or ``"one at a time"``."""
 
     mode: str
     update: str
-    fused_s: float | None = None  # seconds per config per training step, fused at ``width``
-    single_s: float | None = None  # seconds per training step of one model alone
     width: int = 1
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mode": self.mode, "update": self.update, "width": self.width}
-        if self.fused_s is not None and self.single_s is not None:
-            out["step_ms_per_config"] = {
-                "fused": round(1e3 * self.fused_s, 4),
-                "one": round(1e3 * self.single_s, 4),
-            }
-        return out
-
-
-FUSE_UNLESS_SLOWER = 1.10  # one at a time must be this much faster to win: a near tie fuses, so
-# measurement noise on a busy machine does not flip a sweep between paths
+        return {"mode": self.mode, "update": self.update, "width": self.width}
 
 
 def choose_path(
@@ -332,77 +319,27 @@ def choose_path(
     data_dir: str | None = None,
     gpu_share: float | None = None,
 ) -> PathChoice:
-    """The faster way to train configs of (task, optimizer) on ``device``: fused at the task's
-    width there (:func:`default_width`), or one config at a time, by timing a few training steps
-    of each (cached per process for each task, optimizer, recipe, device and thread count).
+    """How a sweep trains configs of (task, optimizer) on ``device``: fused at the task's width
+    there (:func:`default_width`), or one config at a time where that width is one config.
 
-    The choice does not depend on how many configs a chunk holds, so a sweep trains every chunk
-    the same way however it is cut (a chunk narrower than the width is fused at its own width:
-    the same numbers, bit for bit). A pair without a fused path (:func:`can_fuse`), or a task
-    whose width is one config (a CNN whose activations fill the cache), trains one at a time."""
+    Derived, not timed: a chunk that timed a few steps of each way chose by noise on a busy
+    machine (two workers on two cores measured AvaGrad's fused step 2.2x slower than it is,
+    and one trained its chunk one config at a time, 20% slower). The width holds the cases
+    where fusing loses: a CNN whose activations fill the cache at two configs (MNIST-5k's) is
+    one at a time. ``benchmarks/fused_sweep.py`` times both ways for every bundled task beside
+    this choice. The choice does not depend on how many configs a chunk holds, so a sweep
+    trains every chunk the same way however it is cut."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if not can_fuse(task, optimizer):
         return PathChoice("one at a time", "groups")
     full = recipe_for(task, recipe)
     width = default_width(task, optimizer, ANY_WIDTH, full, device, data_dir=data_dir, gpu_share=gpu_share)
     if width < 2:
-        return PathChoice("one at a time", "groups", width=1)
-    fused_s, single_s = _step_seconds(
-        task, optimizer, json.dumps(full, sort_keys=True), device, data_dir, width, torch.get_num_threads()
-    )
-    mode = "one at a time" if single_s * FUSE_UNLESS_SLOWER < fused_s else "fused"
-    return PathChoice(mode, update_path(optimizer) if mode == "fused" else "groups", fused_s, single_s, width)
+        return PathChoice("one at a time", "groups")
+    return PathChoice("fused", update_path(optimizer), width)
 
 
 ANY_WIDTH = 1_000_000  # "as many configs as the device allows": the width a chunk of any size is cut to
-
-
-@lru_cache(maxsize=64)
-def _step_seconds(
-    task: str, optimizer: str, recipe_json: str, device: str, data_dir: str | None, width: int, threads: int
-) -> tuple[float, float]:
-    """(seconds per config of one fused training step at ``width``, seconds of one model's step):
-    the best of a few timed steps after a warm-up, each forward, backward and update."""
-    # torch: only where training runs, never in the API process
-    from workers.optimizers import make_batched_optimizer, make_optimizer
-    from workers.tasks import task_module
-
-    recipe = json.loads(recipe_json)
-    module = task_module(task)
-    data = module.load_data(recipe, data_dir)
-    regression = TASKS[task].metric.kind == "mse"
-    x = data.x_train[: recipe["batch_size"]].to(device)
-    y = data.y_train[: recipe["batch_size"]].to(device)
-    if regression:
-        y = y.float().reshape(y.shape[0], -1)
-    configs = [(1e-3, 1e-8)] * width
-
-    def best_step(models: Any, opt: Any, k: int) -> float:
-        best = float("inf")
-        for n in range(5):
-            if device.startswith("cuda"):
-                torch.cuda.synchronize(device)
-            start = time.perf_counter()
-            models.backward(model_losses(models.logits(x), y, regression))
-            opt.step()
-            if device.startswith("cuda"):
-                torch.cuda.synchronize(device)
-            if n >= 2:  # the first steps warm up kernels and allocate the optimizer's state
-                best = min(best, time.perf_counter() - start)
-        return best / k
-
-    torch.manual_seed(0)
-    stacked = StackedModels(module.build_model(recipe).to(device), width)
-    if update_path(optimizer) == "batched":
-        opt: Any = make_batched_optimizer(optimizer, stacked.tensors, configs)
-    else:
-        opt = make_optimizer(
-            optimizer, [(group, a, e) for group, (a, e) in zip(stacked.groups, configs, strict=True)]
-        )
-    fused = best_step(stacked, opt, width)
-    single = SingleModel(module.build_model(recipe).to(device))
-    one = best_step(single, make_optimizer(optimizer, [(single.groups[0], 1e-3, 1e-8)]), 1)
-    return fused, one
 
 
 def update_path(optimizer: str) -> str:

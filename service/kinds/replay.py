@@ -9,6 +9,7 @@ are :mod:`service.analysis.comparison`, read through :mod:`service.comparisons`.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -19,7 +20,7 @@ from search_spaces import SEARCHERS, SpaceError, validate_options
 from service import landscapes as landscape_service
 from service import studies
 from service.analysis.replay import Board, PrunerSpec, Run, replay
-from service.comparisons import landscape_labels
+from service.comparisons import landscape_labels, write_report
 from service.db import session_scope
 from service.errors import InvalidField
 from service.kinds import JobKind, Limits, Links, Outcome, Progress, RunContext
@@ -174,6 +175,8 @@ class ReplayResult(BaseModel):
     runs: int = Field(0, description="Searcher runs stored (landscapes x searchers x seeds).")
     landscape_ids: list[int] = Field(default_factory=list)
     cancelled_after: int | None = Field(None, description="Runs stored before a cancel.")
+    seconds: float | None = Field(None, description="Wall-clock of the runs (the report not included).")
+    report_seconds: float | None = Field(None, description="Wall-clock of writing and attaching the report.")
     report_files: list[str] = Field(
         default_factory=list,
         description="The report's files, attached to the study and served under /v1/comparisons/{job_id}/report.",
@@ -328,6 +331,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         import ray  # only runners import Ray  # isort: skip
 
         ensure_ray(ctx.settings)
+        start = time.perf_counter()
         with session_scope(ctx.url) as session:
             landscapes = landscape_service.load_with_seeds(session, spec.landscape_ids)
             stored = landscape_service.load_curves(session, spec.landscape_ids)
@@ -398,15 +402,24 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
 
         if not gather(pending, ctx.stop, store):
             return ReplayResult(cancelled_after=done, landscape_ids=spec.landscape_ids)
-        return ReplayResult(runs=done, landscape_ids=spec.landscape_ids)
+        return ReplayResult(runs=done, landscape_ids=spec.landscape_ids, seconds=time.perf_counter() - start)
 
     def finish(self, ctx: RunContext, spec: ReplaySpec, result: ReplayResult) -> tuple[ReplayResult, Outcome]:
-        """The comparison's report (figures, table, CSV) on the replay's study, for the
-        dashboard and the API's report page."""
-        files = studies.write_replay(ctx.url, ctx.settings, ctx.job_id, ctx.study_name, spec)
-        return result.model_copy(update={"report_files": [p.name for p in files]}), Outcome(
-            JobState.SUCCEEDED
+        """The replay's report (table, CSV, JSON and figures, the figures drawn at once on the
+        cluster's CPUs), then attached to its study for the dashboard and the API's report page."""
+        from service.ray_session import draw_on_cluster, ensure_ray  # before Ray: it sets Ray's environment
+
+        ensure_ray(ctx.settings)
+        start = time.perf_counter()
+        with session_scope(ctx.url) as session:  # the figures drawn at once, one per CPU
+            comparison, landscapes, files = write_report(
+                session, ctx.settings, session.get(Job, ctx.job_id), draw=draw_on_cluster
+            )
+        studies.attach_replay(
+            ctx.url, ctx.settings, ctx.job_id, ctx.study_name, spec, comparison, landscapes, files
         )
+        written = {"report_files": [p.name for p in files], "report_seconds": time.perf_counter() - start}
+        return result.model_copy(update=written), Outcome(JobState.SUCCEEDED)
 
 
 KIND = ReplayKind()

@@ -139,3 +139,22 @@ def test_registering_a_name_twice_is_refused(count_kind: CountKind) -> None:
         kinds.register(CountKind())
     with pytest.raises(ValueError, match="built in"):
         kinds.unregister("search")
+
+
+def test_replay_chunks_hold_about_equal_cost_and_every_seed_once_costliest_first() -> None:
+    from search_spaces import SEARCHERS
+    from service.kinds.replay import CHUNKS_PER_CPU, balanced_chunks
+
+    seeds = list(range(40))
+    work = [(1, searcher, "board", seeds, None) for searcher in ("random", "tpe", "gld", "cgld")]
+    chunks = balanced_chunks(work, cpus=2)
+    for searcher in ("random", "tpe", "gld", "cgld"):  # every run once
+        assert sorted(s for _, name, _, mine, _ in chunks if name == searcher for s in mine) == seeds
+    cost = [SEARCHERS[name].cost_ms * len(mine) for _, name, _, mine, _ in chunks]
+    assert cost == sorted(cost, reverse=True), "costliest first: the longest-processing-time rule"
+    per_tpe_chunk = max(len(mine) for _, name, _, mine, _ in chunks if name == "tpe")
+    assert per_tpe_chunk < 40 and max(len(m) for _, n, _, m, _ in chunks if n == "random") == 40
+    target = sum(SEARCHERS[n].cost_ms for n in ("random", "tpe", "gld", "cgld")) * 40 / (2 * CHUNKS_PER_CPU)
+    assert max(cost) < 1.5 * target, "no chunk far above an equal share"
+    # one costly searcher over many CPUs: cut fine enough that every CPU gets work
+    assert len(balanced_chunks([(1, "tpe", "board", seeds, None)], cpus=8)) >= 8
