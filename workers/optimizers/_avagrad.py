@@ -130,8 +130,9 @@ class BatchedAvaGrad(BatchedOptimizer):
         super().__init__(
             params, alpha, eps, {"betas": tuple(betas), "weight_decay": weight_decay, "gamma": None}
         )
-        self._sum: torch.Tensor | float = 0.0  # per config: the sum over its tensors of eta~_i^2
-        self._count = 0  # scalars per config
+        first = self.param_groups[0]["params"][0]
+        # per config: the sum over its tensors of eta~_i^2, gathered block by block
+        self._sum = torch.zeros(first.shape[0], dtype=first.dtype, device=first.device)
 
     def update(
         self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
@@ -154,13 +155,13 @@ class BatchedAvaGrad(BatchedOptimizer):
             p.sub_(exp_avg / denom * (column(group["gamma"], p) * lr / (1 - beta1**t)))
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         lagged_denom = prev_root.div_(math.sqrt(1 - beta2**t)).add_(eps)
-        self._sum = self._sum + lagged_denom.pow(-2).flatten(1).sum(1)
-        self._count += lagged_denom[0].numel()
+        self._sum[group["configs"]] += lagged_denom.pow(-2).flatten(1).sum(1)
 
     def finish(self, group: dict[str, Any]) -> None:
-        if self._count:
-            group["gamma"] = 1.0 / torch.sqrt(self._sum / self._count)
-        self._sum, self._count = 0.0, 0
+        count = sum(p[0].numel() for p in group["params"] if p.grad is not None)  # scalars per config
+        if count:
+            group["gamma"] = 1.0 / torch.sqrt(self._sum / count)
+        self._sum.zero_()
 
 
 class BatchedAvaGradW(BatchedAvaGrad):

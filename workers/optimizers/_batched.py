@@ -36,6 +36,9 @@ from torch.optim import Optimizer
 
 from workers.optimizers._common import evaluate_closure, params_with_grads
 
+BLOCK_FLOATS = 65_536  # of one stacked tensor, updated at once: with its gradient, state and a
+# temporary, about 1 MiB, one core's L2 on the machine it was measured on
+
 
 def column(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """K per-config values shaped to broadcast along ``like``'s leading (config) dimension."""
@@ -86,17 +89,47 @@ class BatchedOptimizer(Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """Each stacked tensor updated in blocks of configs small enough that the update's passes
+        (~10 trips through the tensor) stay in cache: streaming a whole (K, ...) tensor through
+        memory ten times made a batched AvaGrad 1.4x slower than one group per model on a
+        101k-parameter MLP, whose groups each fit in cache."""
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            for p, grad, state in params_with_grads(self, group, self.buffers):
+            tensors = list(params_with_grads(self, group, self.buffers))
+            for p, grad, state in tensors:
                 state["step"] += 1
-                self.update(group, p, grad, state, state["step"])
+                block = max(1, BLOCK_FLOATS // max(p[0].numel(), 1))
+                k = p.shape[0]
+                for lo in range(0, k, block):
+                    configs = slice(lo, min(lo + block, k))
+                    self.update(
+                        self._part(group, configs, k),
+                        p[configs],
+                        grad[configs],
+                        {
+                            n: v[configs] if isinstance(v, torch.Tensor) and v.dim() else v
+                            for n, v in state.items()
+                        },
+                        state["step"],
+                    )
             self.finish(group)
         return loss
+
+    def _part(self, group: dict[str, Any], configs: slice, k: int) -> dict[str, Any]:
+        """The group as configs ``configs`` see it: each per-config entry sliced, and the slice
+        itself under ``"configs"`` (for an update that gathers per config, AvaGrad's gamma)."""
+        part = {**group, "configs": configs}
+        for name in self.per_config:
+            value = group.get(name)
+            if isinstance(value, torch.Tensor) and value.dim() and value.shape[0] == k:
+                part[name] = value[configs]
+        return part
 
 
 class BatchedSGD(BatchedOptimizer):
     """``torch.optim.SGD``'s single-tensor step, batched (no epsilon: ``eps`` is carried, unused)."""
+
+    buffers = ("momentum_buffer",)
 
     def __init__(
         self,
@@ -126,11 +159,10 @@ class BatchedSGD(BatchedOptimizer):
             grad = grad.add(p, alpha=group["weight_decay"])
         momentum = group["momentum"]
         if momentum != 0:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = grad.detach().clone()
-                buf = state["momentum_buffer"]
+            buf = state["momentum_buffer"]
+            if t == 1:  # torch starts the buffer at the first gradient
+                buf.copy_(grad)
             else:
-                buf = state["momentum_buffer"]
                 buf.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
             grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
         p.sub_(grad * lr)
