@@ -6,17 +6,22 @@ stacked along a leading dimension: ``torch.func.functional_call`` + ``vmap`` run
 forward passes as batched matrix products, and one backward pass gives the K gradients
 (the models are independent, so the gradient of the summed losses is each model's own).
 
-The update needs no fused copy of any optimizer's maths: model k's parameters are views
-``stacked[k]`` of the stacked tensors, with gradient views ``grad[k]``, and the catalog's
-optimizer class -- torch.optim's, a hand-written one, a plugin's -- is built once with one
-parameter group per model carrying that model's alpha and epsilon. Per-group state (AvaGrad's
-gamma, Lookahead's counters) is per model; the scheduler scales every group alike. The loop
-itself is :func:`workers.trainer.train_models`; ``tests/workers/test_fused.py`` checks fused
-against :func:`workers.trainer.train_one` in float64 for every optimizer of the catalog.
+Two ways to update them (:func:`update_path`). Any optimizer works with *groups*: model k's
+parameters are views ``stacked[k]`` of the stacked tensors, with gradient views ``grad[k]``,
+and the catalog's optimizer class -- torch.optim's, a hand-written one, a plugin's -- is built
+once with one parameter group per model carrying that model's alpha and epsilon. Per-group
+state (AvaGrad's gamma, Lookahead's counters) is per model; the scheduler scales every group
+alike. Where the catalog names a *batched* step (the built-ins), it updates each stacked
+tensor for every config at once (:mod:`workers.optimizers._batched`). The loop itself is
+:func:`workers.trainer.train_models`; ``tests/workers/test_fused.py`` checks fused against
+:func:`workers.trainer.train_one` in float64 for every optimizer of the catalog, and the
+batched step against the groups.
 
-Models with buffers (BatchNorm: the WRN) or augmentation are not fused; :func:`can_fuse`
-says so and the sweep runs them one config at a time. An optimizer whose catalog entry says
-``fused=False`` (state shared across parameter groups) is trained one config at a time too.
+How wide a batch is, and whether a sweep fuses at all, follows from the task on the device
+(:func:`default_width`, :func:`choose_path`). Models with buffers (BatchNorm: the WRN) or
+augmentation are not fused; :func:`can_fuse` says so and the sweep runs them one config at a
+time. An optimizer whose catalog entry says ``fused=False`` (state shared across parameter
+groups) is trained one config at a time too.
 """
 
 from __future__ import annotations
@@ -214,8 +219,6 @@ def train_fused(
     schedule (a rung); ``resume`` continues each config from its state, and ``keep`` receives
     each config's state at the end (:func:`workers.trainer.train_models`).
     """
-    # torch: only where training runs, never in the API process
-
     if not can_fuse(task, optimizer):
         raise ValueError(f"no fused path for task {task!r} with optimizer {optimizer!r}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -266,7 +269,8 @@ def default_width(
 
 CPU_ACTIVATIONS_PER_BATCH = 4_000_000  # activations of one training batch, all stacked configs: a
 # CNN's elementwise passes (ReLU, pooling, their backward) spill out of cache beyond this and the
-# fused path loses (measured, MNIST-5k CNN: 4.9 ms/config a step at width 8, 8.2 at 16, 17 at 64)
+# fused path loses (measured, MNIST-5k CNN under vmap: 6.3 ms a config-step at width 8, 13.8 at
+# 16, 22 at 64, against 5.0 one at a time)
 
 
 @lru_cache(maxsize=64)
