@@ -302,6 +302,9 @@ def replay(
     errors = board.errors
     e_star = float(errors.min()) if board.e_star is None else board.e_star
     study = optuna.create_study(
+        # named, not a random uuid: Hyperband assigns brackets by a hash of the study's name and
+        # the trial number, so an unnamed replay of one seed could differ from run to run
+        study_name=f"replay-{searcher}-{seed}",
         sampler=build_sampler(
             searcher, board.grid, seed=seed, options=options or {}, default_point=board.default_point
         ),
