@@ -36,7 +36,18 @@ from search_spaces import (
     SpaceError,
     space_from_json,
 )
-from workers.registry import OPTIMIZERS, TASKS, recipe_for
+from workers._static import EntryError
+from workers.registry import OPTIMIZERS, TASKS, OptimizerInfo, recipe_for
+
+
+def _a_named_grid(info: Any) -> None:
+    """A plugin optimizer's default space must be a grid ``search_spaces`` names. Checked here,
+    where both are known: the catalog (``workers``) knows nothing of search spaces."""
+    if isinstance(info, OptimizerInfo) and info.grid not in NAMED_GRIDS:
+        raise EntryError("grid", f"{info.grid!r} is not a named grid; known: {sorted(NAMED_GRIDS)}")
+
+
+OPTIMIZERS.add_check(_a_named_grid)
 
 
 def _known(registry: Any, what: str) -> Any:

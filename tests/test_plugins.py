@@ -64,6 +64,7 @@ BROKEN_OPTIMIZERS = {
     "aliased": ("epsilon_arg", "Lion.__init__ takes no argument 'eps'"),
     "nobatched": ("batched", "module 'broken_optim' has no 'BatchedNope'"),
     "fewbatched": ("batched", "BatchedFew.__init__ must take (params, alpha, eps), takes ['params']"),
+    "badgrid": ("grid", "'paperr' is not a named grid; known: ['paper', 'paper-adabelief', 'paper-alpha']"),
 }
 
 
@@ -110,6 +111,7 @@ def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         "ALIASED = entry('aliased', 'broken_optim:Reexported')\n"
         "NOBATCHED = entry('nobatched', 'broken_optim:EpsInside', batched='broken_optim:BatchedNope')\n"
         "FEWBATCHED = entry('fewbatched', 'broken_optim:EpsInside', batched='broken_optim:BatchedFew')\n"
+        "BADGRID = entry('badgrid', 'broken_optim:EpsInside', grid='paperr')\n"
         "INHERITED = entry('inherited', 'broken_optim:FromAdam')\n"
         "ACCURACY = TaskInfo('accuracy', 'maximises', 10, MLPRecipe, module='workers.tasks.digits_mlp',\n"
         "    metric=Metric('validation accuracy', '%', 'error', lower_is_better=False))\n"
@@ -367,3 +369,25 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
     search = client.wait(search.id, timeout=300, poll=0.3, progress=False)
     assert search.state == "succeeded", search.error
     assert search.trials_done == 4 and 0 < search.best.error <= 1.0
+
+
+def test_a_check_added_after_the_catalog_loaded_moves_a_failing_plugin_to_the_errors() -> None:
+    """A layer above adds its own checks (the service: a default grid must be a named one); a
+    catalog already loaded is checked at once, built-ins never."""
+    from workers._static import EntryError
+
+    assert "lion" in OPTIMIZERS
+
+    def no_lion(info: object) -> None:
+        if getattr(info, "name", None) in ("lion", "adam"):
+            raise EntryError("name", "not here")
+
+    OPTIMIZERS.add_check(no_lion)
+    try:
+        assert "lion" not in OPTIMIZERS and "adam" in OPTIMIZERS  # a built-in is not a plugin
+        failure = OPTIMIZERS.failure("lion")
+        assert failure is not None and failure.field == "name" and failure.source == PLUGIN
+    finally:
+        OPTIMIZERS.checks.remove(no_lion)
+        OPTIMIZERS.reload()
+    assert "lion" in OPTIMIZERS and not plugin_errors()

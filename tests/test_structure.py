@@ -23,6 +23,21 @@ def test_no_module_imports_itself_in_a_circle_function_local_imports_included() 
     assert structure.circles(structure.arrows(known), sorted(known)) == []
 
 
+def test_workers_and_search_spaces_know_nothing_of_each_other() -> None:
+    """What trains and what proposes are apart: the service, which knows both, puts them
+    together (a plugin's default grid, for one, is checked in ``service.specs``)."""
+    known = structure.modules()
+    graph = structure.arrows(known)
+    crossing = {
+        (module, target)
+        for module in known
+        for target in graph.get(module, ())
+        for low, high in (("workers", "search_spaces"), ("search_spaces", "workers"))
+        if module.split(".")[0] == low and target.split(".")[0] == high
+    }
+    assert crossing == set()
+
+
 def test_the_analysis_core_knows_no_database_ray_or_job_kind() -> None:
     known = structure.modules()
     graph = structure.arrows(known)

@@ -61,7 +61,9 @@ def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
 
 
 def _loaded(name: str, catalog: Any, what: str) -> None:
-    # the catalog loads when a check runs: importing tunecost.testing stays light
+    # the catalog loads when a check runs: importing tunecost.testing stays light; the service's
+    # own checks on entries (a default grid must be a named one) come with service.specs
+    import service.specs  # noqa: F401
     from workers.registry import plugin_errors
 
     broken = [e for e in plugin_errors() if e.name == name]

@@ -17,14 +17,13 @@ from __future__ import annotations
 import importlib
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import entry_points
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from search_spaces import NAMED_GRIDS
 from workers._static import EntryError, check_optimizer_class, check_task_module
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ class OptimizerInfo:
     optimizer: str = ""  # "package.module:Class"
     alpha_arg: str = "lr"
     epsilon_arg: str | None = "eps"
-    grid: str = "paper"  # the default space: a named grid (search_spaces.NAMED_GRIDS)
+    grid: str = "paper"  # the default space: a named grid (checked by the service: service.specs)
     fused: bool = True  # may be trained fused (one instance, a param group per model)
     batched: str = ""  # "package.module:Class": its batched step (workers.optimizers._batched), if any
     source: str = BUILTIN  # filled in by the loader: the distribution a plugin comes from
@@ -209,8 +208,6 @@ def _check(info: OptimizerInfo | TaskInfo) -> None:
     if isinstance(info, OptimizerInfo):
         if ":" not in info.optimizer:
             raise EntryError("optimizer", f"must be 'package.module:Class', got {info.optimizer!r}")
-        if info.grid not in NAMED_GRIDS:
-            raise EntryError("grid", f"{info.grid!r} is not a named grid; known: {sorted(NAMED_GRIDS)}")
         if not (info.default_alpha > 0 and info.default_epsilon > 0):
             raise EntryError("default_alpha", "`default_alpha` and `default_epsilon` must be positive")
         check_optimizer_class(info)
@@ -248,6 +245,24 @@ class _Catalog(Mapping[str, Any]):
         self.group, self.kind, self.builtins = group, kind, builtins
         self._entries: dict[str, Any] | None = None
         self.errors: list[PluginError] = []  # the plugins of the last load that failed
+        self.checks: list[Callable[[Any], None]] = []  # a layer above's own checks (add_check)
+
+    def add_check(self, check: Callable[[Any], None]) -> None:
+        """One more check every plugin entry must pass, from a layer that knows what this one
+        does not (the service: a default grid must be one ``search_spaces`` names). It raises
+        :class:`EntryError`; entries already loaded are checked now, a failure moved to
+        ``errors``."""
+        self.checks.append(check)
+        if self._entries is None:
+            return
+        for name, info in list(self._entries.items()):
+            if info.source == BUILTIN:
+                continue
+            try:
+                check(info)
+            except EntryError as exc:
+                del self._entries[name]
+                self.errors.append(PluginError(self.group, name, info.source, str(exc), exc.field))
 
     def _load(self) -> dict[str, Any]:
         if self._entries is None:
@@ -264,6 +279,8 @@ class _Catalog(Mapping[str, Any]):
                     if info.name != point.name:
                         raise ValueError(f"entry point {point.name!r} names an entry called {info.name!r}")
                     _check(info)
+                    for check in self.checks:
+                        check(info)
                     if info.name in entries:
                         raise ValueError(
                             f"{info.name!r} is already in the catalog ({entries[info.name].source})"
