@@ -31,7 +31,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from search_spaces import adabelief_grid, paper_grid
-from workers.fused import can_fuse, choose_path, train_fused
+from workers.fused import PathChoice, can_fuse, choose_path, train_fused
 from workers.registry import TASKS, recipe_for
 from workers.tasks import DataMissingError
 from workers.trainer import train_one
@@ -130,10 +130,9 @@ def bench_task(task: str, args: argparse.Namespace, peak: float) -> dict[str, ob
     }
 
 
-def _choice(choice: object) -> str:
+def _choice(choice: PathChoice) -> str:
     """What ``workers.fused.choose_path`` makes a sweep's chunk of these configs do."""
-    c = choice.to_json()  # type: ignore[attr-defined]
-    return f"fused ({c['update']}, width {c['width']})" if c["mode"] == "fused" else "one at a time"
+    return f"fused ({choice.update}, width {choice.width})" if choice.mode == "fused" else "one at a time"
 
 
 def main() -> None:
@@ -181,7 +180,7 @@ def main() -> None:
         print(
             f"{r['task']:<18} {r['flops'] / 1e9:>10.2f} G {r['bound']:>7.3f}s {r['sequential']:>12.3f}s "
             f"{r['fused']:>8.3f}s ({speedup:>4.1f}x) {r['fused'] / r['bound']:>10.1f}x {r['worst']:>9.1e}"  # type: ignore[operator]
-            f"  {_choice(r['choice'])}"
+            f"  {_choice(r['choice'])}"  # type: ignore[arg-type]
         )
     print(
         "  (seconds per config; one at a time over "

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from service.analysis.report import draw_here
 from service.errors import Unplaceable
 from service.settings import Settings
 
@@ -175,9 +176,8 @@ def draw_on_cluster(draws: list[tuple[Callable[..., None], tuple[Any, ...], dict
     # Ray: only in a runner, never in the API process
     import ray
 
-    if len(draws) < 2:  # nothing to spread: draw here
-        for function, args, kwargs in draws:
-            function(*args, **kwargs)
+    if len(draws) < 2:  # nothing to spread
+        draw_here(draws)
         return
     remote = ray.remote(num_cpus=1)(_draw_remote)
     pending = {

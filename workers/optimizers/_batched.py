@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from workers.optimizers._common import evaluate_closure, params_with_grads
+from workers.optimizers._common import evaluate_closure, params_with_grads, rectification
 
 BLOCK_FLOATS = 65_536  # of one stacked tensor, updated at once: with its gradient, state and a
 # temporary, about 1 MiB, one core's L2 on the machine it was measured on
@@ -168,6 +168,22 @@ class BatchedSGD(BatchedOptimizer):
         p.sub_(grad * lr)
 
 
+def _adam_moments(
+    group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], lr: torch.Tensor
+) -> None:
+    """What torch's Adam and RAdam steps share: weight decay (L2 into the gradient, or decoupled:
+    the weights shrunk by ``lr`` (a column) times the decay), then both moments."""
+    beta1, beta2 = group["betas"]
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0:
+        if group["decoupled_weight_decay"]:
+            p.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(p, alpha=weight_decay)
+    state["exp_avg"].lerp_(grad, 1 - beta1)
+    state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+
+
 class BatchedAdam(BatchedOptimizer):
     """``torch.optim.Adam``'s single-tensor step (``amsgrad``, L2 or decoupled decay), batched."""
 
@@ -195,15 +211,9 @@ class BatchedAdam(BatchedOptimizer):
         self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
     ) -> None:
         beta1, beta2 = group["betas"]
-        lr, eps, weight_decay = group["lr"] * group["alpha"], column(group["eps"], p), group["weight_decay"]
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p.mul_(1 - column(lr, p) * weight_decay)
-            else:
-                grad = grad.add(p, alpha=weight_decay)
+        lr, eps = column(group["lr"] * group["alpha"], p), column(group["eps"], p)
+        _adam_moments(group, p, grad, state, lr)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         bias_correction1 = 1 - beta1**t
         bias_correction2_sqrt = (1 - beta2**t) ** 0.5
         if group["amsgrad"]:
@@ -212,7 +222,7 @@ class BatchedAdam(BatchedOptimizer):
         else:
             second = exp_avg_sq
         denom = second.sqrt().div_(bias_correction2_sqrt).add_(eps)
-        p.sub_(exp_avg.div(denom).mul_(column(lr / bias_correction1, p)))
+        p.sub_(exp_avg.div(denom).mul_(lr / bias_correction1))
 
 
 class BatchedAdamW(BatchedAdam):
@@ -257,23 +267,12 @@ class BatchedRAdam(BatchedOptimizer):
         self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], t: int
     ) -> None:
         beta1, beta2 = group["betas"]
-        lr, weight_decay = column(group["lr"] * group["alpha"], p), group["weight_decay"]
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p.mul_(1 - lr * weight_decay)
-            else:
-                grad = grad.add(p, alpha=weight_decay)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        bias_correction1 = 1 - beta1**t
-        bias_correction2 = 1 - beta2**t
-        corrected = exp_avg / bias_correction1
-        rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * t * (beta2**t) / bias_correction2
-        if rho_t > 5.0:
-            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            adaptive = (bias_correction2**0.5) / exp_avg_sq.sqrt().add_(column(group["eps"], p))
-            p.sub_(corrected * lr * adaptive * rect)
+        lr = column(group["lr"] * group["alpha"], p)
+        _adam_moments(group, p, grad, state, lr)
+        corrected = state["exp_avg"] / (1 - beta1**t)
+        # RAdam's rectification, sqrt(1 - beta2^t) included (None while rho_t < 5: no adaptive step)
+        rect = rectification(beta2, t)
+        if rect is not None:
+            p.sub_(corrected * lr * rect / state["exp_avg_sq"].sqrt().add_(column(group["eps"], p)))
         else:
             p.sub_(corrected * lr)
