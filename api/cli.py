@@ -35,7 +35,7 @@ from api.schemas import CurvePoint, JobPublic
 from service.errors import TunecostError as ServiceError
 from service.settings import get_settings
 from service.specs import task_metric
-from workers.registry import format_score
+from workers.catalog import format_score
 
 app = typer.Typer(help="tunecost: what does it cost to tune this optimizer?", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)

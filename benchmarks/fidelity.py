@@ -27,8 +27,8 @@ from service.analysis.estimator import cell
 from service.analysis.fidelity import Fidelity, derive, share
 from service.analysis.replay import Board, Run, replay
 from service.specs import default_space
+from workers.catalog import TASKS, recipe_for
 from workers.fused import train_fused
-from workers.registry import TASKS, recipe_for
 
 
 def sweep(

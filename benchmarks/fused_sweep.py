@@ -31,8 +31,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from search_spaces import adabelief_grid, paper_grid
+from workers.catalog import TASKS, recipe_for
 from workers.fused import PathChoice, can_fuse, choose_path, train_fused
-from workers.registry import TASKS, recipe_for
 from workers.tasks import DataMissingError
 from workers.trainer import train_one
 

@@ -107,7 +107,7 @@ class Landscape:
     def __init__(self, settings: Any, landscape_id: int) -> None:
         from service import landscapes as landscape_service
         from service.db import session_scope
-        from workers.registry import OPTIMIZERS as CATALOG
+        from workers.catalog import OPTIMIZERS as CATALOG
 
         with session_scope(settings.resolved_database_url) as session:
             ls, _matrix, per_seed = landscape_service.load_with_seeds(session, [landscape_id])[landscape_id]

@@ -15,7 +15,7 @@ import statistics
 import time
 
 from search_spaces import adabelief_grid, paper_grid
-from workers.registry import OPTIMIZERS
+from workers.catalog import OPTIMIZERS
 from workers.trainer import train_one
 
 

@@ -3,9 +3,14 @@
     python scripts/structure.py            # circles (function-local imports included), longest functions, lines
     python scripts/structure.py --circles  # only the circles; exits 1 if there is one
 
-Every ``import`` and ``from ... import`` in the project's packages counts, at module level or
-inside a function (an import under ``if TYPE_CHECKING:`` does not: it never runs). ``from pkg
-import name`` is an arrow to ``pkg.name`` when that is a module, else to ``pkg``. A circle is a
+Every ``import`` and ``from ... import`` in the project's packages counts: at module level,
+inside a function, and under ``if TYPE_CHECKING:`` (it never runs, but a reader and a type
+checker follow it all the same). So does a module loaded by its name: a string constant (not a
+docstring) that names a module of the project by its dotted path, alone or as
+``"package.module:attribute"``, as the catalog's entries and the kinds' registry do. A string
+that only looks like one (an entry-point group named like a module) says so on its line:
+``# names no module``. ``from pkg import name`` is an arrow to
+``pkg.name`` when that is a module, else to ``pkg``. A circle is a
 strongly connected set of modules (Tarjan's algorithm, from the standard library's graphlib
 only for the order: hand-written because it is twenty lines).
 """
@@ -33,22 +38,40 @@ def modules() -> dict[str, Path]:
     return out
 
 
-def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
-    while node in parents:
-        node = parents[node]
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            return True
-    return False
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the string constants that are docstrings (a body's first statement)."""
+    out = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                out.add(id(body[0].value))
+    return out
+
+
+def _named_modules(tree: ast.AST, lines: list[str], known: dict[str, Path]) -> list[str]:
+    """Modules a string constant names: ``"pkg.module"`` or ``"pkg.module:attribute"``."""
+    skip = _docstrings(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+            name = node.value.partition(":")[0]
+            if "." in name and name in known and "# names no module" not in lines[node.lineno - 1]:
+                found.append(name)
+    return found
 
 
 def arrows(known: dict[str, Path]) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = defaultdict(set)
     for name, path in known.items():
-        tree = ast.parse(path.read_text())
-        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        source = path.read_text()
+        tree = ast.parse(source)
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for target in _named_modules(tree, source.splitlines(), known):
+            if target != name:
+                graph[name].add(target)
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Import | ast.ImportFrom) or _type_checking_only(node, parents):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
                 continue
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
@@ -116,10 +139,14 @@ def main() -> int:
     parser.add_argument("--circles", action="store_true", help="only the circles; exit 1 if any")
     args = parser.parse_args()
     known = modules()
-    found = circles(arrows(known), sorted(known))
+    graph = arrows(known)
+    found = circles(graph, sorted(known))
     print(f"import circles: {len(found)}")
     for component in found:
         print("  " + " <-> ".join(component))
+        for module in component:  # the arrows that close it
+            inside = sorted(set(graph.get(module, ())) & set(component))
+            print(f"    {module} -> {', '.join(inside)}")
     if args.circles:
         return 1 if found else 0
     print("\nten longest functions (lines):")

@@ -23,7 +23,7 @@ from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, Tria
 from service.specs import recipe_hash as hash_recipe
 from service.specs import validated_recipe
 from service.states import FINISHED, JobState, TrialStatus
-from workers.registry import TASKS
+from workers.catalog import TASKS
 
 
 def study_name_for(job_id: int, job: Job | None = None) -> str:

@@ -27,7 +27,7 @@ from service.analysis.replay import Curves
 from service.errors import NotFound
 from service.models import Landscape, LandscapePoint
 from service.specs import recipe_hash
-from workers.registry import METRICS, TASKS, Metric
+from workers.catalog import METRICS, TASKS, Metric
 
 
 def summary(ls: Landscape) -> LandscapeSummary:

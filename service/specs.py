@@ -36,8 +36,8 @@ from search_spaces import (
     SpaceError,
     space_from_json,
 )
-from workers._static import EntryError
-from workers.registry import OPTIMIZERS, TASKS, OptimizerInfo, recipe_for
+from workers.catalog import OPTIMIZERS, TASKS, OptimizerInfo, recipe_for
+from workers.catalog._static import EntryError
 
 
 def _a_named_grid(info: Any) -> None:
@@ -187,7 +187,7 @@ def alpha_alone(optimizer: str, space: Any) -> Any:
 
 
 def task_metric(task: str | None) -> dict[str, Any] | None:
-    """What a task's trials score (:meth:`workers.registry.Metric.to_json`); None for no task
+    """What a task's trials score (:meth:`workers.catalog.Metric.to_json`); None for no task
     or one the catalog does not hold."""
     info = TASKS.get(task or "")
     return None if info is None else {**info.metric.to_json(), "failure_score": info.failure_score}

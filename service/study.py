@@ -32,7 +32,7 @@ from service.runner import JobRunner
 from service.settings import Settings
 from service.specs import OptimizerName, SearcherName, TaskName, validated_recipe
 from service.states import JobState
-from workers.registry import TASKS
+from workers.catalog import TASKS
 
 
 class StudyPlan(BaseModel):

@@ -43,7 +43,7 @@ from service.kinds import RunContext
 from service.models import Trial, utcnow
 from service.specs import task_metric
 from service.states import TrialStatus
-from workers.registry import OPTIMIZERS
+from workers.catalog import OPTIMIZERS
 from workers.trainable import run_trial
 
 if TYPE_CHECKING:  # the kind's spec, for the signature only: the kind imports this module to run

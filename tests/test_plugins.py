@@ -20,7 +20,7 @@ from api.client import TunecostClient
 from service.settings import Settings
 from tests.conftest import LiveServer
 from tests.workers.parity import max_abs_diff
-from workers.registry import OPTIMIZERS, TASKS, plugin_errors
+from workers.catalog import OPTIMIZERS, TASKS, plugin_errors
 
 PLUGIN = "tunecost-example-plugin 0.1.0"
 
@@ -196,7 +196,7 @@ def test_the_cli_catalog_works_without_a_server(broken_plugin: None, monkeypatch
 def test_the_entry_checks_run_no_plugin_code_and_import_no_torch(broken_plugin: None) -> None:
     """The API process checks every entry without importing torch (nor the plugin's module)."""
     program = (
-        "import sys; from workers.registry import plugin_errors; "
+        "import sys; from workers.catalog import plugin_errors; "
         "fields = sorted(e.field or '' for e in plugin_errors()); "
         "print(fields, 'torch' in sys.modules, 'broken_optim' in sys.modules)"
     )
@@ -374,7 +374,7 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
 def test_a_check_added_after_the_catalog_loaded_moves_a_failing_plugin_to_the_errors() -> None:
     """A layer above adds its own checks (the service: a default grid must be a named one); a
     catalog already loaded is checked at once, built-ins never."""
-    from workers._static import EntryError
+    from workers.catalog._static import EntryError
 
     assert "lion" in OPTIMIZERS
 

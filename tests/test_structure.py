@@ -15,7 +15,7 @@ structure = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(structure)
 
 # what the analysis core may import from the project: itself and the two lower layers' pure parts
-ANALYSIS_MAY_IMPORT = ("service.analysis", "search_spaces", "workers.registry", "workers.synthetic")
+ANALYSIS_MAY_IMPORT = ("service.analysis", "search_spaces", "workers.catalog", "workers.synthetic")
 
 
 def test_no_module_imports_itself_in_a_circle_function_local_imports_included() -> None:

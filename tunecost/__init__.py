@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from service import VERSION as __version__
-from workers.registry import (
+from workers.catalog import (
     CLASSIFICATION_ERROR,
     OPTIMIZER_GROUP,
     REGRESSION_MSE,

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch.func import functional_call, vmap
 
-from workers.registry import OPTIMIZERS, TASKS, recipe_for
+from workers.catalog import OPTIMIZERS, TASKS, recipe_for
 from workers.trainer import TrialResult, model_losses, train_models
 
 
@@ -94,7 +94,7 @@ def can_fuse(task: str, optimizer: str) -> bool:
     if info.analytic or optimizer not in OPTIMIZERS or not OPTIMIZERS[optimizer].fused:
         return False
     # torch: only where training runs, never in the API process
-    from workers.tasks import task_module
+    from workers.build import task_module
 
     module = task_module(task)
     model = module.build_model(recipe_for(task))
@@ -143,8 +143,7 @@ def config_bytes(
     included). On a CPU, counted instead: the data, and per config its weights, gradients and
     optimizer state after a step (activations not counted)."""
     # torch: only where training runs, never in the API process
-    from workers.optimizers import make_optimizer
-    from workers.tasks import task_module
+    from workers.build import make_optimizer, task_module
 
     module = task_module(task)
     data = module.load_data(recipe, data_dir)
@@ -278,7 +277,7 @@ def _model_floats(task: str, recipe_json: str, data_dir: str | None) -> tuple[in
     """(parameters, activations of one training batch) of one model: every leaf module's output
     summed over a forward pass of ``batch_size`` zeros shaped as the task's inputs."""
     # torch: only where training runs, never in the API process
-    from workers.tasks import task_module
+    from workers.build import task_module
 
     recipe = json.loads(recipe_json)
     module = task_module(task)
@@ -350,6 +349,6 @@ def update_path(optimizer: str) -> str:
     """How a fused batch of ``optimizer`` is updated: ``"batched"``, one pass per stacked tensor
     (the catalog names a batched step), else ``"groups"``, one parameter group per model."""
     # torch: only where training runs, never in the API process
-    from workers.optimizers import has_batched
+    from workers.build import has_batched
 
     return "batched" if has_batched(optimizer) else "groups"

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from workers.registry import TASKS, recipe_for
+from workers.catalog import TASKS, recipe_for
 
 
 @dataclass
@@ -162,7 +162,7 @@ def train_models(
 
     ``path`` is how the optimizer updates them: ``"groups"``, one parameter group per model
     (any optimizer); ``"batched"``, the optimizer's batched step over the stacked tensors
-    (:func:`workers.optimizers.make_batched_optimizer`; fused models only).
+    (:func:`workers.build.make_batched_optimizer`; fused models only).
 
     ``epochs`` stops the run after that many epochs of the recipe's schedule (a rung of
     successive halving): the learning-rate schedule is still the full recipe's, so the result
@@ -181,8 +181,7 @@ def train_models(
     import torch
 
     # torch: only where training runs, never in the API process
-    from workers.optimizers import make_batched_optimizer, make_optimizer
-    from workers.tasks import task_module
+    from workers.build import make_batched_optimizer, make_optimizer, task_module
 
     start = time.perf_counter()
     info = TASKS[task]

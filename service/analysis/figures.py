@@ -9,7 +9,7 @@ import numpy as np
 
 from service.analysis.comparison import Comparison
 from service.analysis.landscape import LandscapeDetail
-from workers.registry import Metric, format_score
+from workers.catalog import Metric, format_score
 
 REDDI_OPTIMIZERS = ("adam", "amsgrad", "delayed_adam", "avagrad")
 

@@ -35,7 +35,7 @@ from service.analysis.figures import (
 from service.analysis.landscape import LandscapeDetail
 from service.analysis.replay import Cost
 from service.analysis.suite import ALL_SEARCHERS
-from workers.registry import format_score
+from workers.catalog import format_score
 
 
 def _trials(value: float | None, budget: int) -> str:

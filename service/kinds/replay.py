@@ -27,7 +27,7 @@ from service.kinds import JobKind, Limits, Links, Outcome, Progress, RunContext
 from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, ReplayRun, ReplaySearcher
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState
-from workers.registry import OPTIMIZERS, TASKS
+from workers.catalog import OPTIMIZERS, TASKS
 
 
 class ReplaySpec(BaseModel):

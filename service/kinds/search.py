@@ -35,7 +35,7 @@ from service.specs import (
     default_space,
 )
 from service.states import JobState
-from workers.registry import TASKS
+from workers.catalog import TASKS
 
 EXAMPLE = {
     "kind": "search",

@@ -52,7 +52,7 @@ from service.specs import (
     default_space,
     task_metric,
 )
-from workers.registry import TASKS
+from workers.catalog import TASKS
 from workers.trainer import TrialResult
 
 Node = tuple[int, int]

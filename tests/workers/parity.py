@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from workers.build import make_optimizer
 from workers.optimizers import (
     AdaBelief,
     AdaBound,
@@ -27,7 +28,6 @@ from workers.optimizers import (
     AvaGrad,
     AvaGradW,
     DelayedAdam,
-    make_optimizer,
 )
 
 STEPS = 150

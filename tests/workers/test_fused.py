@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from workers.catalog import OPTIMIZERS, recipe_for
 from workers.fused import can_fuse, train_fused
-from workers.registry import OPTIMIZERS, recipe_for
 from workers.trainer import train_one
 
 # well-behaved configs (chaotic ones at the edge of divergence amplify rounding differences)
@@ -91,8 +91,8 @@ def test_a_fused_batch_is_as_wide_as_the_memory_budget_allows() -> None:
 
 
 def test_the_memory_a_config_adds_is_its_weights_gradients_and_optimizer_state_on_a_cpu() -> None:
+    from workers.build import task_module
     from workers.fused import config_bytes
-    from workers.tasks import task_module
 
     recipe = recipe_for("digits-mlp")
     params = sum(p.numel() for p in task_module("digits-mlp").build_model(recipe).parameters())

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from tests.workers.parity import STEPS, cases, max_abs_diff
-from workers.optimizers import AdaBelief, AdaBound, AdaShift, AvaGrad, AvaGradW, DelayedAdam, make_optimizer
-from workers.registry import OPTIMIZERS
+from workers.build import make_optimizer
+from workers.catalog import OPTIMIZERS
+from workers.optimizers import AdaBelief, AdaBound, AdaShift, AvaGrad, AvaGradW, DelayedAdam
 
 HAND_WRITTEN = [AvaGrad, AvaGradW, AdaBelief, DelayedAdam, AdaBound, AdaShift]
 

@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workers.registry import TASKS
-from workers.tasks import DataMissingError, task_module
+from workers.build import task_module
+from workers.catalog import TASKS
+from workers.tasks import DataMissingError
 from workers.trainer import train_one
 
 CPU_TASKS = ["digits-mlp", "digits-cnn", "breast-cancer-mlp", "char-lm", "mnist5k-mlp", "mnist5k-cnn"]
