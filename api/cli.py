@@ -216,9 +216,9 @@ def dashboard(
 ) -> None:
     """Open optuna-dashboard on tunecost's database: every job is a study there."""
     # a command imports its service only when it runs: the client commands stay light
+    from service.dashboard import backfill_sweeps
     from service.dashboard import serve as serve_dashboard
     from service.db import upgrade
-    from service.studies import backfill_sweeps
 
     settings = get_settings()
     url = settings.resolved_database_url

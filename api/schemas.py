@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from service import kinds
 from service.analysis.comparison import Comparison
 from service.analysis.landscape import LandscapeDetail, LandscapeSummary
-from service.jobs import BestConfig, BestPoint, CurvePoint, Progress
+from service.bests import BestConfig
+from service.jobs import CurvePoint
+from service.kinds import BestPoint, Progress
 from service.landscapes import LandscapeImport
 from service.models import Job, Trial
 from service.specs import task_metric

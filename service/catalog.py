@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from search_spaces import NAMED_GRIDS, SEARCHERS
 from service.analysis.replay import PRUNER_CATALOG, PrunerSpec
-from service.kinds.search import SCHEDULERS, SchedulerSpec
+from service.kinds.search.spec import SCHEDULERS, SchedulerSpec
 from workers.catalog import OPTIMIZERS, RECIPE_OPTIONS, TASKS, plugin_errors
 
 

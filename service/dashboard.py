@@ -5,6 +5,9 @@ a study, edit a note, tell a trial, upload or delete an artifact) is a POST, PUT
 DELETE on its ``/api`` routes, and every page and read is a GET. :func:`read_only` is a small
 WSGI middleware that answers the former with 403 and ``{"reason": ...}`` (the message the
 dashboard shows in its snackbar) before optuna-dashboard sees them, so nothing is written.
+
+:func:`backfill_sweeps` writes, before the dashboard opens, the study of every sweep that
+finished before sweeps wrote studies.
 """
 
 from __future__ import annotations
@@ -12,6 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import optuna
+from sqlalchemy import select
+
+from service import kinds
+from service.db import session_scope
+from service.models import Job, Landscape
+from service.states import JobState
+from service.studies import write_sweep
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -112,3 +124,27 @@ def serve(url: str, artifacts_dir: Any, *, host: str, port: int, readonly: bool 
     from bottle import run
 
     run(dashboard_app(url, artifacts_dir, readonly=readonly), host=host, port=port, quiet=True)
+
+
+def backfill_sweeps(url: str) -> list[str]:
+    """Write the study of every finished sweep that has none (sweeps that finished before
+    sweeps wrote studies) or only part of its nodes (a write that was stopped): the dashboard
+    then lists them whole. Returns the studies written."""
+
+    with session_scope(url) as session:
+        sweeps = []
+        for job in session.scalars(select(Job).where(Job.state == JobState.SUCCEEDED)):
+            landscape_id = kinds.links(job).landscape_id
+            landscape = None if landscape_id is None else session.get(Landscape, landscape_id)
+            if job.study_name and landscape is not None:
+                sweeps.append((job.id, job.study_name, landscape.id, landscape.grid.size))
+    if not sweeps:
+        return []
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    have = {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(url, include_best_trial=False)}
+    written = []
+    for job_id, name, landscape_id, nodes in sweeps:
+        if have.get(name) != nodes:  # none yet, or part-written by a run that was stopped
+            write_sweep(url, name, landscape_id, job_id)
+            written.append(name)
+    return written

@@ -6,7 +6,7 @@ Every job kind is a study named ``tunecost-job-<id>`` in the service's database:
   parameters ``alpha`` and ``epsilon`` as real floats on log distributions, so the dashboard's
   contour plot over them is the paper's Figure 1; the value is the node's mean score over the
   seeds, a node that failed everywhere a failed trial;
-* a **search** is the study its sampler runs on (:mod:`service.tune_search`), with ``alpha`` and
+* a **search** is the study its sampler runs on (:mod:`service.kinds.search.experiment`), with ``alpha`` and
   ``epsilon`` added to each trial beside the grid indices the sampler needs;
 * a **replay** carries its figures and table as artifacts (:func:`attach_replay`: the files
   its kind wrote with :func:`service.comparisons.write_report`).
@@ -27,14 +27,10 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import TrialState, create_trial
-from sqlalchemy import select
 
-from service import kinds
 from service.analysis.comparison import Comparison
 from service.db import session_scope
 from service.landscapes import detail
-from service.models import Job, Landscape
-from service.states import JobState
 
 log = logging.getLogger(__name__)
 
@@ -170,27 +166,3 @@ def attach_replay(
     for path in files:
         if path.name not in attached:
             upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=study)
-
-
-def backfill_sweeps(url: str) -> list[str]:
-    """Write the study of every finished sweep that has none (sweeps that finished before
-    sweeps wrote studies) or only part of its nodes (a write that was stopped): the dashboard
-    then lists them whole. Returns the studies written."""
-
-    with session_scope(url) as session:
-        sweeps = []
-        for job in session.scalars(select(Job).where(Job.state == JobState.SUCCEEDED)):
-            landscape_id = kinds.links(job).landscape_id
-            landscape = None if landscape_id is None else session.get(Landscape, landscape_id)
-            if job.study_name and landscape is not None:
-                sweeps.append((job.id, job.study_name, landscape.id, landscape.grid.size))
-    if not sweeps:
-        return []
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    have = {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(url, include_best_trial=False)}
-    written = []
-    for job_id, name, landscape_id, nodes in sweeps:
-        if have.get(name) != nodes:  # none yet, or part-written by a run that was stopped
-            write_sweep(url, name, landscape_id, job_id)
-            written.append(name)
-    return written

@@ -16,8 +16,8 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from search_spaces import SEARCHERS
+from service import bests, kinds, studies
 from service import jobs as job_service
-from service import kinds, studies
 from service import landscapes as landscape_service
 from service.analysis.fidelity import Fidelity
 from service.analysis.replay import PrunerSpec
@@ -390,7 +390,7 @@ class QuickstartReport(BaseModel):
     error: str | None
     study_name: str
     curve: list[job_service.CurvePoint]
-    best: job_service.BestConfig | None
+    best: bests.BestConfig | None
     reference_error: float | None
     reference_source: str | None
     database: str
@@ -407,7 +407,7 @@ def quickstart(
     with session_scope(url) as session:
         best = None
         if job.state == JobState.SUCCEEDED:
-            best = job_service.best_config(session, spec.task, spec.optimizer, recipe_hash=spec.recipe_hash)
+            best = bests.best_config(session, spec.task, spec.optimizer, recipe_hash=spec.recipe_hash)
         return QuickstartReport(
             job_id=job.id,
             state=JobState(job.state),

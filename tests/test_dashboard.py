@@ -10,14 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from service.dashboard import REFUSAL, dashboard_app
+from service.dashboard import REFUSAL, backfill_sweeps, dashboard_app
 from service.kinds.replay import ReplaySpec
 from service.kinds.search import SearchSpec
 from service.kinds.sweep import SweepSpec
 from service.runner import JobRunner
 from service.settings import Settings
 from service.states import JobState
-from service.studies import backfill_sweeps
 from tests import db
 from tests.wsgi import call as _call
 

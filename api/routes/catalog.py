@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import SessionDep
 from api.schemas import BestConfigPublic, CatalogPublic
+from service import bests
 from service import catalog as catalog_service
-from service import jobs as job_service
 from service.specs import task_metric
 
 router = APIRouter(tags=["catalog"])
@@ -44,5 +44,5 @@ def best_config(
         ),
     ] = None,
 ) -> BestConfigPublic:
-    best = job_service.recommended(session, task, optimizer, recipe_hash=recipe_hash)
+    best = bests.recommended(session, task, optimizer, recipe_hash=recipe_hash)
     return BestConfigPublic.model_validate({**best.model_dump(), "metric": task_metric(task)})

@@ -14,7 +14,7 @@ from api.schemas import CurvePoint, CurvePublic, JobPublic, JobsPublic, TrialPub
 from service import jobs as job_service
 from service.db import Session
 from service.kinds import Limits
-from service.kinds.search import EXAMPLE as SEARCH_EXAMPLE
+from service.kinds.search.spec import EXAMPLE as SEARCH_EXAMPLE
 from service.models import Job
 from service.states import JobState
 

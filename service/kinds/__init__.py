@@ -7,205 +7,35 @@ means (:meth:`JobKind.finish`). The runner (:mod:`service.runner`) only claims j
 their leases, heartbeats, relays cancellation and dispatches here; the API builds its
 request body from :func:`spec_union`. Adding a kind is one module plus one line in
 ``_BUILTIN`` (or one :func:`register` call). See docs/ARCHITECTURE.md, "Job kinds".
+
+The contract is :mod:`service.kinds.base` (what kinds import) and the registry
+:mod:`service.kinds.registry` (what names them); this package re-exports both.
 """
 
-from __future__ import annotations
+from service.kinds.base import (
+    BestPoint,
+    JobKind,
+    Limits,
+    Links,
+    Outcome,
+    Progress,
+    RunContext,
+)
+from service.kinds.registry import get, kinds, links, register, spec_union, unregister, warnings
 
-import importlib
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union
-
-from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
-
-from service.errors import InvalidField
-from service.models import Job
-from service.settings import Settings
-from service.states import JobState
-
-SpecT = TypeVar("SpecT", bound=BaseModel)
-ResultT = TypeVar("ResultT", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The server's limits a spec is admitted under."""
-
-    budget_cap: int | None = None
-    grid_cap: int | None = None
-
-    def check_budget(self, budget: int) -> None:
-        if self.budget_cap is not None and budget > self.budget_cap:
-            raise InvalidField("budget", f"{budget} is over this server's cap of {self.budget_cap}")
-
-    def check_grid(self, size: float) -> None:
-        """A grid of ``size`` nodes (inf: a continuous box, which has no nodes to cap)."""
-        if self.grid_cap is not None and size != float("inf") and size > self.grid_cap:
-            raise InvalidField(
-                "space", f"{int(size)} grid nodes is over this server's cap of {self.grid_cap}"
-            )
-
-
-@dataclass
-class RunContext:
-    """What a running job may use. ``attempt`` > 1 means a resume after a runner died."""
-
-    url: str
-    settings: Settings
-    job_id: int
-    study_name: str
-    attempt: int
-    stop: threading.Event  # set on cancellation or a lost lease: stop soon, keep what is done
-    on_progress: Callable[[int, int | None], None] | None = None  # (done, total)
-
-    def progress(self, done: int, total: int | None = None) -> None:
-        if self.on_progress is not None:
-            self.on_progress(done, total)
-
-
-class BestPoint(BaseModel):
-    alpha: float
-    epsilon: float
-    error: float
-    trial: int | None = Field(
-        description="Its trial number (distinct configs, from 1); null for a grid node."
-    )
-    optuna_trial: int | None = Field(
-        None,
-        description="The same trial's number in the job's Optuna study (from 0, cached answers counted).",
-    )
-
-
-class Progress(BaseModel):
-    """What a job has evaluated so far (``trials_done``: distinct configs, or grid nodes) and the best of it."""
-
-    trials_done: int = 0
-    best: BestPoint | None = None
-    missing: int | None = None  # a sweep: grid nodes not yet trained with every first-pass seed
-    total: int | None = None  # what trials_done counts towards: a budget, grid nodes, replay runs
-    unit: str = "trials"  # what trials_done counts: trials, nodes or runs
-
-
-class Links(BaseModel):
-    """Where a job's product is, for the faces to link to."""
-
-    landscape_id: int | None = Field(None, description="The landscape a sweep stored.")
-    report_url: str | None = Field(None, description="A replay's report page.")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    state: JobState
-    error: str | None = None
-
-
-class JobKind(Generic[SpecT, ResultT]):
-    """The contract of a job kind. Subclasses set ``name``, ``spec_model``, ``result_model``
-    and implement :meth:`run`; the other methods have defaults."""
-
-    name: ClassVar[str]
-    spec_model: ClassVar[type[BaseModel]]
-    result_model: ClassVar[type[BaseModel]]
-
-    def parse_spec(self, data: dict[str, Any]) -> SpecT:
-        return self.spec_model.model_validate(data)  # type: ignore[return-value]
-
-    def admit(self, session: Session, job: Job, spec: SpecT, limits: Limits) -> None:
-        """Checks that need the database or the server's limits (raise ``InvalidField``), and
-        the job's subject: its ``task``, ``optimizer``, ``searcher``, ``recipe_hash`` columns
-        or its link rows. ``job`` is flushed (it has an id) and uncommitted."""
-
-    def total(self, spec: SpecT) -> int | None:
-        """Units of progress the job reports (trials, configs, runs), if known up front."""
-        return None
-
-    def run(self, ctx: RunContext, spec: SpecT) -> ResultT:
-        raise NotImplementedError
-
-    def finish(self, ctx: RunContext, spec: SpecT, result: ResultT) -> tuple[ResultT, Outcome]:
-        """After :meth:`run` returned without cancellation: the final result and state."""
-        return result, Outcome(JobState.SUCCEEDED)
-
-    def progress(self, session: Session, job: Job) -> Progress | None:
-        """The job's progress and best, for a kind that does not record trials; None: count
-        its trials (``service.jobs.progress``)."""
-        return None
-
-    def result_of(self, job: Job) -> ResultT | None:
-        """The job's stored ``result``, read through :attr:`result_model`; None before it has one."""
-        return None if job.result is None else self.result_model.model_validate(job.result)  # type: ignore[return-value]
-
-    def links(self, job: Job) -> Links:
-        """Where the job's product is (its landscape, its report); none by default."""
-        return Links()
-
-    def warnings(self, job: Job) -> list[str]:
-        """What a user should know of a job that is valid but may not do what its spec suggests."""
-        return []
-
-
-_BUILTIN: dict[str, str] = {
-    "search": "service.kinds.search:KIND",
-    "sweep": "service.kinds.sweep:KIND",
-    "replay": "service.kinds.replay:KIND",
-}
-_registered: dict[str, JobKind[Any, Any]] = {}
-_lock = threading.Lock()
-
-
-def _load(path: str) -> JobKind[Any, Any]:
-    module, _, attribute = path.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
-def kinds() -> dict[str, JobKind[Any, Any]]:
-    """Every kind by name: the built-ins first, then those registered at run time."""
-    with _lock:
-        for name, path in _BUILTIN.items():
-            if name not in _registered:
-                _registered[name] = _load(path)
-        return dict(_registered)
-
-
-def get(name: str) -> JobKind[Any, Any]:
-    found = kinds().get(name)
-    if found is None:
-        raise ValueError(f"unknown job kind {name!r}; known: {sorted(kinds())}")
-    return found
-
-
-def links(job: Job) -> Links:
-    """Where a job's product is, by its kind (none for a kind no longer registered)."""
-    kind = kinds().get(job.kind)
-    return Links() if kind is None else kind.links(job)
-
-
-def warnings(job: Job) -> list[str]:
-    kind = kinds().get(job.kind)
-    return [] if kind is None else kind.warnings(job)
-
-
-def register(kind: JobKind[Any, Any]) -> JobKind[Any, Any]:
-    """Add a kind (its spec must have ``kind: Literal[<name>]``). Apps created afterwards accept it."""
-    with _lock:
-        if kind.name in _registered or kind.name in _BUILTIN:
-            raise ValueError(f"job kind {kind.name!r} is already registered")
-        _registered[kind.name] = kind
-    return kind
-
-
-def unregister(name: str) -> None:
-    with _lock:
-        if name in _BUILTIN:
-            raise ValueError(f"job kind {name!r} is built in")
-        _registered.pop(name, None)
-
-
-def spec_union() -> Any:
-    """Every kind's spec as one pydantic type, tagged by ``kind``: the REST body."""
-    models = tuple(kind.spec_model for kind in kinds().values())
-    if len(models) == 1:
-        return models[0]
-    return Annotated[Union[models], Field(discriminator="kind")]  # noqa: UP007 - a runtime tuple
+__all__ = [
+    "BestPoint",
+    "JobKind",
+    "Limits",
+    "Links",
+    "Outcome",
+    "Progress",
+    "RunContext",
+    "get",
+    "kinds",
+    "links",
+    "register",
+    "spec_union",
+    "unregister",
+    "warnings",
+]

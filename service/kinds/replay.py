@@ -23,7 +23,7 @@ from service.analysis.replay import Board, PrunerSpec, Run, replay
 from service.comparisons import landscape_labels, write_report
 from service.db import session_scope
 from service.errors import InvalidField
-from service.kinds import JobKind, Limits, Links, Outcome, Progress, RunContext
+from service.kinds.base import JobKind, Limits, Links, Outcome, Progress, RunContext
 from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, ReplayRun, ReplaySearcher
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState

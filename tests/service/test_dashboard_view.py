@@ -26,7 +26,7 @@ def _get(app: Any, path: str) -> Any:
 def test_the_dashboard_shows_a_grid_search_in_alpha_and_epsilon_only(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """A study as a live search writes it (tune_search.DefineByRun): the sampler's indices and
+    """A study as a live search writes it (service.kinds.search.sampler.DefineByRun): the sampler's indices and
     the real values beside them, as parameters. The error depends on epsilon alone."""
     url = settings.resolved_database_url
     study = optuna.create_study(study_name="grid-search", storage=url)
