@@ -110,9 +110,10 @@ class Landscape:
         from workers.catalog import OPTIMIZERS as CATALOG
 
         with session_scope(settings.resolved_database_url) as session:
-            ls, _matrix, per_seed = landscape_service.load_with_seeds(session, [landscape_id])[landscape_id]
+            stored = landscape_service.read_one(session, landscape_id)
+            ls = stored.row
             self.grid, self.optimizer, self.task = ls.grid, ls.optimizer, ls.task
-            self.per_seed = per_seed
+            self.per_seed = stored.seed_errors
             fresh = dict(zip(ls.reference["seeds"], ls.reference["errors"], strict=True))
             self.failure = float(landscape_service.metric_json(ls)["failure_score"])
         self.study_fresh = np.array([fresh[s] for s in FRESH[:10]])  # what the study measures e* on

@@ -50,6 +50,16 @@ def landscape_labels(landscapes: dict[int, Landscape]) -> dict[int, str]:
     return labels({i: (ls.task, ls.optimizer, ls.recipe) for i, ls in landscapes.items()})
 
 
+def linked_landscapes(session: Session, job_id: int) -> dict[int, landscape_service.Stored]:
+    """A replay job's landscapes, read whole, in the job's order."""
+    linked = session.scalars(
+        select(ReplayLandscape.landscape_id)
+        .where(ReplayLandscape.job_id == job_id)
+        .order_by(ReplayLandscape.position)
+    )
+    return landscape_service.read(session, list(linked))
+
+
 def compare(
     session: Session,
     *,
@@ -58,30 +68,25 @@ def compare(
     optimizers: list[str] | None = None,
     searchers: list[str] | None = None,
     deltas: list[float] | None = None,
+    stored: dict[int, landscape_service.Stored] | None = None,
 ) -> Comparison:
     """Tuning cost per (optimizer, searcher, delta), verdicts, profiles and landscape facts.
 
     By ``job_id`` (a replay job), or by ``task`` (+ ``optimizers``): then the newest replay
-    job covering that task is used.
+    job covering that task is used. ``stored``: the job's landscapes, where the caller has
+    read them already (:func:`linked_landscapes`).
     """
     job = replay_job(session, job_id, task)
     deltas = [float(d) for d in deltas] if deltas else [float(d) for d in job.spec["deltas"]]
-    linked = list(
-        session.scalars(
-            select(ReplayLandscape.landscape_id)
-            .where(ReplayLandscape.job_id == job.id)
-            .order_by(ReplayLandscape.position)
-        )
-    )
-    loaded = landscape_service.load_points(session, linked)
+    loaded = stored if stored is not None else linked_landscapes(session, job.id)
     if task:
-        loaded = {i: v for i, v in loaded.items() if v[0].task == task}
+        loaded = {i: v for i, v in loaded.items() if v.row.task == task}
     if optimizers:
-        loaded = {i: v for i, v in loaded.items() if v[0].optimizer in optimizers}
-    names = landscape_labels({i: ls for i, (ls, _) in loaded.items()})
+        loaded = {i: v for i, v in loaded.items() if v.row.optimizer in optimizers}
+    names = landscape_labels({i: stored.row for i, stored in loaded.items()})
     subjects = []
-    for i, (ls, points) in loaded.items():
-        metric = landscape_service.metric_of(ls)
+    for i, stored in loaded.items():
+        ls, metric = stored.row, stored.metric
         e_star_se, e_star_df = landscape_service.e_star_noise(ls)
         subjects.append(
             Subject(
@@ -92,10 +97,10 @@ def compare(
                 metric=metric.name,
                 unit=metric.unit,
                 delta_unit=metric.delta_unit,
-                errors=landscape_service.matrix(ls, points),
+                errors=stored.errors,
                 seeds=ls.seeds,
-                noise_std_median=landscape_service.noise_std_median(points),
-                resolution=resolution(landscape_service.seed_matrices(ls, points)),
+                noise_std_median=landscape_service.noise_std_median(stored.points),
+                resolution=resolution(stored.seed_errors),
                 fidelity=ls.fidelity,
                 compute=ls.compute,
                 chance=float(landscape_service.metric_json(ls)["failure_score"]),
@@ -142,8 +147,9 @@ def write_report(
     """The one place a replay's report is assembled: its comparison, its landscapes and its
     files in :func:`report_dir` (table first); ``draw`` draws its figures
     (:func:`service.analysis.report.write_files`)."""
-    comparison = compare(session, job_id=job.id)
-    landscapes = [landscape_service.detail(session, f.landscape_id) for f in comparison.landscapes]
+    stored = linked_landscapes(session, job.id)
+    comparison = compare(session, job_id=job.id, stored=stored)
+    landscapes = [stored[f.landscape_id].detail() for f in comparison.landscapes]
     task = ", ".join(dict.fromkeys(ls.task for ls in landscapes))
     files = write_files(
         comparison,

@@ -12,6 +12,8 @@ import math
 import platform
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -23,11 +25,11 @@ from search_spaces import GridSpace
 from service import VERSION
 from service.analysis.fidelity import same_rule
 from service.analysis.landscape import LandscapeDetail, LandscapeSummary
-from service.analysis.replay import Curves
+from service.analysis.replay import Board, Curves
 from service.errors import NotFound
 from service.models import Landscape, LandscapePoint
 from service.specs import recipe_hash
-from workers.catalog import METRICS, TASKS, Metric
+from workers.catalog import METRICS, OPTIMIZERS, TASKS, Metric
 
 
 def summary(ls: Landscape) -> LandscapeSummary:
@@ -169,10 +171,6 @@ def add_points(
     return best
 
 
-def _points(session: Session, landscape_id: int) -> list[LandscapePoint]:
-    return list(session.scalars(select(LandscapePoint).where(LandscapePoint.landscape_id == landscape_id)))
-
-
 def best_point(session: Session, landscape_id: int) -> LandscapePoint | None:
     """The landscape's best scored node by its mean score (ties: the first in grid order)."""
     return session.scalars(
@@ -183,56 +181,147 @@ def best_point(session: Session, landscape_id: int) -> LandscapePoint | None:
     ).first()
 
 
-def load_points(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, list[LandscapePoint]]]:
-    """Landscapes by id with their points, in the order of ``ids`` (missing ones left out)."""
-    found = {ls.id: ls for ls in session.scalars(select(Landscape).where(Landscape.id.in_(ids)))}
-    return {i: (found[i], _points(session, i)) for i in ids if i in found}
+@dataclass(frozen=True)
+class Stored:
+    """One stored landscape, read whole (:func:`read`): its row and its nodes. Every view of a
+    landscape is made from this one shape: the mean scores and per-seed errors as arrays
+    (``errors``, ``seed_errors``), its learning curves, the nodes successive halving stopped, the
+    replay engine's :class:`~service.analysis.replay.Board` (``board``) and the API's
+    :class:`~service.analysis.landscape.LandscapeDetail` (``detail``)."""
 
+    row: Landscape
+    points: list[LandscapePoint]
 
-def load_with_seeds(session: Session, ids: list[int]) -> dict[int, tuple[Landscape, np.ndarray, np.ndarray]]:
-    """Landscapes by id with their mean scores (:func:`matrix`) and per-seed errors
-    (:func:`seed_matrices`), in the order of ``ids`` (missing ones left out)."""
-    return {
-        i: (ls, matrix(ls, points), seed_matrices(ls, points))
-        for i, (ls, points) in load_points(session, ids).items()
-    }
+    @property
+    def id(self) -> int:
+        return self.row.id
 
+    @cached_property
+    def metric(self) -> Metric:
+        return metric_of(self.row)
 
-def load_curves(session: Session, ids: list[int]) -> dict[int, Any]:
-    """Each landscape's stored training (:class:`service.analysis.replay.Curves`), or None for a
-    landscape without learning curves (swept before they were recorded, or imported)."""
-    out: dict[int, Any] = {}
-    for i, (ls, points) in load_points(session, ids).items():
-        if not points or any(p.curves is None for p in points):
-            out[i] = None
-            continue
+    @cached_property
+    def errors(self) -> np.ndarray:
+        """Mean scores (alphas x epsilons); a failed or missing node scores the failure score."""
+        return matrix(self.row, self.points)
+
+    @cached_property
+    def seed_errors(self) -> np.ndarray:
+        """Per-seed errors (seeds x alphas x epsilons); NaN where a seed was not trained."""
+        return seed_matrices(self.row, self.points)
+
+    @property
+    def e_star(self) -> float:
+        return e_star(self.row, self.errors)
+
+    @cached_property
+    def curves(self) -> Curves | None:
+        """The stored training per seed and node, or None for a landscape without learning
+        curves (swept before they were recorded, or imported)."""
+        if not self.points or any(p.curves is None for p in self.points):
+            return None
+        ls = self.row
         n_a, n_e = ls.grid.shape
-        curves = [[[[] for _ in range(n_e)] for _ in range(n_a)] for _ in ls.seeds]
+        curves: list[list[list[list[float]]]] = [
+            [[[] for _ in range(n_e)] for _ in range(n_a)] for _ in ls.seeds
+        ]
         seconds = np.full((len(ls.seeds), n_a, n_e), np.nan)
-        for p in points:
+        for p in self.points:
             for s, curve in enumerate(p.curves or []):
                 curves[s][p.alpha_index][p.epsilon_index] = curve
             for s, sec in enumerate(p.seconds or []):
                 if sec is not None:
                     seconds[s, p.alpha_index, p.epsilon_index] = sec
-        out[i] = Curves(curves, seconds)
-    return out
+        return Curves(curves, seconds)
 
-
-def load_stopped(session: Session, ids: list[int]) -> dict[int, np.ndarray | None]:
-    """Per landscape, its nodes a successive-halving sweep stopped before the last rung (alphas x
-    epsilons, bool); None for a full-fidelity landscape."""
-    out: dict[int, np.ndarray | None] = {}
-    for i, (ls, points) in load_points(session, ids).items():
-        full = ls.full_fidelity
+    @cached_property
+    def stopped(self) -> np.ndarray | None:
+        """The nodes a successive-halving sweep stopped before the last rung (alphas x epsilons,
+        bool); None for a full-fidelity landscape."""
+        full = self.row.full_fidelity
         if full is None:
-            out[i] = None
-            continue
-        mask = np.zeros(ls.grid.shape, dtype=bool)
-        for p in points:
+            return None
+        mask = np.zeros(self.row.grid.shape, dtype=bool)
+        for p in self.points:
             mask[p.alpha_index, p.epsilon_index] = p.epochs is not None and p.epochs < full
-        out[i] = mask
-    return out
+        return mask
+
+    def board(self, *, observed: bool) -> Board:
+        """What the replay engine replays: the mean scores, the per-seed ones a searcher is told
+        (``observed``: seed noise or replicates), curves, stopped nodes and e*."""
+        info = OPTIMIZERS.get(self.row.optimizer)
+        return Board(
+            grid=self.row.grid,
+            errors=self.errors,
+            observed=self.seed_errors if observed else None,
+            curves=self.curves,
+            stopped=self.stopped,
+            default_point=(info.default_alpha, info.default_epsilon) if info else None,
+            failure_score=float(metric_json(self.row)["failure_score"]),
+            e_star=self.e_star,
+        )
+
+    def detail(self, *, curves: bool = False) -> LandscapeDetail:
+        """The landscape as the API serves it: matrices indexed [alpha][epsilon], None where a
+        point failed; with ``curves``, the learning curves and seconds per seed (None if not
+        recorded)."""
+        ls = self.row
+        n_a, n_e = ls.grid.shape
+        errors: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
+        stds: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
+        diverged = [[0] * n_e for _ in range(n_a)]
+        reached: list[list[int | None]] = [[None] * n_e for _ in range(n_a)]
+        per_seed: list[list[list[float | None]]] = [[[None] * n_e for _ in range(n_a)] for _ in ls.seeds]
+        learning: list[list[list[list[float]]]] = [
+            [[[] for _ in range(n_e)] for _ in range(n_a)] for _ in ls.seeds
+        ]
+        timing: list[list[list[float | None]]] = [[[None] * n_e for _ in range(n_a)] for _ in ls.seeds]
+        recorded = False
+        for p in self.points:
+            if curves and p.curves is not None:
+                recorded = True
+                for s, curve in enumerate(p.curves):
+                    learning[s][p.alpha_index][p.epsilon_index] = curve
+                for s, sec in enumerate(p.seconds or []):
+                    timing[s][p.alpha_index][p.epsilon_index] = sec
+            errors[p.alpha_index][p.epsilon_index] = p.error
+            stds[p.alpha_index][p.epsilon_index] = p.error_std
+            diverged[p.alpha_index][p.epsilon_index] = p.diverged
+            reached[p.alpha_index][p.epsilon_index] = p.epochs
+            for s, e in enumerate(p.errors):
+                per_seed[s][p.alpha_index][p.epsilon_index] = e
+        return LandscapeDetail(
+            **summary(ls).model_dump(),
+            alphas=list(ls.grid.alphas),
+            epsilons=list(ls.grid.epsilons),
+            errors=errors,
+            error_stds=stds,
+            diverged=diverged,
+            epochs=reached,
+            seed_errors=per_seed,
+            recipe=ls.recipe,
+            curves=learning if recorded else None,
+            node_seconds=timing if recorded else None,
+        )
+
+
+def read(session: Session, ids: list[int]) -> dict[int, Stored]:
+    """Landscapes by id, each read whole, in the order of ``ids`` (missing ones left out): two
+    queries however many there are (the rows, then every point of them)."""
+    rows = {ls.id: ls for ls in session.scalars(select(Landscape).where(Landscape.id.in_(ids)))}
+    points: dict[int, list[LandscapePoint]] = {i: [] for i in rows}
+    if rows:
+        query = select(LandscapePoint).where(LandscapePoint.landscape_id.in_(list(rows)))
+        for p in session.scalars(query.order_by(LandscapePoint.id)):
+            points[p.landscape_id].append(p)
+    return {i: Stored(rows[i], points[i]) for i in ids if i in rows}
+
+
+def read_one(session: Session, landscape_id: int) -> Stored:
+    found = read(session, [landscape_id]).get(landscape_id)
+    if found is None:
+        raise NotFound("Landscape")
+    return found
 
 
 def noise_std_median(points: list[LandscapePoint]) -> float | None:
@@ -255,48 +344,8 @@ def list_landscapes(
 
 
 def detail(session: Session, landscape_id: int, *, curves: bool = False) -> LandscapeDetail:
-    """A landscape as the API serves it: matrices indexed [alpha][epsilon], None where a point
-    failed; with ``curves``, the learning curves and seconds per seed (None if not recorded)."""
-    ls = session.get(Landscape, landscape_id)
-    if ls is None:
-        raise NotFound("Landscape")
-    n_a, n_e = ls.grid.shape
-    errors: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
-    stds: list[list[float | None]] = [[None] * n_e for _ in range(n_a)]
-    diverged = [[0] * n_e for _ in range(n_a)]
-    reached: list[list[int | None]] = [[None] * n_e for _ in range(n_a)]
-    per_seed: list[list[list[float | None]]] = [[[None] * n_e for _ in range(n_a)] for _ in ls.seeds]
-    learning: list[list[list[list[float]]]] = [
-        [[[] for _ in range(n_e)] for _ in range(n_a)] for _ in ls.seeds
-    ]
-    timing: list[list[list[float | None]]] = [[[None] * n_e for _ in range(n_a)] for _ in ls.seeds]
-    recorded = False
-    for p in _points(session, landscape_id):
-        if curves and p.curves is not None:
-            recorded = True
-            for s, curve in enumerate(p.curves):
-                learning[s][p.alpha_index][p.epsilon_index] = curve
-            for s, sec in enumerate(p.seconds or []):
-                timing[s][p.alpha_index][p.epsilon_index] = sec
-        errors[p.alpha_index][p.epsilon_index] = p.error
-        stds[p.alpha_index][p.epsilon_index] = p.error_std
-        diverged[p.alpha_index][p.epsilon_index] = p.diverged
-        reached[p.alpha_index][p.epsilon_index] = p.epochs
-        for s, e in enumerate(p.errors):
-            per_seed[s][p.alpha_index][p.epsilon_index] = e
-    return LandscapeDetail(
-        **summary(ls).model_dump(),
-        alphas=list(ls.grid.alphas),
-        epsilons=list(ls.grid.epsilons),
-        errors=errors,
-        error_stds=stds,
-        diverged=diverged,
-        epochs=reached,
-        seed_errors=per_seed,
-        recipe=ls.recipe,
-        curves=learning if recorded else None,
-        node_seconds=timing if recorded else None,
-    )
+    """``GET /v1/landscapes/{id}``: :meth:`Stored.detail` of the one landscape."""
+    return read_one(session, landscape_id).detail(curves=curves)
 
 
 def find_matching(

@@ -337,8 +337,8 @@ def run_study(
     early_id = early = early_table = None
     if plan.early_stopping is not None:
         with session_scope(url) as session:
-            stored = landscape_service.load_curves(session, landscape_ids)
-        without = [i for i in landscape_ids if stored[i] is None]
+            stored = landscape_service.read(session, landscape_ids)
+        without = [i for i in landscape_ids if stored[i].curves is None]
         if without:
             progress.note(
                 f"no early-stopping rows: landscapes {without} have no learning curves "

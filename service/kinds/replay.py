@@ -27,7 +27,7 @@ from service.kinds.base import JobKind, Limits, Links, Outcome, Progress, RunCon
 from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, ReplayRun, ReplaySearcher
 from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState
-from workers.catalog import OPTIMIZERS, TASKS
+from workers.catalog import TASKS
 
 
 class ReplaySpec(BaseModel):
@@ -256,8 +256,8 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                 )
         if spec.pruner is not None or spec.workers > 1:
             field = "pruner" if spec.pruner is not None else "workers"
-            stored = landscape_service.load_curves(session, spec.landscape_ids)
-            missing = [i for i in spec.landscape_ids if stored[i] is None]
+            stored = landscape_service.read(session, spec.landscape_ids)
+            missing = [i for i in spec.landscape_ids if stored[i].curves is None]
             if missing:
                 raise InvalidField(
                     field,
@@ -333,25 +333,14 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         ensure_ray(ctx.settings)
         start = time.perf_counter()
         with session_scope(ctx.url) as session:
-            landscapes = landscape_service.load_with_seeds(session, spec.landscape_ids)
-            stored = landscape_service.load_curves(session, spec.landscape_ids)
-            stopped = landscape_service.load_stopped(session, spec.landscape_ids)
+            landscapes = landscape_service.read(session, spec.landscape_ids)
         replay_chunk = ray.remote(num_cpus=1)(_replay_chunk)
         seeds = list(range(spec.seeds))
         # every (board, searcher) and its replay seeds, then cut into chunks of about equal cost
         work: list[tuple[int, str, Any, list[int], int | None]] = []
-        for landscape_id, (ls, matrix, per_seed) in landscapes.items():
-            info = OPTIMIZERS.get(ls.optimizer)
-            board = Board(
-                grid=ls.grid,
-                errors=matrix,
-                observed=per_seed if spec.noise == "seed" or spec.replicates else None,
-                curves=stored[landscape_id],
-                stopped=stopped[landscape_id],
-                default_point=(info.default_alpha, info.default_epsilon) if info else None,
-                failure_score=float(landscape_service.metric_json(ls)["failure_score"]),
-                e_star=landscape_service.e_star(ls, matrix),
-            )
+        for landscape_id, stored in landscapes.items():
+            ls = stored.row
+            board = stored.board(observed=spec.noise == "seed" or bool(spec.replicates))
             # (board, its replay seeds, the training seed it replicates): one landscape, or K replicates
             if spec.replicates is None:
                 parts = [(ray.put(board), seeds, None)]
@@ -386,7 +375,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
                         job_id=ctx.job_id,
                         landscape_id=landscape_id,
                         searcher=searcher,
-                        optimizer=landscapes[landscape_id][0].optimizer,
+                        optimizer=landscapes[landscape_id].row.optimizer,
                         seed=r.seed,
                         budget=spec.budget,
                         trials_to=r.trials_to,
