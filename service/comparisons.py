@@ -5,7 +5,6 @@ handed to the analysis core (:func:`service.analysis.comparison.build`, and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +15,9 @@ from service.analysis.landscape import LandscapeDetail
 from service.analysis.replay import Run
 from service.analysis.report import Drawer, draw_here, html_page, write_files
 from service.errors import NotFound
+from service.kinds.replay.spec import ReplaySpec
 from service.models import Job, Landscape, ReplayLandscape, ReplayRun
+from service.settings import Settings
 from service.states import JobState
 
 
@@ -77,7 +78,8 @@ def compare(
     read them already (:func:`linked_landscapes`).
     """
     job = replay_job(session, job_id, task)
-    deltas = [float(d) for d in deltas] if deltas else [float(d) for d in job.spec["deltas"]]
+    spec = ReplaySpec.model_validate(job.spec)
+    deltas = [float(d) for d in deltas] if deltas else list(spec.deltas)
     loaded = stored if stored is not None else linked_landscapes(session, job.id)
     if task:
         loaded = {i: v for i, v in loaded.items() if v.row.task == task}
@@ -131,22 +133,23 @@ def compare(
         deltas,
         subjects,
         groups,
-        baseline=job.spec.get("baseline"),
-        correction=job.spec.get("correction", "holm"),
-        target=job.spec.get("target"),
+        baseline=spec.baseline,
+        correction=spec.correction,
+        target=spec.target,
     )
 
 
-def report_dir(settings: Any, job_id: int) -> Path:
+def report_dir(settings: Settings, job_id: int) -> Path:
     return settings.reports_dir / f"job-{job_id}"
 
 
 def write_report(
-    session: Session, settings: Any, job: Job, draw: Drawer = draw_here
+    session: Session, settings: Settings, job: Job, draw: Drawer = draw_here
 ) -> tuple[Comparison, list[LandscapeDetail], list[Path]]:
     """The one place a replay's report is assembled: its comparison, its landscapes and its
     files in :func:`report_dir` (table first); ``draw`` draws its figures
     (:func:`service.analysis.report.write_files`)."""
+    spec = ReplaySpec.model_validate(job.spec)
     stored = linked_landscapes(session, job.id)
     comparison = compare(session, job_id=job.id, stored=stored)
     landscapes = [stored[f.landscape_id].detail() for f in comparison.landscapes]
@@ -156,14 +159,14 @@ def write_report(
         landscapes,
         report_dir(settings, job.id),
         task=task,
-        seeds=job.spec["seeds"],
-        budget=job.spec["budget"],
+        seeds=spec.seeds,
+        budget=spec.budget,
         draw=draw,
     )
     return comparison, landscapes, files
 
 
-def _report_files(session: Session, settings: Any, job: Job) -> list[Path]:
+def _report_files(session: Session, settings: Settings, job: Job) -> list[Path]:
     """The report's files as the runner wrote them; written now if it has not (a replay
     finished before reports existed, or an API that does not share the runner's home)."""
     out_dir = report_dir(settings, job.id)
@@ -172,10 +175,11 @@ def _report_files(session: Session, settings: Any, job: Job) -> list[Path]:
     return write_report(session, settings, job)[2]
 
 
-def page(session: Session, settings: Any, job_id: int) -> str:
+def page(session: Session, settings: Settings, job_id: int) -> str:
     """``GET /v1/comparisons/{job_id}/report``: the replay's report page."""
     job = replay_job(session, job_id)
-    facts = {"seeds": job.spec["seeds"], "budget": job.spec["budget"], "study_name": job.study_name}
+    spec = ReplaySpec.model_validate(job.spec)
+    facts = {"seeds": spec.seeds, "budget": spec.budget, "study_name": job.study_name}
     if job.state != JobState.SUCCEEDED:
         return html_page(job.id, job.state, None, [], **facts)
     files = _report_files(session, settings, job)
@@ -184,7 +188,7 @@ def page(session: Session, settings: Any, job_id: int) -> str:
     )
 
 
-def report_file(session: Session, settings: Any, job_id: int, name: str) -> Path:
+def report_file(session: Session, settings: Settings, job_id: int, name: str) -> Path:
     """One file of the replay's report (a figure, the CSV), by its name in the listing."""
     job = replay_job(session, job_id)
     if job.state != JobState.SUCCEEDED:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -29,8 +30,10 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.trial import TrialState, create_trial
 
 from service.analysis.comparison import Comparison
+from service.analysis.landscape import LandscapeDetail
 from service.db import session_scope
 from service.landscapes import detail
+from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -126,17 +129,18 @@ def replay_note(comparison: Comparison, table: str, report_url: str | None) -> s
 
 def attach_replay(
     url: str,
-    settings: Any,
+    settings: Settings,
     job_id: int,
     study_name: str,
-    spec: Any,
     comparison: Comparison,
-    landscapes: list[Any],
-    files: list[Any],
+    landscapes: list[LandscapeDetail],
+    files: list[Path],
+    **facts: Any,
 ) -> None:
     """A replay's report (written by its kind) as its study's artifacts (figures PNG and SVG,
     the table as text and CSV, the comparison as JSON), its note (verdicts and table) and
-    attributes. Files already attached (a finish that ran again) are not uploaded twice."""
+    attributes (``facts``: the spec's searchers, seeds and budget). Files already attached (a
+    finish that ran again) are not uploaded twice."""
     # optuna-dashboard: only in the dashboard and where a replay's report is attached
     import optuna_dashboard
     from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta, upload_artifact
@@ -151,9 +155,7 @@ def attach_replay(
         task=task,
         optimizers=[f.label for f in comparison.landscapes],
         landscape_ids=[f.landscape_id for f in comparison.landscapes],
-        searchers=spec.searchers,
-        seeds=spec.seeds,
-        budget=spec.budget,
+        **facts,
         deltas=comparison.deltas,
         delta_unit=comparison.delta_unit,
         report=f"/v1/comparisons/{job_id}/report",

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr
 
+from service.analysis.costs import Cost
 from service.analysis.estimator import (
     Pair,
     Status,
@@ -29,7 +30,7 @@ from service.analysis.estimator import (
     retarget,
     trials_to,
 )
-from service.analysis.replay import Cost, Run, delta_key
+from service.analysis.replay import Run, delta_key
 from service.analysis.statistics import (
     METHODS,
     REACHES,

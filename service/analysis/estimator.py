@@ -36,7 +36,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from service.analysis.replay import Cost, Run, delta_key
+from service.analysis.costs import Cost
+from service.analysis.replay import Run, delta_key
 from service.analysis.statistics import (
     Estimate,
     Ratio,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from service.analysis.comparison import Comparison
+from service.analysis.costs import COSTS
 from service.analysis.landscape import LandscapeDetail
 from workers.catalog import Metric, format_score
 
@@ -229,12 +230,7 @@ def curves_figure(out: Path, comparison: Comparison, x: str = "trials") -> None:
     _save(fig, out)
 
 
-COST_LABELS = {
-    "trials": "trials",
-    "epochs": "epochs",
-    "seconds": "training seconds",
-    "wallclock": "simulated wall-clock s",
-}
+COST_LABELS = {"trials": "trials", **{str(cost): info.label for cost, info in COSTS.items()}}
 
 
 def tuning_cost_figure(out: Path, comparison: Comparison, delta: float = 0.5, cost: str = "trials") -> None:

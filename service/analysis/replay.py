@@ -40,7 +40,6 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Literal
 
 import numpy as np
@@ -48,16 +47,9 @@ import optuna
 from pydantic import BaseModel, ConfigDict, Field
 
 from search_spaces import GridSpace, build_sampler
+from service.analysis.costs import COSTS, Cost, Totals
 
 Node = tuple[int, int]
-
-
-class Cost(StrEnum):
-    """What a run's trials cost, besides their number."""
-
-    EPOCHS = "epochs"
-    SECONDS = "seconds"
-    WALLCLOCK = "wallclock"
 
 
 def delta_key(delta: float) -> str:
@@ -363,7 +355,7 @@ def replay(
         if value is not None and value < best_told:
             best_told, incumbent = value, float(errors[key])
         curve.append(incumbent - e_star if math.isfinite(incumbent) else board.failure_score - e_star)
-        marks.append((epochs, seconds, clock))
+        marks.append(Totals(epochs, seconds, clock))
 
     for _ in range(max(1, workers)):
         launch(0.0)
@@ -401,10 +393,11 @@ def replay(
         pruned=pruned,
     )
     if board.curves is not None:
+        run.at = {cost: [info.measure(m) for m in marks] for cost, info in COSTS.items()}
         run.cost_to = {  # each cost when the trial that reached delta ended
-            cost: {key: None if t is None else float(marks[t - 1][k]) for key, t in reached.items()}
-            for k, cost in enumerate(Cost)
+            cost: {key: None if t is None else float(run.at[cost][t - 1]) for key, t in reached.items()}
+            for cost in COSTS
         }
-        run.at = {cost: [m[k] for m in marks] for k, cost in enumerate(Cost)}
-        run.totals = dict(zip(Cost, (epochs, seconds, clock), strict=True))
+        end_totals = Totals(epochs, seconds, clock)
+        run.totals = {cost: info.measure(end_totals) for cost, info in COSTS.items()}
     return run

@@ -24,6 +24,7 @@ from service.analysis.comparison import (
     TuningCostRow,
     Verdict,
 )
+from service.analysis.costs import COSTS, Cost
 from service.analysis.estimator import Status
 from service.analysis.figures import (
     curves_figure,
@@ -33,7 +34,6 @@ from service.analysis.figures import (
     tuning_cost_figure,
 )
 from service.analysis.landscape import LandscapeDetail
-from service.analysis.replay import Cost
 from service.analysis.suite import ALL_SEARCHERS
 from workers.catalog import format_score
 
@@ -63,17 +63,17 @@ def _cost(r: TuningCostRow, name: Cost) -> str:
     if r.costs is None:
         return ""
     c = r.costs[name]
-    digits = ".0f" if name == Cost.EPOCHS else ".3g"
+    digits = COSTS[name].digits
     return f"{c.mean:{digits}} [{c.ci[0]:{digits}}, {c.ci[1]:{digits}}]" + ("" if r.reaches else BOUNDED)
 
 
-COST_COLUMNS = ["epochs [95% CI]", "seconds [95% CI]", "wall-clock s [95% CI]", "pruned/run"]
+COST_COLUMNS = [*(info.column for info in COSTS.values()), "pruned/run"]
 
 
 def _cost_cells(r: TuningCostRow) -> list[str]:
     if r.costs is None:
         return []
-    return [*(_cost(r, cost) for cost in Cost), f"{r.pruned or 0:.1f}"]
+    return [*(_cost(r, cost) for cost in COSTS), f"{r.pruned or 0:.1f}"]
 
 
 def _short(unit: str) -> str:
@@ -425,15 +425,7 @@ CSV_COLUMNS = [
     "q75",
     "seeds",
     "budget",
-    "epochs",
-    "epochs_ci_low",
-    "epochs_ci_high",
-    "seconds",
-    "seconds_ci_low",
-    "seconds_ci_high",
-    "wallclock",
-    "wallclock_ci_low",
-    "wallclock_ci_high",
+    *(f"{cost}{part}" for cost in COSTS for part in ("", "_ci_low", "_ci_high")),
     "pruned_per_run",
 ]
 
@@ -466,7 +458,7 @@ def to_csv(comparison: Comparison) -> str:
                 r.budget,
                 *[
                     v
-                    for name in Cost
+                    for name in COSTS
                     for v in (
                         (None, None, None)
                         if r.costs is None
@@ -533,7 +525,7 @@ def write_files(
             (curves_figure, (out_dir / f"suboptimality_curves{'_' + task_name if tag else ''}", one), {})
         )
         if any(c.by_cost for c in one.curves):
-            for cost in (Cost.EPOCHS, Cost.WALLCLOCK):
+            for cost in (c for c, info in COSTS.items() if info.drawn):
                 draws.append(
                     (
                         curves_figure,
@@ -544,7 +536,7 @@ def write_files(
         with_costs = any(r.costs is not None for r in one.rows)
         for delta in one.deltas:
             draws.append((tuning_cost_figure, (out_dir / f"{tag}trials_to_{delta:g}", one, delta), {}))
-            for cost in (Cost.EPOCHS, Cost.WALLCLOCK) if with_costs else ():
+            for cost in (c for c, info in COSTS.items() if info.drawn and with_costs):
                 draws.append(
                     (tuning_cost_figure, (out_dir / f"{tag}{cost}_to_{delta:g}", one, delta, cost), {})
                 )

@@ -16,7 +16,7 @@ from service.models import Job
 _BUILTIN: dict[str, str] = {
     "search": "service.kinds.search.kind:KIND",
     "sweep": "service.kinds.sweep.kind:KIND",
-    "replay": "service.kinds.replay:KIND",
+    "replay": "service.kinds.replay.kind:KIND",
 }
 _registered: dict[str, JobKind[Any, Any]] = {}
 _lock = threading.Lock()

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from search_spaces import GridSpace
-from service.analysis.replay import Board, Cost, Curves, PrunerSpec, replay
+from service.analysis.costs import Cost
+from service.analysis.replay import Board, Curves, PrunerSpec, replay
 from service.kinds.replay import ReplaySpec
 from service.runner import JobRunner
 from service.settings import Settings

@@ -58,9 +58,9 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         landscape_id = self.links(job).landscape_id
         if landscape_id is not None:
             return self._stored_progress(session, landscape_id)
-        seeds = set(job.spec.get("seeds") or [0])
-        space = job.spec.get("space") or {}
-        size = len(space.get("alphas") or []) * len(space.get("epsilons") or [])
+        spec = self.parse_spec(job.spec)
+        seeds = set(spec.seeds)
+        size = len(spec.space.alphas) * len(spec.space.epsilons)
         latest: dict[Node, dict[int, tuple[int, float]]] = {}  # node -> seed -> (epochs, score)
         rows = session.execute(
             select(
@@ -84,7 +84,7 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
         best = min(done, key=lambda node: (-done[node][0], done[node][1], node), default=None)
         point = None
         if best is not None:
-            alpha, epsilon = space["alphas"][best[0]], space["epsilons"][best[1]]
+            alpha, epsilon = spec.space.alphas[best[0]], spec.space.epsilons[best[1]]
             point = BestPoint(alpha=alpha, epsilon=epsilon, error=done[best][1], trial=None)
         missing = max(size - len(done), 0)
         return Progress(

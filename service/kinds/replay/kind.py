@@ -10,224 +10,23 @@ are :mod:`service.analysis.comparison`, read through :mod:`service.comparisons`.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from search_spaces import SEARCHERS, SpaceError, validate_options
 from service import landscapes as landscape_service
 from service import studies
-from service.analysis.replay import Board, PrunerSpec, Run, replay
+from service.analysis.replay import Run
 from service.comparisons import landscape_labels, write_report
 from service.db import session_scope
 from service.errors import InvalidField
 from service.kinds.base import JobKind, Limits, Links, Outcome, Progress, RunContext
+from service.kinds.replay.chunks import balanced_chunks, replay_chunk
+from service.kinds.replay.spec import ReplayResult, ReplaySpec
 from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, ReplayRun, ReplaySearcher
-from service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
 from service.states import JobState
 from workers.catalog import TASKS
-
-
-class ReplaySpec(BaseModel):
-    """Run searchers x seeds against stored landscapes: lookups, no training."""
-
-    model_config = ConfigDict(
-        **SPEC_CONFIG,
-        json_schema_extra={
-            "examples": [
-                {
-                    "kind": "replay",
-                    "landscape_ids": [1, 2],
-                    "searchers": ["grid", "random", "tpe", "cmaes", "gld", "cgld"],
-                    "seeds": 100,
-                    "budget": 100,
-                }
-            ]
-        },
-    )
-
-    kind: Literal["replay"]
-    landscape_ids: list[Id] = Field(
-        min_length=1, max_length=100, description="Landscapes from sweep jobs (or imported)."
-    )
-    searchers: list[SearcherName] = Field(
-        default_factory=lambda: list(SEARCHERS),
-        min_length=1,
-        max_length=64,
-        description="Searchers to compare.",
-    )
-    seeds: int = Field(100, ge=1, le=10_000, strict=True, description="Seeds per searcher and landscape.")
-    budget: int = Field(
-        100,
-        ge=1,
-        le=MAX_INT,
-        strict=True,
-        description="Distinct configs each run may evaluate (at most the grid size).",
-    )
-    deltas: list[Annotated[float, Field(gt=0, le=100)]] = Field(
-        default_factory=lambda: [0.5, 1.0],
-        min_length=1,
-        max_length=20,
-        description="Suboptimality thresholds, in the landscapes' delta unit (points of a percentage "
-        "error; pass smaller ones for an MSE).",
-    )
-    searcher_options: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-searcher options."
-    )
-    pruner: PrunerSpec | None = Field(
-        None,
-        description="Early stopping on the landscapes' stored learning curves (service.analysis.replay): a "
-        "pruned trial costs only the epochs it ran. Needs landscapes swept with curves.",
-    )
-    workers: int = Field(
-        1,
-        ge=1,
-        le=1024,
-        description="Simulated asynchronous workers: trials run in parallel in simulated time, each "
-        "told when it finishes; gives wall-clock to delta. Needs landscapes swept with curves.",
-    )
-    baseline: str | None = Field(
-        None,
-        max_length=200,
-        description="The optimizer every verdict compares against, on each task and across tasks (a "
-        "landscape's label: its optimizer, e.g. `adam`); default: each task's first landscape.",
-    )
-    correction: Literal["holm", "fdr_bh"] = Field(
-        "holm",
-        description="The multiple-comparison correction over each family of verdicts: Holm's "
-        "step-down (family-wise error) or Benjamini-Hochberg (`fdr_bh`, false discovery rate).",
-    )
-    noise: Literal["seed", "none"] = Field(
-        "seed",
-        description="What a searcher is told: one training seed's error per config (`seed`, as a real "
-        "tuner sees), or the mean over seeds (`none`). Scored on the mean landscape either way.",
-    )
-    target: float | None = Field(
-        None,
-        ge=0,
-        le=1e12,
-        allow_inf_nan=False,
-        description="An absolute score for the shared question (trials to reach it, the same for every "
-        "optimizer; one task only); default the baseline's e* + delta.",
-    )
-    replicates: int | None = Field(
-        None,
-        ge=2,
-        le=20,
-        strict=True,
-        description="Put the training noise in the intervals: the first `replicates` training seeds "
-        "of each landscape (its sweep seeds, then its refine seeds) are its replicates, each the "
-        "landscape that one seed made; replay seed s runs on replicate s mod K, told and scored on "
-        "that seed's errors, and every interval is over the replicates (t with K - 1 degrees of "
-        "freedom). Overrides `noise`. Null: one landscape, intervals over the replay seeds only.",
-    )
-
-    @field_validator("landscape_ids")
-    @classmethod
-    def _distinct_landscapes(cls, value: list[int]) -> list[int]:
-        if len(set(value)) != len(value):
-            raise ValueError("landscape_ids must be distinct")
-        return value
-
-    @field_validator("searchers")
-    @classmethod
-    def _distinct_searchers(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("searchers must be distinct")
-        return value
-
-    @field_validator("deltas")
-    @classmethod
-    def _positive_deltas(cls, value: list[float]) -> list[float]:
-        if any(d <= 0 for d in value):
-            raise ValueError("deltas must be > 0")
-        return sorted(set(value))
-
-    @field_validator("replicates")
-    @classmethod
-    def _a_run_per_replicate(cls, value: int | None, info: ValidationInfo) -> int | None:
-        seeds = info.data.get("seeds")
-        if value is not None and seeds is not None and seeds < 2 * value:
-            raise ValueError(
-                f"{value} replicates need at least {2 * value} seeds (two runs each); got {seeds}"
-            )
-        return value
-
-    @field_validator("searcher_options")
-    @classmethod
-    def _valid_options(
-        cls, value: dict[str, dict[str, Any]], info: ValidationInfo
-    ) -> dict[str, dict[str, Any]]:
-        out = {}
-        for name, options in value.items():
-            if name not in info.data.get("searchers", []):
-                raise ValueError(f"options for {name!r}, which is not among the searchers")
-            try:
-                out[name] = validate_options(name, options)
-            except SpaceError as exc:
-                raise ValueError(str(exc)) from None
-        return out
-
-
-class ReplayResult(BaseModel):
-    runs: int = Field(0, description="Searcher runs stored (landscapes x searchers x seeds).")
-    landscape_ids: list[int] = Field(default_factory=list)
-    cancelled_after: int | None = Field(None, description="Runs stored before a cancel.")
-    seconds: float | None = Field(None, description="Wall-clock of the runs (the report not included).")
-    report_seconds: float | None = Field(None, description="Wall-clock of writing and attaching the report.")
-    report_files: list[str] = Field(
-        default_factory=list,
-        description="The report's files, attached to the study and served under /v1/comparisons/{job_id}/report.",
-    )
-
-
-CHUNKS_PER_CPU = 4  # chunks of about equal cost per CPU: the last to finish is short, so no CPU idles long
-
-
-def balanced_chunks(
-    work: list[tuple[int, str, Any, list[int], int | None]], cpus: int
-) -> list[tuple[int, str, Any, list[int], int | None]]:
-    """``work`` -- (landscape, searcher, board, replay seeds, replicate) -- cut into chunks of about
-    equal expected cost, costliest first, so ``cpus`` workers finish together.
-
-    A run's cost is its searcher's machinery per trial (``SearcherInfo.cost_ms``: TPE's is 24x
-    grid's) and the same budget for every run, so a chunk of TPE holds fewer seeds than one of
-    random search. About :data:`CHUNKS_PER_CPU` chunks per CPU; costliest first is the
-    longest-processing-time rule, whose makespan is within 4/3 of the best."""
-    cost = {searcher: SEARCHERS[searcher].cost_ms for _, searcher, _, _, _ in work}
-    total = sum(cost[searcher] * len(seeds) for _, searcher, _, seeds, _ in work)
-    target = total / (cpus * CHUNKS_PER_CPU)
-    chunks = []
-    for landscape_id, searcher, board, seeds, replicate in work:
-        size = max(1, round(target / cost[searcher]))
-        chunks += [
-            (landscape_id, searcher, board, seeds[lo : lo + size], replicate)
-            for lo in range(0, len(seeds), size)
-        ]
-    return sorted(chunks, key=lambda c: -cost[c[1]] * len(c[3]))  # stable: ties keep their order
-
-
-def _replay_chunk(
-    board: Board,
-    searcher: str,
-    options: dict[str, Any],
-    seeds: list[int],
-    budget: int,
-    deltas: list[float],
-    pruner: PrunerSpec | None,
-    workers: int,
-    replicate: int | None = None,
-) -> list[Run]:
-    """Runs of one (landscape or replicate, searcher) over some replay seeds: one Ray task."""
-    runs = [
-        replay(searcher, board, s, budget, deltas, options=options, pruner=pruner, workers=workers)
-        for s in seeds
-    ]
-    for run in runs:
-        run.replicate = replicate
-    return runs
 
 
 class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
@@ -334,7 +133,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         start = time.perf_counter()
         with session_scope(ctx.url) as session:
             landscapes = landscape_service.read(session, spec.landscape_ids)
-        replay_chunk = ray.remote(num_cpus=1)(_replay_chunk)
+        remote_chunk = ray.remote(num_cpus=1)(replay_chunk)
         seeds = list(range(spec.seeds))
         # every (board, searcher) and its replay seeds, then cut into chunks of about equal cost
         work: list[tuple[int, str, Any, list[int], int | None]] = []
@@ -352,7 +151,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         pending: dict[Any, tuple[int, str]] = {}
         for landscape_id, searcher, ref_board, chunk, replicate in balanced_chunks(work, cpus):
-            ref = replay_chunk.remote(
+            ref = remote_chunk.remote(
                 ref_board,
                 searcher,
                 spec.searcher_options.get(searcher, {}),
@@ -404,8 +203,9 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
             comparison, landscapes, files = write_report(
                 session, ctx.settings, session.get(Job, ctx.job_id), draw=draw_on_cluster
             )
+        facts = {"searchers": spec.searchers, "seeds": spec.seeds, "budget": spec.budget}
         studies.attach_replay(
-            ctx.url, ctx.settings, ctx.job_id, ctx.study_name, spec, comparison, landscapes, files
+            ctx.url, ctx.settings, ctx.job_id, ctx.study_name, comparison, landscapes, files, **facts
         )
         written = {"report_files": [p.name for p in files], "report_seconds": time.perf_counter() - start}
         return result.model_copy(update=written), Outcome(JobState.SUCCEEDED)
