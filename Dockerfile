@@ -15,6 +15,7 @@ COPY service ./service
 COPY workers ./workers
 COPY search_spaces ./search_spaces
 COPY migrations ./migrations
+COPY tunecost ./tunecost
 
 FROM base AS api
 RUN pip install .

@@ -15,17 +15,16 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
-
-from api.deps import authorize, require_reader
-from api.guards import RequestGuard, json_safe
-from api.routes import catalog, jobs, landscapes
-from api.schemas import Health
-from service import VERSION, kinds
-from service.db import ping, upgrade
-from service.errors import Conflict, Forbidden, InvalidField, NotFound
-from service.ray_session import shutdown_ray
-from service.runner import JobRunner
-from service.settings import Settings, get_settings
+from tunecost.api.deps import authorize, require_reader
+from tunecost.api.guards import RequestGuard, json_safe
+from tunecost.api.routes import catalog, jobs, landscapes
+from tunecost.api.schemas import Health
+from tunecost.service import VERSION, kinds
+from tunecost.service.db import ping, upgrade
+from tunecost.service.errors import Conflict, Forbidden, InvalidField, NotFound
+from tunecost.service.ray_session import shutdown_ray
+from tunecost.service.runner import JobRunner
+from tunecost.service.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

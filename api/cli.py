@@ -29,13 +29,12 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
-
-from api.client import TunecostClient, TunecostError, format_detail
-from api.schemas import CurvePoint, JobPublic
-from service.errors import TunecostError as ServiceError
-from service.settings import get_settings
-from service.specs import task_metric
-from workers.catalog import format_score
+from tunecost.api.client import TunecostClient, TunecostError, format_detail
+from tunecost.api.schemas import CurvePoint, JobPublic
+from tunecost.service.errors import TunecostError as ServiceError
+from tunecost.service.settings import get_settings
+from tunecost.service.specs import task_metric
+from tunecost.workers.catalog import format_score
 
 app = typer.Typer(help="tunecost: what does it cost to tune this optimizer?", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -161,7 +160,7 @@ def serve(
     import uvicorn
 
     # the server: only `serve`
-    from api.app import create_app
+    from tunecost.api.app import create_app
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     uvicorn.run(create_app(run_jobs=runner), host=host, port=port)
@@ -176,9 +175,9 @@ def runner_cmd(
     SIGTERM or Ctrl-C stops it after the job in hand is cancelled (its finished trials stay);
     it then disconnects from Ray."""
     # a command imports its service only when it runs: the client commands stay light
-    from service.db import upgrade
-    from service.ray_session import shutdown_ray
-    from service.runner import JobRunner
+    from tunecost.service.db import upgrade
+    from tunecost.service.ray_session import shutdown_ray
+    from tunecost.service.runner import JobRunner
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = get_settings()
@@ -216,9 +215,9 @@ def dashboard(
 ) -> None:
     """Open optuna-dashboard on tunecost's database: every job is a study there."""
     # a command imports its service only when it runs: the client commands stay light
-    from service.dashboard import backfill_sweeps
-    from service.dashboard import serve as serve_dashboard
-    from service.db import upgrade
+    from tunecost.service.dashboard import backfill_sweeps
+    from tunecost.service.dashboard import serve as serve_dashboard
+    from tunecost.service.db import upgrade
 
     settings = get_settings()
     url = settings.resolved_database_url
@@ -237,7 +236,7 @@ def dashboard(
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
     # a command imports its service only when it runs: the client commands stay light
-    from service.db import current_revision, upgrade
+    from tunecost.service.db import current_revision, upgrade
 
     url = get_settings().resolved_database_url
     upgrade(url, revision)
@@ -249,7 +248,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0002.")]) -> None:
     """Take the database back to REVISION (converting what later revisions changed)."""
     # a command imports its service only when it runs: the client commands stay light
-    from service.db import current_revision, downgrade
+    from tunecost.service.db import current_revision, downgrade
 
     url = get_settings().resolved_database_url
     downgrade(url, revision)
@@ -260,7 +259,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
 def db_current() -> None:
     """Print the database's current revision."""
     # a command imports its service only when it runs: the client commands stay light
-    from service.db import current_revision
+    from tunecost.service.db import current_revision
 
     typer.echo(current_revision(get_settings().resolved_database_url) or "empty")
 
@@ -449,7 +448,7 @@ def catalog(
             )
     if found is None:
         # a command imports its service only when it runs: the client commands stay light
-        from service.catalog import installed as installed_catalog
+        from tunecost.service.catalog import installed as installed_catalog
 
         catalog_here = installed_catalog()
         found = catalog_here if isinstance(catalog_here, dict) else catalog_here.model_dump()
@@ -534,7 +533,7 @@ def figure_reddi(
 ) -> None:
     """The synthetic problem of the paper's Eq. 11 (Figure 3): Adam fails, Delayed Adam and AvaGrad converge."""
     # a command imports its service only when it runs: the client commands stay light
-    from service.analysis.figures import reddi_figure
+    from tunecost.service.analysis.figures import reddi_figure
 
     results = reddi_figure(Path(out), steps=steps, lr=lr, seed=seed)
     typer.echo(f"{'optimizer':14} mean F'(w)^2 over the last 10% of {steps} steps")
@@ -649,8 +648,8 @@ def study(
     Everything stays in the database (landscapes, replays, jobs) for the API and the dashboard.
     """
     # a command imports its service only when it runs: the client commands stay light
-    from service import study as study_service
-    from service.analysis.report import tuning_cost_table
+    from tunecost.service import study as study_service
+    from tunecost.service.analysis.report import tuning_cost_table
 
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -729,8 +728,8 @@ def quickstart(
     Prints the curve and the best config; the job stays in the database for the API and the dashboard.
     """
     # a command imports its service only when it runs: the client commands stay light
-    from service import study as study_service
-    from service.kinds.search import SearchSpec
+    from tunecost.service import study as study_service
+    from tunecost.service.kinds.search import SearchSpec
 
     logging.basicConfig(level=logging.WARNING)
     spec = SearchSpec(task=task, optimizer=optimizer, searcher=searcher, budget=budget, seed=seed)

@@ -1,6 +1,6 @@
 """Python client for the tunecost REST API (httpx).
 
-from api.client import TunecostClient
+from tunecost.api.client import TunecostClient
 
 client = TunecostClient()                     # TUNECOST_URL or http://127.0.0.1:8000
 job = client.submit(task="digits-mlp", optimizer="adam", searcher="tpe", budget=12)
@@ -8,7 +8,7 @@ job = client.wait(job.id)                     # progress bar on stderr; job.stat
 client.curve(job.id)                          # [CurvePoint(trial=1, alpha=..., suboptimality=...), ...]
 client.best_config("digits-mlp", "adam")      # BestConfigPublic(alpha=..., epsilon=..., error=..., job_id=...)
 
-Answers are the API's own response models (:mod:`api.schemas`), so an editor knows their
+Answers are the API's own response models (:mod:`tunecost.api.schemas`), so an editor knows their
 fields; ``.model_dump()`` gives the JSON as a dict.
 """
 
@@ -20,8 +20,7 @@ import time
 from typing import Any
 
 import httpx
-
-from api.schemas import (
+from tunecost.api.schemas import (
     BestConfigPublic,
     CatalogPublic,
     CurvePoint,
@@ -32,7 +31,7 @@ from api.schemas import (
     TrialPublic,
     TrialsPublic,
 )
-from service.states import FINISHED
+from tunecost.service.states import FINISHED
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 

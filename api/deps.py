@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from service.db import Session, session_scope
-from service.settings import Settings
-from service.specs import MAX_INT
+from tunecost.service.db import Session, session_scope
+from tunecost.service.settings import Settings
+from tunecost.service.specs import MAX_INT
 
 # Ids and offsets fit the database's 32-bit integers: a larger one is a 422, not an overflow.
 PathId = Annotated[int, Path(ge=1, le=MAX_INT)]
@@ -40,7 +39,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 def _caller(settings: Settings, scheme: str, secret: str) -> str | tuple[int, str]:
     """Who presents ``scheme`` and ``secret``: the owner name (a named token's name, else its
-    digest; see :func:`service.settings.split_token`), or (status, detail) to refuse it with."""
+    digest; see :func:`tunecost.service.settings.split_token`), or (status, detail) to refuse it with."""
     if scheme.lower() != "bearer" or not secret:
         return status.HTTP_401_UNAUTHORIZED, "Not authenticated"
     found = settings.identity(secret)
@@ -60,7 +59,7 @@ def _check_token(settings: Settings, credentials: HTTPAuthorizationCredentials |
 
 
 def authorize(settings: Settings) -> Callable[[bytes | None, bool], tuple[int, str] | None] | None:
-    """The check :class:`api.guards.RequestGuard` runs before a /v1 request's body is read:
+    """The check :class:`tunecost.api.guards.RequestGuard` runs before a /v1 request's body is read:
     (status, detail) to refuse it with, or None to let it through (the route's dependency then
     names the caller). None when no token is configured."""
     if not settings.api_tokens and not settings.admin_tokens:

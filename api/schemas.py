@@ -1,6 +1,6 @@
 """Response schemas, in families: ``JobPublic`` / ``JobsPublic``, ``TrialPublic`` / ``TrialsPublic``.
 
-Request bodies are the job kinds' own specs (:mod:`service.kinds`), so the API and the
+Request bodies are the job kinds' own specs (:mod:`tunecost.service.kinds`), so the API and the
 runner validate a job the same way. Read models the service already types (curve points,
 best configs, landscapes, comparisons) are served as they are.
 """
@@ -11,17 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from service import kinds
-from service.analysis.comparison import Comparison
-from service.analysis.landscape import LandscapeDetail, LandscapeSummary
-from service.bests import BestConfig
-from service.jobs import CurvePoint
-from service.kinds import BestPoint, Progress
-from service.landscapes import LandscapeImport
-from service.models import Job, Trial
-from service.specs import task_metric
-from service.states import JobState
+from tunecost.service import kinds
+from tunecost.service.analysis.comparison import Comparison
+from tunecost.service.analysis.landscape import LandscapeDetail, LandscapeSummary
+from tunecost.service.bests import BestConfig
+from tunecost.service.jobs import CurvePoint
+from tunecost.service.kinds import BestPoint, Progress
+from tunecost.service.landscapes import LandscapeImport
+from tunecost.service.models import Job, Trial
+from tunecost.service.specs import task_metric
+from tunecost.service.states import JobState
 
 __all__ = [
     "BestConfigPublic",

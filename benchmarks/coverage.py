@@ -22,8 +22,7 @@ import math
 import time
 
 import numpy as np
-
-from service.analysis.statistics import correct, paired_ratio, random_effects
+from tunecost.service.analysis.statistics import correct, paired_ratio, random_effects
 
 
 def _rmst(p: float, budget: float) -> float:

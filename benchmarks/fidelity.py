@@ -2,7 +2,7 @@
 
 For each task x optimizer x epochs: one full-fidelity sweep of the optimizer's default grid
 (fused, in this process, no database), then the successive-halving landscape derived from its
-curves exactly (``service.analysis.fidelity.derive``: what a successive-halving sweep stores, which
+curves exactly (``tunecost.service.analysis.fidelity.derive``: what a successive-halving sweep stores, which
 ``tests/service/test_runner.py`` checks bit for bit against a real one). Prints, per (task,
 epochs): the share of the epochs successive halving trains, how many nodes within delta of the
 best it stopped early, tuning costs (restricted mean trials to delta) with 95% intervals on both landscapes per
@@ -21,14 +21,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from service.analysis.comparison import verdict
-from service.analysis.estimator import cell
-from service.analysis.fidelity import Fidelity, derive, share
-from service.analysis.replay import Board, Run, replay
-from service.specs import default_space
-from workers.catalog import TASKS, recipe_for
-from workers.fused import train_fused
+from tunecost.service.analysis.comparison import verdict
+from tunecost.service.analysis.estimator import cell
+from tunecost.service.analysis.fidelity import Fidelity, derive, share
+from tunecost.service.analysis.replay import Board, Run, replay
+from tunecost.service.specs import default_space
+from tunecost.workers.catalog import TASKS, recipe_for
+from tunecost.workers.fused import train_fused
 
 
 def sweep(

@@ -9,10 +9,10 @@ For each task, on one device and thread count:
   at that rate;
 * **one at a time**: ``train_one``, config after config (a sweep that does not fuse), per
   config, over ``--sequential-sample`` configs spread over the grid;
-* **fused**: ``workers.fused.train_fused`` over ``--configs`` configs spread over the grid,
+* **fused**: ``tunecost.workers.fused.train_fused`` over ``--configs`` configs spread over the grid,
   per config, on the path it takes by default (``--path`` forces one);
 * **fused vs bound**: fused seconds per config / bound (1.0 = at the compute bound);
-* **a sweep's chunk**: what ``workers.fused.choose_path`` makes a sweep do with these configs
+* **a sweep's chunk**: what ``tunecost.workers.fused.choose_path`` makes a sweep do with these configs
   (fused, with the update and width, or one at a time where that measures faster).
 
 Also checks, on the same device, that fused equals one config at a time in float64 on three
@@ -29,12 +29,11 @@ import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-
-from search_spaces import adabelief_grid, paper_grid
-from workers.catalog import TASKS, recipe_for
-from workers.fused import PathChoice, can_fuse, choose_path, train_fused
-from workers.tasks import DataMissingError
-from workers.trainer import train_one
+from tunecost.search_spaces import adabelief_grid, paper_grid
+from tunecost.workers.catalog import TASKS, recipe_for
+from tunecost.workers.fused import PathChoice, can_fuse, choose_path, train_fused
+from tunecost.workers.tasks import DataMissingError
+from tunecost.workers.trainer import train_one
 
 
 def matmul_peak(device: str, n: int = 2048, repeats: int = 5) -> float:
@@ -131,7 +130,7 @@ def bench_task(task: str, args: argparse.Namespace, peak: float) -> dict[str, ob
 
 
 def _choice(choice: PathChoice) -> str:
-    """What ``workers.fused.choose_path`` makes a sweep's chunk of these configs do."""
+    """What ``tunecost.workers.fused.choose_path`` makes a sweep's chunk of these configs do."""
     return f"fused ({choice.update}, width {choice.width})" if choice.mode == "fused" else "one at a time"
 
 

@@ -28,14 +28,14 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    from search_spaces import build_sampler, paper_grid
-    from service import jobs
-    from service.db import session_scope, upgrade
-    from service.kinds.search import SearchSpec
-    from service.ray_session import ensure_ray
-    from service.runner import JobRunner
-    from service.settings import Settings
-    from workers.trainer import train_one
+    from tunecost.search_spaces import build_sampler, paper_grid
+    from tunecost.service import jobs
+    from tunecost.service.db import session_scope, upgrade
+    from tunecost.service.kinds.search import SearchSpec
+    from tunecost.service.ray_session import ensure_ray
+    from tunecost.service.runner import JobRunner
+    from tunecost.service.settings import Settings
+    from tunecost.workers.trainer import train_one
 
     home = tempfile.mkdtemp(prefix="tunecost-bench-")
     settings = Settings(home=home, database_url=args.database_url, _env_file=None)

@@ -13,8 +13,7 @@ import time
 
 import numpy as np
 import optuna
-
-from search_spaces import build_sampler, paper_grid
+from tunecost.search_spaces import build_sampler, paper_grid
 
 
 def plain_loop(searcher: str, errors: np.ndarray, seed: int, budget: int) -> int:
@@ -43,13 +42,13 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-    from service import jobs
-    from service.db import session_scope, upgrade
-    from service.kinds.replay import ReplaySpec
-    from service.models import Landscape, LandscapePoint
-    from service.ray_session import ensure_ray
-    from service.runner import JobRunner
-    from service.settings import Settings
+    from tunecost.service import jobs
+    from tunecost.service.db import session_scope, upgrade
+    from tunecost.service.kinds.replay import ReplaySpec
+    from tunecost.service.models import Landscape, LandscapePoint
+    from tunecost.service.ray_session import ensure_ray
+    from tunecost.service.runner import JobRunner
+    from tunecost.service.settings import Settings
 
     rng = np.random.default_rng(0)
     ai, ei = np.meshgrid(np.arange(21), np.arange(21), indexing="ij")

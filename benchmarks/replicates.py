@@ -49,7 +49,7 @@ DELTAS = [0.5, 1.0]
 
 
 def _runs(args: tuple[Any, str, list[int], int, int | None]) -> list[Any]:
-    from service.analysis.replay import replay
+    from tunecost.service.analysis.replay import replay
 
     board, searcher, seeds, budget, replicate = args
     out = []
@@ -64,11 +64,11 @@ FRESH = list(range(1000, 1040))  # e* seeds: the study's 10 (1000-1009), the tru
 
 
 def _sweep(settings: Any, task: str, optimizer: str, seeds: list[int], recipe: dict[str, Any]) -> int:
-    from service import kinds
-    from service import landscapes as landscape_service
-    from service.db import session_scope
-    from service.kinds.sweep import Reference, SweepSpec
-    from service.study import _Silent, run_here
+    from tunecost.service import kinds
+    from tunecost.service import landscapes as landscape_service
+    from tunecost.service.db import session_scope
+    from tunecost.service.kinds.sweep import Reference, SweepSpec
+    from tunecost.service.study import _Silent, run_here
 
     spec = SweepSpec(
         kind="sweep",
@@ -105,9 +105,9 @@ class Landscape:
     """One optimizer's stored landscape: per-seed errors and its best node's fresh-seed errors."""
 
     def __init__(self, settings: Any, landscape_id: int) -> None:
-        from service import landscapes as landscape_service
-        from service.db import session_scope
-        from workers.catalog import OPTIMIZERS as CATALOG
+        from tunecost.service import landscapes as landscape_service
+        from tunecost.service.db import session_scope
+        from tunecost.workers.catalog import OPTIMIZERS as CATALOG
 
         with session_scope(settings.resolved_database_url) as session:
             stored = landscape_service.read_one(session, landscape_id)
@@ -129,8 +129,8 @@ class Landscape:
     def board(self, first: int, region_seeds: list[int], *, e_star: float | None) -> Any:
         """The landscape a study makes of these training seeds: ``first`` at every node, the
         others in the region its first pass puts near the best (the study's refinement rule)."""
-        from service.analysis.replay import Board
-        from service.kinds.sweep import Refine
+        from tunecost.service.analysis.replay import Board
+        from tunecost.service.kinds.sweep import Refine
 
         base = self.per_seed[first]
         region = (
@@ -158,7 +158,7 @@ class Landscape:
 def _subjects(lands: dict[str, Landscape], which: str | None) -> list[Any]:
     """The comparison's view of the landscapes, e* from the study's fresh seeds, the truth's,
     or (None) the best mean (the design before)."""
-    from service.analysis.comparison import Subject
+    from tunecost.service.analysis.comparison import Subject
 
     out = []
     for k, (o, ls) in enumerate(lands.items()):
@@ -214,7 +214,7 @@ def _truth(pool: ProcessPoolExecutor, lands: dict[str, Landscape], seeds: int, b
     """Every training seed's full landscape, replayed on its own replay seeds and scored to the
     truth's e*: per seed, {(optimizer index, searcher): runs}. A set's truth is the seeds it
     did not see."""
-    from service.analysis.replay import Board
+    from tunecost.service.analysis.replay import Board
 
     out: dict[int, dict[tuple[int, str], list[Any]]] = {}
     n = next(iter(lands.values())).per_seed.shape[0]
@@ -323,7 +323,7 @@ def _tally(
     old: dict,
 ) -> Tally:
     """Coverage, false discoveries, agreement and stability over every verdict set."""
-    from service.analysis.comparison import SHARED
+    from tunecost.service.analysis.comparison import SHARED
 
     t = Tally()
     for g in range(len(sets)):
@@ -385,9 +385,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-    from service.analysis.comparison import build
-    from service.db import upgrade
-    from service.settings import Settings
+    from tunecost.service.analysis.comparison import build
+    from tunecost.service.db import upgrade
+    from tunecost.service.settings import Settings
 
     settings = Settings(home=args.home, _env_file=None)
     upgrade(settings.resolved_database_url)

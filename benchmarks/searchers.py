@@ -24,8 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import optuna
-
-from search_spaces import SEARCHERS, build_sampler, paper_grid
+from tunecost.search_spaces import SEARCHERS, build_sampler, paper_grid
 
 GRID = paper_grid()
 AI, EI = np.meshgrid(np.arange(21), np.arange(21), indexing="ij")

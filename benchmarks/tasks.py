@@ -14,9 +14,9 @@ import argparse
 import statistics
 import time
 
-from search_spaces import adabelief_grid, paper_grid
-from workers.catalog import OPTIMIZERS
-from workers.trainer import train_one
+from tunecost.search_spaces import adabelief_grid, paper_grid
+from tunecost.workers.catalog import OPTIMIZERS
+from tunecost.workers.trainer import train_one
 
 
 def main() -> None:

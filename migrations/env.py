@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-
-from service.db import VERSION_TABLE, get_engine
-from service.models import Base
-from service.settings import get_settings
+from tunecost.service.db import VERSION_TABLE, get_engine
+from tunecost.service.models import Base
+from tunecost.service.settings import get_settings
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url

@@ -24,17 +24,25 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("api", "service", "workers", "search_spaces", "tunecost")
+# the folders and the names they install under (pyproject.toml's package-dir)
+PACKAGES = {
+    "tunecost": "tunecost",
+    "api": "tunecost.api",
+    "service": "tunecost.service",
+    "workers": "tunecost.workers",
+    "search_spaces": "tunecost.search_spaces",
+}
 
 
 def modules() -> dict[str, Path]:
+    """Every module of the project by its import name (``tunecost.service.jobs``)."""
     out = {}
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for folder, name in PACKAGES.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = list(path.relative_to(ROOT / folder).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts.pop()
-            out[".".join(parts)] = path
+            out[".".join([name, *parts])] = path
     return out
 
 
@@ -154,8 +162,8 @@ def main() -> int:
         print(f"  {length:4d}  {name}")
     print("\nlines:")
     folders: dict[str, int] = defaultdict(int)
-    for name, path in known.items():
-        parts = name.split(".")
+    for path in known.values():
+        parts = path.relative_to(ROOT).parts  # by folder, as the repository shows them
         folder = "/".join(parts[:2]) if parts[0] == "service" and len(parts) > 2 else parts[0]
         folders[folder] += len(path.read_text().splitlines())
     for folder, count in sorted(folders.items()):

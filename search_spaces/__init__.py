@@ -1,9 +1,9 @@
 """What to try next: (alpha, epsilon) search spaces and searchers, all as Optuna samplers."""
 
-from search_spaces._gld import CGLDSampler, GLDSampler
-from search_spaces._grid import ShuffledGridSampler
-from search_spaces._registry import SEARCHERS, SearcherInfo, build_sampler, validate_options
-from search_spaces._spaces import (
+from tunecost.search_spaces._gld import CGLDSampler, GLDSampler
+from tunecost.search_spaces._grid import ShuffledGridSampler
+from tunecost.search_spaces._registry import SEARCHERS, SearcherInfo, build_sampler, validate_options
+from tunecost.search_spaces._spaces import (
     ADABELIEF_EPSILONS,
     ALPHA,
     ALPHA_INDEX,

@@ -3,8 +3,8 @@
 Each entry returns a real ``optuna.samplers.BaseSampler`` for a tunecost space; options
 are validated here, so a bad option is a :class:`SpaceError` naming
 ``searcher_options.<key>``. Optuna's samplers (random, TPE, CMA-ES) are used as they
-are; grid, GLD and CGLD are hand-written (:mod:`search_spaces._grid`,
-:mod:`search_spaces._gld`) because no maintained library has them.
+are; grid, GLD and CGLD are hand-written (:mod:`tunecost.search_spaces._grid`,
+:mod:`tunecost.search_spaces._gld`) because no maintained library has them.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from typing import Any, Literal, get_args
 
 import optuna
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from search_spaces._gld import CGLDSampler, GLDSampler
-from search_spaces._grid import ShuffledGridSampler
-from search_spaces._spaces import GridSpace, Space, SpaceError
+from tunecost.search_spaces._gld import CGLDSampler, GLDSampler
+from tunecost.search_spaces._grid import ShuffledGridSampler
+from tunecost.search_spaces._spaces import GridSpace, Space, SpaceError
 
 
 class Options(BaseModel):

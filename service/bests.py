@@ -2,7 +2,7 @@
 with the best of them (``trial_progress``), the best finished trial of (task, optimizer)
 (``best_config``), the config to use (``recommended``, ``GET /v1/best-configs``) and the e* a
 search job without a reference measures its suboptimality from (``best_known_error``). Kinds
-call these; :mod:`service.jobs`, which dispatches to kinds, is above them."""
+call these; :mod:`tunecost.service.jobs`, which dispatches to kinds, is above them."""
 
 from __future__ import annotations
 
@@ -11,15 +11,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
-from service.errors import NotFound
-from service.kinds.base import BestPoint, Progress
-from service.landscapes import best_point, metric_of
-from service.models import Job, Landscape, LandscapePoint, Trial
-from service.specs import recipe_hash as hash_recipe
-from service.specs import validated_recipe
-from service.states import TrialStatus
-from workers.catalog import TASKS
+from tunecost.service.errors import NotFound
+from tunecost.service.kinds.base import BestPoint, Progress
+from tunecost.service.landscapes import best_point, metric_of
+from tunecost.service.models import Job, Landscape, LandscapePoint, Trial
+from tunecost.service.specs import recipe_hash as hash_recipe
+from tunecost.service.specs import validated_recipe
+from tunecost.service.states import TrialStatus
+from tunecost.workers.catalog import TASKS
 
 
 class BestConfig(BaseModel):

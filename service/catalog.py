@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-
-from search_spaces import NAMED_GRIDS, SEARCHERS
-from service.analysis.replay import PRUNER_CATALOG, PrunerSpec
-from service.kinds.search.spec import SCHEDULERS, SchedulerSpec
-from workers.catalog import OPTIMIZERS, RECIPE_OPTIONS, TASKS, plugin_errors
+from tunecost.search_spaces import NAMED_GRIDS, SEARCHERS
+from tunecost.service.analysis.replay import PRUNER_CATALOG, PrunerSpec
+from tunecost.service.kinds.search.spec import SCHEDULERS, SchedulerSpec
+from tunecost.workers.catalog import OPTIMIZERS, RECIPE_OPTIONS, TASKS, plugin_errors
 
 
 def installed() -> dict[str, Any]:

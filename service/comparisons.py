@@ -1,6 +1,6 @@
 """A replay job's comparison and report, read from the database: its landscapes and runs,
-handed to the analysis core (:func:`service.analysis.comparison.build`, and
-:mod:`service.analysis.report` for the files and the page), which knows no database."""
+handed to the analysis core (:func:`tunecost.service.analysis.comparison.build`, and
+:mod:`tunecost.service.analysis.report` for the files and the page), which knows no database."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from service import landscapes as landscape_service
-from service.analysis.comparison import Comparison, Subject, build, labels, resolution
-from service.analysis.landscape import LandscapeDetail
-from service.analysis.replay import Run
-from service.analysis.report import Drawer, draw_here, html_page, write_files
-from service.errors import NotFound
-from service.kinds.replay.spec import ReplaySpec
-from service.models import Job, Landscape, ReplayLandscape, ReplayRun
-from service.settings import Settings
-from service.states import JobState
+from tunecost.service import landscapes as landscape_service
+from tunecost.service.analysis.comparison import Comparison, Subject, build, labels, resolution
+from tunecost.service.analysis.landscape import LandscapeDetail
+from tunecost.service.analysis.replay import Run
+from tunecost.service.analysis.report import Drawer, draw_here, html_page, write_files
+from tunecost.service.errors import NotFound
+from tunecost.service.kinds.replay.spec import ReplaySpec
+from tunecost.service.models import Job, Landscape, ReplayLandscape, ReplayRun
+from tunecost.service.settings import Settings
+from tunecost.service.states import JobState
 
 
 def replay_job(session: Session, job_id: int | None, task: str | None = None) -> Job:
@@ -47,7 +46,7 @@ def replay_job(session: Session, job_id: int | None, task: str | None = None) ->
 
 
 def landscape_labels(landscapes: dict[int, Landscape]) -> dict[int, str]:
-    """Each landscape's name in tables and figures (:func:`service.analysis.comparison.labels`)."""
+    """Each landscape's name in tables and figures (:func:`tunecost.service.analysis.comparison.labels`)."""
     return labels({i: (ls.task, ls.optimizer, ls.recipe) for i, ls in landscapes.items()})
 
 
@@ -148,7 +147,7 @@ def write_report(
 ) -> tuple[Comparison, list[LandscapeDetail], list[Path]]:
     """The one place a replay's report is assembled: its comparison, its landscapes and its
     files in :func:`report_dir` (table first); ``draw`` draws its figures
-    (:func:`service.analysis.report.write_files`)."""
+    (:func:`tunecost.service.analysis.report.write_files`)."""
     spec = ReplaySpec.model_validate(job.spec)
     stored = linked_landscapes(session, job.id)
     comparison = compare(session, job_id=job.id, stored=stored)

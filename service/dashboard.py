@@ -18,12 +18,11 @@ from typing import Any
 
 import optuna
 from sqlalchemy import select
-
-from service import kinds
-from service.db import session_scope
-from service.models import Job, Landscape
-from service.states import JobState
-from service.studies import write_sweep
+from tunecost.service import kinds
+from tunecost.service.db import session_scope
+from tunecost.service.models import Job, Landscape
+from tunecost.service.states import JobState
+from tunecost.service.studies import write_sweep
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 READS = frozenset({"GET", "HEAD", "OPTIONS"})

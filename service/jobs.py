@@ -13,13 +13,12 @@ from pydantic import BaseModel
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-
-from service import kinds
-from service.bests import trial_progress
-from service.errors import Conflict, Forbidden, NotFound
-from service.kinds import Progress
-from service.models import Job, Landscape, ReplayLandscape, Trial, utcnow
-from service.states import FINISHED, JobState
+from tunecost.service import kinds
+from tunecost.service.bests import trial_progress
+from tunecost.service.errors import Conflict, Forbidden, NotFound
+from tunecost.service.kinds import Progress
+from tunecost.service.models import Job, Landscape, ReplayLandscape, Trial, utcnow
+from tunecost.service.states import FINISHED, JobState
 
 
 def study_name_for(job_id: int, job: Job | None = None) -> str:
@@ -175,7 +174,7 @@ def curve(session: Session, job_id: int) -> list[CurvePoint]:
 
 def progress(session: Session, jobs: list[Job]) -> dict[int, Progress]:
     """Per job: what it has evaluated so far and the best of it. By default a job's distinct
-    trials (:func:`service.bests.trial_progress`); a kind that keeps no trials says its own
+    trials (:func:`tunecost.service.bests.trial_progress`); a kind that keeps no trials says its own
     (``JobKind.progress``)."""
     out = trial_progress(session, jobs)
     for job in jobs:

@@ -1,6 +1,6 @@
 """Landscapes in the database: read (the error matrix, per-seed errors, curves, summaries, the
 full detail, finding a stored one) and written (a sweep's points, an import). A sweep job
-(:mod:`service.kinds.sweep`) writes through here; replays, comparisons, the study and the API
+(:mod:`tunecost.service.kinds.sweep`) writes through here; replays, comparisons, the study and the API
 read through here.
 """
 
@@ -20,16 +20,15 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from search_spaces import GridSpace
-from service import VERSION
-from service.analysis.fidelity import same_rule
-from service.analysis.landscape import LandscapeDetail, LandscapeSummary
-from service.analysis.replay import Board, Curves
-from service.errors import NotFound
-from service.models import Landscape, LandscapePoint
-from service.specs import recipe_hash
-from workers.catalog import METRICS, OPTIMIZERS, TASKS, Metric
+from tunecost.search_spaces import GridSpace
+from tunecost.service import VERSION
+from tunecost.service.analysis.fidelity import same_rule
+from tunecost.service.analysis.landscape import LandscapeDetail, LandscapeSummary
+from tunecost.service.analysis.replay import Board, Curves
+from tunecost.service.errors import NotFound
+from tunecost.service.models import Landscape, LandscapePoint
+from tunecost.service.specs import recipe_hash
+from tunecost.workers.catalog import METRICS, OPTIMIZERS, TASKS, Metric
 
 
 def summary(ls: Landscape) -> LandscapeSummary:
@@ -186,8 +185,8 @@ class Stored:
     """One stored landscape, read whole (:func:`read`): its row and its nodes. Every view of a
     landscape is made from this one shape: the mean scores and per-seed errors as arrays
     (``errors``, ``seed_errors``), its learning curves, the nodes successive halving stopped, the
-    replay engine's :class:`~service.analysis.replay.Board` (``board``) and the API's
-    :class:`~service.analysis.landscape.LandscapeDetail` (``detail``)."""
+    replay engine's :class:`~tunecost.service.analysis.replay.Board` (``board``) and the API's
+    :class:`~tunecost.service.analysis.landscape.LandscapeDetail` (``detail``)."""
 
     row: Landscape
     points: list[LandscapePoint]

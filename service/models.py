@@ -23,9 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
-
-from search_spaces import GridSpace
-from service.states import JobState
+from tunecost.search_spaces import GridSpace
+from tunecost.service.states import JobState
 
 
 def utcnow() -> datetime:
@@ -54,7 +53,7 @@ class Base(DeclarativeBase):
 
 
 class Job(Base):
-    """One submitted job. ``kind`` names its module in :mod:`service.kinds`; ``spec`` and
+    """One submitted job. ``kind`` names its module in :mod:`tunecost.service.kinds`; ``spec`` and
     ``result`` are that kind's typed models as JSON. ``task``, ``optimizer``, ``searcher`` and
     ``recipe_hash`` are set by kinds that train one (task, optimizer) and are null otherwise
     (a replay's subjects are its link rows: :class:`ReplayLandscape`, :class:`ReplaySearcher`)."""

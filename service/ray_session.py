@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from service.analysis.report import draw_here
-from service.errors import Unplaceable
-from service.settings import Settings
+from tunecost.service.analysis.report import draw_here
+from tunecost.service.errors import Unplaceable
+from tunecost.service.settings import Settings
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -70,7 +70,7 @@ def processes_under(directory: str, *, spare: tuple[int, ...] = ()) -> list[int]
 
 _REAPER = """
 import os, signal, sys, time
-from service.ray_session import processes_under
+from tunecost.service.ray_session import processes_under
 session, parent = sys.argv[1], int(sys.argv[2])
 deadline = time.monotonic() + 30
 while time.monotonic() < deadline:  # until the parent is gone, or its shutdown has had its time

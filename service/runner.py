@@ -4,7 +4,7 @@ Claiming is a compare-and-set ``UPDATE ... WHERE state = 'queued'`` (on Postgres
 candidate is first picked with ``FOR UPDATE SKIP LOCKED``), so two runners never take the
 same job. A running job's runner renews ``heartbeat_at``; a job whose heartbeat is older
 than ``lease_seconds`` (its runner died) is claimed again and its kind resumes it. What a
-job does is its kind's business (:mod:`service.kinds`); the runner knows none of them.
+job does is its kind's business (:mod:`tunecost.service.kinds`); the runner knows none of them.
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import or_, select, update
-
-from service import kinds
-from service.db import session_scope
-from service.errors import one_line
-from service.jobs import study_name_for
-from service.models import Job, utcnow
-from service.settings import Settings
-from service.states import JobState
+from tunecost.service import kinds
+from tunecost.service.db import session_scope
+from tunecost.service.errors import one_line
+from tunecost.service.jobs import study_name_for
+from tunecost.service.models import Job, utcnow
+from tunecost.service.settings import Settings
+from tunecost.service.states import JobState
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-
-from search_spaces import (
+from tunecost.search_spaces import (
     MAX_AXIS_VALUES,
     MAX_NAME,
     NAMED_GRIDS,
@@ -36,8 +35,8 @@ from search_spaces import (
     SpaceError,
     space_from_json,
 )
-from workers.catalog import OPTIMIZERS, TASKS, OptimizerInfo, recipe_for
-from workers.catalog._static import EntryError
+from tunecost.workers.catalog import OPTIMIZERS, TASKS, OptimizerInfo, recipe_for
+from tunecost.workers.catalog._static import EntryError
 
 
 def _a_named_grid(info: Any) -> None:
@@ -187,7 +186,7 @@ def alpha_alone(optimizer: str, space: Any) -> Any:
 
 
 def task_metric(task: str | None) -> dict[str, Any] | None:
-    """What a task's trials score (:meth:`workers.catalog.Metric.to_json`); None for no task
+    """What a task's trials score (:meth:`tunecost.workers.catalog.Metric.to_json`); None for no task
     or one the catalog does not hold."""
     info = TASKS.get(task or "")
     return None if info is None else {**info.metric.to_json(), "failure_score": info.failure_score}

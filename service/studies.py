@@ -6,10 +6,10 @@ Every job kind is a study named ``tunecost-job-<id>`` in the service's database:
   parameters ``alpha`` and ``epsilon`` as real floats on log distributions, so the dashboard's
   contour plot over them is the paper's Figure 1; the value is the node's mean score over the
   seeds, a node that failed everywhere a failed trial;
-* a **search** is the study its sampler runs on (:mod:`service.kinds.search.experiment`), with ``alpha`` and
+* a **search** is the study its sampler runs on (:mod:`tunecost.service.kinds.search.experiment`), with ``alpha`` and
   ``epsilon`` added to each trial beside the grid indices the sampler needs;
 * a **replay** carries its figures and table as artifacts (:func:`attach_replay`: the files
-  its kind wrote with :func:`service.comparisons.write_report`).
+  its kind wrote with :func:`tunecost.service.comparisons.write_report`).
 
 Each study says what it is (:func:`describe`): the metric's name and unit as the objective's
 name, and the job's kind, task, optimizer, recipe and seeds as user attributes, which the
@@ -28,12 +28,11 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import TrialState, create_trial
-
-from service.analysis.comparison import Comparison
-from service.analysis.landscape import LandscapeDetail
-from service.db import session_scope
-from service.landscapes import detail
-from service.settings import Settings
+from tunecost.service.analysis.comparison import Comparison
+from tunecost.service.analysis.landscape import LandscapeDetail
+from tunecost.service.db import session_scope
+from tunecost.service.landscapes import detail
+from tunecost.service.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,25 +14,24 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-
-from search_spaces import SEARCHERS
-from service import bests, kinds, studies
-from service import jobs as job_service
-from service import landscapes as landscape_service
-from service.analysis.fidelity import Fidelity
-from service.analysis.replay import PrunerSpec
-from service.comparisons import Comparison, compare, report_dir
-from service.db import session_scope, upgrade
-from service.errors import TunecostError
-from service.kinds.replay import ReplaySpec
-from service.kinds.search import SearchSpec
-from service.kinds.sweep import Reference, Refine, SweepSpec
-from service.models import Job
-from service.runner import JobRunner
-from service.settings import Settings
-from service.specs import OptimizerName, SearcherName, TaskName, validated_recipe
-from service.states import JobState
-from workers.catalog import TASKS
+from tunecost.search_spaces import SEARCHERS
+from tunecost.service import bests, kinds, studies
+from tunecost.service import jobs as job_service
+from tunecost.service import landscapes as landscape_service
+from tunecost.service.analysis.fidelity import Fidelity
+from tunecost.service.analysis.replay import PrunerSpec
+from tunecost.service.comparisons import Comparison, compare, report_dir
+from tunecost.service.db import session_scope, upgrade
+from tunecost.service.errors import TunecostError
+from tunecost.service.kinds.replay import ReplaySpec
+from tunecost.service.kinds.search import SearchSpec
+from tunecost.service.kinds.sweep import Reference, Refine, SweepSpec
+from tunecost.service.models import Job
+from tunecost.service.runner import JobRunner
+from tunecost.service.settings import Settings
+from tunecost.service.specs import OptimizerName, SearcherName, TaskName, validated_recipe
+from tunecost.service.states import JobState
+from tunecost.workers.catalog import TASKS
 
 
 class StudyPlan(BaseModel):

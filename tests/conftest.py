@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-
-from service.db import upgrade
-from service.settings import Settings
+from tunecost.service.db import upgrade
+from tunecost.service.settings import Settings
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 PG_URL = os.environ.get("TUNECOST_TEST_DATABASE_URL")
@@ -44,7 +43,7 @@ def _new_postgres_database(template: str | None = None) -> str:
 
 
 def _drop_postgres_database(url: str) -> None:
-    from service.db import get_engine
+    from tunecost.service.db import get_engine
 
     get_engine(url).dispose()
     name = make_url(url).database
@@ -86,7 +85,7 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
 
 def _template(backend: str, templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
     if backend not in templates:
-        from service.db import get_engine
+        from tunecost.service.db import get_engine
 
         if backend == "sqlite":
             url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'tunecost.db'}"
@@ -146,7 +145,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
-    from service.ray_session import ensure_ray, shutdown_ray
+    from tunecost.service.ray_session import ensure_ray, shutdown_ray
 
     ensure_ray(Settings(ray_num_cpus=2, _env_file=None))
     yield
@@ -162,8 +161,7 @@ def free_port() -> int:
 class LiveServer:
     def __init__(self, settings: Settings, *, run_jobs: bool = True) -> None:
         import uvicorn
-
-        from api.app import create_app
+        from tunecost.api.app import create_app
 
         self.settings = settings
         self.port = free_port()

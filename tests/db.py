@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-
-from service import comparisons
-from service import jobs as job_service
-from service.db import session_scope
-from service.models import Job, SweepPair, Trial
+from tunecost.service import comparisons
+from tunecost.service import jobs as job_service
+from tunecost.service.db import session_scope
+from tunecost.service.models import Job, SweepPair, Trial
 
 
 def create_job(url: str, spec: BaseModel, **kwargs: Any) -> Job:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tunecost.api.client import TunecostClient
+from tunecost.service.settings import Settings
 
-from api.client import TunecostClient
-from service.settings import Settings
 from tests.conftest import LiveServer, free_port
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -91,7 +91,7 @@ def _pages(live_server: LiveServer, tmp_path: Path) -> Iterator[dict[str, object
         "TUNECOST_HOME": str(live_server.settings.home),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "dashboard", "--port", str(port), "--read-only"],
+        [sys.executable, "-m", "tunecost.api.cli", "dashboard", "--port", str(port), "--read-only"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

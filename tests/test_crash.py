@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import optuna
 import pytest
+from tunecost.api.client import TunecostClient
+from tunecost.service.ray_session import processes_under
 
-from api.client import TunecostClient
-from service.ray_session import processes_under
 from tests import db
 from tests.conftest import free_port
 

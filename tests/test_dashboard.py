@@ -8,15 +8,15 @@ from typing import Any
 import optuna
 import pytest
 from fastapi.testclient import TestClient
+from tunecost.api.app import create_app
+from tunecost.service.dashboard import REFUSAL, backfill_sweeps, dashboard_app
+from tunecost.service.kinds.replay import ReplaySpec
+from tunecost.service.kinds.search import SearchSpec
+from tunecost.service.kinds.sweep import SweepSpec
+from tunecost.service.runner import JobRunner
+from tunecost.service.settings import Settings
+from tunecost.service.states import JobState
 
-from api.app import create_app
-from service.dashboard import REFUSAL, backfill_sweeps, dashboard_app
-from service.kinds.replay import ReplaySpec
-from service.kinds.search import SearchSpec
-from service.kinds.sweep import SweepSpec
-from service.runner import JobRunner
-from service.settings import Settings
-from service.states import JobState
 from tests import db
 from tests.wsgi import call as _call
 

@@ -12,9 +12,8 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import yaml
+from tunecost.api.cli import app
 from typer.main import get_command
-
-from api.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -128,7 +127,10 @@ def test_each_service_builds_the_image_for_its_role() -> None:
 
 def test_dockerfile_pins_python_and_torch_and_installs_every_package() -> None:
     assert DOCKERFILE.startswith("#") and "FROM python:3.11" in DOCKERFILE
-    for package in ("api", "service", "workers", "search_spaces", "migrations"):
+    folders = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-dir"
+    ].values()
+    for package in folders:  # every folder that installs under tunecost
         assert f"COPY {package} ./{package}" in DOCKERFILE
     assert "torch" not in stage("api") and "ray" not in stage("api").lower(), "the API image carries no torch"
     assert '"torch==2.13.0"' in stage("runner") and '".[train,cluster]"' in stage("runner")
@@ -149,7 +151,7 @@ def _third_party_imports(folder: str) -> set[str]:
                 )
             )
             found |= {n.split(".")[0] for n in names}
-    local = {"api", "service", "workers", "search_spaces", "migrations", "tests"}
+    local = {"tunecost", "api", "service", "workers", "search_spaces", "migrations", "tests"}
     return {m for m in found - local if m not in sys.stdlib_module_names and m != "__future__"}
 
 
@@ -167,7 +169,7 @@ def test_each_image_installs_what_its_code_imports() -> None:
     assert needed("workers") | needed("service") <= base | train, "runner image"
     assert needed("api") <= base, "API image"
     code = (
-        "import sys, api.app, api.cli, service.study, service.comparisons; "
+        "import sys, tunecost.api.app, tunecost.api.cli, tunecost.service.study, tunecost.service.comparisons; "
         "print(sorted(m for m in ('torch', 'ray', 'sklearn', 'mlxtend') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

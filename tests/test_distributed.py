@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tunecost.api.client import TunecostClient
 
-from api.client import TunecostClient
 from tests.conftest import PG_URL, free_port
 
 BIN = Path(sys.executable).parent

@@ -12,8 +12,8 @@ import time
 import httpx
 import optuna
 import pytest
+from tunecost.api.client import TunecostClient
 
-from api.client import TunecostClient
 from tests.conftest import LiveServer, free_port
 
 JOB = {
@@ -29,7 +29,11 @@ JOB = {
 def cli(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TUNECOST_URL": server.url}
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "tunecost.api.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -88,7 +92,7 @@ def test_cli_errors_are_one_line(live_server: LiveServer) -> None:
     assert (missing.returncode, missing.stderr.strip()) == (1, "error: Job not found")
     env = {**os.environ, "TUNECOST_URL": f"http://127.0.0.1:{free_port()}"}
     down = subprocess.run(
-        [sys.executable, "-m", "api.cli", "status"], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "tunecost.api.cli", "status"], capture_output=True, text=True, env=env
     )
     assert down.returncode == 1 and down.stderr.startswith("error: cannot reach the tunecost server")
 
@@ -106,7 +110,7 @@ def test_dashboard_lists_the_study_and_its_trials(live_server: LiveServer) -> No
         "TUNECOST_HOME": str(live_server.settings.home),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "dashboard", "--port", str(port)],
+        [sys.executable, "-m", "tunecost.api.cli", "dashboard", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

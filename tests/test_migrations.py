@@ -12,10 +12,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
+from tunecost.service.db import alembic_config, current_revision, downgrade, get_engine
+from tunecost.service.db import upgrade as migrate
+from tunecost.service.states import JobState
 
-from service.db import alembic_config, current_revision, downgrade, get_engine
-from service.db import upgrade as migrate
-from service.states import JobState
 from tests.conftest import free_port
 
 GRID = {"type": "grid", "alphas": [0.001, 0.01], "epsilons": [1e-8, 1e-6]}
@@ -135,7 +135,7 @@ def test_0003_moves_replay_subjects_into_link_tables_and_back(empty_database_url
 def _cli(url: str, *args: str, **kwargs: object) -> subprocess.Popen[str]:
     env = {**os.environ, "TUNECOST_DATABASE_URL": url}
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "tunecost.api.cli", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -181,8 +181,9 @@ def test_job_owners_move_from_list_positions_to_token_identities(
     """Jobs owned by `token-N` / `admin-N` (a position in TUNECOST_API_TOKENS) are owned, after
     0010, by the identity of the token configured at that position; a position beyond the list
     keeps its old name, which no token matches. And back."""
-    from service.kinds.search import SearchSpec
-    from service.settings import get_settings, split_token
+    from tunecost.service.kinds.search import SearchSpec
+    from tunecost.service.settings import get_settings, split_token
+
     from tests import db
 
     monkeypatch.setenv("TUNECOST_API_TOKENS", "tokA,bob:tokB")

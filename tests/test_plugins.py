@@ -14,13 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from tunecost.api.app import create_app
+from tunecost.api.client import TunecostClient
+from tunecost.service.settings import Settings
+from tunecost.workers.catalog import OPTIMIZERS, TASKS, plugin_errors
 
-from api.app import create_app
-from api.client import TunecostClient
-from service.settings import Settings
 from tests.conftest import LiveServer
 from tests.workers.parity import max_abs_diff
-from workers.catalog import OPTIMIZERS, TASKS, plugin_errors
 
 PLUGIN = "tunecost-example-plugin 0.1.0"
 
@@ -35,7 +35,7 @@ def test_the_catalog_lists_the_plugins_with_their_package(settings: Settings) ->
     assert optimizers["adam"]["source"] == "tunecost (built-in)"
     # how a fused sweep updates each: the built-ins' batched step, a plugin's parameter groups
     assert (
-        optimizers["adam"]["batched"] == "workers.optimizers:BatchedAdam"
+        optimizers["adam"]["batched"] == "tunecost.workers.optimizers:BatchedAdam"
         and optimizers["lion"]["batched"] == ""
     )
     assert catalog["plugin_errors"] == []
@@ -113,7 +113,7 @@ def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         "FEWBATCHED = entry('fewbatched', 'broken_optim:EpsInside', batched='broken_optim:BatchedFew')\n"
         "BADGRID = entry('badgrid', 'broken_optim:EpsInside', grid='paperr')\n"
         "INHERITED = entry('inherited', 'broken_optim:FromAdam')\n"
-        "ACCURACY = TaskInfo('accuracy', 'maximises', 10, MLPRecipe, module='workers.tasks.digits_mlp',\n"
+        "ACCURACY = TaskInfo('accuracy', 'maximises', 10, MLPRecipe, module='tunecost.workers.tasks.digits_mlp',\n"
         "    metric=Metric('validation accuracy', '%', 'error', lower_is_better=False))\n"
         "NOMODEL = TaskInfo('nomodel', 'no model', 10, MLPRecipe, module='broken_optim')\n"
     )
@@ -172,9 +172,9 @@ def test_a_broken_plugin_is_reported_and_the_rest_works(broken_plugin: None, set
 
 def test_the_cli_catalog_works_without_a_server(broken_plugin: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """No server answers: `tunecost catalog` says so on stderr and prints the installed catalog."""
+    from tunecost.api.cli import app
     from typer.testing import CliRunner
 
-    from api.cli import app
     from tests.conftest import free_port
 
     monkeypatch.setenv("TUNECOST_URL", f"http://127.0.0.1:{free_port()}")
@@ -196,7 +196,7 @@ def test_the_cli_catalog_works_without_a_server(broken_plugin: None, monkeypatch
 def test_the_entry_checks_run_no_plugin_code_and_import_no_torch(broken_plugin: None) -> None:
     """The API process checks every entry without importing torch (nor the plugin's module)."""
     program = (
-        "import sys; from workers.catalog import plugin_errors; "
+        "import sys; from tunecost.workers.catalog import plugin_errors; "
         "fields = sorted(e.field or '' for e in plugin_errors()); "
         "print(fields, 'torch' in sys.modules, 'broken_optim' in sys.modules)"
     )
@@ -247,9 +247,8 @@ def test_the_conformance_checks_pass_for_the_example_plugin() -> None:
 
 def test_a_regression_task_is_scored_by_its_validation_mse_fused_or_not() -> None:
     import torch
-
-    from workers.fused import can_fuse, train_fused
-    from workers.trainer import train_one
+    from tunecost.workers.fused import can_fuse, train_fused
+    from tunecost.workers.trainer import train_one
 
     configs = [(1e-3, 1e-8), (1e-2, 1e-6), (1e3, 1e-8)]
     recipe = {"epochs": 3}
@@ -374,7 +373,7 @@ def test_sweep_replay_and_search_over_rest_on_the_plugin_task_with_the_plugin_op
 def test_a_check_added_after_the_catalog_loaded_moves_a_failing_plugin_to_the_errors() -> None:
     """A layer above adds its own checks (the service: a default grid must be a named one); a
     catalog already loaded is checked at once, built-ins never."""
-    from workers.catalog._static import EntryError
+    from tunecost.workers.catalog._static import EntryError
 
     assert "lion" in OPTIMIZERS
 

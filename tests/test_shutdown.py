@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tunecost.api.client import TunecostClient
+from tunecost.service.ray_session import processes_under
 
-from api.client import TunecostClient
-from service.ray_session import processes_under
 from tests.conftest import free_port
 
 BIN = Path(sys.executable).parent
@@ -63,8 +63,8 @@ def test_sigterm_hands_the_job_back_and_leaves_nothing_running(tmp_path: Path) -
         assert time.monotonic() < deadline, [processes_under(s) for s in sessions]
         time.sleep(1)
 
-    from service.db import session_scope
-    from service.models import Job, Trial
+    from tunecost.service.db import session_scope
+    from tunecost.service.models import Job, Trial
 
     url = f"sqlite:///{(tmp_path / 'home' / 'tunecost.db')}"
     with session_scope(url) as session:

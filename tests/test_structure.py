@@ -15,7 +15,12 @@ structure = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(structure)
 
 # what the analysis core may import from the project: itself and the two lower layers' pure parts
-ANALYSIS_MAY_IMPORT = ("service.analysis", "search_spaces", "workers.catalog", "workers.synthetic")
+ANALYSIS_MAY_IMPORT = (
+    "tunecost.service.analysis",
+    "tunecost.search_spaces",
+    "tunecost.workers.catalog",
+    "tunecost.workers.synthetic",
+)
 
 
 def test_no_module_imports_itself_in_a_circle_function_local_imports_included() -> None:
@@ -25,7 +30,7 @@ def test_no_module_imports_itself_in_a_circle_function_local_imports_included() 
 
 def test_workers_and_search_spaces_know_nothing_of_each_other() -> None:
     """What trains and what proposes are apart: the service, which knows both, puts them
-    together (a plugin's default grid, for one, is checked in ``service.specs``)."""
+    together (a plugin's default grid, for one, is checked in ``tunecost.service.specs``)."""
     known = structure.modules()
     graph = structure.arrows(known)
     crossing = {
@@ -33,7 +38,7 @@ def test_workers_and_search_spaces_know_nothing_of_each_other() -> None:
         for module in known
         for target in graph.get(module, ())
         for low, high in (("workers", "search_spaces"), ("search_spaces", "workers"))
-        if module.split(".")[0] == low and target.split(".")[0] == high
+        if module.startswith(f"tunecost.{low}") and target.startswith(f"tunecost.{high}")
     }
     assert crossing == set()
 
@@ -44,14 +49,14 @@ def test_the_analysis_core_knows_no_database_ray_or_job_kind() -> None:
     wrong = {
         (module, target)
         for module in known
-        if module.startswith("service.analysis")
+        if module.startswith("tunecost.service.analysis")
         for target in graph.get(module, ())
         if not target.startswith(ANALYSIS_MAY_IMPORT)
     }
     assert wrong == set()
     third_party = set()
     for module, path in known.items():
-        if module.startswith("service.analysis"):
+        if module.startswith("tunecost.service.analysis"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Import):
                     third_party |= {a.name.split(".")[0] for a in node.names}

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tunecost.api.cli import app
+from tunecost.service.settings import get_settings
 from typer.testing import CliRunner
-
-from api.cli import app
-from service.settings import get_settings
 
 
 @pytest.fixture
@@ -103,9 +102,8 @@ def test_the_study_command_s_defaults_are_the_study_plan_s() -> None:
     """The CLI spells its defaults for --help; they must be StudyPlan's (and Fidelity's), so a
     plan made in Python and one made on the command line are the same plan."""
     import typer.main
-
-    from service.analysis.fidelity import Fidelity
-    from service.study import StudyPlan
+    from tunecost.service.analysis.fidelity import Fidelity
+    from tunecost.service.study import StudyPlan
 
     command = typer.main.get_command(app).get_command(None, "study")  # type: ignore[attr-defined]
     cli = {p.name: p.default for p in command.params}

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from service import VERSION as __version__
-from workers.catalog import (
+from tunecost.service import VERSION as __version__
+from tunecost.workers.catalog import (
     CLASSIFICATION_ERROR,
     OPTIMIZER_GROUP,
     REGRESSION_MSE,
@@ -34,12 +34,12 @@ from workers.catalog import (
 )
 
 if TYPE_CHECKING:
-    from api.client import TunecostClient, TunecostError
-    from search_spaces import CGLDSampler, GLDSampler
+    from tunecost.api.client import TunecostClient, TunecostError
+    from tunecost.search_spaces import CGLDSampler, GLDSampler
 
 _LAZY = {
-    "TunecostClient": "api.client",
-    "TunecostError": "api.client",
+    "TunecostClient": "tunecost.api.client",
+    "TunecostError": "tunecost.api.client",
     "GLDSampler": "search_spaces",
     "CGLDSampler": "search_spaces",
 }

@@ -34,8 +34,8 @@ def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
     import torch
 
     # torch: only where training runs, never in the API process
-    from workers.fused import can_fuse, train_fused
-    from workers.trainer import train_one
+    from tunecost.workers.fused import can_fuse, train_fused
+    from tunecost.workers.trainer import train_one
 
     with _checking(f"training {task} with {optimizer}, one config at a time"):
         ones = [
@@ -45,7 +45,7 @@ def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
     if not can_fuse(task, optimizer):
         return
     # torch: only where training runs, never in the API process
-    from workers.build import has_batched
+    from tunecost.workers.build import has_batched
 
     # every update a fused sweep may take: one parameter group per model, and the batched step
     for path in ["groups", "batched"] if has_batched(optimizer) else ["groups"]:
@@ -63,8 +63,8 @@ def _agree(task: str, optimizer: str, recipe: dict[str, Any]) -> None:
 def _loaded(name: str, catalog: Any, what: str) -> None:
     # the catalog loads when a check runs: importing tunecost.testing stays light; the service's
     # own checks on entries (a default grid must be a named one) come with service.specs
-    import service.specs  # noqa: F401
-    from workers.catalog import plugin_errors
+    import tunecost.service.specs  # noqa: F401
+    from tunecost.workers.catalog import plugin_errors
 
     broken = [e for e in plugin_errors() if e.name == name]
     assert not broken, f"plugin {name!r} failed to load: {broken[0].error}"
@@ -76,8 +76,8 @@ def check_optimizer(name: str, *, task: str = "digits-mlp") -> None:
     at small (alpha, epsilon), and fused training equals one-config training in float64 (each
     update a fused sweep may take: one group per model, and the entry's batched step if any)."""
     # torch: only where training runs, never in the API process
-    from workers.build import optimizer_class
-    from workers.catalog import OPTIMIZERS
+    from tunecost.workers.build import optimizer_class
+    from tunecost.workers.catalog import OPTIMIZERS
 
     _loaded(name, OPTIMIZERS, "optimizer")
     with _checking(f"importing {OPTIMIZERS[name].optimizer!r} (the entry's `optimizer`)"):
@@ -89,8 +89,8 @@ def check_task(name: str, *, optimizer: str = "adam") -> None:
     """The entry loads, its default recipe validates, its module loads data and builds a model,
     and one-config (and, where the model allows, fused) training agree in float64."""
     # the catalog loads when a check runs: importing tunecost.testing stays light
-    from workers.build import task_module
-    from workers.catalog import TASKS, recipe_for
+    from tunecost.workers.build import task_module
+    from tunecost.workers.catalog import TASKS, recipe_for
 
     _loaded(name, TASKS, "task")
     with _checking("the default recipe with epochs=2"):

@@ -1,11 +1,11 @@
 """From a catalog name to the torch objects that train: an optimizer over one parameter group
 per config (``make_optimizer``), its batched step over a fused sweep's stacked tensors
 (``make_batched_optimizer``), and a task's module (``task_module``). Built-in or plugin alike:
-each resolves the catalog's import path (:mod:`workers.catalog`, which also documents where
+each resolves the catalog's import path (:mod:`tunecost.workers.catalog`, which also documents where
 epsilon enters and each optimizer's library-default (alpha, epsilon)).
 
 A one-config trial passes one group, a fused sweep one per stacked model, and the same maths
-updates them all; the batched step (:mod:`workers.optimizers._batched`) is one pass per tensor
+updates them all; the batched step (:mod:`tunecost.workers.optimizers._batched`) is one pass per tensor
 for every config, where the catalog names one (``batched``).
 """
 
@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
-
-from workers.catalog import OPTIMIZERS, TASKS, OptimizerInfo, resolve
-from workers.optimizers import BatchedOptimizer, Lookahead
+from tunecost.workers.catalog import OPTIMIZERS, TASKS, OptimizerInfo, resolve
+from tunecost.workers.optimizers import BatchedOptimizer, Lookahead
 
 
 def optimizer_class(info: OptimizerInfo) -> Callable[..., torch.optim.Optimizer]:

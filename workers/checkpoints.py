@@ -9,9 +9,9 @@ through their own ``load_state_dict``: any ``torch.optim.Optimizer`` and torch s
 or a plugin's, without knowing its maths. Continuing gives bit for bit the run that never
 stopped (``tests/service/test_runner.py`` checks the sweep against the full one). A Lookahead
 wrapper (``recipe.lookahead``) keeps its slow weights outside the optimizer: such a recipe
-trains every rung from scratch (``service.analysis.fidelity.can_continue``).
+trains every rung from scratch (``tunecost.service.analysis.fidelity.can_continue``).
 
-A batched optimizer (:mod:`workers.optimizers._batched`: one group over the stacked tensors)
+A batched optimizer (:mod:`tunecost.workers.optimizers._batched`: one group over the stacked tensors)
 is split the same way along the config dimension: config j's slice of each per-parameter
 tensor and of each per-config group entry, the shared step and schedule as they are. A state
 records which path wrote it (``"path"``); :func:`restore` puts back only states of the path it
@@ -42,7 +42,7 @@ def _clone(value: Any) -> Any:
 
 def _batched(opt: Any) -> bool:
     # torch: only where training runs, never in the API process
-    from workers.optimizers import BatchedOptimizer
+    from tunecost.workers.optimizers import BatchedOptimizer
 
     return isinstance(opt, BatchedOptimizer)
 

@@ -12,9 +12,9 @@ and the catalog's optimizer class -- torch.optim's, a hand-written one, a plugin
 once with one parameter group per model carrying that model's alpha and epsilon. Per-group
 state (AvaGrad's gamma, Lookahead's counters) is per model; the scheduler scales every group
 alike. Where the catalog names a *batched* step (the built-ins), it updates each stacked
-tensor for every config at once (:mod:`workers.optimizers._batched`). The loop itself is
-:func:`workers.trainer.train_models`; ``tests/workers/test_fused.py`` checks fused against
-:func:`workers.trainer.train_one` in float64 for every optimizer of the catalog, and the
+tensor for every config at once (:mod:`tunecost.workers.optimizers._batched`). The loop itself is
+:func:`tunecost.workers.trainer.train_models`; ``tests/workers/test_fused.py`` checks fused against
+:func:`tunecost.workers.trainer.train_one` in float64 for every optimizer of the catalog, and the
 batched step against the groups.
 
 How wide a batch is, and whether a sweep fuses at all, follows from the task on the device
@@ -33,9 +33,8 @@ from typing import Any
 
 import torch
 from torch.func import functional_call, vmap
-
-from workers.catalog import OPTIMIZERS, TASKS, recipe_for
-from workers.trainer import TrialResult, model_losses, train_models
+from tunecost.workers.catalog import OPTIMIZERS, TASKS, recipe_for
+from tunecost.workers.trainer import TrialResult, model_losses, train_models
 
 
 class StackedModels:
@@ -94,7 +93,7 @@ def can_fuse(task: str, optimizer: str) -> bool:
     if info.analytic or optimizer not in OPTIMIZERS or not OPTIMIZERS[optimizer].fused:
         return False
     # torch: only where training runs, never in the API process
-    from workers.build import task_module
+    from tunecost.workers.build import task_module
 
     module = task_module(task)
     model = module.build_model(recipe_for(task))
@@ -143,7 +142,7 @@ def config_bytes(
     included). On a CPU, counted instead: the data, and per config its weights, gradients and
     optimizer state after a step (activations not counted)."""
     # torch: only where training runs, never in the API process
-    from workers.build import make_optimizer, task_module
+    from tunecost.workers.build import make_optimizer, task_module
 
     module = task_module(task)
     data = module.load_data(recipe, data_dir)
@@ -216,7 +215,7 @@ def train_fused(
     :func:`fused_width` over :func:`config_bytes` and :func:`memory_budget`), and on a CPU as
     many as keep about two million stacked parameters. ``epochs`` stops after that many epochs of the full
     schedule (a rung); ``resume`` continues each config from its state, and ``keep`` receives
-    each config's state at the end (:func:`workers.trainer.train_models`).
+    each config's state at the end (:func:`tunecost.workers.trainer.train_models`).
     """
     if not can_fuse(task, optimizer):
         raise ValueError(f"no fused path for task {task!r} with optimizer {optimizer!r}")
@@ -277,7 +276,7 @@ def _model_floats(task: str, recipe_json: str, data_dir: str | None) -> tuple[in
     """(parameters, activations of one training batch) of one model: every leaf module's output
     summed over a forward pass of ``batch_size`` zeros shaped as the task's inputs."""
     # torch: only where training runs, never in the API process
-    from workers.build import task_module
+    from tunecost.workers.build import task_module
 
     recipe = json.loads(recipe_json)
     module = task_module(task)
@@ -349,6 +348,6 @@ def update_path(optimizer: str) -> str:
     """How a fused batch of ``optimizer`` is updated: ``"batched"``, one pass per stacked tensor
     (the catalog names a batched step), else ``"groups"``, one parameter group per model."""
     # torch: only where training runs, never in the API process
-    from workers.build import has_batched
+    from tunecost.workers.build import has_batched
 
     return "batched" if has_batched(optimizer) else "groups"

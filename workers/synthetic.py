@@ -40,7 +40,7 @@ def run_reddi(
     The step size decays as lr / sqrt(t), as in Reddi et al.'s analysis.
     """
     # torch: only where training runs, never in the API process
-    from workers.build import make_optimizer
+    from tunecost.workers.build import make_optimizer
 
     rare = np.random.default_rng(seed).random(steps) < 1 / 500
     w = torch.nn.Parameter(torch.tensor([w0], dtype=torch.float64))

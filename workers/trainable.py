@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from workers.trainer import train_one
+from tunecost.workers.trainer import train_one
 
 
 def run_trial(

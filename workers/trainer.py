@@ -1,7 +1,7 @@
 """The trainer: (task, optimizer, configs, seed, recipe) -> one result per (alpha, epsilon).
 
 One training loop serves both paths. :func:`train_one` trains a single model the plain
-way (any model: BatchNorm, augmentation); :func:`workers.fused.train_fused` hands the same
+way (any model: BatchNorm, augmentation); :func:`tunecost.workers.fused.train_fused` hands the same
 loop K stacked copies of a model. Either way the optimizer is one instance of the
 catalog's class with one parameter group per config (its own alpha and epsilon), the
 learning-rate schedule is torch's own scheduler acting on every group, and Lookahead wraps
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from workers.catalog import TASKS, recipe_for
+from tunecost.workers.catalog import TASKS, recipe_for
 
 
 @dataclass
@@ -122,7 +122,7 @@ def make_schedule(opt: Any, recipe: dict[str, Any]) -> Any:
     import torch
 
     # torch: only where training runs, never in the API process
-    from workers.optimizers import Lookahead
+    from tunecost.workers.optimizers import Lookahead
 
     epochs, schedule = recipe["epochs"], recipe["schedule"]
     inner = opt.optimizer if isinstance(opt, Lookahead) else opt  # schedule the optimizer it wraps
@@ -162,13 +162,13 @@ def train_models(
 
     ``path`` is how the optimizer updates them: ``"groups"``, one parameter group per model
     (any optimizer); ``"batched"``, the optimizer's batched step over the stacked tensors
-    (:func:`workers.build.make_batched_optimizer`; fused models only).
+    (:func:`tunecost.workers.build.make_batched_optimizer`; fused models only).
 
     ``epochs`` stops the run after that many epochs of the recipe's schedule (a rung of
     successive halving): the learning-rate schedule is still the full recipe's, so the result
     is exactly the first ``epochs`` of the full run (its curve is a prefix of the full curve).
     ``resume`` (one state per config, from ``keep`` of an earlier call stopped at the same
-    epoch: :mod:`workers.checkpoints`) continues those runs instead of starting them; ``keep``,
+    epoch: :mod:`tunecost.workers.checkpoints`) continues those runs instead of starting them; ``keep``,
     a list, receives each config's state at the end.
 
     After every epoch each model is scored on the validation split (its learning curve, in
@@ -181,7 +181,7 @@ def train_models(
     import torch
 
     # torch: only where training runs, never in the API process
-    from workers.build import make_batched_optimizer, make_optimizer, task_module
+    from tunecost.workers.build import make_batched_optimizer, make_optimizer, task_module
 
     start = time.perf_counter()
     info = TASKS[task]
@@ -245,7 +245,7 @@ def train_models(
     first, earlier = 0, [0.0] * k  # a resumed run: the epoch it stopped at, the seconds it cost
     if resume is not None:
         # torch: only where training runs, never in the API process
-        from workers.checkpoints import restore
+        from tunecost.workers.checkpoints import restore
 
         for j, saved in enumerate(resume):
             models.load(j, saved["weights"])
@@ -317,7 +317,7 @@ def train_models(
             )
     if keep is not None:
         # torch: only where training runs, never in the API process
-        from workers.checkpoints import capture
+        from tunecost.workers.checkpoints import capture
 
         records = [
             {"epoch": stop, "curve": r.curve, "epochs_run": r.epochs_run, "seconds": r.seconds}

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-
-from api.deps import SessionDep
-from api.schemas import BestConfigPublic, CatalogPublic
-from service import bests
-from service import catalog as catalog_service
-from service.specs import task_metric
+from tunecost.api.deps import SessionDep
+from tunecost.api.schemas import BestConfigPublic, CatalogPublic
+from tunecost.service import bests
+from tunecost.service import catalog as catalog_service
+from tunecost.service.specs import task_metric
 
 router = APIRouter(tags=["catalog"])
 

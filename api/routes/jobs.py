@@ -8,15 +8,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
 from pydantic import BaseModel
-
-from api.deps import Offset, PathId, SessionDep, SettingsDep, WriterDep, is_admin
-from api.schemas import CurvePoint, CurvePublic, JobPublic, JobsPublic, TrialPublic, TrialsPublic
-from service import jobs as job_service
-from service.db import Session
-from service.kinds import Limits
-from service.kinds.search.spec import EXAMPLE as SEARCH_EXAMPLE
-from service.models import Job
-from service.states import JobState
+from tunecost.api.deps import Offset, PathId, SessionDep, SettingsDep, WriterDep, is_admin
+from tunecost.api.schemas import CurvePoint, CurvePublic, JobPublic, JobsPublic, TrialPublic, TrialsPublic
+from tunecost.service import jobs as job_service
+from tunecost.service.db import Session
+from tunecost.service.kinds import Limits
+from tunecost.service.kinds.search.spec import EXAMPLE as SEARCH_EXAMPLE
+from tunecost.service.models import Job
+from tunecost.service.states import JobState
 
 _EXAMPLES = {
     "tpe": {
@@ -74,7 +73,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 def submit_router(job_spec: Any) -> APIRouter:
     """``POST /jobs``, whose body is every registered kind's spec tagged by ``kind``
-    (:func:`service.kinds.spec_union`, taken when the app is created)."""
+    (:func:`tunecost.service.kinds.spec_union`, taken when the app is created)."""
     submit = APIRouter(prefix="/jobs", tags=["jobs"])
 
     def submit_job(

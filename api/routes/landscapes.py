@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, HTMLResponse
-
-from api.deps import PathId, QueryId, SessionDep, SettingsDep, WriterDep
-from api.schemas import Comparison, LandscapeDetail, LandscapeImport, LandscapeSummary
-from service import comparisons
-from service import landscapes as landscape_service
-from service.errors import InvalidField
+from tunecost.api.deps import PathId, QueryId, SessionDep, SettingsDep, WriterDep
+from tunecost.api.schemas import Comparison, LandscapeDetail, LandscapeImport, LandscapeSummary
+from tunecost.service import comparisons
+from tunecost.service import landscapes as landscape_service
+from tunecost.service.errors import InvalidField
 
 router = APIRouter(tags=["landscapes"])
 

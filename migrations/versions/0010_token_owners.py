@@ -2,7 +2,7 @@
 
 A job submitted as the N-th token was owned by ``token-N`` (``admin-N``), which after a
 rotation or a reordering of the list named another token. Owners are now a named token's name
-or a bare token's digest (``service.settings.split_token``). This maps ``token-N``/``admin-N``
+or a bare token's digest (``tunecost.service.settings.split_token``). This maps ``token-N``/``admin-N``
 through the tokens configured when it runs (the list that made them, if it has not changed
 since); with none configured, or N beyond the list, the old name stays: it matches no token,
 so such a job can be cancelled only by an admin, never by whoever took its place.
@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-from service.settings import get_settings, split_token
+from tunecost.service.settings import get_settings, split_token
 
 revision = "0010"
 down_revision = "0009"

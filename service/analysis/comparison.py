@@ -2,7 +2,7 @@
 plain runs and landscapes (no database): tuning cost per (optimizer, searcher, delta) with
 intervals, median/IQR curves, random search in closed form, and verdicts (hand-written
 analysis; the definitions are docs/ARCHITECTURE.md's "Tuning cost"; the one estimator is
-:mod:`service.analysis.estimator`, on :mod:`service.analysis.statistics`). :mod:`service.comparisons` reads a replay job's runs and
+:mod:`tunecost.service.analysis.estimator`, on :mod:`tunecost.service.analysis.statistics`). :mod:`tunecost.service.comparisons` reads a replay job's runs and
 landscapes from the database and calls :func:`build`."""
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr
-
-from service.analysis.costs import Cost
-from service.analysis.estimator import (
+from tunecost.service.analysis.costs import Cost
+from tunecost.service.analysis.estimator import (
     Pair,
     Status,
     TargetNoise,
@@ -30,8 +29,8 @@ from service.analysis.estimator import (
     retarget,
     trials_to,
 )
-from service.analysis.replay import Run, delta_key
-from service.analysis.statistics import (
+from tunecost.service.analysis.replay import Run, delta_key
+from tunecost.service.analysis.statistics import (
     METHODS,
     REACHES,
     Ratio,
@@ -40,7 +39,7 @@ from service.analysis.statistics import (
     random_search_expected_best,
     random_search_reach_probability,
 )
-from service.analysis.suite import ALL_SEARCHERS, Profile, Suite, TaskRuns, profiles, suite
+from tunecost.service.analysis.suite import ALL_SEARCHERS, Profile, Suite, TaskRuns, profiles, suite
 
 EXPECTED_AT = (1, 5, 10, 25, 50, 100)
 CLOSED_FORM = "random (closed form)"

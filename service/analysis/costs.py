@@ -1,6 +1,6 @@
 """What a replayed run's trials cost besides their number, as data: one row per cost.
 
-The replay engine (:mod:`service.analysis.replay`) keeps three running totals while it
+The replay engine (:mod:`tunecost.service.analysis.replay`) keeps three running totals while it
 simulates a run (:class:`Totals`: epochs trained, training seconds, simulated wall-clock);
 each cost is read from them by its row's ``measure`` at every trial's end. The table, the CSV,
 the report page and the figures read their header, label, format and which figures to draw

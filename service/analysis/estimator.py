@@ -5,14 +5,14 @@ Definitions: "Tuning cost").
 
 * A **cell** (one landscape, one searcher, one delta, over the replay seeds) costs the
   restricted mean of trials-to-delta, a run that never reached delta counting the budget
-  (:func:`service.analysis.statistics.estimate`), and *reaches* delta when at least half its
+  (:func:`tunecost.service.analysis.statistics.estimate`), and *reaches* delta when at least half its
   runs did.
 * A **pair** (an optimizer and the baseline, one searcher, one delta, the same replay seeds)
   has the ratio of their cells' costs, paired by seed, when at least one side reaches delta;
   where neither does, the budget sets both costs and the pair is *budget-bound*: no test, no
   verdict; where no run of either reached delta, there is no ratio at all.
 * **Replicates.** Runs made on a landscape's training-seed replicates (a replay with
-  ``replicates``; :meth:`service.analysis.replay.Board.replicate`) are two-stage: a cell's cost
+  ``replicates``; :meth:`tunecost.service.analysis.replay.Board.replicate`) are two-stage: a cell's cost
   is the mean over replicates of each replicate's restricted mean, its standard error their
   spread over sqrt(K), t with K - 1 degrees of freedom; a pair is paired by replicate. The
   interval then holds the training noise that made each landscape (which configs lie within
@@ -35,10 +35,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-
-from service.analysis.costs import Cost
-from service.analysis.replay import Run, delta_key
-from service.analysis.statistics import (
+from tunecost.service.analysis.costs import Cost
+from tunecost.service.analysis.replay import Run, delta_key
+from tunecost.service.analysis.statistics import (
     Estimate,
     Ratio,
     estimate,
@@ -218,7 +217,7 @@ def pair(runs: list[Run], baseline_runs: list[Run], delta: float, noise: Sequenc
 def pooled_pairs(pairs: list[Pair]) -> Ratio:
     """The geometric mean of the pairs' ratios (one per searcher): jointly over replicates
     where every pair was made on the same ones (their ratios share the training noise), else
-    as independent ratios (:func:`service.analysis.statistics.pooled`)."""
+    as independent ratios (:func:`tunecost.service.analysis.statistics.pooled`)."""
     units = [p.units for p in pairs]
     if all(u is not None for u in units) and len({u[0].size for u in units}) == 1:  # type: ignore[index]
         ratio = paired_ratios(

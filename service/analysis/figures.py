@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from service.analysis.comparison import Comparison
-from service.analysis.costs import COSTS
-from service.analysis.landscape import LandscapeDetail
-from workers.catalog import Metric, format_score
+from tunecost.service.analysis.comparison import Comparison
+from tunecost.service.analysis.costs import COSTS
+from tunecost.service.analysis.landscape import LandscapeDetail
+from tunecost.workers.catalog import Metric, format_score
 
 REDDI_OPTIMIZERS = ("adam", "amsgrad", "delayed_adam", "avagrad")
 
@@ -36,7 +35,7 @@ def reddi_figure(
 ) -> dict[str, float]:
     """The paper's Figure 3: w_t and F'(w_t)^2 on Eq. 11. Returns each optimizer's final mean F'^2."""
     # torch: only where training runs, never in the API process
-    from workers.synthetic import W_STAR, run_reddi
+    from tunecost.workers.synthetic import W_STAR, run_reddi
 
     plt = _pyplot()
     runs = [run_reddi(name, steps=steps, lr=lr, seed=seed) for name in optimizers]

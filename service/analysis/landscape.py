@@ -1,5 +1,5 @@
 """A landscape as the analysis and the reports read it: its summary and its full detail
-(plain data: the read model :mod:`service.landscapes` fills them from the database)."""
+(plain data: the read model :mod:`tunecost.service.landscapes` fills them from the database)."""
 
 from __future__ import annotations
 

@@ -45,9 +45,8 @@ from typing import Any, Literal
 import numpy as np
 import optuna
 from pydantic import BaseModel, ConfigDict, Field
-
-from search_spaces import GridSpace, build_sampler
-from service.analysis.costs import COSTS, Cost, Totals
+from tunecost.search_spaces import GridSpace, build_sampler
+from tunecost.service.analysis.costs import COSTS, Cost, Totals
 
 Node = tuple[int, int]
 

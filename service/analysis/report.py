@@ -15,8 +15,7 @@ from typing import Any
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-
-from service.analysis.comparison import (
+from tunecost.service.analysis.comparison import (
     HEADLINE,
     PER_SEARCHER,
     Comparison,
@@ -24,18 +23,18 @@ from service.analysis.comparison import (
     TuningCostRow,
     Verdict,
 )
-from service.analysis.costs import COSTS, Cost
-from service.analysis.estimator import Status
-from service.analysis.figures import (
+from tunecost.service.analysis.costs import COSTS, Cost
+from tunecost.service.analysis.estimator import Status
+from tunecost.service.analysis.figures import (
     curves_figure,
     landscape_figure,
     profile_figure,
     suboptimality_range,
     tuning_cost_figure,
 )
-from service.analysis.landscape import LandscapeDetail
-from service.analysis.suite import ALL_SEARCHERS
-from workers.catalog import format_score
+from tunecost.service.analysis.landscape import LandscapeDetail
+from tunecost.service.analysis.suite import ALL_SEARCHERS
+from tunecost.workers.catalog import format_score
 
 
 def _trials(value: float | None, budget: int) -> str:

@@ -2,7 +2,7 @@
 only on some? (Savarese et al.'s "domain-independent" claim, asked of the user's own tasks.)
 
 From the replay runs of several tasks (each task's optimizers replayed with the same searchers
-and replay seeds), per delta, with the one estimator (:mod:`service.analysis.estimator`: the
+and replay seeds), per delta, with the one estimator (:mod:`tunecost.service.analysis.estimator`: the
 restricted mean of trials-to-delta):
 
 * **Performance profiles** (Dolan & Moré 2002, as AlgoPerf scores training algorithms): for
@@ -14,7 +14,7 @@ restricted mean of trials-to-delta):
 * **Overall verdicts against a baseline**: a random-effects meta-analysis of the per-task log
   ratios (each task's ratio pooled over its searchers for the headline family; one searcher's
   for the per-searcher family), with the Hartung-Knapp-Sidik-Jonkman interval
-  (:func:`service.analysis.statistics.random_effects`): it speaks of tasks *like these*, and
+  (:func:`tunecost.service.analysis.statistics.random_effects`): it speaks of tasks *like these*, and
   says so; below :data:`FEW_TASKS` tasks it warns that the interval is wide. A task where the
   pair is budget-bound (neither side reached delta in half its runs) has no ratio and sits out.
   Each family is corrected on its own (Holm by default), intervals at the corrected level.
@@ -28,10 +28,9 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
-
-from service.analysis.estimator import Pair, Status, cell, own_best_noise, pair, paired, pooled_pairs
-from service.analysis.replay import Run
-from service.analysis.statistics import METHODS, Meta, correct_lines, random_effects
+from tunecost.service.analysis.estimator import Pair, Status, cell, own_best_noise, pair, paired, pooled_pairs
+from tunecost.service.analysis.replay import Run
+from tunecost.service.analysis.statistics import METHODS, Meta, correct_lines, random_effects
 
 TAUS = [round(float(t), 4) for t in np.geomspace(1.0, 10.0, 25)]
 SCORE_TAU = 4.0  # AlgoPerf's r_max: the benchmark score integrates the profile over [1, 4]

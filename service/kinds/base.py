@@ -1,6 +1,6 @@
 """The job-kind contract: what every kind is (:class:`JobKind`) and what it is handed
 (:class:`RunContext`, :class:`Limits`) and returns (:class:`Progress`, :class:`Links`,
-:class:`Outcome`). Kinds import this module, never the registry (:mod:`service.kinds.registry`),
+:class:`Outcome`). Kinds import this module, never the registry (:mod:`tunecost.service.kinds.registry`),
 which names them."""
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
-
-from service.errors import InvalidField
-from service.models import Job
-from service.settings import Settings
-from service.states import JobState
+from tunecost.service.errors import InvalidField
+from tunecost.service.models import Job
+from tunecost.service.settings import Settings
+from tunecost.service.states import JobState
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -123,7 +122,7 @@ class JobKind(Generic[SpecT, ResultT]):
 
     def progress(self, session: Session, job: Job) -> Progress | None:
         """The job's progress and best, for a kind that does not record trials; None: count
-        its trials (``service.bests.trial_progress``)."""
+        its trials (``tunecost.service.bests.trial_progress``)."""
         return None
 
     def result_of(self, job: Job) -> ResultT | None:

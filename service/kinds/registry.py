@@ -9,14 +9,13 @@ import threading
 from typing import Annotated, Any, Union
 
 from pydantic import Field
-
-from service.kinds.base import JobKind, Links
-from service.models import Job
+from tunecost.service.kinds.base import JobKind, Links
+from tunecost.service.models import Job
 
 _BUILTIN: dict[str, str] = {
-    "search": "service.kinds.search.kind:KIND",
-    "sweep": "service.kinds.sweep.kind:KIND",
-    "replay": "service.kinds.replay.kind:KIND",
+    "search": "tunecost.service.kinds.search.kind:KIND",
+    "sweep": "tunecost.service.kinds.sweep.kind:KIND",
+    "replay": "tunecost.service.kinds.replay.kind:KIND",
 }
 _registered: dict[str, JobKind[Any, Any]] = {}
 _lock = threading.Lock()

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-
-from api.app import create_app
-from service.settings import Settings, split_token
+from tunecost.api.app import create_app
+from tunecost.service.settings import Settings, split_token
 
 JOB = {
     "kind": "search",
@@ -139,8 +138,8 @@ def test_the_catalog_lists_the_schedulers_and_pruners_that_the_specs_take(client
     import importlib
     import typing
 
-    from service.analysis.replay import PrunerSpec
-    from service.kinds.search import SchedulerSpec
+    from tunecost.service.analysis.replay import PrunerSpec
+    from tunecost.service.kinds.search import SchedulerSpec
 
     catalog = client.get("/v1/catalog").json()
     for listed, model, kind in (
@@ -231,8 +230,8 @@ def test_openapi_documents_every_route_with_examples(client: TestClient) -> None
 
 def test_api_process_never_imports_torch_or_ray() -> None:
     code = (
-        "import sys; from fastapi.testclient import TestClient; from api.app import create_app; "
-        "from service.settings import Settings; import tempfile; "
+        "import sys; from fastapi.testclient import TestClient; from tunecost.api.app import create_app; "
+        "from tunecost.service.settings import Settings; import tempfile; "
         "c = TestClient(create_app(Settings(home=tempfile.mkdtemp(), _env_file=None))); c.__enter__(); "
         "c.post('/v1/jobs', json={'kind': 'search', 'task': 'digits-mlp', 'optimizer': 'adam', 'budget': 3}); "
         "c.get('/v1/catalog'); print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"

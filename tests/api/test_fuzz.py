@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from tunecost.search_spaces import PAPER_ALPHAS, PAPER_EPSILONS
+from tunecost.service.settings import Settings
 
-from search_spaces import PAPER_ALPHAS, PAPER_EPSILONS
-from service.settings import Settings
 from tests.conftest import LiveServer
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")

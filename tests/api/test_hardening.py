@@ -8,10 +8,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-
-from api.app import create_app
-from search_spaces import SEARCHERS
-from service.settings import Settings
+from tunecost.api.app import create_app
+from tunecost.search_spaces import SEARCHERS
+from tunecost.service.settings import Settings
 
 JOB = {"kind": "search", "task": "digits-mlp", "optimizer": "adam", "searcher": "tpe", "budget": 4}
 SYNTH = {"kind": "search", "task": "synthetic-bowl", "optimizer": "adam", "searcher": "random", "budget": 2}

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-
-from search_spaces import (
+from tunecost.search_spaces import (
     SEARCHERS,
     BoxSpace,
     CGLDSampler,

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import pytest
-
-from search_spaces import (
+from tunecost.search_spaces import (
     BoxSpace,
     GridSpace,
     SpaceError,

@@ -8,9 +8,9 @@ from typing import Any
 
 import optuna
 from optuna.distributions import FloatDistribution, IntDistribution
+from tunecost.service.dashboard import dashboard_app
+from tunecost.service.settings import Settings
 
-from service.dashboard import dashboard_app
-from service.settings import Settings
 from tests.wsgi import call
 
 ALPHAS = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from tunecost.service.errors import Conflict, NotFound
+from tunecost.service.kinds.search import SearchSpec
+from tunecost.service.runner import JobRunner
+from tunecost.service.settings import Settings
+from tunecost.service.states import JobState
 
-from service.errors import Conflict, NotFound
-from service.kinds.search import SearchSpec
-from service.runner import JobRunner
-from service.settings import Settings
-from service.states import JobState
 from tests import db as jobs
 
 
@@ -65,7 +65,7 @@ def test_stale_lease_is_reclaimed(settings: Settings) -> None:
     time.sleep(0.05)  # the dead runner's heartbeat goes stale
     reclaimed = alive.claim_next()
     assert reclaimed is not None and reclaimed.id == job_id and reclaimed.attempts == 2
-    from service.runner import LeaseLost
+    from tunecost.service.runner import LeaseLost
 
     with pytest.raises(LeaseLost):
         dead.heartbeat(job_id)

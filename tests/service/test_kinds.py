@@ -10,15 +10,15 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from tunecost.api.app import create_app
+from tunecost.service import kinds
+from tunecost.service.errors import InvalidField
+from tunecost.service.kinds import JobKind, Limits, Outcome, RunContext
+from tunecost.service.models import Job
+from tunecost.service.runner import JobRunner
+from tunecost.service.settings import Settings
+from tunecost.service.states import JobState
 
-from api.app import create_app
-from service import kinds
-from service.errors import InvalidField
-from service.kinds import JobKind, Limits, Outcome, RunContext
-from service.models import Job
-from service.runner import JobRunner
-from service.settings import Settings
-from service.states import JobState
 from tests import db
 
 
@@ -69,7 +69,7 @@ def count_kind() -> Iterator[CountKind]:
 def test_a_registered_kind_runs_end_to_end_through_the_api_and_the_runner(
     settings: Settings, count_kind: CountKind, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="service.runner")
+    caplog.set_level(logging.INFO, logger="tunecost.service.runner")
     progress: list[tuple[int, int, int | None]] = []
     with TestClient(create_app(settings)) as client:
         r = client.post("/v1/jobs", json={"kind": "count", "upto": 5})
@@ -82,7 +82,7 @@ def test_a_registered_kind_runs_end_to_end_through_the_api_and_the_runner(
         body = client.get(f"/v1/jobs/{job_id}").json()
         assert body["state"] == "succeeded" and body["result"] == {"counted": 5, "attempt": 1}
         assert progress[-1] == (job_id, 5, 5)
-        said = [r.getMessage() for r in caplog.records if r.name == "service.runner"]
+        said = [r.getMessage() for r in caplog.records if r.name == "tunecost.service.runner"]
         # the server's log tells each job's story, one line per transition
         assert any(
             m.startswith(f"job {job_id} count counting: claimed by ") and "(attempt 1)" in m for m in said
@@ -142,8 +142,8 @@ def test_registering_a_name_twice_is_refused(count_kind: CountKind) -> None:
 
 
 def test_replay_chunks_hold_about_equal_cost_and_every_seed_once_costliest_first() -> None:
-    from search_spaces import SEARCHERS
-    from service.kinds.replay import CHUNKS_PER_CPU, balanced_chunks
+    from tunecost.search_spaces import SEARCHERS
+    from tunecost.service.kinds.replay import CHUNKS_PER_CPU, balanced_chunks
 
     seeds = list(range(40))
     work = [(1, searcher, "board", seeds, None) for searcher in ("random", "tpe", "gld", "cgld")]

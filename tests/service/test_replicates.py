@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-
-from api.app import create_app
-from service.runner import JobRunner
-from service.settings import Settings
+from tunecost.api.app import create_app
+from tunecost.service.runner import JobRunner
+from tunecost.service.settings import Settings
 
 ALPHAS = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
 EPSILONS = [1e-8, 1e-6, 1e-4, 1e-2, 1.0]
@@ -72,8 +71,8 @@ def test_a_replay_over_replicates_runs_each_replay_seed_on_one_training_seed(
     head = next(v for v in comparison["verdicts"] if v["family"] == "headline" and v["delta"] == 1.0)
     assert head["ci"][0] is not None and head["ci"][0] < head["ratio"] < head["ci"][1]
     # an interval over 5 replicates (t with 4 df) is wider than one over 20 replay seeds would be
-    from service.db import session_scope
-    from service.models import ReplayRun
+    from tunecost.service.db import session_scope
+    from tunecost.service.models import ReplayRun
 
     with session_scope(settings.resolved_database_url) as session:
         stored = {(r.seed, r.replicate) for r in session.query(ReplayRun).filter_by(searcher="random")}

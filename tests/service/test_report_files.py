@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from search_spaces import GridSpace
-from service.analysis.comparison import Subject, build
-from service.analysis.replay import Board, replay
-from service.analysis.report import Draw, draw_here, write_files
+from tunecost.search_spaces import GridSpace
+from tunecost.service.analysis.comparison import Subject, build
+from tunecost.service.analysis.replay import Board, replay
+from tunecost.service.analysis.report import Draw, draw_here, write_files
 
 
 def _comparison():  # type: ignore[no-untyped-def]

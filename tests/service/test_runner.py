@@ -10,14 +10,14 @@ import optuna
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from tunecost.api.app import create_app
+from tunecost.service.db import session_scope
+from tunecost.service.kinds.search import SearchSpec
+from tunecost.service.models import Job, utcnow
+from tunecost.service.runner import JobRunner
+from tunecost.service.settings import Settings
+from tunecost.service.states import JobState
 
-from api.app import create_app
-from service.db import session_scope
-from service.kinds.search import SearchSpec
-from service.models import Job, utcnow
-from service.runner import JobRunner
-from service.settings import Settings
-from service.states import JobState
 from tests import db as jobs
 
 pytestmark = pytest.mark.usefixtures("ray_session")
@@ -193,7 +193,7 @@ def test_without_reference_error_suboptimality_is_against_the_best_known(setting
 
 def test_best_known_error_counts_the_landscapes_of_the_same_recipe(settings: Settings) -> None:
     """e* is the lowest score any run reached: a sweep's node counts as much as a search trial."""
-    from service.kinds.sweep import SweepSpec
+    from tunecost.service.kinds.sweep import SweepSpec
 
     url = settings.resolved_database_url
     sweep = SweepSpec.model_validate(
@@ -233,7 +233,7 @@ def test_best_known_error_counts_the_landscapes_of_the_same_recipe(settings: Set
 def test_a_landscape_s_fresh_seed_reference_is_the_e_star_of_later_searches(settings: Settings) -> None:
     """One e* everywhere: a search of a (task, optimizer, recipe) with a landscape measured on
     fresh seeds takes that landscape's reference, as its replays do."""
-    from service.kinds.sweep import SweepSpec
+    from tunecost.service.kinds.sweep import SweepSpec
 
     url = settings.resolved_database_url
     space = {"type": "grid", "alphas": [0.01, 1.0], "epsilons": [1e-6, 1e-2]}
@@ -277,7 +277,7 @@ def test_a_landscape_s_fresh_seed_reference_is_the_e_star_of_later_searches(sett
 def test_a_failed_sweep_says_what_raised_in_one_line_and_which_config(settings: Settings) -> None:
     """Not Ray's traceback (colour codes, worker paths, an IP address): the user's exception and
     the config it raised at; the traceback is in the server log."""
-    from service.kinds.sweep import SweepSpec
+    from tunecost.service.kinds.sweep import SweepSpec
 
     url = settings.resolved_database_url
     spec = {
@@ -302,7 +302,7 @@ def test_one_point_grid_trains_exactly_that_config(settings: Settings) -> None:
     run(settings)
     (point,) = jobs.curve(url, job_id)
     assert (point.alpha, point.epsilon) == (0.02, 3e-7)
-    from workers.trainer import train_one
+    from tunecost.workers.trainer import train_one
 
     assert point.error == train_one("synthetic-bowl", "adam", 0.02, 3e-7).error
 
@@ -390,9 +390,9 @@ def test_a_sweep_handed_back_mid_way_trains_only_the_pairs_it_lacks(settings: Se
     """A real (fused) sweep stopped after some chunks, as on SIGTERM: claimed again, it trains
     only the (seed, node) pairs not stored, and its landscape equals an uninterrupted sweep's,
     checksum included. While it runs, its GET says how many nodes are missing."""
-    from service.kinds.sweep import SweepSpec
-    from service.landscapes import detail
-    from service.models import SweepPair
+    from tunecost.service.kinds.sweep import SweepSpec
+    from tunecost.service.landscapes import detail
+    from tunecost.service.models import SweepPair
 
     url = settings.resolved_database_url
     spec = SweepSpec.model_validate(
@@ -448,11 +448,10 @@ def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(se
     and the first epochs of the full sweep's curves there (service.analysis.fidelity.derive), and trains
     the share of the epochs the derivation says."""
     from sqlalchemy import select
-
-    from service.analysis.fidelity import Fidelity, derive
-    from service.kinds.sweep import SweepSpec
-    from service.landscapes import detail
-    from service.models import LandscapePoint, ReplayRun
+    from tunecost.service.analysis.fidelity import Fidelity, derive
+    from tunecost.service.kinds.sweep import SweepSpec
+    from tunecost.service.landscapes import detail
+    from tunecost.service.models import LandscapePoint, ReplayRun
 
     url = settings.resolved_database_url
     base = {
@@ -501,7 +500,7 @@ def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(se
 
     # a replay on it counts the trials told a rung's score: random search over every node visits
     # each stopped node once
-    from service.kinds.replay import ReplaySpec
+    from tunecost.service.kinds.replay import ReplaySpec
 
     replay = ReplaySpec.model_validate(
         {

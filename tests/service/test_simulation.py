@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from tunecost.api.app import create_app
+from tunecost.search_spaces import GridSpace
+from tunecost.service.analysis.costs import Cost
+from tunecost.service.analysis.replay import Board, Curves, PrunerSpec, replay
+from tunecost.service.kinds.replay import ReplaySpec
+from tunecost.service.runner import JobRunner
+from tunecost.service.settings import Settings
+from tunecost.service.states import JobState
 
-from api.app import create_app
-from search_spaces import GridSpace
-from service.analysis.costs import Cost
-from service.analysis.replay import Board, Curves, PrunerSpec, replay
-from service.kinds.replay import ReplaySpec
-from service.runner import JobRunner
-from service.settings import Settings
-from service.states import JobState
 from tests import db
 
 GRID = GridSpace((1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0), (1e-8, 1e-6, 1e-4, 1e-2, 1.0))
@@ -91,7 +91,7 @@ def test_four_workers_take_a_quarter_of_the_wall_clock() -> None:
 
 @pytest.mark.usefixtures("ray_session")
 def test_a_replay_job_with_a_pruner_stores_costs_and_the_comparison_reports_them(settings: Settings) -> None:
-    from service.kinds.sweep import SweepSpec
+    from tunecost.service.kinds.sweep import SweepSpec
 
     url = settings.resolved_database_url
     space = {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1, 1.0], "epsilons": [1e-8, 1e-4, 1.0]}
@@ -165,8 +165,7 @@ def test_a_replay_job_with_a_pruner_stores_costs_and_the_comparison_reports_them
 @pytest.mark.usefixtures("ray_session")
 def test_a_live_asha_search_stops_poor_trials_early(settings: Settings) -> None:
     import optuna
-
-    from service.kinds.search import SearchSpec
+    from tunecost.service.kinds.search import SearchSpec
 
     url = settings.resolved_database_url
     spec = SearchSpec(

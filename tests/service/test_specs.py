@@ -3,9 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pydantic import ValidationError
-
-from search_spaces import adabelief_grid, paper_grid
-from service.kinds.search import SearchSpec
+from tunecost.search_spaces import adabelief_grid, paper_grid
+from tunecost.service.kinds.search import SearchSpec
 
 BASE = {"kind": "search", "task": "digits-mlp", "optimizer": "adam", "searcher": "tpe", "budget": 12}
 
@@ -18,7 +17,7 @@ def test_defaults_fill_in() -> None:
 
 
 def test_adabelief_defaults_to_its_shifted_grid() -> None:
-    from service.specs import default_space
+    from tunecost.service.specs import default_space
 
     assert default_space("adabelief") == adabelief_grid()
     assert SearchSpec.model_validate({**BASE, "optimizer": "adabelief"}).space == adabelief_grid()
@@ -80,7 +79,7 @@ HALVING = {"method": "successive_halving", "eta": 3, "min_epochs": 1}
     ],
 )
 def test_a_bad_fidelity_names_its_field(change: dict, loc: tuple[str, ...], says: str) -> None:
-    from service.kinds.sweep import SweepSpec
+    from tunecost.service.kinds.sweep import SweepSpec
 
     with pytest.raises(ValidationError) as info:
         SweepSpec.model_validate({**SWEEP, **change})
@@ -89,7 +88,7 @@ def test_a_bad_fidelity_names_its_field(change: dict, loc: tuple[str, ...], says
 
 
 def test_successive_halving_rungs_follow_eta_up_to_the_recipe_epochs() -> None:
-    from service.analysis.fidelity import Fidelity
+    from tunecost.service.analysis.fidelity import Fidelity
 
     rule = Fidelity.model_validate(HALVING)
     assert rule.rungs(5) == [1, 3, 5] and rule.rungs(20) == [1, 3, 9, 20] and rule.rungs(1) == [1]
@@ -102,9 +101,9 @@ def test_successive_halving_rungs_follow_eta_up_to_the_recipe_epochs() -> None:
 
 
 def test_the_table_header_says_what_each_landscape_cost_and_saved() -> None:
-    from service.analysis.comparison import LandscapeFacts
-    from service.analysis.fidelity import Fidelity
-    from service.analysis.report import compute_text
+    from tunecost.service.analysis.comparison import LandscapeFacts
+    from tunecost.service.analysis.fidelity import Fidelity
+    from tunecost.service.analysis.report import compute_text
 
     facts = {
         "landscape_id": 1,
@@ -136,7 +135,7 @@ def test_the_textbook_rule_with_margin_0_keeps_floor_n_over_eta_nodes_per_rung(m
     """A 9 x 9 synthetic landscape whose nodes all lie within a point of each other, 20 epochs,
     eta 3: 81 nodes, then 27, 9, 3 reach the rungs 1, 3, 9, 20 (the default margin of 5 points
     would take all 81 to the end)."""
-    from service.analysis.fidelity import Fidelity, derive
+    from tunecost.service.analysis.fidelity import Fidelity, derive
 
     rng = np.random.default_rng(0)
     finals = 10 + rng.random((9, 9))
@@ -149,7 +148,7 @@ def test_the_textbook_rule_with_margin_0_keeps_floor_n_over_eta_nodes_per_rung(m
 
 
 def test_an_mse_task_must_set_its_halving_margin_in_its_own_units() -> None:
-    from service.kinds.sweep import SweepSpec
+    from tunecost.service.kinds.sweep import SweepSpec
 
     spec = {"kind": "sweep", "task": "diabetes-mlp", "optimizer": "adam", "recipe": {"epochs": 3}}
     with pytest.raises(ValidationError) as info:
@@ -163,8 +162,8 @@ def test_an_optimizer_without_epsilon_is_tuned_over_alpha_alone() -> None:
     """SGD and Lion read no epsilon: their default grid is the paper's 21 alphas and one
     epsilon, and a grid of several epsilons is refused (each would be the same training run,
     counted as another trial)."""
-    from search_spaces import NAMED_GRIDS
-    from service.kinds.sweep import SweepSpec
+    from tunecost.search_spaces import NAMED_GRIDS
+    from tunecost.service.kinds.sweep import SweepSpec
 
     sgd = SearchSpec.model_validate({**BASE, "optimizer": "sgd"})
     assert sgd.space == NAMED_GRIDS["paper-alpha"]() and sgd.space.shape == (21, 1)
@@ -189,8 +188,8 @@ def test_an_alpha_only_landscape_replays_as_distinct_alphas_and_a_larger_budget_
     None
 ):
     """Trials count distinct alphas: on 21 configs a run of budget 100 tries each once and ends."""
-    from search_spaces import NAMED_GRIDS
-    from service.analysis.replay import Board, replay
+    from tunecost.search_spaces import NAMED_GRIDS
+    from tunecost.service.analysis.replay import Board, replay
 
     grid = NAMED_GRIDS["paper-alpha"]()
     errors = (np.abs(np.arange(21) - 12.0) + 3.0)[:, None]

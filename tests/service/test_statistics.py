@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from search_spaces import GridSpace
-from service.analysis.comparison import Subject, build, lr_sensitivity, verdict
-from service.analysis.replay import Board, Run, replay
-from service.analysis.statistics import (
+from tunecost.search_spaces import GridSpace
+from tunecost.service.analysis.comparison import Subject, build, lr_sensitivity, verdict
+from tunecost.service.analysis.replay import Board, Run, replay
+from tunecost.service.analysis.statistics import (
     correct,
     estimate,
     paired_ratio,
@@ -19,7 +18,7 @@ from service.analysis.statistics import (
     random_search_reach_probability,
     restricted,
 )
-from service.analysis.suite import ALL_SEARCHERS, benchmark_score
+from tunecost.service.analysis.suite import ALL_SEARCHERS, benchmark_score
 
 GRID = GridSpace(
     tuple(float(f"1e{k}") for k in range(-10, 11)), tuple(float(f"1e{k}") for k in range(-10, 11))
@@ -122,8 +121,7 @@ def test_holm_by_hand_equals_statsmodels_multipletests() -> None:
     """The hand-written Holm (statsmodels' runs gc.collect() per call) gives statsmodels'
     adjusted p-values and rejections on 300 random families of 1 to 500, ties and p = 1 included."""
     from statsmodels.stats.multitest import multipletests
-
-    from service.analysis.statistics import holm
+    from tunecost.service.analysis.statistics import holm
 
     rng = np.random.default_rng(5)
     rejected = 0
@@ -331,8 +329,8 @@ def test_a_verdict_where_one_side_never_reached_delta_says_the_true_ratio_is_fur
 def test_a_delta_finer_than_the_landscape_can_tell_is_said_in_the_verdict_and_the_headline() -> None:
     """breast-cancer-mlp has 91 validation samples: one is 1.10 points, finer than δ = 0.5 or 1;
     a landscape whose seeds disagree by 0.8 points cannot place a node within δ = 0.5 of e*."""
-    from service.analysis.comparison import resolution
-    from service.analysis.report import headline
+    from tunecost.service.analysis.comparison import resolution
+    from tunecost.service.analysis.report import headline
 
     scores = np.array([[0.0, 100 / 91], [2 * 100 / 91, np.nan]])
     assert resolution(scores) == pytest.approx(100 / 91) and resolution(np.array([3.0, 3.0])) is None
@@ -409,7 +407,7 @@ def test_an_interval_over_replicates_and_e_stars_noise_covers_the_truth_and_one_
     K = 5 replicates that holds e*'s noise (TargetNoise) must hold it about 95% of the time; the
     same interval taking e* as exact falls short, and one landscape's interval over its replay
     seeds, which takes the landscape as exact too, falls far short (the issue's 65%)."""
-    from service.analysis.estimator import TargetNoise, pair
+    from tunecost.service.analysis.estimator import TargetNoise, pair
 
     grid = GridSpace(tuple(10.0 ** np.linspace(-4, 0, 9)), tuple(10.0 ** np.linspace(-8, 0, 9)))
     truths = {"a": _bowl((4, 4), 2.0), "b": _bowl((3, 5), 5.0)}
@@ -464,7 +462,7 @@ def test_e_stars_noise_widens_a_pair_by_the_change_of_its_ratio_over_one_standar
     """The delta method's term is the log ratio's central difference when e* moves by one
     standard error, the runs scored to the moved target; a target both sides share moves both;
     an exact e* (se 0) adds nothing."""
-    from service.analysis.estimator import TargetNoise, pair, retarget
+    from tunecost.service.analysis.estimator import TargetNoise, pair, retarget
 
     grid = GridSpace(tuple(10.0 ** np.linspace(-4, 0, 9)), tuple(10.0 ** np.linspace(-8, 0, 9)))
     a = [
@@ -496,7 +494,7 @@ def test_e_stars_noise_widens_a_pair_by_the_change_of_its_ratio_over_one_standar
 def test_e_star_from_fresh_seeds_is_unbiased_where_the_best_mean_is_biased_low() -> None:
     """The minimum of 81 noisy means is biased low (a lucky node wins); the same node measured
     again on fresh seeds (SweepSpec.reference) is unbiased for that node's true error."""
-    from service.kinds.sweep import Reference
+    from tunecost.service.kinds.sweep import Reference
 
     truth = _bowl((4, 4), 20.0)  # a flat basin: many nodes within a point of the best
     rng = np.random.default_rng(3)
@@ -520,8 +518,7 @@ def test_a_comparison_widens_each_interval_by_its_e_stars_noise_and_says_it() ->
     from io import StringIO
 
     from rich.console import Console
-
-    from service.analysis.report import tuning_cost_table
+    from tunecost.service.analysis.report import tuning_cost_table
 
     grid = GridSpace(tuple(10.0 ** np.linspace(-4, 0, 9)), tuple(10.0 ** np.linspace(-8, 0, 9)))
     sharp, wide = _bowl((4, 4), 2.0), _bowl((3, 5), 5.0)
@@ -556,7 +553,7 @@ def test_a_comparison_widens_each_interval_by_its_e_stars_noise_and_says_it() ->
 def test_to_a_shared_target_an_optimizer_with_a_worse_best_never_arrives_and_the_headline_says_both() -> None:
     """Within δ of its own best, a flat landscape is cheap to tune; to the baseline's e* + δ
     (AlgoPerf's fixed target) it never arrives. The headline gives both answers when they differ."""
-    from service.analysis.report import headline
+    from tunecost.service.analysis.report import headline
 
     grid = GridSpace(tuple(10.0 ** np.linspace(-4, 0, 9)), tuple(10.0 ** np.linspace(-8, 0, 9)))
     flat = 5.0 + _bowl((4, 4), 40.0) - 5.0  # best 5.0, many nodes near it

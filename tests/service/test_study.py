@@ -5,21 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from tunecost.api.app import create_app
+from tunecost.search_spaces import GridSpace
+from tunecost.service.analysis.comparison import expected_random_cost
+from tunecost.service.analysis.replay import Board, replay
+from tunecost.service.kinds.replay import ReplaySpec
+from tunecost.service.kinds.search import SearchSpec
+from tunecost.service.kinds.sweep import SweepSpec
+from tunecost.service.runner import JobRunner
+from tunecost.service.settings import Settings
+from tunecost.service.states import JobState
+from tunecost.workers.trainer import train_one
 
-from api.app import create_app
-from search_spaces import GridSpace
-from service.analysis.comparison import expected_random_cost
-from service.analysis.replay import Board, replay
-from service.kinds.replay import ReplaySpec
-from service.kinds.search import SearchSpec
-from service.kinds.sweep import SweepSpec
-from service.runner import JobRunner
-from service.settings import Settings
-from service.states import JobState
 from tests import db
 from tests import db as jobs
 from tests.db import compare
-from workers.trainer import train_one
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 SMALL = {
@@ -383,8 +383,8 @@ def test_every_searcher_runs_on_one_point_and_one_axis_grids(searcher: str, shap
 
 
 def test_comparisons_name_a_lookahead_landscape_apart_from_its_plain_optimizer() -> None:
-    from service.comparisons import landscape_labels
-    from service.models import Landscape
+    from tunecost.service.comparisons import landscape_labels
+    from tunecost.service.models import Landscape
 
     def ls(task: str, optimizer: str, **recipe: object) -> Landscape:
         return Landscape(task=task, optimizer=optimizer, recipe={"epochs": 3, **recipe})

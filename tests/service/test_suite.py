@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from service.analysis.comparison import Subject, build
-from service.analysis.replay import Run
-from service.analysis.report import headline, to_text, tuning_cost_table
-from service.analysis.statistics import correct
-from service.analysis.suite import ALL_SEARCHERS, TaskRuns, suite
+from tunecost.service.analysis.comparison import Subject, build
+from tunecost.service.analysis.replay import Run
+from tunecost.service.analysis.report import headline, to_text, tuning_cost_table
+from tunecost.service.analysis.statistics import correct
+from tunecost.service.analysis.suite import ALL_SEARCHERS, TaskRuns, suite
 
 SEEDS = 40
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-
-from workers.build import make_optimizer
-from workers.optimizers import (
+from tunecost.workers.build import make_optimizer
+from tunecost.workers.optimizers import (
     AdaBelief,
     AdaBound,
     AdaShift,

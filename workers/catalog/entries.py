@@ -25,7 +25,7 @@ class OptimizerInfo:
     ``epsilon_arg=None``: the optimizer has no epsilon and its landscape is flat along it.
     ``batched`` names the same optimizer's batched step, ``Class(stacked, alphas, epsilons,
     **options)``: a fused sweep updates its K stacked models with it in one pass instead of one
-    parameter group per model (:mod:`workers.optimizers._batched`); empty: the group path.
+    parameter group per model (:mod:`tunecost.workers.optimizers._batched`); empty: the group path.
     """
 
     name: str

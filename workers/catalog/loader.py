@@ -1,6 +1,6 @@
 """Loading the catalog: the built-ins and one entry-point group's plugins, each plugin entry
 checked before it is taken (its fields here, its import paths statically by
-:mod:`workers.catalog._static`, a layer above's own checks through :meth:`Catalog.add_check`);
+:mod:`tunecost.workers.catalog._static`, a layer above's own checks through :meth:`Catalog.add_check`);
 and :func:`resolve`, which turns an entry's import path into the object where training runs."""
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import BaseModel
-
-from workers.catalog._static import EntryError, check_optimizer_class, check_task_module
-from workers.catalog.entries import BUILTIN, Metric, OptimizerInfo, PluginError, TaskInfo
+from tunecost.workers.catalog._static import EntryError, check_optimizer_class, check_task_module
+from tunecost.workers.catalog.entries import BUILTIN, Metric, OptimizerInfo, PluginError, TaskInfo
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def resolve(path: str) -> Any:
 
 def check_entry(info: OptimizerInfo | TaskInfo) -> None:
     """What a plugin's entry must hold for the catalog to take it (an EntryError says which
-    field and what). Its import paths are checked too, statically (:mod:`workers.catalog._static`):
+    field and what). Its import paths are checked too, statically (:mod:`tunecost.workers.catalog._static`):
     no plugin code runs and torch is not imported, so the API can check them."""
     if isinstance(info, OptimizerInfo):
         if ":" not in info.optimizer:

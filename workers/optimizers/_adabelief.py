@@ -12,9 +12,8 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
-
-from workers.optimizers._batched import BatchedOptimizer, column
-from workers.optimizers._common import (
+from tunecost.workers.optimizers._batched import BatchedOptimizer, column
+from tunecost.workers.optimizers._common import (
     check_hyperparameters,
     evaluate_closure,
     params_with_grads,
@@ -128,7 +127,7 @@ class AdaBelief(Optimizer):
 
 
 class BatchedAdaBelief(BatchedOptimizer):
-    """:class:`AdaBelief`'s step for K stacked configs at once (:mod:`workers.optimizers._batched`):
+    """:class:`AdaBelief`'s step for K stacked configs at once (:mod:`tunecost.workers.optimizers._batched`):
     the same maths and options, epsilon and alpha per config."""
 
     def __init__(

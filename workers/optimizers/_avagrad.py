@@ -11,9 +11,8 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
-
-from workers.optimizers._batched import BatchedOptimizer, column
-from workers.optimizers._common import check_hyperparameters, evaluate_closure, params_with_grads
+from tunecost.workers.optimizers._batched import BatchedOptimizer, column
+from tunecost.workers.optimizers._common import check_hyperparameters, evaluate_closure, params_with_grads
 
 
 class AvaGrad(Optimizer):
@@ -109,7 +108,7 @@ class AvaGradW(AvaGrad):
 
 
 class BatchedAvaGrad(BatchedOptimizer):
-    """:class:`AvaGrad`'s step for K stacked configs at once (:mod:`workers.optimizers._batched`).
+    """:class:`AvaGrad`'s step for K stacked configs at once (:mod:`tunecost.workers.optimizers._batched`).
 
     The same maths; gamma is a tensor of K values, each the norm over its own config's slices
     (a plain group per config normalizes over that config's tensors alone).

@@ -1,7 +1,7 @@
 """The batched update: K configs of one optimizer stepped as one, over stacked tensors.
 
 A fused sweep trains K copies of a model stacked along a leading dimension
-(:class:`workers.fused.StackedModels`). The plain way to update them is one optimizer with one
+(:class:`tunecost.workers.fused.StackedModels`). The plain way to update them is one optimizer with one
 parameter group per copy: the same maths for any optimizer, but a Python loop of ~7 small
 kernels per tensor per config (41% of a fused MLP step on a CPU, issue 28). A *batched*
 optimizer updates each stacked tensor once, with each config's alpha and epsilon as a tensor of
@@ -19,7 +19,7 @@ The contract (:class:`BatchedOptimizer`), which a plugin may implement too (docs
   with ``lr * alpha[k]``;
 * per-config values live in the group under the names in ``per_config`` (tensors of K values),
   per-parameter state as tensors with the leading K, and shared counters (the step) as
-  scalars: :mod:`workers.checkpoints` splits a batched state per config and joins it back on
+  scalars: :mod:`tunecost.workers.checkpoints` splits a batched state per config and joins it back on
   that rule alone.
 
 Hand-written: torch's ``foreach`` kernels batch a *list* of tensors, each with one scalar
@@ -33,8 +33,7 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
-
-from workers.optimizers._common import evaluate_closure, params_with_grads, rectification
+from tunecost.workers.optimizers._common import evaluate_closure, params_with_grads, rectification
 
 BLOCK_FLOATS = 65_536  # of one stacked tensor, updated at once: with its gradient, state and a
 # temporary, about 1 MiB, one core's L2 on the machine it was measured on

@@ -11,9 +11,8 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
-
-from workers.optimizers._batched import BatchedOptimizer, column
-from workers.optimizers._common import check_hyperparameters, evaluate_closure, params_with_grads
+from tunecost.workers.optimizers._batched import BatchedOptimizer, column
+from tunecost.workers.optimizers._common import check_hyperparameters, evaluate_closure, params_with_grads
 
 
 class DelayedAdam(Optimizer):
@@ -68,7 +67,7 @@ class DelayedAdam(Optimizer):
 
 
 class BatchedDelayedAdam(BatchedOptimizer):
-    """:class:`DelayedAdam`'s step for K stacked configs at once (:mod:`workers.optimizers._batched`)."""
+    """:class:`DelayedAdam`'s step for K stacked configs at once (:mod:`tunecost.workers.optimizers._batched`)."""
 
     buffers = ("exp_avg", "exp_avg_sq")
 

@@ -2,8 +2,8 @@
 
 A task module exposes ``load_data(recipe, data_dir) -> Data`` and ``build_model(recipe)``,
 optionally ``augment(x, generator)`` applied to each training batch. The recipes
-(defaults, fidelity knobs) live torch-free in :mod:`workers.catalog`; a task is loaded by
-name through :func:`workers.build.task_module`.
+(defaults, fidelity knobs) live torch-free in :mod:`tunecost.workers.catalog`; a task is loaded by
+name through :func:`tunecost.workers.build.task_module`.
 """
 
 from __future__ import annotations

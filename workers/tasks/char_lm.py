@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 from torch import nn
-
-from workers.tasks._data import Data
-from workers.tasks._splits import take_subset
+from tunecost.workers.tasks._data import Data
+from tunecost.workers.tasks._splits import take_subset
 
 VOCAB = " abcdefghijklmnopqrstuvwxyz0123456789.,;:'\"()-_\n"
 CONTEXT = 16

@@ -20,10 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-from workers.tasks import DataMissingError
-from workers.tasks._data import Data
-from workers.tasks._splits import carve_validation, take_subset
+from tunecost.workers.tasks import DataMissingError
+from tunecost.workers.tasks._data import Data
+from tunecost.workers.tasks._splits import carve_validation, take_subset
 
 BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 FOLDER = "cifar-10-batches-py"

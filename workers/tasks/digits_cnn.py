@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from torch import nn
-
-from workers.tasks._data import Data
-from workers.tasks._splits import carve_validation, hold_out_test, take_subset
-from workers.tasks.digits_mlp import _digits
+from tunecost.workers.tasks._data import Data
+from tunecost.workers.tasks._splits import carve_validation, hold_out_test, take_subset
+from tunecost.workers.tasks.digits_mlp import _digits
 
 
 def load_data(recipe: dict[str, Any], data_dir: str | None = None) -> Data:

@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 from torch import nn
-
-from workers.tasks import DataMissingError
-from workers.tasks._data import Data
-from workers.tasks._splits import carve_validation, hold_out_test, take_subset
+from tunecost.workers.tasks import DataMissingError
+from tunecost.workers.tasks._data import Data
+from tunecost.workers.tasks._splits import carve_validation, hold_out_test, take_subset
 
 
 @lru_cache(maxsize=1)

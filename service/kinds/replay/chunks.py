@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from search_spaces import SEARCHERS
-from service.analysis.replay import Board, PrunerSpec, Run, replay
+from tunecost.search_spaces import SEARCHERS
+from tunecost.service.analysis.replay import Board, PrunerSpec, Run, replay
 
 CHUNKS_PER_CPU = 4  # chunks of about equal cost per CPU: the last to finish is short, so no CPU idles long
 

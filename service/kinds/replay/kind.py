@@ -1,10 +1,10 @@
 """The ``replay`` kind: searchers x seeds against stored landscapes (lookups, no training).
 
-Each run is the replay engine's (:func:`service.analysis.replay.replay`, whose docstring says
+Each run is the replay engine's (:func:`tunecost.service.analysis.replay.replay`, whose docstring says
 what a run is told, how it is scored and what it costs). Runs are Ray tasks; each finished
 chunk of runs is written at once. The replay's landscapes and searchers are link rows
 (``tunecost_replay_landscapes``, ``tunecost_replay_searchers``); the statistics over its runs
-are :mod:`service.analysis.comparison`, read through :mod:`service.comparisons`.
+are :mod:`tunecost.service.analysis.comparison`, read through :mod:`tunecost.service.comparisons`.
 """
 
 from __future__ import annotations
@@ -14,19 +14,18 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
-from service import landscapes as landscape_service
-from service import studies
-from service.analysis.replay import Run
-from service.comparisons import landscape_labels, write_report
-from service.db import session_scope
-from service.errors import InvalidField
-from service.kinds.base import JobKind, Limits, Links, Outcome, Progress, RunContext
-from service.kinds.replay.chunks import balanced_chunks, replay_chunk
-from service.kinds.replay.spec import ReplayResult, ReplaySpec
-from service.models import Job, Landscape, LandscapePoint, ReplayLandscape, ReplayRun, ReplaySearcher
-from service.states import JobState
-from workers.catalog import TASKS
+from tunecost.service import landscapes as landscape_service
+from tunecost.service import studies
+from tunecost.service.analysis.replay import Run
+from tunecost.service.comparisons import landscape_labels, write_report
+from tunecost.service.db import session_scope
+from tunecost.service.errors import InvalidField
+from tunecost.service.kinds.base import JobKind, Limits, Links, Outcome, Progress, RunContext
+from tunecost.service.kinds.replay.chunks import balanced_chunks, replay_chunk
+from tunecost.service.kinds.replay.spec import ReplayResult, ReplaySpec
+from tunecost.service.models import Job, Landscape, LandscapePoint, ReplayLandscape, ReplayRun, ReplaySearcher
+from tunecost.service.states import JobState
+from tunecost.workers.catalog import TASKS
 
 
 class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
@@ -125,7 +124,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         return Progress(trials_done=done, total=self.total(self.parse_spec(job.spec)), unit="runs")
 
     def run(self, ctx: RunContext, spec: ReplaySpec) -> ReplayResult:
-        from service.ray_session import ensure_ray, gather  # before Ray: it sets Ray's environment
+        from tunecost.service.ray_session import ensure_ray, gather  # before Ray: it sets Ray's environment
 
         import ray  # only runners import Ray  # isort: skip
 
@@ -195,7 +194,10 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
     def finish(self, ctx: RunContext, spec: ReplaySpec, result: ReplayResult) -> tuple[ReplayResult, Outcome]:
         """The replay's report (table, CSV, JSON and figures, the figures drawn at once on the
         cluster's CPUs), then attached to its study for the dashboard and the API's report page."""
-        from service.ray_session import draw_on_cluster, ensure_ray  # before Ray: it sets Ray's environment
+        from tunecost.service.ray_session import (  # before Ray: it sets Ray's environment
+            draw_on_cluster,
+            ensure_ray,
+        )
 
         ensure_ray(ctx.settings)
         start = time.perf_counter()

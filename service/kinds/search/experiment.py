@@ -1,4 +1,4 @@
-"""Runs a ``search`` job (:mod:`service.kinds.search.kind`) as a Ray Tune experiment.
+"""Runs a ``search`` job (:mod:`tunecost.service.kinds.search.kind`) as a Ray Tune experiment.
 
     Tuner(trainable with {cpu, gpu} resources,
           search_alg = ConcurrencyLimiter(CachingSearcher(OptunaSearch(sampler, RDB storage))),
@@ -30,18 +30,17 @@ import optuna
 from ray import tune
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
-
-from search_spaces import build_sampler
-from service import studies
-from service.kinds.base import RunContext
-from service.kinds.search.recorder import METRIC, ConfigKey, TrialRecorder
-from service.kinds.search.sampler import DefineByRun, WithRealValues
-from service.kinds.search.searcher import CachingSearcher
-from service.kinds.search.spec import SearchSpec
-from service.kinds.search.stopper import CancelStopper
-from service.specs import task_metric
-from workers.catalog import OPTIMIZERS
-from workers.trainable import run_trial
+from tunecost.search_spaces import build_sampler
+from tunecost.service import studies
+from tunecost.service.kinds.base import RunContext
+from tunecost.service.kinds.search.recorder import METRIC, ConfigKey, TrialRecorder
+from tunecost.service.kinds.search.sampler import DefineByRun, WithRealValues
+from tunecost.service.kinds.search.searcher import CachingSearcher
+from tunecost.service.kinds.search.spec import SearchSpec
+from tunecost.service.kinds.search.stopper import CancelStopper
+from tunecost.service.specs import task_metric
+from tunecost.workers.catalog import OPTIMIZERS
+from tunecost.workers.trainable import run_trial
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
-"""The ``search`` kind: a Ray Tune experiment (:mod:`service.kinds.search.experiment`) over the
+"""The ``search`` kind: a Ray Tune experiment (:mod:`tunecost.service.kinds.search.experiment`) over the
 job's (alpha, epsilon) space, trials recorded as they finish; its spec in
-:mod:`service.kinds.search.spec`."""
+:mod:`tunecost.service.kinds.search.spec`."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from dataclasses import asdict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from service import bests
-from service.db import session_scope
-from service.kinds.base import JobKind, Limits, Outcome, RunContext
-from service.kinds.search.spec import SearchResult, SearchSpec
-from service.models import Job, Trial
-from service.states import JobState
+from tunecost.service import bests
+from tunecost.service.db import session_scope
+from tunecost.service.kinds.base import JobKind, Limits, Outcome, RunContext
+from tunecost.service.kinds.search.spec import SearchResult, SearchSpec
+from tunecost.service.models import Job, Trial
+from tunecost.service.states import JobState
 
 
 class SearchKind(JobKind[SearchSpec, SearchResult]):
@@ -60,8 +59,8 @@ class SearchKind(JobKind[SearchSpec, SearchResult]):
 
     def run(self, ctx: RunContext, spec: SearchSpec) -> SearchResult:
         # Ray Tune is imported only where a job runs, never in the API process.
-        from service.kinds.search.experiment import run_search
-        from service.ray_session import check_placeable, ensure_ray
+        from tunecost.service.kinds.search.experiment import run_search
+        from tunecost.service.ray_session import check_placeable, ensure_ray
 
         ensure_ray(ctx.settings)
         check_placeable(spec.resources.cpu, spec.resources.gpu, "trial")

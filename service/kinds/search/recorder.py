@@ -13,10 +13,9 @@ from typing import Any
 import optuna
 from ray import tune
 from sqlalchemy import select
-
-from service.db import session_scope
-from service.models import Trial, utcnow
-from service.states import TrialStatus
+from tunecost.service.db import session_scope
+from tunecost.service.models import Trial, utcnow
+from tunecost.service.states import TrialStatus
 
 log = logging.getLogger(__name__)
 METRIC = "error"  # what the trainable reports and the study minimises

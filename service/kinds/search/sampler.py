@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
-
-from search_spaces import ALPHA, EPSILON, GridSpace, Space
+from tunecost.search_spaces import ALPHA, EPSILON, GridSpace, Space
 
 
 class DefineByRun:

@@ -1,5 +1,5 @@
 """The ``search`` kind: live tuning. Each trial trains ``task`` with ``optimizer`` at the
-searcher's (alpha, epsilon); the run is a Ray Tune experiment (:mod:`service.tune_search`).
+searcher's (alpha, epsilon); the run is a Ray Tune experiment (:mod:`tunecost.service.tune_search`).
 
 Resume: a job whose runner died keeps its finished trials; the next attempt reloads its
 Optuna study and trains only the remaining budget. Finish: suboptimality is filled against
@@ -13,10 +13,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-
-from search_spaces import SpaceError, build_sampler, validate_options
-from service.kinds.base import BestPoint
-from service.specs import (
+from tunecost.search_spaces import SpaceError, build_sampler, validate_options
+from tunecost.service.kinds.base import BestPoint
+from tunecost.service.specs import (
     SPEC_CONFIG,
     OptimizerName,
     Resources,
@@ -28,7 +27,7 @@ from service.specs import (
     alpha_alone,
     default_space,
 )
-from workers.catalog import TASKS
+from tunecost.workers.catalog import TASKS
 
 EXAMPLE = {
     "kind": "search",

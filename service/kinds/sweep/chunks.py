@@ -1,6 +1,6 @@
 """The chunk scheduler of a sweep: cuts the missing (seed, node) pairs into chunks, runs them as
-Ray tasks (:mod:`service.kinds.sweep.task`), stores each chunk's pairs as it arrives (one
-transaction: :class:`service.models.SweepPair`, so a resume trains only what is missing), keeps
+Ray tasks (:mod:`tunecost.service.kinds.sweep.task`), stores each chunk's pairs as it arrives (one
+transaction: :class:`tunecost.service.models.SweepPair`, so a resume trains only what is missing), keeps
 the checkpoints a successive-halving rung continues from, and reports progress."""
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-
-from service.db import session_scope
-from service.kinds.base import RunContext
-from service.kinds.sweep.spec import Node, SweepSpec
-from service.kinds.sweep.task import train_chunk
-from service.models import SweepPair
-from workers.trainer import TrialResult
+from tunecost.service.db import session_scope
+from tunecost.service.kinds.base import RunContext
+from tunecost.service.kinds.sweep.spec import Node, SweepSpec
+from tunecost.service.kinds.sweep.task import train_chunk
+from tunecost.service.models import SweepPair
+from tunecost.workers.trainer import TrialResult
 
 
 class ChunkedTraining:
@@ -145,7 +144,7 @@ class ChunkedTraining:
         if not todo:
             self.ctx.progress(self.done, self.total)
             return True
-        from service.ray_session import (  # before Ray: it sets Ray's environment
+        from tunecost.service.ray_session import (  # before Ray: it sets Ray's environment
             check_placeable,
             ensure_ray,
             gather,

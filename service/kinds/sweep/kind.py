@@ -1,7 +1,7 @@
 """The ``sweep`` kind: every node of a grid for one (task, optimizer, recipe), stored as a landscape.
 
 Configs are split into chunks that run in parallel as Ray tasks with the spec's ``{cpu, gpu}``
-each. A chunk trains its configs fused (:func:`workers.fused.train_fused`: one process, all
+each. A chunk trains its configs fused (:func:`tunecost.workers.fused.train_fused`: one process, all
 configs at once) where the task and optimizer allow it, else one config at a time.
 
 Seed-aware at low cost (``refine``): after every node is trained with ``seeds``, the region
@@ -10,7 +10,7 @@ that decides a verdict (every config within ``margin`` points of the best, at le
 error is then the mean over the seeds it was trained with, and its spread is stored.
 
 Resumable: each chunk's (seed, node) pairs are stored as the chunk arrives, one transaction
-per chunk (:class:`service.models.SweepPair`). A sweep claimed again -- its runner died, or
+per chunk (:class:`tunecost.service.models.SweepPair`). A sweep claimed again -- its runner died, or
 handed it back on SIGTERM -- trains only the pairs it lacks; the refinement region is chosen
 again from the stored first pass, so it is the same region. The landscape and its points are
 written once the last pair is in, with what made them (provenance) and a checksum of the
@@ -24,16 +24,15 @@ import statistics
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
-from service import landscapes as landscape_service
-from service import studies
-from service.analysis.fidelity import can_continue
-from service.db import session_scope
-from service.kinds.base import BestPoint, JobKind, Limits, Links, Progress, RunContext
-from service.kinds.sweep.chunks import ChunkedTraining
-from service.kinds.sweep.spec import Node, SweepResult, SweepSpec
-from service.models import Job, Landscape, LandscapePoint, SweepPair
-from service.specs import (
+from tunecost.service import landscapes as landscape_service
+from tunecost.service import studies
+from tunecost.service.analysis.fidelity import can_continue
+from tunecost.service.db import session_scope
+from tunecost.service.kinds.base import BestPoint, JobKind, Limits, Links, Progress, RunContext
+from tunecost.service.kinds.sweep.chunks import ChunkedTraining
+from tunecost.service.kinds.sweep.spec import Node, SweepResult, SweepSpec
+from tunecost.service.models import Job, Landscape, LandscapePoint, SweepPair
+from tunecost.service.specs import (
     task_metric,
 )
 

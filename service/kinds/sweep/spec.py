@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-
-from service.analysis.fidelity import Fidelity
-from service.specs import (
+from tunecost.service.analysis.fidelity import Fidelity
+from tunecost.service.specs import (
     MAX_INT,
     SPEC_CONFIG,
     GridField,
@@ -20,7 +19,7 @@ from service.specs import (
     alpha_alone,
     default_space,
 )
-from workers.catalog import TASKS
+from tunecost.workers.catalog import TASKS
 
 Node = tuple[int, int]
 

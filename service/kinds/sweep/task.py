@@ -1,5 +1,5 @@
 """The Ray task of a sweep: one chunk of configs for one seed, trained fused or one config at a
-time as the task's width on the device decides (:func:`workers.fused.choose_path`), continued
+time as the task's width on the device decides (:func:`tunecost.workers.fused.choose_path`), continued
 from checkpoints where every config has one; returns the trial results and what trained them."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 import platform
 from typing import Any
 
-from workers.trainer import TrialResult
+from tunecost.workers.trainer import TrialResult
 
 
 def train_chunk(
@@ -34,9 +34,9 @@ def train_chunk(
     import torch  # in the Ray worker, never in the API process
 
     # torch: only where training runs, never in the API process
-    from workers.checkpoints import resumable
-    from workers.fused import PathChoice, choose_path, train_fused
-    from workers.trainer import train_one
+    from tunecost.workers.checkpoints import resumable
+    from tunecost.workers.fused import PathChoice, choose_path, train_fused
+    from tunecost.workers.trainer import train_one
 
     torch.set_num_threads(max(1, threads))
     # fused or one at a time: whichever is faster here (measured once per worker process)
