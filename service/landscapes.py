@@ -128,25 +128,28 @@ def provenance(origin: str, workers: list[dict[str, Any]] | None = None) -> dict
     }
 
 
-def add_points(
-    session: Session,
-    landscape: Landscape,
-    errors_at: Callable[[int, int], list[float | None]],
-    diverged_at: Callable[[int, int], int] = lambda i, j: 0,
-    curves_at: Callable[[int, int], list[list[float]]] | None = None,
-    seconds_at: Callable[[int, int], list[float | None]] | None = None,
-    epochs_at: Callable[[int, int], int | None] | None = None,
-) -> float:
-    """Store every node of a flushed landscape's grid from its per-seed errors (in the
-    landscape's seed order, None where a seed was not trained there): the mean over the trained
-    seeds, their spread, and the landscape's checksum; a sweep's learning curves and training
-    seconds per seed, and the epochs each node was trained to, too. Returns the best mean (inf
-    if none)."""
+@dataclass(frozen=True)
+class NodeRecord:
+    """What was measured at one grid node, per seed in the landscape's seed order (None, or an
+    empty curve, where a seed was not trained there): what :func:`add_points` stores."""
+
+    errors: list[float | None]
+    diverged: int = 0  # how many seeds diverged here
+    curves: list[list[float]] | None = None  # a sweep's learning curve per seed
+    seconds: list[float | None] | None = None  # a sweep's training seconds per seed
+    epochs: int | None = None  # the epochs the node was trained to (successive halving)
+
+
+def add_points(session: Session, landscape: Landscape, node_at: Callable[[int, int], NodeRecord]) -> float:
+    """Store every node of a flushed landscape's grid from what was measured there
+    (``node_at(i, j)``): the mean over the trained seeds, their spread, the per-seed errors,
+    curves, seconds and epochs, and the landscape's checksum. Returns the best mean (inf if
+    none)."""
     grid, points, best = landscape.grid, [], math.inf
     for i, alpha in enumerate(grid.alphas):
         for j, epsilon in enumerate(grid.epsilons):
-            errors = errors_at(i, j)
-            finite = [e for e in errors if e is not None]
+            node = node_at(i, j)
+            finite = [e for e in node.errors if e is not None]
             mean = statistics.fmean(finite) if finite else None
             best = min(best, mean) if mean is not None else best
             points.append(
@@ -158,11 +161,11 @@ def add_points(
                     epsilon=epsilon,
                     error=mean,
                     error_std=statistics.stdev(finite) if len(finite) > 1 else (0.0 if finite else None),
-                    errors=errors,
-                    diverged=diverged_at(i, j),
-                    curves=None if curves_at is None else curves_at(i, j),
-                    seconds=None if seconds_at is None else seconds_at(i, j),
-                    epochs=None if epochs_at is None else epochs_at(i, j),
+                    errors=node.errors,
+                    diverged=node.diverged,
+                    curves=node.curves,
+                    seconds=node.seconds,
+                    epochs=node.epochs,
                 )
             )
     session.add_all(points)
@@ -532,6 +535,6 @@ def import_landscape(session: Session, spec: LandscapeImport) -> LandscapeSummar
     )
     session.add(landscape)
     session.flush()
-    add_points(session, landscape, lambda i, j: [m[i][j] for m in per_seed])
+    add_points(session, landscape, lambda i, j: NodeRecord([m[i][j] for m in per_seed]))
     session.flush()
     return summary(landscape)

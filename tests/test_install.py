@@ -9,6 +9,7 @@ distribution's, neither shadows tunecost nor is shadowed by it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -65,9 +66,15 @@ def test_no_code_imports_a_folder_by_its_bare_name() -> None:
 
 @pytest.mark.slow
 def test_the_wheel_installs_one_name_and_works_beside_a_users_own_service_package(tmp_path: Path) -> None:
+    source = tmp_path / "source"  # a copy: setuptools builds in the source tree
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for folder in PYPROJECT["tool"]["setuptools"]["package-dir"].values():
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
         check=True,
         timeout=600,
     )

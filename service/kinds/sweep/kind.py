@@ -252,30 +252,17 @@ class SweepKind(JobKind[SweepSpec, SweepResult]):
             session.add(landscape)
             session.flush()
 
-            def errors_at(i: int, j: int) -> list[float | None]:  # None: not trained at this node
-                return [None if (r := final.get((s, i, j))) is None else r.error for s in seeds]
+            def node_at(i: int, j: int) -> landscape_service.NodeRecord:
+                runs = [final.get((s, i, j)) for s in seeds]  # None: not trained at this node
+                return landscape_service.NodeRecord(
+                    errors=[None if r is None else r.error for r in runs],
+                    diverged=sum(bool(r and r.diverged) for r in runs),
+                    curves=[[] if r is None else r.curve for r in runs],
+                    seconds=[None if r is None else r.seconds for r in runs],
+                    epochs=trainer.reached.get((i, j)) or None,  # 0 (analytic task): null
+                )
 
-            def diverged_at(i: int, j: int) -> int:
-                return sum(bool((r := final.get((s, i, j))) and r.diverged) for s in seeds)
-
-            def curves_at(i: int, j: int) -> list[list[float]]:  # [] where a seed did not train
-                return [[] if (r := final.get((s, i, j))) is None else r.curve for s in seeds]
-
-            def seconds_at(i: int, j: int) -> list[float | None]:
-                return [None if (r := final.get((s, i, j))) is None else r.seconds for s in seeds]
-
-            def epochs_at(i: int, j: int) -> int | None:
-                return trainer.reached.get((i, j)) or None  # 0 (analytic task): null
-
-            landscape_service.add_points(
-                session,
-                landscape,
-                errors_at,
-                diverged_at,
-                curves_at=curves_at,
-                seconds_at=seconds_at,
-                epochs_at=epochs_at,
-            )
+            landscape_service.add_points(session, landscape, node_at)
             return landscape.id
 
 
