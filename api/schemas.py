@@ -17,7 +17,7 @@ from tunecost.service.analysis.landscape import LandscapeDetail, LandscapeSummar
 from tunecost.service.bests import BestConfig
 from tunecost.service.jobs import CurvePoint
 from tunecost.service.kinds import BestPoint, Progress
-from tunecost.service.landscapes import LandscapeImport
+from tunecost.service.landscape_import import LandscapeImport
 from tunecost.service.models import Job, Trial
 from tunecost.service.specs import task_metric
 from tunecost.service.states import JobState

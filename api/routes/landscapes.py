@@ -10,7 +10,7 @@ from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, HTMLResponse
 from tunecost.api.deps import PathId, QueryId, SessionDep, SettingsDep, WriterDep
 from tunecost.api.schemas import Comparison, LandscapeDetail, LandscapeImport, LandscapeSummary
-from tunecost.service import comparisons
+from tunecost.service import comparisons, landscape_import
 from tunecost.service import landscapes as landscape_service
 from tunecost.service.errors import InvalidField
 
@@ -43,7 +43,7 @@ def list_landscapes(
 def import_landscape(session: SessionDep, _owner: WriterDep, spec: LandscapeImport) -> LandscapeSummary:
     """Errors are validation error in percent, [alpha][epsilon] or [seed][alpha][epsilon]; a bad
     field is a 422 naming it."""
-    return landscape_service.import_landscape(session, spec)
+    return landscape_import.import_landscape(session, spec)
 
 
 @router.get(
