@@ -116,6 +116,8 @@ def test_the_wheel_installs_one_name_and_works_beside_a_users_own_service_packag
                  if not m.name.startswith("tunecost.migrations")]  # Alembic's env runs under Alembic
         for name in names:
             importlib.import_module(name)
+        public = [getattr(tunecost, name) for name in tunecost.__all__]  # the lazy ones too
+        assert all(value.__module__.startswith("tunecost.") for value in public if hasattr(value, "__module__"))
         assert sys.modules["service"] is service and service.MINE and api.MINE
         assert "tunecost.service.kinds.sweep.kind" in names and "tunecost.workers.catalog.builtins" in names
         from tunecost.service.kinds import kinds

@@ -7,9 +7,10 @@
     from tunecost.tasks import Data, carve_validation        # helpers for a task's module
     from tunecost.testing import check_optimizer, check_task # conformance checks for plugins
 
-Everything else (``api``, ``service``, ``workers``, ``search_spaces``) is internal and may
-change between versions. The contracts are described in docs/PLUGINS.md. Importing this
-package imports neither torch nor Ray.
+Everything else (``tunecost.api``, ``tunecost.service``, ``tunecost.workers``,
+``tunecost.search_spaces``: the repository's folders, installed under this name) is internal
+and may change between versions. The contracts are described in docs/PLUGINS.md. Importing
+this package imports neither torch nor Ray.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "TunecostClient": "tunecost.api.client",
     "TunecostError": "tunecost.api.client",
-    "GLDSampler": "search_spaces",
-    "CGLDSampler": "search_spaces",
+    "GLDSampler": "tunecost.search_spaces",
+    "CGLDSampler": "tunecost.search_spaces",
 }
 
 
