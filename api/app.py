@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
+
 from tunecost.api.deps import authorize, require_reader
 from tunecost.api.guards import RequestGuard, json_safe
 from tunecost.api.routes import catalog, jobs, landscapes

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
+
 from tunecost.api.client import TunecostClient, TunecostError, format_detail
 from tunecost.api.schemas import CurvePoint, JobPublic
 from tunecost.service.errors import TunecostError as ServiceError

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import httpx
+
 from tunecost.api.schemas import (
     BestConfigPublic,
     CatalogPublic,

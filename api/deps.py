@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
 from tunecost.service.db import Session, session_scope
 from tunecost.service.settings import Settings
 from tunecost.service.specs import MAX_INT

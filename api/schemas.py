@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from tunecost.service import kinds
 from tunecost.service.analysis.comparison import Comparison
 from tunecost.service.analysis.landscape import LandscapeDetail, LandscapeSummary

@@ -22,6 +22,7 @@ import math
 import time
 
 import numpy as np
+
 from tunecost.service.analysis.statistics import correct, paired_ratio, random_effects
 
 

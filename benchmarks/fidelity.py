@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from tunecost.service.analysis.comparison import verdict
 from tunecost.service.analysis.estimator import cell
 from tunecost.service.analysis.fidelity import Fidelity, derive, share

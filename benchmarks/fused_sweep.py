@@ -29,6 +29,7 @@ import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
 from tunecost.search_spaces import adabelief_grid, paper_grid
 from tunecost.workers.catalog import TASKS, recipe_for
 from tunecost.workers.fused import PathChoice, can_fuse, choose_path, train_fused

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import optuna
+
 from tunecost.search_spaces import build_sampler, paper_grid
 
 

@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import optuna
+
 from tunecost.search_spaces import SEARCHERS, build_sampler, paper_grid
 
 GRID = paper_grid()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from tunecost.service.db import VERSION_TABLE, get_engine
 from tunecost.service.models import Base
 from tunecost.service.settings import get_settings

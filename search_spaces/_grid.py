@@ -17,6 +17,7 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import FrozenTrial, TrialState
+
 from tunecost.search_spaces._lattice import Axis, SeededSampler, axes_for, finite_size, node_key
 
 

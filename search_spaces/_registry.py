@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 
 import optuna
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from tunecost.search_spaces._gld import CGLDSampler, GLDSampler
 from tunecost.search_spaces._grid import ShuffledGridSampler
 from tunecost.search_spaces._spaces import GridSpace, Space, SpaceError

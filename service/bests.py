@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
 from tunecost.service.errors import NotFound
 from tunecost.service.kinds.base import BestPoint, Progress
 from tunecost.service.landscapes import best_point, metric_of

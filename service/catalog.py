@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
+
 from tunecost.search_spaces import NAMED_GRIDS, SEARCHERS
 from tunecost.service.analysis.replay import PRUNER_CATALOG, PrunerSpec
 from tunecost.service.kinds.search.spec import SCHEDULERS, SchedulerSpec

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
 from tunecost.service import landscapes as landscape_service
 from tunecost.service.analysis.comparison import Comparison, Subject, build, labels, resolution
 from tunecost.service.analysis.landscape import LandscapeDetail

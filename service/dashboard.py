@@ -18,6 +18,7 @@ from typing import Any
 
 import optuna
 from sqlalchemy import select
+
 from tunecost.service import kinds
 from tunecost.service.db import session_scope
 from tunecost.service.models import Job, Landscape

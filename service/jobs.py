@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
 from tunecost.service import kinds
 from tunecost.service.bests import trial_progress
 from tunecost.service.errors import Conflict, Forbidden, NotFound

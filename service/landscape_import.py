@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy.orm import Session
+
 from tunecost.search_spaces import GridSpace
 from tunecost.service.analysis.landscape import LandscapeSummary
 from tunecost.service.landscapes import NodeRecord, add_points, provenance, summary

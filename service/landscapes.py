@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
 from tunecost.search_spaces import GridSpace
 from tunecost.service import VERSION
 from tunecost.service.analysis.fidelity import same_rule

@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import or_, select, update
+
 from tunecost.service import kinds
 from tunecost.service.db import session_scope
 from tunecost.service.errors import one_line

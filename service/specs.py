@@ -24,6 +24,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+
 from tunecost.search_spaces import (
     MAX_AXIS_VALUES,
     MAX_NAME,

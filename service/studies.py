@@ -28,6 +28,7 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import TrialState, create_trial
+
 from tunecost.service.analysis.comparison import Comparison
 from tunecost.service.analysis.landscape import LandscapeDetail
 from tunecost.service.db import session_scope

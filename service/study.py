@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
 from tunecost.search_spaces import SEARCHERS
 from tunecost.service import bests, kinds, studies
 from tunecost.service import jobs as job_service

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
 from tunecost.service.db import upgrade
 from tunecost.service.settings import Settings
 
@@ -161,6 +162,7 @@ def free_port() -> int:
 class LiveServer:
     def __init__(self, settings: Settings, *, run_jobs: bool = True) -> None:
         import uvicorn
+
         from tunecost.api.app import create_app
 
         self.settings = settings

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
+
 from tunecost.service import comparisons
 from tunecost.service import jobs as job_service
 from tunecost.service.db import session_scope

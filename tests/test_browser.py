@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tunecost.api.client import TunecostClient
-from tunecost.service.settings import Settings
 
 from tests.conftest import LiveServer, free_port
+from tunecost.api.client import TunecostClient
+from tunecost.service.settings import Settings
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 pytestmark = pytest.mark.skipif(

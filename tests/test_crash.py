@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import optuna
 import pytest
-from tunecost.api.client import TunecostClient
-from tunecost.service.ray_session import processes_under
 
 from tests import db
 from tests.conftest import free_port
+from tunecost.api.client import TunecostClient
+from tunecost.service.ray_session import processes_under
 
 BIN = Path(sys.executable).parent
 BUDGET = 24

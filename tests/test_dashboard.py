@@ -8,6 +8,9 @@ from typing import Any
 import optuna
 import pytest
 from fastapi.testclient import TestClient
+
+from tests import db
+from tests.wsgi import call as _call
 from tunecost.api.app import create_app
 from tunecost.service.dashboard import REFUSAL, backfill_sweeps, dashboard_app
 from tunecost.service.kinds.replay import ReplaySpec
@@ -16,9 +19,6 @@ from tunecost.service.kinds.sweep import SweepSpec
 from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings
 from tunecost.service.states import JobState
-
-from tests import db
-from tests.wsgi import call as _call
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 GRID = {"type": "grid", "alphas": [1e-3, 1e-2, 1e-1, 1.0, 500.0], "epsilons": [1e-8, 1e-4, 1.0]}

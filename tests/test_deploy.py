@@ -12,8 +12,9 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import yaml
-from tunecost.api.cli import app
 from typer.main import get_command
+
+from tunecost.api.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tunecost.api.client import TunecostClient
 
 from tests.conftest import PG_URL, free_port
+from tunecost.api.client import TunecostClient
 
 BIN = Path(sys.executable).parent
 

@@ -12,9 +12,9 @@ import time
 import httpx
 import optuna
 import pytest
-from tunecost.api.client import TunecostClient
 
 from tests.conftest import LiveServer, free_port
+from tunecost.api.client import TunecostClient
 
 JOB = {
     "kind": "search",

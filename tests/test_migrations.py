@@ -12,11 +12,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
+
+from tests.conftest import free_port
 from tunecost.service.db import alembic_config, current_revision, downgrade, get_engine
 from tunecost.service.db import upgrade as migrate
 from tunecost.service.states import JobState
-
-from tests.conftest import free_port
 
 GRID = {"type": "grid", "alphas": [0.001, 0.01], "epsilons": [1e-8, 1e-6]}
 NOW = "2026-11-23 12:00:00"
@@ -181,10 +181,9 @@ def test_job_owners_move_from_list_positions_to_token_identities(
     """Jobs owned by `token-N` / `admin-N` (a position in TUNECOST_API_TOKENS) are owned, after
     0010, by the identity of the token configured at that position; a position beyond the list
     keeps its old name, which no token matches. And back."""
+    from tests import db
     from tunecost.service.kinds.search import SearchSpec
     from tunecost.service.settings import get_settings, split_token
-
-    from tests import db
 
     monkeypatch.setenv("TUNECOST_API_TOKENS", "tokA,bob:tokB")
     monkeypatch.setenv("TUNECOST_ADMIN_TOKENS", "root")

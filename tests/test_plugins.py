@@ -14,13 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
+from tests.conftest import LiveServer
+from tests.workers.parity import max_abs_diff
 from tunecost.api.app import create_app
 from tunecost.api.client import TunecostClient
 from tunecost.service.settings import Settings
 from tunecost.workers.catalog import OPTIMIZERS, TASKS, plugin_errors
-
-from tests.conftest import LiveServer
-from tests.workers.parity import max_abs_diff
 
 PLUGIN = "tunecost-example-plugin 0.1.0"
 
@@ -172,10 +172,10 @@ def test_a_broken_plugin_is_reported_and_the_rest_works(broken_plugin: None, set
 
 def test_the_cli_catalog_works_without_a_server(broken_plugin: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """No server answers: `tunecost catalog` says so on stderr and prints the installed catalog."""
-    from tunecost.api.cli import app
     from typer.testing import CliRunner
 
     from tests.conftest import free_port
+    from tunecost.api.cli import app
 
     monkeypatch.setenv("TUNECOST_URL", f"http://127.0.0.1:{free_port()}")
     result = CliRunner().invoke(app, ["catalog", "--json"])
@@ -247,6 +247,7 @@ def test_the_conformance_checks_pass_for_the_example_plugin() -> None:
 
 def test_a_regression_task_is_scored_by_its_validation_mse_fused_or_not() -> None:
     import torch
+
     from tunecost.workers.fused import can_fuse, train_fused
     from tunecost.workers.trainer import train_one
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tunecost.api.client import TunecostClient
-from tunecost.service.ray_session import processes_under
 
 from tests.conftest import free_port
+from tunecost.api.client import TunecostClient
+from tunecost.service.ray_session import processes_under
 
 BIN = Path(sys.executable).parent
 

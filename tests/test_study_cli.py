@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from tunecost.api.cli import app
 from tunecost.service.settings import get_settings
-from typer.testing import CliRunner
 
 
 @pytest.fixture
@@ -102,6 +103,7 @@ def test_the_study_command_s_defaults_are_the_study_plan_s() -> None:
     """The CLI spells its defaults for --help; they must be StudyPlan's (and Fidelity's), so a
     plan made in Python and one made on the command line are the same plan."""
     import typer.main
+
     from tunecost.service.analysis.fidelity import Fidelity
     from tunecost.service.study import StudyPlan
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
+
 from tunecost.workers.catalog import OPTIMIZERS, TASKS, OptimizerInfo, resolve
 from tunecost.workers.optimizers import BatchedOptimizer, Lookahead
 

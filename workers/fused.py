@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 from torch.func import functional_call, vmap
+
 from tunecost.workers.catalog import OPTIMIZERS, TASKS, recipe_for
 from tunecost.workers.trainer import TrialResult, model_losses, train_models
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+
 from tunecost.api.deps import SessionDep
 from tunecost.api.schemas import BestConfigPublic, CatalogPublic
 from tunecost.service import bests

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
 from pydantic import BaseModel
+
 from tunecost.api.deps import Offset, PathId, SessionDep, SettingsDep, WriterDep, is_admin
 from tunecost.api.schemas import CurvePoint, CurvePublic, JobPublic, JobsPublic, TrialPublic, TrialsPublic
 from tunecost.service import jobs as job_service

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, HTMLResponse
+
 from tunecost.api.deps import PathId, QueryId, SessionDep, SettingsDep, WriterDep
 from tunecost.api.schemas import Comparison, LandscapeDetail, LandscapeImport, LandscapeSummary
 from tunecost.service import comparisons, landscape_import

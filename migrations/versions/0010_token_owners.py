@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 from tunecost.service.settings import get_settings, split_token
 
 revision = "0010"

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr
+
 from tunecost.service.analysis.costs import Cost
 from tunecost.service.analysis.estimator import (
     Pair,

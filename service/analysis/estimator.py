@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
+
 from tunecost.service.analysis.costs import Cost
 from tunecost.service.analysis.replay import Run, delta_key
 from tunecost.service.analysis.statistics import (

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tunecost.service.analysis.comparison import Comparison
 from tunecost.service.analysis.costs import COSTS
 from tunecost.service.analysis.landscape import LandscapeDetail

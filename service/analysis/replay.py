@@ -45,6 +45,7 @@ from typing import Any, Literal
 import numpy as np
 import optuna
 from pydantic import BaseModel, ConfigDict, Field
+
 from tunecost.search_spaces import GridSpace, build_sampler
 from tunecost.service.analysis.costs import COSTS, Cost, Totals
 

@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+
 from tunecost.service.analysis.comparison import (
     HEADLINE,
     PER_SEARCHER,

@@ -28,6 +28,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
+
 from tunecost.service.analysis.estimator import Pair, Status, cell, own_best_noise, pair, paired, pooled_pairs
 from tunecost.service.analysis.replay import Run
 from tunecost.service.analysis.statistics import METHODS, Meta, correct_lines, random_effects

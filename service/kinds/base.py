@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+
 from tunecost.service.errors import InvalidField
 from tunecost.service.models import Job
 from tunecost.service.settings import Settings

@@ -9,6 +9,7 @@ import threading
 from typing import Annotated, Any, Union
 
 from pydantic import Field
+
 from tunecost.service.kinds.base import JobKind, Links
 from tunecost.service.models import Job
 

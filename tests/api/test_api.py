@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+
 from tunecost.api.app import create_app
 from tunecost.service.settings import Settings, split_token
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from tunecost.search_spaces import PAPER_ALPHAS, PAPER_EPSILONS
-from tunecost.service.settings import Settings
 
 from tests.conftest import LiveServer
+from tunecost.search_spaces import PAPER_ALPHAS, PAPER_EPSILONS
+from tunecost.service.settings import Settings
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 TOKEN = "fuzz-s3cret"

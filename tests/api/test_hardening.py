@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+
 from tunecost.api.app import create_app
 from tunecost.search_spaces import SEARCHERS
 from tunecost.service.settings import Settings

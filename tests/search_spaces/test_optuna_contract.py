@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from optuna.samplers import BaseSampler
 from optuna.testing.pytest_samplers import BasicSamplerTestCase, RelativeSamplerTestCase
+
 from tunecost.search_spaces import CGLDSampler, GLDSampler
 
 

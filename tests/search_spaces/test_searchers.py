@@ -9,6 +9,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+
 from tunecost.search_spaces import (
     SEARCHERS,
     BoxSpace,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tunecost.search_spaces import (
     BoxSpace,
     GridSpace,

@@ -8,10 +8,10 @@ from typing import Any
 
 import optuna
 from optuna.distributions import FloatDistribution, IntDistribution
-from tunecost.service.dashboard import dashboard_app
-from tunecost.service.settings import Settings
 
 from tests.wsgi import call
+from tunecost.service.dashboard import dashboard_app
+from tunecost.service.settings import Settings
 
 ALPHAS = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 EPSILONS = [1e-8, 1e-6, 1e-4, 1e-2, 1.0]

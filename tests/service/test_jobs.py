@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import pytest
+
+from tests import db as jobs
 from tunecost.service.errors import Conflict, NotFound
 from tunecost.service.kinds.search import SearchSpec
 from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings
 from tunecost.service.states import JobState
-
-from tests import db as jobs
 
 
 def spec(**overrides: object) -> SearchSpec:

@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+
+from tests import db
 from tunecost.api.app import create_app
 from tunecost.service import kinds
 from tunecost.service.errors import InvalidField
@@ -18,8 +20,6 @@ from tunecost.service.models import Job
 from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings
 from tunecost.service.states import JobState
-
-from tests import db
 
 
 class CountSpec(BaseModel):

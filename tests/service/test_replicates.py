@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+
 from tunecost.api.app import create_app
 from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings

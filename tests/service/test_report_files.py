@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from tunecost.search_spaces import GridSpace
 from tunecost.service.analysis.comparison import Subject, build
 from tunecost.service.analysis.replay import Board, replay

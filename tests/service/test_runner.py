@@ -10,6 +10,8 @@ import optuna
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+
+from tests import db as jobs
 from tunecost.api.app import create_app
 from tunecost.service.db import session_scope
 from tunecost.service.kinds.search import SearchSpec
@@ -17,8 +19,6 @@ from tunecost.service.models import Job, utcnow
 from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings
 from tunecost.service.states import JobState
-
-from tests import db as jobs
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -448,6 +448,7 @@ def test_a_successive_halving_sweep_equals_its_derivation_from_the_full_sweep(se
     and the first epochs of the full sweep's curves there (service.analysis.fidelity.derive), and trains
     the share of the epochs the derivation says."""
     from sqlalchemy import select
+
     from tunecost.service.analysis.fidelity import Fidelity, derive
     from tunecost.service.kinds.sweep import SweepSpec
     from tunecost.service.landscapes import detail

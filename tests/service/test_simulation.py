@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+
+from tests import db
 from tunecost.api.app import create_app
 from tunecost.search_spaces import GridSpace
 from tunecost.service.analysis.costs import Cost
@@ -14,8 +16,6 @@ from tunecost.service.kinds.replay import ReplaySpec
 from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings
 from tunecost.service.states import JobState
-
-from tests import db
 
 GRID = GridSpace((1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0), (1e-8, 1e-6, 1e-4, 1e-2, 1.0))
 EPOCHS = 9
@@ -165,6 +165,7 @@ def test_a_replay_job_with_a_pruner_stores_costs_and_the_comparison_reports_them
 @pytest.mark.usefixtures("ray_session")
 def test_a_live_asha_search_stops_poor_trials_early(settings: Settings) -> None:
     import optuna
+
     from tunecost.service.kinds.search import SearchSpec
 
     url = settings.resolved_database_url

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pydantic import ValidationError
+
 from tunecost.search_spaces import adabelief_grid, paper_grid
 from tunecost.service.kinds.search import SearchSpec
 

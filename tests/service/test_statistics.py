@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tunecost.search_spaces import GridSpace
 from tunecost.service.analysis.comparison import Subject, build, lr_sensitivity, verdict
 from tunecost.service.analysis.replay import Board, Run, replay
@@ -121,6 +122,7 @@ def test_holm_by_hand_equals_statsmodels_multipletests() -> None:
     """The hand-written Holm (statsmodels' runs gc.collect() per call) gives statsmodels'
     adjusted p-values and rejections on 300 random families of 1 to 500, ties and p = 1 included."""
     from statsmodels.stats.multitest import multipletests
+
     from tunecost.service.analysis.statistics import holm
 
     rng = np.random.default_rng(5)
@@ -518,6 +520,7 @@ def test_a_comparison_widens_each_interval_by_its_e_stars_noise_and_says_it() ->
     from io import StringIO
 
     from rich.console import Console
+
     from tunecost.service.analysis.report import tuning_cost_table
 
     grid = GridSpace(tuple(10.0 ** np.linspace(-4, 0, 9)), tuple(10.0 ** np.linspace(-8, 0, 9)))

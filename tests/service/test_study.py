@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+
+from tests import db
+from tests import db as jobs
+from tests.db import compare
 from tunecost.api.app import create_app
 from tunecost.search_spaces import GridSpace
 from tunecost.service.analysis.comparison import expected_random_cost
@@ -16,10 +20,6 @@ from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings
 from tunecost.service.states import JobState
 from tunecost.workers.trainer import train_one
-
-from tests import db
-from tests import db as jobs
-from tests.db import compare
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 SMALL = {

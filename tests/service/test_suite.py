@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tunecost.service.analysis.comparison import Subject, build
 from tunecost.service.analysis.replay import Run
 from tunecost.service.analysis.report import headline, to_text, tuning_cost_table

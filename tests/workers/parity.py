@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from tunecost.workers.build import make_optimizer
 from tunecost.workers.optimizers import (
     AdaBelief,

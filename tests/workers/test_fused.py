@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from tunecost.workers.catalog import OPTIMIZERS, recipe_for
 from tunecost.workers.fused import can_fuse, train_fused
 from tunecost.workers.trainer import train_one

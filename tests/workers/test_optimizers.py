@@ -3,11 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
+from tests.workers.parity import STEPS, cases, max_abs_diff
 from tunecost.workers.build import make_optimizer
 from tunecost.workers.catalog import OPTIMIZERS
 from tunecost.workers.optimizers import AdaBelief, AdaBound, AdaShift, AvaGrad, AvaGradW, DelayedAdam
-
-from tests.workers.parity import STEPS, cases, max_abs_diff
 
 HAND_WRITTEN = [AvaGrad, AvaGradW, AdaBelief, DelayedAdam, AdaBound, AdaShift]
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from tunecost.api.cli import app
 from tunecost.workers.synthetic import W_STAR, run_reddi
-from typer.testing import CliRunner
 
 
 @pytest.mark.slow

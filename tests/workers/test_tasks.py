@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tunecost.workers.build import task_module
 from tunecost.workers.catalog import TASKS
 from tunecost.workers.tasks import DataMissingError

@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import BaseModel
+
 from tunecost.workers.catalog._static import EntryError, check_optimizer_class, check_task_module
 from tunecost.workers.catalog.entries import BUILTIN, Metric, OptimizerInfo, PluginError, TaskInfo
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import torch
 from torch.optim import Optimizer
+
 from tunecost.workers.optimizers._common import check_hyperparameters, evaluate_closure, params_with_grads
 
 

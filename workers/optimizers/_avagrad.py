@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
+
 from tunecost.workers.optimizers._batched import BatchedOptimizer, column
 from tunecost.workers.optimizers._common import check_hyperparameters, evaluate_closure, params_with_grads
 

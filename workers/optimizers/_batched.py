@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
+
 from tunecost.workers.optimizers._common import evaluate_closure, params_with_grads, rectification
 
 BLOCK_FLOATS = 65_536  # of one stacked tensor, updated at once: with its gradient, state and a

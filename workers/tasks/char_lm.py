@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from torch import nn
+
 from tunecost.workers.tasks._data import Data
 from tunecost.workers.tasks._splits import take_subset
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
 from tunecost.workers.tasks import DataMissingError
 from tunecost.workers.tasks._data import Data
 from tunecost.workers.tasks._splits import carve_validation, take_subset

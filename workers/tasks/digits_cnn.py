@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from torch import nn
+
 from tunecost.workers.tasks._data import Data
 from tunecost.workers.tasks._splits import carve_validation, hold_out_test, take_subset
 from tunecost.workers.tasks.digits_mlp import _digits

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from torch import nn
+
 from tunecost.workers.tasks._data import Data
 from tunecost.workers.tasks._splits import carve_validation, hold_out_test, take_subset
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
 from tunecost.service import landscapes as landscape_service
 from tunecost.service import studies
 from tunecost.service.analysis.replay import Run

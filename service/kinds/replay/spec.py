@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
 from tunecost.search_spaces import SEARCHERS, SpaceError, validate_options
 from tunecost.service.analysis.replay import PrunerSpec
 from tunecost.service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName

@@ -30,6 +30,7 @@ import optuna
 from ray import tune
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
+
 from tunecost.search_spaces import build_sampler
 from tunecost.service import studies
 from tunecost.service.kinds.base import RunContext

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
 from tunecost.service import bests
 from tunecost.service.db import session_scope
 from tunecost.service.kinds.base import JobKind, Limits, Outcome, RunContext

@@ -13,6 +13,7 @@ from typing import Any
 import optuna
 from ray import tune
 from sqlalchemy import select
+
 from tunecost.service.db import session_scope
 from tunecost.service.models import Trial, utcnow
 from tunecost.service.states import TrialStatus

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
+
 from tunecost.search_spaces import ALPHA, EPSILON, GridSpace, Space
 
 

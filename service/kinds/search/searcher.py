@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from ray.tune.search import Searcher
+
 from tunecost.service.kinds.search.recorder import METRIC, ConfigKey, TrialRecorder, config_key
 
 log = logging.getLogger(__name__)

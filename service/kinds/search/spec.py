@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
 from tunecost.search_spaces import SpaceError, build_sampler, validate_options
 from tunecost.service.kinds.base import BestPoint
 from tunecost.service.specs import (

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+
 from tunecost.service.db import session_scope
 from tunecost.service.kinds.base import RunContext
 from tunecost.service.kinds.sweep.spec import Node, SweepSpec

@@ -24,6 +24,7 @@ import statistics
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
 from tunecost.service import landscapes as landscape_service
 from tunecost.service import studies
 from tunecost.service.analysis.fidelity import can_continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
 from tunecost.service.analysis.fidelity import Fidelity
 from tunecost.service.specs import (
     MAX_INT,
