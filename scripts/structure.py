@@ -20,18 +20,15 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
+import tomllib
 from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# the folders and the names they install under (pyproject.toml's package-dir)
-PACKAGES = {
-    "tunecost": "tunecost",
-    "api": "tunecost.api",
-    "service": "tunecost.service",
-    "workers": "tunecost.workers",
-    "search_spaces": "tunecost.search_spaces",
-}
+# the folders and the names they install under, read from pyproject.toml's package-dir; Alembic's
+# environment and revisions are left out (Alembic loads them, no layer imports them)
+_PACKAGE_DIR = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+PACKAGES = {folder: name for name, folder in _PACKAGE_DIR.items() if folder != "migrations"}
 
 
 def modules() -> dict[str, Path]:

@@ -6,8 +6,8 @@ Every job kind is a study named ``tunecost-job-<id>`` in the service's database:
   parameters ``alpha`` and ``epsilon`` as real floats on log distributions, so the dashboard's
   contour plot over them is the paper's Figure 1; the value is the node's mean score over the
   seeds, a node that failed everywhere a failed trial;
-* a **search** is the study its sampler runs on (:mod:`tunecost.service.kinds.search.experiment`), with ``alpha`` and
-  ``epsilon`` added to each trial beside the grid indices the sampler needs;
+* a **search** is the study its sampler runs on (:mod:`tunecost.service.kinds.search.experiment`),
+  with ``alpha`` and ``epsilon`` added to each trial beside the grid indices the sampler needs;
 * a **replay** carries its figures and table as artifacts (:func:`attach_replay`: the files
   its kind wrote with :func:`tunecost.service.comparisons.write_report`).
 

@@ -152,7 +152,7 @@ def _third_party_imports(folder: str) -> set[str]:
                 )
             )
             found |= {n.split(".")[0] for n in names}
-    local = {"tunecost", "api", "service", "workers", "search_spaces", "migrations", "tests"}
+    local = {"tunecost", "tests"}  # the project's own import names
     return {m for m in found - local if m not in sys.stdlib_module_names and m != "__future__"}
 
 

@@ -2,8 +2,9 @@
 plain runs and landscapes (no database): tuning cost per (optimizer, searcher, delta) with
 intervals, median/IQR curves, random search in closed form, and verdicts (hand-written
 analysis; the definitions are docs/ARCHITECTURE.md's "Tuning cost"; the one estimator is
-:mod:`tunecost.service.analysis.estimator`, on :mod:`tunecost.service.analysis.statistics`). :mod:`tunecost.service.comparisons` reads a replay job's runs and
-landscapes from the database and calls :func:`build`."""
+:mod:`tunecost.service.analysis.estimator`, on :mod:`tunecost.service.analysis.statistics`).
+:mod:`tunecost.service.comparisons` reads a replay job's runs and landscapes from the database
+and calls :func:`build`."""
 
 from __future__ import annotations
 

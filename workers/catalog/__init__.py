@@ -11,10 +11,11 @@ first look at the catalog. A plugin that fails to load (import error, wrong obje
 already taken) is left out, logged, and listed by :func:`plugin_errors`; it never stops the
 host. The contract is documented for plugin authors in ``docs/PLUGINS.md``.
 
-The package is four modules, one idea each: :mod:`~tunecost.workers.catalog.entries` (what an entry is),
-:mod:`~tunecost.workers.catalog.recipes` (a task's typed recipe), :mod:`~tunecost.workers.catalog.loader` (built-ins
-plus plugins, checked) and :mod:`~tunecost.workers.catalog.builtins` (tunecost's own entries); this
-module assembles the two catalogs and re-exports what callers use.
+The package is four modules, one idea each: :mod:`~tunecost.workers.catalog.entries` (what an
+entry is), :mod:`~tunecost.workers.catalog.recipes` (a task's typed recipe),
+:mod:`~tunecost.workers.catalog.loader` (built-ins plus plugins, checked) and
+:mod:`~tunecost.workers.catalog.builtins` (tunecost's own entries); this module assembles the two
+catalogs and re-exports what callers use.
 """
 
 from __future__ import annotations
