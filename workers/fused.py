@@ -44,10 +44,9 @@ class StackedModels:
     def __init__(self, base: torch.nn.Module, k: int) -> None:
         self.base = base
         self.stacked = {
-            name: p.detach().unsqueeze(0).repeat(k, *([1] * p.dim())).clone().requires_grad_(True)
-            for name, p in base.named_parameters()
+            name: _stack(p.detach(), k).requires_grad_(True) for name, p in base.named_parameters()
         }
-        self.grads = [torch.zeros_like(p) for p in self.stacked.values()]
+        self.grads = [torch.zeros_like(p) for p in self.stacked.values()]  # the weights' strides
         self.groups: list[list[torch.Tensor]] = [[] for _ in range(k)]
         self.tensors: list[torch.Tensor] = []  # the stacked tensors as a batched optimizer sees them
         for stacked, grad in zip(self.stacked.values(), self.grads, strict=True):
@@ -69,8 +68,10 @@ class StackedModels:
     def backward(self, losses: torch.Tensor) -> None:
         grads = torch.autograd.grad(losses.sum(), list(self.stacked.values()))
         for buffer, grad in zip(self.grads, grads, strict=True):
-            # into contiguous buffers, which the optimizer reads: autograd's may be transposed,
-            # and an update over mixed strides runs several times slower (measured: Adam's lerp_)
+            # into buffers laid out as the weights, which the optimizer reads: an update over
+            # mixed strides runs several times slower (measured: Adam's lerp_). A matrix's
+            # gradient comes out of the batched product in the layout :func:`_stack` gives it,
+            # so this is a straight copy.
             buffer.copy_(grad)
 
     def weights(self, j: int) -> dict[str, torch.Tensor]:
@@ -85,6 +86,16 @@ class StackedModels:
         return torch.stack([torch.isfinite(p.detach().flatten(1)).all(1) for p in self.stacked.values()]).all(
             0
         )
+
+
+def _stack(p: torch.Tensor, k: int) -> torch.Tensor:
+    """K copies of ``p`` along a new leading dimension. A matrix (a Linear's weight, out x in)
+    is stored with its last two dimensions swapped in memory, as the batched product's backward
+    writes its gradient (``(K, in, out)``, read transposed), so the gradient, the weights and
+    the optimizer's state share one layout."""
+    if p.dim() == 2:
+        return p.t().unsqueeze(0).repeat(k, 1, 1).transpose(1, 2)
+    return p.unsqueeze(0).repeat(k, *([1] * p.dim())).clone()
 
 
 def can_fuse(task: str, optimizer: str) -> bool:

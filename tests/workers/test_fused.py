@@ -110,8 +110,29 @@ def test_the_optimizers_of_the_papers_have_a_batched_step() -> None:
     assert {"sgd", "adam", "amsgrad", "adamw", "adabelief", "avagrad", "avagradw"} <= set(BATCHED)
 
 
-@pytest.mark.parametrize("optimizer", BATCHED)
-def test_the_batched_step_equals_one_group_per_model_in_float64(optimizer: str) -> None:
+KERNELED = [
+    "adam",
+    "adamw",
+    "amsgrad",
+]  # stepped by torch's fused Adam kernel on a CPU, where configs are large
+
+
+@pytest.mark.parametrize(
+    "optimizer, kernel",
+    [(name, False) for name in BATCHED] + [(name, True) for name in KERNELED],
+    ids=lambda v: {True: "torch-kernel", False: "broadcast"}.get(v, v) if isinstance(v, bool) else v,
+)
+def test_the_batched_step_equals_one_group_per_model_in_float64(
+    optimizer: str, kernel: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tunecost.workers.optimizers import _batched
+
+    calls = []
+    if kernel:  # digits-mlp's configs are small: let the kernel take them, and count that it did
+        monkeypatch.setattr(_batched, "KERNEL_MIN_FLOATS", 0)
+        for name in ("_fused_adam_", "_fused_adamw_"):
+            original = getattr(torch, name)
+            monkeypatch.setattr(torch, name, lambda *a, _f=original, **kw: calls.append(1) or _f(*a, **kw))
     # a step schedule (the scheduler scales the batched group's lr, each plain group's alpha)
     recipe = {**RECIPE, "schedule": "step", "milestones": [0.3, 0.6], "gamma": 0.1}
     batched = train_fused(
@@ -126,24 +147,55 @@ def test_the_batched_step_equals_one_group_per_model_in_float64(optimizer: str) 
         assert max((abs(x - y) for x, y in zip(b.curve, g.curve, strict=True)), default=0.0) < 1e-8
         if not b.diverged:
             assert abs(b.val_loss - g.val_loss) < 1e-10 and abs(b.train_loss - g.train_loss) < 1e-10
+    assert bool(calls) == kernel
 
 
-@pytest.mark.parametrize("path", ["batched", "groups"])
-def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_never_stopped(path: str) -> None:
+def test_a_linear_weight_its_gradient_and_its_state_share_one_layout() -> None:
+    """The stacked matrices are laid out as the batched product writes their gradients, so the
+    gradient's copy is a straight one and torch's fused kernel can walk all of them alike."""
+    from tunecost.workers.build import make_batched_optimizer, task_module
+    from tunecost.workers.fused import StackedModels
+    from tunecost.workers.trainer import model_losses
+
+    module = task_module("mnist5k-mlp")
+    recipe = recipe_for("mnist5k-mlp")
+    data = module.load_data(recipe, None)
+    models = StackedModels(module.build_model(recipe), 3)
+    x, y = data.x_train[:32], data.y_train[:32]
+    raw = torch.autograd.grad(model_losses(models.logits(x), y, False).sum(), list(models.stacked.values()))
+    for weights, grad in zip(models.stacked.values(), raw, strict=True):
+        assert weights.stride() == grad.stride()
+    opt = make_batched_optimizer("adam", models.tensors, [(1e-3, 1e-8)] * 3)
+    models.backward(model_losses(models.logits(x), y, False))
+    opt.step()
+    for p in models.tensors:
+        assert opt.state[p]["exp_avg"].stride() == p.stride() == p.grad.stride()
+
+
+@pytest.mark.parametrize("path", ["batched", "groups", "batched-kernel"])
+def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_never_stopped(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tunecost.workers.checkpoints import restore, resumable
+    from tunecost.workers.optimizers import _batched
+
+    optimizer = "avagrad"
+    if path == "batched-kernel":  # Adam through torch's kernel: a restored state is stacked, laid out anew
+        monkeypatch.setattr(_batched, "KERNEL_MIN_FLOATS", 0)
+        path, optimizer = "batched", "adam"
 
     recipe = {"epochs": 3, "subset": 300, "schedule": "cosine", "weight_decay": 1e-3}
-    full = train_fused("digits-mlp", "avagrad", CONFIGS, recipe=recipe, dtype=torch.float64, path=path)
+    full = train_fused("digits-mlp", optimizer, CONFIGS, recipe=recipe, dtype=torch.float64, path=path)
     kept: list[dict] = []
     train_fused(
-        "digits-mlp", "avagrad", CONFIGS, recipe=recipe, dtype=torch.float64, path=path, epochs=1, keep=kept
+        "digits-mlp", optimizer, CONFIGS, recipe=recipe, dtype=torch.float64, path=path, epochs=1, keep=kept
     )
     assert [state["path"] for state in kept] == [path] * len(CONFIGS)
     # continued in the reverse order, two batches: each config's state finds its own place
     order = list(reversed(range(len(CONFIGS))))
     continued = train_fused(
         "digits-mlp",
-        "avagrad",
+        optimizer,
         [CONFIGS[i] for i in order],
         recipe=recipe,
         dtype=torch.float64,
@@ -157,7 +209,7 @@ def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_neve
     other = "groups" if path == "batched" else "batched"
     assert resumable(kept, path) and not resumable(kept, other)
     with pytest.raises(ValueError, match="train from scratch"):
-        train_fused("digits-mlp", "avagrad", CONFIGS, recipe=recipe, path=other, resume=kept)
+        train_fused("digits-mlp", optimizer, CONFIGS, recipe=recipe, path=other, resume=kept)
     assert restore  # the one entry point both paths share
 
 

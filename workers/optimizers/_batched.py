@@ -87,6 +87,13 @@ class BatchedOptimizer(Optimizer):
     def finish(self, group: dict[str, Any]) -> None:
         """After every tensor of the group is updated (AvaGrad's gamma)."""
 
+    def kernel_step(
+        self, group: dict[str, Any], tensors: list[tuple[torch.Tensor, torch.Tensor, dict[str, Any]]]
+    ) -> bool:
+        """Step every tensor of ``group`` by a kernel of torch's own, if this optimizer has one
+        that serves (:meth:`BatchedAdam.kernel_step`); False: :meth:`update` steps them."""
+        return False
+
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """Each stacked tensor updated in blocks of configs small enough that the update's passes
@@ -96,8 +103,15 @@ class BatchedOptimizer(Optimizer):
         loss = evaluate_closure(closure)
         for group in self.param_groups:
             tensors = list(params_with_grads(self, group, self.buffers))
-            for p, grad, state in tensors:
+            for p, _, state in tensors:
                 state["step"] += 1
+                for name in self.buffers:  # laid out as the weights (a state restored by stacking is not)
+                    if state[name].stride() != p.stride():
+                        state[name] = torch.empty_like(p).copy_(state[name])
+            if self.kernel_step(group, tensors):
+                self.finish(group)
+                continue
+            for p, grad, state in tensors:
                 block = max(1, BLOCK_FLOATS // max(p[0].numel(), 1))
                 k = p.shape[0]
                 for lo in range(0, k, block):
@@ -223,6 +237,65 @@ class BatchedAdam(BatchedOptimizer):
             second = exp_avg_sq
         denom = second.sqrt().div_(bias_correction2_sqrt).add_(eps)
         p.sub_(exp_avg.div(denom).mul_(lr / bias_correction1))
+
+    def kernel_step(
+        self, group: dict[str, Any], tensors: list[tuple[torch.Tensor, torch.Tensor, dict[str, Any]]]
+    ) -> bool:
+        """torch's fused Adam kernel (what ``torch.optim.Adam(fused=True)`` runs), called once
+        per config over its slices of every tensor: one trip through memory where the broadcast
+        update makes about ten (mnist5k-mlp, 19 configs: 1.9 ms a step against 4.9). Only on a
+        CPU, where each config holds at least :data:`KERNEL_MIN_FLOATS` (below it, K calls cost
+        more than the trips they save: digits-mlp's 208 configs of 9.6k floats step 1.8x
+        slower), and where each tensor, its gradient and its state share one layout (the
+        kernel walks memory, not indices: mixed strides would update the wrong elements)."""
+        if not tensors or tensors[0][0].device.type != "cpu":
+            return False
+        if sum(p[0].numel() for p, _, _ in tensors) < KERNEL_MIN_FLOATS:
+            return False
+        names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
+        if any(grad.stride() != p.stride() for p, grad, _ in tensors):
+            return False
+        # per tensor: the rows of the weights, gradient and each state buffer (row k: config k)
+        rows = [[_rows(t) for t in (p, grad, *(state[n] for n in names))] for p, grad, state in tensors]
+        if any(r is None for per_tensor in rows for r in per_tensor):
+            return False
+        kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
+        beta1, beta2 = group["betas"]
+        steps = [torch.tensor(float(state["step"]), dtype=torch.float64) for _, _, state in tensors]
+        scale = float(group["lr"])
+        for k, (alpha, eps) in enumerate(zip(group["alpha"].tolist(), group["eps"].tolist(), strict=True)):
+            params, grads, exp_avgs, exp_avg_sqs, *maxima = (
+                [r[i][k] for r in rows] for i in range(len(rows[0]))
+            )
+            kernel(
+                params,
+                grads,
+                exp_avgs,
+                exp_avg_sqs,
+                maxima[0] if maxima else [],
+                steps,
+                lr=scale * alpha,
+                beta1=beta1,
+                beta2=beta2,
+                weight_decay=group["weight_decay"],
+                eps=eps,
+                amsgrad=group["amsgrad"],
+                maximize=False,
+            )
+        return True
+
+
+KERNEL_MIN_FLOATS = 32_768  # per config, for torch's fused kernel to beat the broadcast update
+
+
+def _rows(t: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+    """Each config's elements of a stacked ``t`` as one contiguous vector in memory order (views),
+    or None where a config's elements are not one dense block led by the config dimension. A
+    transposed weight's slice is dense but not contiguous, and the fused kernel would copy it to
+    a contiguous one and back, every step."""
+    order = [0, *sorted(range(1, t.dim()), key=lambda d: -t.stride(d))]
+    dense = t.permute(order)
+    return dense.reshape(t.shape[0], -1).unbind(0) if dense.is_contiguous() else None
 
 
 class BatchedAdamW(BatchedAdam):
