@@ -172,6 +172,43 @@ def test_a_linear_weight_its_gradient_and_its_state_share_one_layout() -> None:
         assert opt.state[p]["exp_avg"].stride() == p.stride() == p.grad.stride()
 
 
+@pytest.mark.parametrize("gradient", ["laid out as the weights", "laid out apart"])
+def test_torchs_kernel_steps_only_tensors_laid_out_alike_and_each_config_is_adams(
+    gradient: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel walks memory: handed a gradient of other strides it would pair the wrong
+    elements. It declines those (the broadcast update takes them); either way each config is
+    torch's Adam with its own alpha and epsilon."""
+    from tunecost.workers.optimizers import _batched
+
+    monkeypatch.setattr(_batched, "KERNEL_MIN_FLOATS", 0)
+    calls = []
+    original = torch._fused_adam_
+    monkeypatch.setattr(torch, "_fused_adam_", lambda *a, **kw: calls.append(1) or original(*a, **kw))
+    torch.manual_seed(0)
+    configs = [(1e-2, 1e-8), (3e-3, 1e-3)]
+    weights = torch.randn(2, 64, 48, dtype=torch.float64).transpose(1, 2)  # (2, 48, 64), transposed in memory
+    stacked = weights.clone()  # keeps the strides
+    grads = [torch.randn(2, 48, 64, dtype=torch.float64) for _ in range(3)]
+    alike = gradient == "laid out as the weights"
+    stacked.grad = torch.empty_like(stacked) if alike else torch.empty(2, 48, 64, dtype=torch.float64)
+    assert (stacked.grad.stride() == stacked.stride()) == alike
+    opt = _batched.BatchedAdam([stacked], [a for a, _ in configs], [e for _, e in configs], weight_decay=0.1)
+    plain = [weights[k].detach().clone().requires_grad_(True) for k in range(2)]
+    reference = [
+        torch.optim.Adam([w], lr=a, eps=e, weight_decay=0.1) for w, (a, e) in zip(plain, configs, strict=True)
+    ]
+    for g in grads:
+        stacked.grad.copy_(g)
+        opt.step()
+        for k, (w, ref) in enumerate(zip(plain, reference, strict=True)):
+            w.grad = g[k].clone()
+            ref.step()
+    assert bool(calls) == alike
+    for k in range(2):
+        assert torch.allclose(stacked[k], plain[k].detach(), rtol=0, atol=1e-14)
+
+
 @pytest.mark.parametrize("path", ["batched", "groups", "batched-kernel"])
 def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_never_stopped(
     path: str, monkeypatch: pytest.MonkeyPatch

@@ -253,7 +253,9 @@ class BatchedAdam(BatchedOptimizer):
         if sum(p[0].numel() for p, _, _ in tensors) < KERNEL_MIN_FLOATS:
             return False
         names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
-        if any(grad.stride() != p.stride() for p, grad, _ in tensors):
+        if any(
+            t.stride() != p.stride() for p, grad, state in tensors for t in (grad, *(state[n] for n in names))
+        ):
             return False
         # per tensor: the rows of the weights, gradient and each state buffer (row k: config k)
         rows = [[_rows(t) for t in (p, grad, *(state[n] for n in names))] for p, grad, state in tensors]
