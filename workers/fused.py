@@ -95,7 +95,7 @@ def _stack(p: torch.Tensor, k: int) -> torch.Tensor:
     the optimizer's state share one layout."""
     if p.dim() == 2:
         return p.t().unsqueeze(0).repeat(k, 1, 1).transpose(1, 2)
-    return p.unsqueeze(0).repeat(k, *([1] * p.dim())).clone()
+    return p.unsqueeze(0).repeat(k, *([1] * p.dim()))  # repeat copies
 
 
 def can_fuse(task: str, optimizer: str) -> bool:

@@ -230,6 +230,13 @@ def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_neve
     assert [state["path"] for state in kept] == [path] * len(CONFIGS)
     # continued in the reverse order, two batches: each config's state finds its own place
     order = list(reversed(range(len(CONFIGS))))
+    stepped: list[bool] = []  # by torch's kernel, each step of the continued run (batched-kernel)
+    original = _batched.BatchedAdam.kernel_step
+    monkeypatch.setattr(
+        _batched.BatchedAdam,
+        "kernel_step",
+        lambda self, *a: stepped.append(original(self, *a)) or stepped[-1],
+    )
     continued = train_fused(
         "digits-mlp",
         optimizer,
@@ -243,6 +250,8 @@ def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_neve
     for i, result in zip(order, continued, strict=True):
         assert result.curve == pytest.approx(full[i].curve, abs=1e-12)
         assert result.val_loss == pytest.approx(full[i].val_loss, abs=1e-12)
+    if optimizer == "adam":  # the restored state was laid out as the weights: the kernel took every step
+        assert stepped and all(stepped)
     other = "groups" if path == "batched" else "batched"
     assert resumable(kept, path) and not resumable(kept, other)
     with pytest.raises(ValueError, match="train from scratch"):

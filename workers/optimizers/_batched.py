@@ -94,20 +94,31 @@ class BatchedOptimizer(Optimizer):
         that serves (:meth:`BatchedAdam.kernel_step`); False: :meth:`update` steps them."""
         return False
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """torch's, then each state buffer laid out as its weights: a state joined from
+        per-config slices (:mod:`tunecost.workers.checkpoints`) comes back stacked contiguous,
+        and the update runs several times slower over mixed strides (:meth:`kernel_step`, which
+        walks memory, declines them)."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state.get(p, {})
+                for name in self.buffers:
+                    if name in state and state[name].stride() != p.stride():
+                        state[name] = torch.empty_like(p).copy_(state[name])
+
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        """Each stacked tensor updated in blocks of configs small enough that the update's passes
-        (~10 trips through the tensor) stay in cache: streaming a whole (K, ...) tensor through
-        memory ten times made a batched AvaGrad 1.4x slower than one group per model on a
-        101k-parameter MLP, whose groups each fit in cache."""
+        """By :meth:`kernel_step` where it serves; else each stacked tensor updated in blocks of
+        configs small enough that the update's passes (~10 trips through the tensor) stay in
+        cache: streaming a whole (K, ...) tensor through memory ten times made a batched AvaGrad
+        1.4x slower than one group per model on a 101k-parameter MLP, whose groups each fit in
+        cache."""
         loss = evaluate_closure(closure)
         for group in self.param_groups:
             tensors = list(params_with_grads(self, group, self.buffers))
-            for p, _, state in tensors:
+            for _, _, state in tensors:
                 state["step"] += 1
-                for name in self.buffers:  # laid out as the weights (a state restored by stacking is not)
-                    if state[name].stride() != p.stride():
-                        state[name] = torch.empty_like(p).copy_(state[name])
             if self.kernel_step(group, tensors):
                 self.finish(group)
                 continue
@@ -252,13 +263,17 @@ class BatchedAdam(BatchedOptimizer):
             return False
         if sum(p[0].numel() for p, _, _ in tensors) < KERNEL_MIN_FLOATS:
             return False
-        names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
         if any(
-            t.stride() != p.stride() for p, grad, state in tensors for t in (grad, *(state[n] for n in names))
+            t.stride() != p.stride()
+            for p, grad, state in tensors
+            for t in (grad, *(state[n] for n in self.buffers))
         ):
             return False
-        # per tensor: the rows of the weights, gradient and each state buffer (row k: config k)
-        rows = [[_rows(t) for t in (p, grad, *(state[n] for n in names))] for p, grad, state in tensors]
+        # per tensor: the rows of the weights, gradient and each state buffer (row k: config k), in
+        # ``buffers``' order: exp_avg, exp_avg_sq, then max_exp_avg_sq with amsgrad
+        rows = [
+            [_rows(t) for t in (p, grad, *(state[n] for n in self.buffers))] for p, grad, state in tensors
+        ]
         if any(r is None for per_tensor in rows for r in per_tensor):
             return False
         kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
