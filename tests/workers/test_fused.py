@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -207,6 +209,45 @@ def test_torchs_kernel_steps_only_tensors_laid_out_alike_and_each_config_is_adam
     assert bool(calls) == alike
     for k in range(2):
         assert torch.allclose(stacked[k], plain[k].detach(), rtol=0, atol=1e-14)
+
+
+def test_the_kernel_steps_a_state_loaded_mid_run_not_the_one_it_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kernel keeps its per-config views of the weights, gradients and state between steps.
+    A state loaded into the same optimizer replaces the state's tensors: the next step must
+    move the loaded moments (the step a run rewound to step 1 takes again), not the old ones."""
+    from tunecost.workers.optimizers import _batched
+
+    monkeypatch.setattr(_batched, "KERNEL_MIN_FLOATS", 0)
+    calls = []
+    original = torch._fused_adam_
+    monkeypatch.setattr(torch, "_fused_adam_", lambda *a, **kw: calls.append(1) or original(*a, **kw))
+    torch.manual_seed(0)
+    configs = [(1e-2, 1e-8), (3e-3, 1e-3), (1e-3, 1e-6)]
+    start = torch.randn(3, 40, 24, dtype=torch.float64)
+    grads = [torch.randn(3, 40, 24, dtype=torch.float64) for _ in range(3)]
+
+    def run(rewind: bool) -> torch.Tensor:
+        stacked = start.clone()
+        stacked.grad = torch.empty_like(stacked)
+        opt = _batched.BatchedAdam([stacked], [a for a, _ in configs], [e for _, e in configs])
+        stacked.grad.copy_(grads[0])
+        opt.step()
+        saved = copy.deepcopy((opt.state_dict(), stacked.detach().clone()))
+        if rewind:  # a step that is then undone: weights and state back to step 1
+            stacked.grad.copy_(grads[1])
+            opt.step()
+            opt.load_state_dict(copy.deepcopy(saved[0]))
+            stacked.detach().copy_(saved[1])
+        for g in grads[1:]:
+            stacked.grad.copy_(g)
+            opt.step()
+        return stacked.detach()
+
+    straight, rewound = run(False), run(True)
+    assert len(calls) == len(configs) * (3 + 4)  # every step by the kernel, the rewound run's included
+    assert torch.equal(straight, rewound)
 
 
 @pytest.mark.parametrize("path", ["batched", "groups", "batched-kernel"])

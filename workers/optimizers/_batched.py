@@ -224,6 +224,7 @@ class BatchedAdam(BatchedOptimizer):
         decoupled_weight_decay: bool = False,
     ) -> None:
         self.buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
+        self._kept_rows: tuple[tuple[Any, ...], list[list[list[torch.Tensor]]] | None] | None = None
         defaults = {
             "betas": tuple(betas),
             "weight_decay": weight_decay,
@@ -263,27 +264,17 @@ class BatchedAdam(BatchedOptimizer):
             return False
         if sum(p[0].numel() for p, _, _ in tensors) < KERNEL_MIN_FLOATS:
             return False
-        if any(
-            t.stride() != p.stride()
-            for p, grad, state in tensors
-            for t in (grad, *(state[n] for n in self.buffers))
-        ):
-            return False
-        # per tensor: the rows of the weights, gradient and each state buffer (row k: config k), in
-        # ``buffers``' order: exp_avg, exp_avg_sq, then max_exp_avg_sq with amsgrad
-        rows = [
-            [_rows(t) for t in (p, grad, *(state[n] for n in self.buffers))] for p, grad, state in tensors
-        ]
-        if any(r is None for per_tensor in rows for r in per_tensor):
+        per_config = self._kernel_rows(tensors)
+        if per_config is None:
             return False
         kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
         beta1, beta2 = group["betas"]
         steps = [torch.tensor(float(state["step"]), dtype=torch.float64) for _, _, state in tensors]
         scale = float(group["lr"])
-        for k, (alpha, eps) in enumerate(zip(group["alpha"].tolist(), group["eps"].tolist(), strict=True)):
-            params, grads, exp_avgs, exp_avg_sqs, *maxima = (
-                [r[i][k] for r in rows] for i in range(len(rows[0]))
-            )
+        alphas, epsilons = group["alpha"].tolist(), group["eps"].tolist()
+        for (params, grads, exp_avgs, exp_avg_sqs, *maxima), alpha, eps in zip(
+            per_config, alphas, epsilons, strict=True
+        ):
             kernel(
                 params,
                 grads,
@@ -300,6 +291,31 @@ class BatchedAdam(BatchedOptimizer):
                 maximize=False,
             )
         return True
+
+    def _kernel_rows(
+        self, tensors: list[tuple[torch.Tensor, torch.Tensor, dict[str, Any]]]
+    ) -> list[list[list[torch.Tensor]]] | None:
+        """Per config, the lists the kernel takes: its rows (:func:`_rows`) of the weights, the
+        gradients and each state buffer, in ``buffers``' order (exp_avg, exp_avg_sq, then
+        max_exp_avg_sq with amsgrad); None where a tensor, its gradient and its state are not
+        laid out alike. Built once and kept while the same memory holds them: building K views
+        of every tensor cost about a quarter of a step (mnist5k-mlp, 19 configs: 2.0 ms a step
+        against 1.6). The kept views hold their memory, so no other tensor can take its address."""
+        laid = [(p, grad, *(state[n] for n in self.buffers)) for p, grad, state in tensors]
+        key = tuple((t.data_ptr(), t.shape, t.stride()) for per_tensor in laid for t in per_tensor)
+        if self._kept_rows is not None and self._kept_rows[0] == key:
+            return self._kept_rows[1]
+        rows = [[_rows(t) for t in per_tensor] for per_tensor in laid]
+        if any(t.stride() != per_tensor[0].stride() for per_tensor in laid for t in per_tensor) or any(
+            r is None for per_tensor in rows for r in per_tensor
+        ):
+            per_config = None
+        else:
+            per_config = [
+                [[r[i][k] for r in rows] for i in range(len(rows[0]))] for k in range(len(rows[0][0]))
+            ]
+        self._kept_rows = (key, per_config)
+        return per_config
 
 
 KERNEL_MIN_FLOATS = 32_768  # per config, for torch's fused kernel to beat the broadcast update
