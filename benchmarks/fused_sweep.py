@@ -12,6 +12,11 @@ For each task, on one device and thread count:
 * **fused**: ``tunecost.workers.fused.train_fused`` over ``--configs`` configs spread over the grid,
   per config, on the path it takes by default (``--path`` forces one);
 * **fused vs bound**: fused seconds per config / bound (1.0 = at the compute bound);
+* **update**: what the optimizer's step costs at the device's memory rate, which no FLOP
+  count sees: every step reads each weight, its gradient and each state buffer and writes the
+  weight and the state back (Adam: 28 bytes a weight a step), over a working set the size of a
+  fused batch (probed in this run); **floor** = bound + update (the update cannot hide behind
+  the matmuls: it runs after them), and **fused vs floor** the ratio to it;
 * **a sweep's chunk**: what ``tunecost.workers.fused.choose_path`` makes a sweep do with these configs
   (fused, with the update and width, or one at a time where that measures faster).
 
@@ -51,6 +56,44 @@ def matmul_peak(device: str, n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best
 
 
+def memory_rate(device: str, floats: int = 2_000_000, repeats: int = 20) -> float:
+    """Bytes/s of the best of ``repeats`` in-place sums ``a += b`` over ``floats`` fp32 values
+    (12 bytes an element: two read, one written), the working set of a fused batch's update
+    (``CPU_FLOATS_PER_BATCH``)."""
+    a = torch.randn(floats, device=device)
+    b = torch.randn(floats, device=device)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        sync(device)
+        start = time.perf_counter()
+        a.add_(b)
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 12 * floats / best
+
+
+def update_bytes_per_config(task: str, optimizer: str) -> float:
+    """Bytes one config's optimizer steps move over its full training: weights and state
+    written, weights, gradients and state read (fp32), at every step of every epoch."""
+    # torch: only where training runs
+    from tunecost.workers.build import make_optimizer, task_module
+
+    recipe = recipe_for(task)
+    module = task_module(task)
+    model = module.build_model(recipe)
+    params = list(model.parameters())
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt = make_optimizer(optimizer, [(params, 1e-3, 1e-8)], weight_decay=recipe["weight_decay"])
+    opt.step()
+    weights = sum(p.numel() for p in params)
+    state = sum(
+        v.numel() for s in opt.state.values() for v in s.values() if isinstance(v, torch.Tensor) and v.dim()
+    )
+    steps = -(-module.load_data(recipe).x_train.shape[0] // recipe["batch_size"]) * recipe["epochs"]
+    return 4.0 * (3 * weights + 2 * state) * steps
+
+
 def sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -69,7 +112,7 @@ def spread(configs: list[tuple[float, float]], n: int) -> list[tuple[float, floa
     return configs[:: max(1, len(configs) // n)][:n]
 
 
-def bench_task(task: str, args: argparse.Namespace, peak: float) -> dict[str, object] | None:
+def bench_task(task: str, args: argparse.Namespace, peak: float, rate: float) -> dict[str, object] | None:
     if not can_fuse(task, args.optimizer):
         print(f"  {task}: no fused path (buffers, augmentation or a group-coupled optimizer): skipped")
         return None
@@ -116,12 +159,14 @@ def bench_task(task: str, args: argparse.Namespace, peak: float) -> dict[str, ob
         for (a, e), r in zip(check, f64, strict=True)
     )
     bound = flops / peak
+    update = update_bytes_per_config(task, args.optimizer) / rate
     choice = choose_path(task, args.optimizer, device=args.device)
     return {
         "choice": choice,
         "task": task,
         "flops": flops,
         "bound": bound,
+        "update": update,
         "sequential": sequential,
         "fused": fused,
         "configs": len(timed),
@@ -168,22 +213,28 @@ def main() -> None:
     name = (
         torch.cuda.get_device_name() if args.device.startswith("cuda") else f"cpu, {args.threads} thread(s)"
     )
-    print(f"{args.optimizer}, device: {name}; fp32 matmul peak {peak / 1e9:.1f} GFLOP/s")
-    rows = [row for task in tasks if (row := bench_task(task, args, peak)) is not None]
+    rate = memory_rate(args.device)
+    print(
+        f"{args.optimizer}, device: {name}; fp32 matmul peak {peak / 1e9:.1f} GFLOP/s, "
+        f"memory {rate / 1e9:.1f} GB/s"
+    )
+    rows = [row for task in tasks if (row := bench_task(task, args, peak, rate)) is not None]
     header = (
-        f"{'task':<18} {'FLOPs/config':>12} {'bound':>8} {'one at a time':>13} "
-        f"{'fused':>17} {'fused/bound':>11} {'f64 diff':>9}  a sweep's chunk"
+        f"{'task':<18} {'FLOPs/config':>12} {'bound':>8} {'update':>7} {'one at a time':>13} "
+        f"{'fused':>17} {'fused/bound':>11} {'fused/floor':>11} {'f64 diff':>9}  a sweep's chunk"
     )
     print(header)
     for r in rows:
         speedup = r["sequential"] / r["fused"]  # type: ignore[operator]
+        floor = r["bound"] + r["update"]  # type: ignore[operator]
         print(
-            f"{r['task']:<18} {r['flops'] / 1e9:>10.2f} G {r['bound']:>7.3f}s {r['sequential']:>12.3f}s "
-            f"{r['fused']:>8.3f}s ({speedup:>4.1f}x) {r['fused'] / r['bound']:>10.1f}x {r['worst']:>9.1e}"  # type: ignore[operator]
+            f"{r['task']:<18} {r['flops'] / 1e9:>10.2f} G {r['bound']:>7.3f}s {r['update']:>6.3f}s "
+            f"{r['sequential']:>12.3f}s {r['fused']:>8.3f}s ({speedup:>4.1f}x) "
+            f"{r['fused'] / r['bound']:>10.1f}x {r['fused'] / floor:>10.1f}x {r['worst']:>9.1e}"  # type: ignore[operator]
             f"  {_choice(r['choice'])}"  # type: ignore[arg-type]
         )
     print(
-        "  (seconds per config; one at a time over "
+        "  (seconds per config; floor = bound + update; one at a time over "
         f"{args.sequential_sample} configs, fused over {args.configs}; diverged: "
         + ", ".join(f"{r['task']} {r['diverged']}" for r in rows)
         + ")"
