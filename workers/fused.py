@@ -43,21 +43,26 @@ class StackedModels:
 
     def __init__(self, base: torch.nn.Module, k: int) -> None:
         self.base = base
+        self.k = k
         self.stacked = {
             name: _stack(p.detach(), k).requires_grad_(True) for name, p in base.named_parameters()
         }
-        self.grads = [torch.zeros_like(p) for p in self.stacked.values()]  # the weights' strides
-        self.groups: list[list[torch.Tensor]] = [[] for _ in range(k)]
-        self.tensors: list[torch.Tensor] = []  # the stacked tensors as a batched optimizer sees them
-        for stacked, grad in zip(self.stacked.values(), self.grads, strict=True):
-            storage = stacked.detach()  # shares memory: the optimizer's in-place updates land in it
-            storage.grad = grad
-            self.tensors.append(storage)
-            for j in range(k):
-                view = storage[j]
-                view.grad = grad[j]
-                self.groups[j].append(view)
+        # the stacked tensors as an optimizer updates them: they share memory with ``stacked``,
+        # so in-place updates land in the weights the forward pass reads
+        self.tensors: list[torch.Tensor] = [stacked.detach() for stacked in self.stacked.values()]
+        self._groups: list[list[torch.Tensor]] | None = None
         self._forward = vmap(lambda params, x: functional_call(base, params, (x,)), in_dims=(0, None))
+
+    @property
+    def groups(self) -> list[list[torch.Tensor]]:
+        """Model j's parameters as views ``tensors[i][j]``, for an optimizer with one parameter
+        group per model. Made when first asked for; from then on every :meth:`backward` gives
+        each view its slice of the gradient (a batched optimizer, which never asks, pays
+        nothing for K x P views)."""
+        if self._groups is None:
+            self._groups = [[t[j] for t in self.tensors] for j in range(self.k)]
+            self._slice_grads()
+        return self._groups
 
     def train(self, mode: bool = True) -> None:
         self.base.train(mode)
@@ -66,13 +71,24 @@ class StackedModels:
         return self._forward(self.stacked, x)
 
     def backward(self, losses: torch.Tensor) -> None:
-        grads = torch.autograd.grad(losses.sum(), list(self.stacked.values()))
-        for buffer, grad in zip(self.grads, grads, strict=True):
-            # into buffers laid out as the weights, which the optimizer reads: an update over
-            # mixed strides runs several times slower (measured: Adam's lerp_). A matrix's
-            # gradient comes out of the batched product in the layout :func:`_stack` gives it,
-            # so this is a straight copy.
-            buffer.copy_(grad)
+        """Each stacked tensor's gradient as autograd leaves it, not copied: autograd keeps a
+        leaf's gradient in the leaf's layout (taken as computed where it already is, copied
+        where not), and a matrix's comes out of the batched product in the layout :func:`_stack`
+        gives it. So the weights, their gradient and the optimizer's state share one layout
+        (an update over mixed strides runs several times slower: Adam's ``lerp_``, measured),
+        and no step copies the gradients (a copy was ~10% of a fused MLP epoch)."""
+        for leaf in self.stacked.values():
+            leaf.grad = None
+        losses.sum().backward()
+        for tensor, leaf in zip(self.tensors, self.stacked.values(), strict=True):
+            tensor.grad = leaf.grad
+        if self._groups is not None:
+            self._slice_grads()
+
+    def _slice_grads(self) -> None:
+        for i, tensor in enumerate(self.tensors):
+            for j, group in enumerate(self._groups or []):
+                group[i].grad = None if tensor.grad is None else tensor.grad[j]
 
     def weights(self, j: int) -> dict[str, torch.Tensor]:
         return {name: stacked.detach()[j] for name, stacked in self.stacked.items()}
@@ -183,7 +199,7 @@ def config_bytes(
         if cuda:
             torch.cuda.synchronize(device)
             return torch.cuda.max_memory_allocated(device) - before
-        tensors = [*models.stacked.values(), *models.grads]
+        tensors = [*models.tensors, *(t.grad for t in models.tensors if t.grad is not None)]
         tensors += [v for state in opt.state.values() for v in state.values() if isinstance(v, torch.Tensor)]
         return sum(t.numel() * t.element_size() for t in tensors)
 

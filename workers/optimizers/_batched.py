@@ -298,24 +298,33 @@ class BatchedAdam(BatchedOptimizer):
         """Per config, the lists the kernel takes: its rows (:func:`_rows`) of the weights, the
         gradients and each state buffer, in ``buffers``' order (exp_avg, exp_avg_sq, then
         max_exp_avg_sq with amsgrad); None where a tensor, its gradient and its state are not
-        laid out alike. Built once and kept while the same memory holds them: building K views
-        of every tensor cost about a quarter of a step (mnist5k-mlp, 19 configs: 2.0 ms a step
-        against 1.6). The kept views hold their memory, so no other tensor can take its address."""
-        laid = [(p, grad, *(state[n] for n in self.buffers)) for p, grad, state in tensors]
+        laid out alike. The weights' and the state's rows are made once and kept while the same
+        memory holds them (a loaded state replaces them): making K views of every tensor cost
+        about a quarter of a step (mnist5k-mlp, 19 configs: 2.0 ms a step against 1.6). The
+        kept views hold their memory, so no other tensor can take its address. A gradient is a
+        new tensor every step (:meth:`tunecost.workers.fused.StackedModels.backward`): its rows
+        are made anew."""
+        laid = [(p, *(state[n] for n in self.buffers)) for p, _, state in tensors]
         key = tuple((t.data_ptr(), t.shape, t.stride()) for per_tensor in laid for t in per_tensor)
-        if self._kept_rows is not None and self._kept_rows[0] == key:
-            return self._kept_rows[1]
-        rows = [[_rows(t) for t in per_tensor] for per_tensor in laid]
-        if any(t.stride() != per_tensor[0].stride() for per_tensor in laid for t in per_tensor) or any(
-            r is None for per_tensor in rows for r in per_tensor
-        ):
-            per_config = None
-        else:
-            per_config = [
-                [[r[i][k] for r in rows] for i in range(len(rows[0]))] for k in range(len(rows[0][0]))
-            ]
-        self._kept_rows = (key, per_config)
-        return per_config
+        if self._kept_rows is None or self._kept_rows[0] != key:
+            rows = [[_rows(t) for t in per_tensor] for per_tensor in laid]
+            alike = all(t.stride() == per_tensor[0].stride() for per_tensor in laid for t in per_tensor)
+            kept = None
+            if alike and all(r is not None for per_tensor in rows for r in per_tensor):
+                kept = [
+                    [[r[i][k] for r in rows] for i in range(len(rows[0]))] for k in range(len(rows[0][0]))
+                ]
+            self._kept_rows = (key, kept)
+        kept = self._kept_rows[1]
+        if kept is None or any(grad.stride() != p.stride() for p, grad, _ in tensors):
+            return None
+        grads = [_rows(grad) for _, grad, _ in tensors]
+        if any(r is None for r in grads):
+            return None
+        return [
+            [params, [r[k] for r in grads], *state]  # type: ignore[index]
+            for k, (params, *state) in enumerate(kept)
+        ]
 
 
 KERNEL_MIN_FLOATS = 32_768  # per config, for torch's fused kernel to beat the broadcast update
