@@ -153,8 +153,9 @@ def test_the_batched_step_equals_one_group_per_model_in_float64(
 
 
 def test_a_linear_weight_its_gradient_and_its_state_share_one_layout() -> None:
-    """The stacked matrices are laid out as the batched product writes their gradients, so the
-    gradient's copy is a straight one and torch's fused kernel can walk all of them alike."""
+    """The stacked matrices are laid out as the batched product writes their gradients, so a
+    step takes each gradient as autograd leaves it, and torch's fused kernel can walk the
+    weights, the gradient and the state alike."""
     from tunecost.workers.build import make_batched_optimizer, task_module
     from tunecost.workers.fused import StackedModels
     from tunecost.workers.trainer import model_losses
