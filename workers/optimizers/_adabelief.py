@@ -176,6 +176,8 @@ class BatchedAdaBelief(BatchedOptimizer):
         bias_correction1 = 1 - beta1**t
         bias_correction2 = 1 - beta2**t
         exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        # the plain step's operations in its order, into as few new tensors as they allow (one
+        # temporary, reused: a block's tensors then stay in cache), equal to the last bit
         residual = grad - exp_avg
         exp_avg_var.mul_(beta2).addcmul_(residual, residual, value=1 - beta2)
         exp_avg_var.add_(eps)
@@ -186,12 +188,12 @@ class BatchedAdaBelief(BatchedOptimizer):
         else:
             var = exp_avg_var
         if not group["rectify"]:
-            denom = (var.sqrt() / math.sqrt(bias_correction2)).add_(eps)
-            p.sub_(exp_avg / denom * (lr / bias_correction1))
+            denom = torch.sqrt(var, out=residual).div_(math.sqrt(bias_correction2)).add_(eps)
+            p.sub_(torch.div(exp_avg, denom, out=denom).mul_(lr / bias_correction1))
             return
         rect = rectification(beta2, t)
         if rect is not None:
-            denom = exp_avg_var.sqrt().add_(eps)  # the un-maximized s_t, as the plain step
-            p.sub_(exp_avg / denom * (lr * rect / bias_correction1))
+            denom = torch.sqrt(exp_avg_var, out=residual).add_(eps)  # the un-maximized s_t, as the plain step
+            p.sub_(torch.div(exp_avg, denom, out=denom).mul_(lr * rect / bias_correction1))
         elif group["degenerated_to_sgd"]:
             p.sub_(exp_avg * (lr / bias_correction1))

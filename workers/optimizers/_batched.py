@@ -248,7 +248,7 @@ class BatchedAdam(BatchedOptimizer):
         else:
             second = exp_avg_sq
         denom = second.sqrt().div_(bias_correction2_sqrt).add_(eps)
-        p.sub_(exp_avg.div(denom).mul_(lr / bias_correction1))
+        p.sub_(torch.div(exp_avg, denom, out=denom).mul_(lr / bias_correction1))  # no new tensor
 
     def kernel_step(
         self, group: dict[str, Any], tensors: list[tuple[torch.Tensor, torch.Tensor, dict[str, Any]]]

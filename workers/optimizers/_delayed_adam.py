@@ -92,8 +92,7 @@ class BatchedDelayedAdam(BatchedOptimizer):
             grad = grad.add(p, alpha=weight_decay)
         exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
         if t > 1:
-            denom = exp_avg_sq.sqrt() / math.sqrt(1 - beta2 ** (t - 1)) + column(
-                group["eps"], p
-            )  # from v_{t-1}
-            p.sub_(exp_avg / denom * (lr / (1 - beta1**t)))
+            # from v_{t-1}; the operations of the plain step, into one new tensor
+            denom = exp_avg_sq.sqrt().div_(math.sqrt(1 - beta2 ** (t - 1))).add_(column(group["eps"], p))
+            p.sub_(torch.div(exp_avg, denom, out=denom).mul_(lr / (1 - beta1**t)))
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
