@@ -135,6 +135,31 @@ def check_placeable(cpu: float, gpu: float, what: str = "trial") -> None:
     )
 
 
+def cancellable_task(function: Callable[..., Any], **options: Any) -> Any:
+    """``function`` as a Ray task (``options``: ``ray.remote``'s) whose worker process ends when
+    :func:`gather`'s cancel interrupts it.
+
+    An unforced cancel raises KeyboardInterrupt at whatever bytecode the task is running, an
+    import's included. A process whose import was cut half-way fails every later import of that
+    module -- seen: a sweep handed back while a chunk imported scikit-learn left a worker that
+    answered every later chunk with pandas' "partially initialized module" -- and Ray reuses
+    the worker for the next job's tasks. So an interrupted task ends its process (Ray starts a
+    fresh one; a cancelled task is not retried). Only inside the task Ray runs: called in this
+    process, ``function`` is untouched."""
+    # Ray: only in a runner, never in the API process
+    import ray
+
+    def task(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except KeyboardInterrupt:
+            os._exit(1)
+
+    # Ray names the task after it (its dashboard, its errors); the closure itself travels by value
+    task.__name__ = task.__qualname__ = function.__name__
+    return ray.remote(**options)(task) if options else ray.remote(task)
+
+
 def gather(pending: dict[Any, Any], stop: threading.Event, on_result: Callable[[Any, Any], None]) -> bool:
     """Wait for Ray object refs ``pending`` (ref -> tag), calling ``on_result(tag, value)`` as each
     finishes. If ``stop`` is set, keeps what has finished, cancels what is left and returns False;

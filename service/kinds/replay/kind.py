@@ -125,7 +125,11 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         return Progress(trials_done=done, total=self.total(self.parse_spec(job.spec)), unit="runs")
 
     def run(self, ctx: RunContext, spec: ReplaySpec) -> ReplayResult:
-        from tunecost.service.ray_session import ensure_ray, gather  # before Ray: it sets Ray's environment
+        from tunecost.service.ray_session import (  # before Ray: it sets Ray's environment
+            cancellable_task,
+            ensure_ray,
+            gather,
+        )
 
         import ray  # only runners import Ray  # isort: skip
 
@@ -133,7 +137,7 @@ class ReplayKind(JobKind[ReplaySpec, ReplayResult]):
         start = time.perf_counter()
         with session_scope(ctx.url) as session:
             landscapes = landscape_service.read(session, spec.landscape_ids)
-        remote_chunk = ray.remote(num_cpus=1)(replay_chunk)
+        remote_chunk = cancellable_task(replay_chunk, num_cpus=1)
         seeds = list(range(spec.seeds))
         # every (board, searcher) and its replay seeds, then cut into chunks of about equal cost
         work: list[tuple[int, str, Any, list[int], int | None]] = []

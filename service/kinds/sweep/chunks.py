@@ -146,6 +146,7 @@ class ChunkedTraining:
             self.ctx.progress(self.done, self.total)
             return True
         from tunecost.service.ray_session import (  # before Ray: it sets Ray's environment
+            cancellable_task,
             check_placeable,
             ensure_ray,
             gather,
@@ -157,7 +158,7 @@ class ChunkedTraining:
         ensure_ray(self.ctx.settings)
         check_placeable(spec.resources.cpu, spec.resources.gpu, "chunk of configs")
         cpus = max(1, int(ray.available_resources().get("CPU", 1) // max(spec.resources.cpu, 1)))
-        remote = ray.remote(train_chunk).options(num_cpus=spec.resources.cpu, num_gpus=spec.resources.gpu)
+        remote = cancellable_task(train_chunk, num_cpus=spec.resources.cpu, num_gpus=spec.resources.gpu)
         pending: dict[Any, tuple[int, list[Node]]] = {}
         for seed, nodes in todo.items():
             chunk = spec.chunk_size or math.ceil(len(nodes) / cpus)
