@@ -56,4 +56,5 @@ def test_a_chunk_a_cancel_interrupts_ends_its_worker_and_later_tasks_run_in_a_fr
     assert _running(pid) is not wrapped
     # the cluster goes on: the next task runs, in another process where the interrupted one ended
     after = ray.get(cancellable_task(os.getpid, num_cpus=1).remote(), timeout=60)
-    assert after != pid or not wrapped
+    if wrapped:
+        assert after != pid
