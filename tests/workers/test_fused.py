@@ -54,12 +54,21 @@ def test_fused_equals_one_config_with_sgdr_and_lookahead(optimizer: str) -> None
     assert plain.val_loss != wrapped.val_loss  # the options reach the training
 
 
-def test_fused_cnn_and_cosine_schedule() -> None:
+@pytest.mark.parametrize("task", ["mnist5k-cnn", "digits-cnn"])
+def test_fused_cnn_and_cosine_schedule(task: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CNN fused on a CPU (laid out channels-last, its pools folded) trains each config as
+    one config at a time does."""
+    from tunecost.workers import channels_last
+
+    pooled = []
+    original = channels_last._ChannelsLastPool.apply
+    monkeypatch.setattr(channels_last._ChannelsLastPool, "apply", lambda *a: pooled.append(1) or original(*a))
     recipe = {"epochs": 2, "subset": 300, "schedule": "cosine", "channels": 4}
     configs = CONFIGS[:2]
-    fused = train_fused("mnist5k-cnn", "avagrad", configs, recipe=recipe, dtype=torch.float64)
+    fused = train_fused(task, "avagrad", configs, recipe=recipe, dtype=torch.float64)
+    assert pooled  # the folded pool ran
     for (alpha, eps), f in zip(configs, fused, strict=True):
-        one = train_one("mnist5k-cnn", "avagrad", alpha, eps, recipe=recipe, dtype=torch.float64)
+        one = train_one(task, "avagrad", alpha, eps, recipe=recipe, dtype=torch.float64)
         assert abs(one.val_loss - f.val_loss) < 1e-8
 
 
@@ -301,7 +310,7 @@ def test_a_fused_run_stopped_and_continued_in_another_batch_is_the_run_that_neve
     assert restore  # the one entry point both paths share
 
 
-def test_a_chunk_fuses_at_the_tasks_width_and_a_cnn_that_fills_the_cache_does_not() -> None:
+def test_a_chunk_fuses_at_the_tasks_width_and_a_cnn_on_a_cpu_at_any_width() -> None:
     from tunecost.workers import fused
 
     mlp = fused.choose_path("digits-mlp", "adam", device="cpu")
@@ -309,10 +318,11 @@ def test_a_chunk_fuses_at_the_tasks_width_and_a_cnn_that_fills_the_cache_does_no
     assert (mlp.mode, mlp.update) == ("fused", "batched") and 100 < mlp.width < 441
     assert fused.choose_path("digits-mlp", "adashift", device="cpu").update == "groups"  # no batched step
     assert fused.choose_path("cifar10-wrn", "adam", device="cpu").mode == "one at a time"  # no fused path
-    # MNIST-5k's CNN: two configs' activations already fill the cache, and fused loses
+    # MNIST-5k's CNN: two configs' activations already fill the cache, but its channels-last
+    # layout pays for one config too
     assert fused.choose_path("mnist5k-cnn", "adam", device="cpu").to_json() == {
-        "mode": "one at a time",
-        "update": "groups",
+        "mode": "fused",
+        "update": "batched",
         "width": 1,
     }
     # the digits CNN is small: fused, narrower than an MLP (measured: 1.4x one at a time at 17)
