@@ -15,7 +15,9 @@ So on a CPU every tensor of the fused path is kept channels-last: a 4-d input is
 (:func:`channels_last_input`), each conv weight is stacked so that ``vmap``'s grouped weight is
 (:func:`stack_conv_weight`: oneDNN then writes channels-last outputs, and their gradients), and
 each ``nn.MaxPool2d`` pools with the configs folded into the channels (:class:`FoldedMaxPool2d`),
-taking and giving its gradient channels-last. One fused digits-cnn step: 14.3 ms -> 10.7 ms.
+taking and giving its gradient channels-last. One fused digits-cnn step (17 configs):
+14.3 ms -> 10.7 ms; a whole fused run of 64 configs, 1.16x faster (1.10-1.24 over three
+alternations in one process).
 The maths is the same: a pool's maximum and where it came from do not depend on the layout,
 and float64 training equals one config at a time (``tests/workers/test_fused.py``).
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache, lru_cache, partial
+from functools import lru_cache, partial
 from typing import Any
 
 import torch
@@ -371,29 +371,15 @@ def choose_path(
     where fusing loses: a CNN whose activations fill the cache at two configs (MNIST-5k's) is
     one at a time. ``benchmarks/fused_sweep.py`` times both ways for every bundled task beside
     this choice. The choice does not depend on how many configs a chunk holds, so a sweep
-    trains every chunk the same way however it is cut.
-
-    A CNN on a CPU is the exception to "one config wide is one at a time": the fused path lays
-    it out channels-last (:mod:`tunecost.workers.channels_last`), which pays even for one config
-    (MNIST-5k's CNN, one config: 0.91 s against 1.08 one at a time, measured), so it fuses at
-    any width."""
+    trains every chunk the same way however it is cut."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if not can_fuse(task, optimizer):
         return PathChoice("one at a time", "groups")
     full = recipe_for(task, recipe)
     width = default_width(task, optimizer, ANY_WIDTH, full, device, data_dir=data_dir, gpu_share=gpu_share)
-    if width < 2 and not (device == "cpu" and _convolutional(task)):
+    if width < 2:
         return PathChoice("one at a time", "groups")
     return PathChoice("fused", update_path(optimizer), width)
-
-
-@cache
-def _convolutional(task: str) -> bool:
-    """Whether the task's model has a 2-d convolution (built on the CPU, its default recipe)."""
-    # torch: only where training runs
-    from tunecost.workers.build import task_module
-
-    return channels_last.wanted(task_module(task).build_model(recipe_for(task)))
 
 
 ANY_WIDTH = 1_000_000  # "as many configs as the device allows": the width a chunk of any size is cut to
