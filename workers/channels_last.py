@@ -41,10 +41,18 @@ CL = torch.channels_last
 def wanted(base: nn.Module) -> bool:
     """Whether a fused stack of ``base`` is laid out channels-last: a model with a 2-d
     convolution, on a CPU (where oneDNN's convolutions and torch's pools are measured faster
-    so; on a GPU the layout is left as ``vmap`` makes it)."""
+    so; on a GPU the layout is left as ``vmap`` makes it), made of torch's own layers only
+    (``nn.Sequential`` and the layers of ``torch.nn``). A model with a forward of its own may
+    ``view`` an activation, which a channels-last activation refuses: its layout is left as it
+    is, and it trains as before."""
     params = list(base.parameters())
     on_cpu = bool(params) and params[0].device.type == "cpu"
-    return on_cpu and any(isinstance(m, nn.Conv2d) for m in base.modules())
+    modules = list(base.modules())
+    return (
+        on_cpu
+        and any(isinstance(m, nn.Conv2d) for m in modules)
+        and all(type(m).__module__.startswith("torch.nn.modules.") for m in modules)
+    )
 
 
 def fold_pools(base: nn.Module) -> nn.Module:

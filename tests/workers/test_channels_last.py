@@ -60,18 +60,44 @@ def test_the_channels_last_pool_is_differentiable_twice() -> None:
     assert torch.autograd.gradgradcheck(lambda t: _ChannelsLastPool.apply(t, settings), (x,))
 
 
-def test_only_a_plain_max_pool_is_replaced_and_only_a_cnn_on_a_cpu_is_laid_out_so() -> None:
+def test_only_a_plain_max_pool_is_replaced() -> None:
     class OwnPool(nn.MaxPool2d):  # a subclass may pool otherwise: left as it is
         pass
 
     model = nn.Sequential(
         nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, stride=1), nn.Sequential(OwnPool(2)), nn.Flatten()
     )
-    assert channels_last.wanted(model)
     channels_last.fold_pools(model)
     assert type(model[1]) is FoldedMaxPool2d and model[1].stride == 1
     assert type(model[2][0]) is OwnPool
-    assert not channels_last.wanted(nn.Sequential(nn.Linear(3, 2)))
+
+
+class ViewingCNN(nn.Module):
+    """A plugin's CNN with a forward of its own that ``view``s a conv's activation, as much
+    CNN code does: a channels-last activation would refuse the view."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 6 * 6, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv(x))
+        return self.fc(h.view(h.size(0), -1))
+
+
+def test_only_a_cnn_of_torchs_own_layers_on_a_cpu_is_laid_out_so_and_any_other_still_fuses() -> None:
+    from tunecost.workers.fused import StackedModels
+
+    assert channels_last.wanted(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()))
+    assert not channels_last.wanted(nn.Sequential(nn.Linear(3, 2)))  # no convolution
+    assert not channels_last.wanted(ViewingCNN())
+    torch.manual_seed(0)
+    model = ViewingCNN()
+    models = StackedModels(model, 2)
+    assert not models.channels_last
+    x = torch.randn(7, 3, 6, 6)
+    assert torch.allclose(models.logits(x)[1], model(x), atol=1e-6)  # copy 1 is the model itself
 
 
 def test_a_fused_cnn_its_gradients_and_its_optimizer_state_share_one_channels_last_layout() -> None:
