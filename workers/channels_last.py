@@ -79,8 +79,12 @@ def stack_conv_weight(p: torch.Tensor, k: int) -> torch.Tensor:
 def channels_last_input(x: torch.Tensor) -> torch.Tensor:
     """A 4-d batch laid out channels-last, also where it has one channel (where torch's
     ``contiguous(memory_format=...)`` finds it already so, and convolutions read it as
-    contiguous); any other tensor as it is."""
-    if x.dim() != 4 or x.stride() == torch.empty_like(x, memory_format=CL).stride():
+    contiguous); any other tensor as it is. Called on every batch: the layout is checked by
+    its strides, with nothing allocated unless a copy is made."""
+    if x.dim() != 4:
+        return x
+    _, c, h, w = x.shape
+    if x.stride() == (c * h * w, 1, w * c, c):  # channels-last already
         return x
     return torch.empty_like(x, memory_format=CL).copy_(x)
 
@@ -99,9 +103,14 @@ class FoldedMaxPool2d(nn.MaxPool2d):
         return _FoldedPool.apply(x, self._settings())
 
     def _settings(self) -> tuple[Any, ...]:
-        pair = nn.modules.utils._pair
-        stride = self.stride if self.stride is not None else self.kernel_size
-        return (pair(self.kernel_size), pair(stride), pair(self.padding), pair(self.dilation), self.ceil_mode)
+        pair = nn.modules.utils._pair  # torch's pool sets a stride left None to the kernel size
+        return (
+            pair(self.kernel_size),
+            pair(self.stride),
+            pair(self.padding),
+            pair(self.dilation),
+            self.ceil_mode,
+        )
 
 
 class _FoldedPool(torch.autograd.Function):
