@@ -1,20 +1,31 @@
 """Replay throughput: a tunecost replay job (Ray tasks, results written to the database)
 against a plain single-process Optuna loop doing the same lookups, on the same landscape.
 
-    python benchmarks/replay.py [--seeds 40] [--budget 100] [--searchers random tpe gld cgld]
+What the machine's CPUs give is measured too, not assumed: the same plain loops spread over
+one process per CPU (``multiprocessing``, one run per task, as a user would by hand). On a
+machine whose CPUs slow each other down (shared caches, a neighbour on the host), that ratio
+is below the CPU count, and it is the bound a replay job can reach there.
+
+The job, the plain loop and the loops in parallel alternate ``--repeats`` times in one
+process, so that a machine's drift falls on all alike; each alternation's ratios are printed,
+then the median (min-max).
+
+    python benchmarks/replay.py [--seeds 40] [--budget 100] [--searchers random tpe gld cgld] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import statistics
 import tempfile
 import time
 
 import numpy as np
 import optuna
 
-from tunecost.search_spaces import build_sampler, paper_grid
+from tunecost.search_spaces import SEARCHERS, build_sampler, paper_grid
 
 
 def plain_loop(searcher: str, errors: np.ndarray, seed: int, budget: int) -> int:
@@ -32,6 +43,11 @@ def plain_loop(searcher: str, errors: np.ndarray, seed: int, budget: int) -> int
     return len(seen)
 
 
+def _plain_run(work: tuple[str, np.ndarray, int, int]) -> int:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    return plain_loop(*work)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -39,6 +55,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=40)
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--searchers", nargs="+", default=["random", "tpe", "gld", "cgld"])
+    parser.add_argument("--repeats", type=int, default=3, help="alternations of the job and the plain loop")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -96,46 +113,84 @@ def main() -> None:
             ReplaySpec(kind="replay", landscape_ids=[landscape_id], searchers=["random"], seeds=2, budget=5),
         )
     runner.run_once()  # warm-up: Ray workers, imports
-    with session_scope(url) as session:
-        job_id = jobs.create_job(
-            session,
-            ReplaySpec(
-                kind="replay",
-                landscape_ids=[landscape_id],
-                searchers=args.searchers,
-                seeds=args.seeds,
-                budget=args.budget,
-            ),
-        ).id
-    start = time.perf_counter()
-    runner.run_once()
-    t_tunecost = time.perf_counter() - start
-    with session_scope(url) as session:
-        job = jobs.get_job(session, job_id)
-        if job.state != "succeeded":
-            raise SystemExit("replay job failed")
-        result = dict(job.result or {})
-
-    start = time.perf_counter()
-    for searcher in args.searchers:
-        for seed in range(args.seeds):
-            plain_loop(searcher, errors, seed, args.budget)
-    t_plain = time.perf_counter() - start
-
-    print(
-        f"{runs} runs ({', '.join(args.searchers)} x {args.seeds} seeds), budget {args.budget}, one 21x21 landscape"
+    spec = ReplaySpec(
+        kind="replay",
+        landscape_ids=[landscape_id],
+        searchers=args.searchers,
+        seeds=args.seeds,
+        budget=args.budget,
     )
-    print(f"  plain Optuna loop, one process:        {t_plain:7.2f} s  ({runs / t_plain:6.1f} runs/s)")
-    print(f"  tunecost replay job, Ray + DB writes:  {t_tunecost:7.2f} s  ({runs / t_tunecost:6.1f} runs/s)")
     cpus = int(__import__("ray").cluster_resources().get("CPU", 0)) or 1
-    runs_s, report_s = result.get("seconds") or 0.0, result.get("report_seconds") or 0.0
     print(
-        f"    of which the runs:                   {runs_s:7.2f} s  ({t_plain / max(runs_s, 1e-9):.2f}x the plain loop)"
+        f"{runs} runs ({', '.join(args.searchers)} x {args.seeds} seeds), budget {args.budget}, "
+        f"one 21x21 landscape, {cpus} CPUs"
     )
-    print(f"    the report (table, figures, attach): {report_s:7.2f} s")
-    print(f"    the rest (claim, load, bookkeeping): {t_tunecost - runs_s - report_s:7.2f} s")
+    # costliest searcher first, one run per task: the by-hand parallel loop balances itself
+    work = [
+        (searcher, errors, seed, args.budget) for searcher in args.searchers for seed in range(args.seeds)
+    ]
+    work.sort(key=lambda w: -SEARCHERS[w[0]].cost_ms)
+    pool = multiprocessing.get_context("spawn").Pool(cpus)
+    pool.map(_plain_run, work[:: max(1, len(work) // (4 * cpus))], chunksize=1)  # warm: imports
+
+    rows: list[dict[str, float]] = []
+    for repeat in range(args.repeats):
+        with session_scope(url) as session:
+            job_id = jobs.create_job(session, spec).id
+        start = time.perf_counter()
+        runner.run_once()
+        t_job = time.perf_counter() - start
+        with session_scope(url) as session:
+            job = jobs.get_job(session, job_id)
+            if job.state != "succeeded":
+                raise SystemExit("replay job failed")
+            result = dict(job.result or {})
+
+        start = time.perf_counter()
+        for w in work:
+            plain_loop(*w)
+        t_plain = time.perf_counter() - start
+        start = time.perf_counter()
+        pool.map(_plain_run, work, chunksize=1)
+        t_spread = time.perf_counter() - start
+        row = {
+            "plain": t_plain,
+            "spread": t_spread,
+            "job": t_job,
+            "runs": result.get("seconds") or 1e-9,
+            "report": result.get("report_seconds") or 0.0,
+        }
+        rows.append(row)
+        print(
+            f"  #{repeat + 1}: plain loop {t_plain:6.2f} s, in {cpus} processes {t_spread:6.2f} s "
+            f"({t_plain / t_spread:.2f}x); job {t_job:6.2f} s ({t_plain / t_job:.2f}x): runs {row['runs']:5.2f} s "
+            f"({t_plain / row['runs']:.2f}x), report {row['report']:4.2f} s, "
+            f"the rest (claim, load, bookkeeping) {t_job - row['runs'] - row['report']:4.2f} s",
+            flush=True,
+        )
+    pool.close()
+
+    def spread(values: list[float], fmt: str = ".2f") -> str:
+        return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
+
+    def ratio(name: str) -> str:
+        return spread([r["plain"] / r[name] for r in rows])
+
+    plain = [r["plain"] for r in rows]
+    print(f"  seconds, median (min-max) over {args.repeats} alternations:")
     print(
-        f"  throughput ratio tunecost / plain: {t_plain / t_tunecost:.2f}x on {cpus} CPUs (bound: {cpus:.2f}x)"
+        f"  plain Optuna loop, one process:            {spread(plain)} ({runs / statistics.median(plain):.1f} runs/s)"
+    )
+    print(f"  plain loops in {cpus} processes (the bound):   {spread([r['spread'] for r in rows])}")
+    print(f"  tunecost replay job, Ray + DB writes:      {spread([r['job'] for r in rows])}")
+    print(f"    of which the runs:                       {spread([r['runs'] for r in rows])}")
+    print(f"    the report (table, figures, attach):     {spread([r['report'] for r in rows])}")
+    print(
+        f"  throughput against the plain loop, per alternation: {cpus} processes {ratio('spread')}x (the bound here); "
+    )
+    print(
+        f"    job {ratio('job')}x, its runs {ratio('runs')}x; the job against the bound: "
+        f"{spread([r['spread'] / r['job'] for r in rows])}"
     )
 
 
