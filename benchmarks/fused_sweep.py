@@ -17,6 +17,11 @@ For each task, on one device and thread count:
   weight and the state back (Adam: 28 bytes a weight a step), over a working set the size of a
   fused batch (probed in this run); **floor** = bound + update (the update cannot hide behind
   the matmuls: it runs after them), and **fused vs floor** the ratio to it;
+* **kernels**: the fused model's forward and backward alone, over one training batch at the
+  fused width, repeated (no optimizer, data order, validation or loop around them), per config
+  over the recipe's training steps: what torch's own kernels cost at the sweep's shapes.
+  **kernels/bound** is how near those kernels come to the probe's rate at these shapes, which
+  no training loop can beat; **fused/kernels** what the loop adds (update, data, validation);
 * **a sweep's chunk**: what ``tunecost.workers.fused.choose_path`` makes a sweep do with these configs
   (fused, with the update and width, or one at a time where that measures faster).
 
@@ -30,16 +35,25 @@ configs of each task (max absolute difference of the validation loss).
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from tunecost.search_spaces import adabelief_grid, paper_grid
+from tunecost.workers.build import task_module
 from tunecost.workers.catalog import TASKS, recipe_for
-from tunecost.workers.fused import PathChoice, can_fuse, choose_path, train_fused
+from tunecost.workers.fused import (
+    PathChoice,
+    StackedModels,
+    can_fuse,
+    choose_path,
+    default_width,
+    train_fused,
+)
 from tunecost.workers.tasks import DataMissingError
-from tunecost.workers.trainer import train_one
+from tunecost.workers.trainer import model_losses, train_one
 
 
 def matmul_peak(device: str, n: int = 2048, repeats: int = 5) -> float:
@@ -108,6 +122,34 @@ def flops_per_config(task: str, optimizer: str, device: str) -> float:
     return counter.get_total_flops() * epochs
 
 
+def kernel_seconds(task: str, width: int, device: str, steps: int = 20) -> float:
+    """Seconds per config of the fused model's forward and backward alone (module docstring:
+    **kernels**): one training batch at ``width`` configs, ``steps`` times, scaled to the
+    recipe's training steps."""
+    recipe = recipe_for(task)
+    module = task_module(task)
+    data = module.load_data(recipe, None)
+    models = StackedModels(module.build_model(recipe).to(device), width)
+    batch = recipe["batch_size"]
+    x, y = data.x_train[:batch].to(device), data.y_train[:batch].to(device)
+    regression = TASKS[task].metric.kind == "mse"
+    if regression:  # as the training loop shapes them
+        y = y.to(x.dtype).reshape(y.shape[0], -1)
+
+    def step() -> None:
+        models.backward(model_losses(models.logits(x), y, regression))
+
+    for _ in range(3):  # warm-up
+        step()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    per_step = (time.perf_counter() - start) / steps
+    return per_step * recipe["epochs"] * math.ceil(data.x_train.shape[0] / batch) / width
+
+
 def spread(configs: list[tuple[float, float]], n: int) -> list[tuple[float, float]]:
     return configs[:: max(1, len(configs) // n)][:n]
 
@@ -140,6 +182,8 @@ def bench_task(task: str, args: argparse.Namespace, peak: float, rate: float) ->
     results = train_fused(task, args.optimizer, timed, device=args.device, width=args.width, **path_kwargs)
     sync(args.device)
     fused = (time.perf_counter() - start) / len(timed)
+    width = args.width or default_width(task, args.optimizer, len(timed), recipe_for(task), args.device)
+    kernels = kernel_seconds(task, width, args.device)
 
     check = [(1e-3, 1e-8), (1e-2, 1e-6), (1e-1, 1.0)]
     recipe = {"epochs": 1}
@@ -169,6 +213,7 @@ def bench_task(task: str, args: argparse.Namespace, peak: float, rate: float) ->
         "update": update,
         "sequential": sequential,
         "fused": fused,
+        "kernels": kernels,
         "configs": len(timed),
         "diverged": sum(r.diverged for r in results),
         "worst": worst,
@@ -221,7 +266,8 @@ def main() -> None:
     rows = [row for task in tasks if (row := bench_task(task, args, peak, rate)) is not None]
     header = (
         f"{'task':<18} {'FLOPs/config':>12} {'bound':>8} {'update':>7} {'one at a time':>13} "
-        f"{'fused':>17} {'fused/bound':>11} {'fused/floor':>11} {'f64 diff':>9}  a sweep's chunk"
+        f"{'fused':>17} {'fused/bound':>11} {'fused/floor':>11} {'kernels':>8} {'kernels/bound':>13} "
+        f"{'fused/kernels':>13} {'f64 diff':>9}  a sweep's chunk"
     )
     print(header)
     for r in rows:
@@ -230,7 +276,9 @@ def main() -> None:
         print(
             f"{r['task']:<18} {r['flops'] / 1e9:>10.2f} G {r['bound']:>7.3f}s {r['update']:>6.3f}s "
             f"{r['sequential']:>12.3f}s {r['fused']:>8.3f}s ({speedup:>4.1f}x) "
-            f"{r['fused'] / r['bound']:>10.1f}x {r['fused'] / floor:>10.1f}x {r['worst']:>9.1e}"  # type: ignore[operator]
+            f"{r['fused'] / r['bound']:>10.1f}x {r['fused'] / floor:>10.1f}x "  # type: ignore[operator]
+            f"{r['kernels']:>7.3f}s {r['kernels'] / r['bound']:>12.1f}x "  # type: ignore[operator]
+            f"{r['fused'] / r['kernels']:>12.2f}x {r['worst']:>9.1e}"  # type: ignore[operator]
             f"  {_choice(r['choice'])}"  # type: ignore[arg-type]
         )
     print(
