@@ -35,7 +35,6 @@ class Totals:
 
 @dataclass(frozen=True)
 class CostInfo:
-    unit: str  # what one of it is
     label: str  # a figure's axis: "<label> to δ"
     column: str  # the table's and the report page's header
     digits: str  # how a cell formats it
@@ -44,9 +43,9 @@ class CostInfo:
 
 
 COSTS: dict[Cost, CostInfo] = {
-    Cost.EPOCHS: CostInfo("epochs", "epochs", "epochs [95% CI]", ".0f", True, lambda t: t.epochs),
-    Cost.SECONDS: CostInfo("s", "training seconds", "seconds [95% CI]", ".3g", False, lambda t: t.seconds),
+    Cost.EPOCHS: CostInfo("epochs", "epochs [95% CI]", ".0f", True, lambda t: t.epochs),
+    Cost.SECONDS: CostInfo("training seconds", "seconds [95% CI]", ".3g", False, lambda t: t.seconds),
     Cost.WALLCLOCK: CostInfo(
-        "s", "simulated wall-clock s", "wall-clock s [95% CI]", ".3g", True, lambda t: t.wallclock
+        "simulated wall-clock s", "wall-clock s [95% CI]", ".3g", True, lambda t: t.wallclock
     ),
 }
