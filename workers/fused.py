@@ -297,25 +297,33 @@ def default_width(
     gpu_share: float | None = None,
 ) -> int:
     """Configs stacked per fused batch: on a GPU as many as fit in the chunk's memory budget; on a
-    CPU as many as keep about two million stacked parameters and four million activations of a
-    training batch (``recipe``: the full recipe)."""
+    CPU as many as keep about two million stacked parameters and the activations of a training
+    batch within :data:`CPU_ACTIVATIONS_PER_BATCH` (nine million for a CNN the fused path lays
+    out channels-last, :mod:`tunecost.workers.channels_last`; ``recipe``: the full recipe)."""
     if device.startswith("cuda"):
         fixed, per_config = config_bytes(task, optimizer, recipe, device, dtype, data_dir)
         return fused_width(configs, fixed, per_config, memory_budget(device, gpu_share))
-    params, activations = _model_floats(task, json.dumps(recipe, sort_keys=True), data_dir)
-    return max(1, min(configs, CPU_FLOATS_PER_BATCH // params, CPU_ACTIVATIONS_PER_BATCH // activations))
+    params, activations, laid_out = _model_floats(task, json.dumps(recipe, sort_keys=True), data_dir)
+    budget = CPU_ACTIVATIONS_PER_BATCH_CHANNELS_LAST if laid_out else CPU_ACTIVATIONS_PER_BATCH
+    return max(1, min(configs, CPU_FLOATS_PER_BATCH // params, budget // activations))
 
 
 CPU_ACTIVATIONS_PER_BATCH = 4_000_000  # activations of one training batch, all stacked configs: a
 # CNN's elementwise passes (ReLU, pooling, their backward) spill out of cache beyond this and the
 # fused path loses (measured, MNIST-5k CNN under vmap: 6.3 ms a config-step at width 8, 13.8 at
 # 16, 22 at 64, against 5.0 one at a time)
+CPU_ACTIVATIONS_PER_BATCH_CHANNELS_LAST = 9_000_000  # the same for a CNN laid out channels-last,
+# whose pools no longer copy the batch apart: MNIST-5k's CNN (2.2M activations a config) fused
+# four wide ran 1.17-1.40x faster than one config at a time in each of four alternations in one
+# process (two wide: 1.17-1.31x, three); digits-cnn (0.23M) as fast 39 wide as 17 (0.370 against
+# 0.375 s a config, median of six)
 
 
 @lru_cache(maxsize=64)
-def _model_floats(task: str, recipe_json: str, data_dir: str | None) -> tuple[int, int]:
-    """(parameters, activations of one training batch) of one model: every leaf module's output
-    summed over a forward pass of ``batch_size`` zeros shaped as the task's inputs."""
+def _model_floats(task: str, recipe_json: str, data_dir: str | None) -> tuple[int, int, bool]:
+    """(parameters, activations of one training batch, whether a fused stack of it on a CPU is
+    laid out channels-last) of one model: the activations are every leaf module's output summed
+    over a forward pass of ``batch_size`` zeros shaped as the task's inputs."""
     # torch: only where training runs, never in the API process
     from tunecost.workers.build import task_module
 
@@ -338,7 +346,7 @@ def _model_floats(task: str, recipe_json: str, data_dir: str | None) -> tuple[in
     finally:
         for handle in handles:
             handle.remove()
-    return max(params, 1), max(count[0] * recipe["batch_size"], 1)
+    return max(params, 1), max(count[0] * recipe["batch_size"], 1), channels_last.wanted(model)
 
 
 @dataclass(frozen=True)
@@ -368,9 +376,9 @@ def choose_path(
     Derived, not timed: a chunk that timed a few steps of each way chose by noise on a busy
     machine (two workers on two cores measured AvaGrad's fused step 2.2x slower than it is,
     and one trained its chunk one config at a time, 20% slower). The width holds the cases
-    where fusing loses: a CNN whose activations fill the cache at two configs (MNIST-5k's) is
-    one at a time. ``benchmarks/fused_sweep.py`` times both ways for every bundled task beside
-    this choice. The choice does not depend on how many configs a chunk holds, so a sweep
+    where fusing loses: a CNN whose activations fill the cache at two configs in ``vmap``'s
+    layout (a plugin's CNN with a forward of its own) is one at a time.
+    ``benchmarks/fused_sweep.py`` times both ways for every bundled task beside this choice. The choice does not depend on how many configs a chunk holds, so a sweep
     trains every chunk the same way however it is cut."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if not can_fuse(task, optimizer):
