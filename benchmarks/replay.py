@@ -43,11 +43,6 @@ def plain_loop(searcher: str, errors: np.ndarray, seed: int, budget: int) -> int
     return len(seen)
 
 
-def _plain_run(work: tuple[str, np.ndarray, int, int]) -> int:
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    return plain_loop(*work)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -130,8 +125,10 @@ def main() -> None:
         (searcher, errors, seed, args.budget) for searcher in args.searchers for seed in range(args.seeds)
     ]
     work.sort(key=lambda w: -SEARCHERS[w[0]].cost_ms)
-    pool = multiprocessing.get_context("spawn").Pool(cpus)
-    pool.map(_plain_run, work[:: max(1, len(work) // (4 * cpus))], chunksize=1)  # warm: imports
+    pool = multiprocessing.get_context("spawn").Pool(
+        cpus, initializer=optuna.logging.set_verbosity, initargs=(optuna.logging.ERROR,)
+    )
+    pool.starmap(plain_loop, work[:: max(1, len(work) // (4 * cpus))], chunksize=1)  # warm: imports
 
     rows: list[dict[str, float]] = []
     for repeat in range(args.repeats):
@@ -151,19 +148,19 @@ def main() -> None:
             plain_loop(*w)
         t_plain = time.perf_counter() - start
         start = time.perf_counter()
-        pool.map(_plain_run, work, chunksize=1)
-        t_spread = time.perf_counter() - start
+        pool.starmap(plain_loop, work, chunksize=1)
+        t_parallel = time.perf_counter() - start
         row = {
             "plain": t_plain,
-            "spread": t_spread,
+            "parallel": t_parallel,
             "job": t_job,
             "runs": result.get("seconds") or 1e-9,
             "report": result.get("report_seconds") or 0.0,
         }
         rows.append(row)
         print(
-            f"  #{repeat + 1}: plain loop {t_plain:6.2f} s, in {cpus} processes {t_spread:6.2f} s "
-            f"({t_plain / t_spread:.2f}x); job {t_job:6.2f} s ({t_plain / t_job:.2f}x): runs {row['runs']:5.2f} s "
+            f"  #{repeat + 1}: plain loop {t_plain:6.2f} s, in {cpus} processes {t_parallel:6.2f} s "
+            f"({t_plain / t_parallel:.2f}x); job {t_job:6.2f} s ({t_plain / t_job:.2f}x): runs {row['runs']:5.2f} s "
             f"({t_plain / row['runs']:.2f}x), report {row['report']:4.2f} s, "
             f"the rest (claim, load, bookkeeping) {t_job - row['runs'] - row['report']:4.2f} s",
             flush=True,
@@ -181,16 +178,16 @@ def main() -> None:
     print(
         f"  plain Optuna loop, one process:            {spread(plain)} ({runs / statistics.median(plain):.1f} runs/s)"
     )
-    print(f"  plain loops in {cpus} processes (the bound):   {spread([r['spread'] for r in rows])}")
+    print(f"  plain loops in {cpus} processes (the bound):   {spread([r['parallel'] for r in rows])}")
     print(f"  tunecost replay job, Ray + DB writes:      {spread([r['job'] for r in rows])}")
     print(f"    of which the runs:                       {spread([r['runs'] for r in rows])}")
     print(f"    the report (table, figures, attach):     {spread([r['report'] for r in rows])}")
     print(
-        f"  throughput against the plain loop, per alternation: {cpus} processes {ratio('spread')}x (the bound here); "
+        f"  throughput against the plain loop, per alternation: {cpus} processes {ratio('parallel')}x (the bound here),"
     )
     print(
         f"    job {ratio('job')}x, its runs {ratio('runs')}x; the job against the bound: "
-        f"{spread([r['spread'] / r['job'] for r in rows])}"
+        f"{spread([r['parallel'] / r['job'] for r in rows])}"
     )
 
 

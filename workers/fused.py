@@ -315,7 +315,7 @@ CPU_ACTIVATIONS_PER_BATCH = 4_000_000  # activations of one training batch, all 
 CPU_ACTIVATIONS_PER_BATCH_CHANNELS_LAST = 9_000_000  # the same for a CNN laid out channels-last,
 # whose pools no longer copy the batch apart: MNIST-5k's CNN (2.2M activations a config) fused
 # four wide ran 1.17-1.40x faster than one config at a time in each of four alternations in one
-# process (two wide: 1.17-1.31x, three); digits-cnn (0.23M) as fast 39 wide as 17 (0.370 against
+# process (two wide: 1.17-1.31x in each of three); digits-cnn (0.23M) as fast 39 wide as 17 (0.370 against
 # 0.375 s a config, median of six)
 
 
@@ -378,8 +378,9 @@ def choose_path(
     and one trained its chunk one config at a time, 20% slower). The width holds the cases
     where fusing loses: a CNN whose activations fill the cache at two configs in ``vmap``'s
     layout (a plugin's CNN with a forward of its own) is one at a time.
-    ``benchmarks/fused_sweep.py`` times both ways for every bundled task beside this choice. The choice does not depend on how many configs a chunk holds, so a sweep
-    trains every chunk the same way however it is cut."""
+    ``benchmarks/fused_sweep.py`` times both ways for every bundled task beside this choice.
+    The choice does not depend on how many configs a chunk holds, so a sweep trains every chunk
+    the same way however it is cut."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if not can_fuse(task, optimizer):
         return PathChoice("one at a time", "groups")
