@@ -7,10 +7,13 @@ against the truth it claims to hold, the share printed beside its target.
    of the ratio of restricted means against the true ratio of E[min(T, B)].
 2. Interval and verdict: the share of lines whose corrected interval excludes 1 exactly when
    the correction (Holm, Benjamini-Hochberg) rejects (must be 100%).
-3. Across tasks: per-task true log ratios spread around a mean (tau), each task's runs drawn as
-   in 1; the random-effects (Hartung-Knapp-Sidik-Jonkman) interval against the mean ratio of
-   tasks like these. Today's numbers for the hierarchical bootstrap it replaced are in issue 26
-   (72% at 2 tasks, 81% at 3, 85% at 4, 93% at 8, with tau = 0.3).
+3. Across tasks: per-task true log ratios spread around a mean (tau), each task's log ratio
+   its truth plus normal noise of a standard error that differs between tasks (cycled from a
+   list: equal, 0.05/0.3/0.6, 0.08/1.0), itself estimated (chi-squared with 20 df), as issue 46
+   drew them; tunecost's interval (`statistics.across_tasks`: the plain mean, t on the spread)
+   beside the precision-weighted random-effects one it replaced (Paule-Mandel,
+   Hartung-Knapp-Sidik-Jonkman: statsmodels' `combine_effects`), against the mean ratio of
+   tasks like these. Then tasks drawn as in 1 (40 replay seeds each), as before.
 
     python benchmarks/coverage.py [--reps 2000] [--seed 0]
 """
@@ -23,7 +26,7 @@ import time
 
 import numpy as np
 
-from tunecost.service.analysis.statistics import correct, paired_ratio, random_effects
+from tunecost.service.analysis.statistics import Ratio, across_tasks, correct, paired_ratio
 
 
 def _rmst(p: float, budget: float) -> float:
@@ -68,10 +71,53 @@ def agreement(rng: np.random.Generator, reps: int) -> None:
     print(f"\n2. interval excludes 1 exactly when distinguishable: {agree} of {checked} lines")
 
 
+def _weighted(ratios: list[Ratio]) -> tuple[float, float]:
+    """The precision-weighted random-effects interval across_tasks replaced, for comparison."""
+    from scipy.stats import t as student
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    res = combine_effects(
+        np.array([r.log for r in ratios]),
+        np.array([r.se**2 for r in ratios]),
+        method_re="iterated",
+        use_t=True,
+    )
+    h = float(student.ppf(0.975, len(ratios) - 1)) * math.sqrt(res.var_hksj_re)
+    return math.exp(res.mean_effect_re - h), math.exp(res.mean_effect_re + h)
+
+
 def tasks(rng: np.random.Generator, reps: int) -> None:
-    print("\n3. across tasks: random-effects (HKSJ) interval vs the mean ratio of tasks like these")
-    print(f"   {'tasks':>5} {'spread':>6} {'covered':>8} {'median width (x)':>17}")
+    print("\n3. across tasks: the interval vs the mean ratio of tasks like these (target: >= 93%)")
+    print("   tasks of unequal precision: each task's log ratio ~ N(truth, se), se estimated (chi2, 20 df)")
+    cells = (
+        (0.3, (0.1,)),
+        (0.3, (0.05, 0.3, 0.6)),
+        (0.3, (0.08, 1.0)),
+        (1.0, (0.08, 1.0)),
+        (0.0, (0.05, 0.3, 0.6)),
+    )
+    print(f"   {'tau':>5} {'se':>14} {'tasks':>5} {'covered':>8} {'width (x)':>10} {'weighted RE':>12}")
     mean = math.log(0.7)
+    for spread, ses in cells:
+        for k in (2, 3, 4, 8):
+            se = np.array([ses[i % len(ses)] for i in range(k)])
+            covered = old = 0
+            widths = []
+            for _ in range(reps):
+                logs = rng.normal(mean, spread, k) + rng.normal(0.0, se)
+                est = se * np.sqrt(rng.chisquare(20, k) / 20)
+                ratios = [Ratio(float(y), float(e), 20) for y, e in zip(logs, est, strict=True)]
+                lo, hi = across_tasks(ratios).interval()
+                covered += lo <= math.exp(mean) <= hi
+                widths.append(hi / lo if lo > 0 else math.inf)
+                lo, hi = _weighted(ratios)
+                old += lo <= math.exp(mean) <= hi
+            label = "/".join(f"{v:g}" for v in ses)
+            print(
+                f"   {spread:>5} {label:>14} {k:>5} {covered / reps:>8.1%} {np.median(widths):>10.2f} {old / reps:>12.1%}"
+            )
+    print("   tasks drawn as in 1 (40 replay seeds each)")
+    print(f"   {'tasks':>5} {'spread':>6} {'covered':>8} {'median width (x)':>17}")
     for k in (2, 3, 4, 8, 16):
         for spread in (0.0, 0.3):
             covered, widths = 0, []
@@ -81,7 +127,7 @@ def tasks(rng: np.random.Generator, reps: int) -> None:
                     pb = rng.uniform(0.03, 0.2)
                     pa = min(pb / math.exp(theta), 0.95)
                     ratios.append(paired_ratio(rng.geometric(pa, 40), rng.geometric(pb, 40)))
-                lo, hi = random_effects(ratios).interval()
+                lo, hi = across_tasks(ratios).interval()
                 covered += lo <= math.exp(mean) <= hi
                 widths.append(hi / lo if lo > 0 else math.inf)
             print(f"   {k:>5} {spread:>6} {covered / reps:>8.1%} {np.median(widths):>17.2f}")

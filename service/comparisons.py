@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from tunecost.service import landscapes as landscape_service
 from tunecost.service.analysis.comparison import Comparison, Subject, build, labels, resolution
+from tunecost.service.analysis.estimator import UnrecordedDelta
 from tunecost.service.analysis.landscape import LandscapeDetail
 from tunecost.service.analysis.replay import Run
 from tunecost.service.analysis.report import Drawer, draw_here, html_page, write_files
-from tunecost.service.errors import NotFound
+from tunecost.service.errors import InvalidField, NotFound
 from tunecost.service.kinds.replay.spec import ReplaySpec
 from tunecost.service.models import Job, Landscape, ReplayLandscape, ReplayRun
 from tunecost.service.settings import Settings
@@ -128,15 +129,18 @@ def compare(
                 replicate=r.replicate,
             )
         )
-    return build(
-        job.id,
-        deltas,
-        subjects,
-        groups,
-        baseline=spec.baseline,
-        correction=spec.correction,
-        target=spec.target,
-    )
+    try:
+        return build(
+            job.id,
+            deltas,
+            subjects,
+            groups,
+            baseline=spec.baseline,
+            correction=spec.correction,
+            target=spec.target,
+        )
+    except UnrecordedDelta as exc:
+        raise InvalidField("deltas", str(exc), where="query") from None
 
 
 def report_dir(settings: Settings, job_id: int) -> Path:

@@ -79,6 +79,24 @@ def _distinct_seeds(value: list[int]) -> list[int]:
 
 Seeds = Annotated[list[Seed], AfterValidator(_distinct_seeds)]
 Id = Annotated[int, Field(ge=1, le=MAX_INT, strict=True)]
+
+MAX_DELTAS = 20  # each delta costs a pass over a replay's runs
+
+
+def _distinct_sorted(value: list[float]) -> list[float]:
+    return sorted(set(value))
+
+
+# The delta rule, once: a replay's, a study's and a comparison query's suboptimality thresholds
+Deltas = Annotated[
+    list[Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]],
+    Field(min_length=1, max_length=MAX_DELTAS),
+    AfterValidator(_distinct_sorted),
+]
+DELTAS_HELP = (
+    "Suboptimality thresholds, in the landscapes' delta unit (points of a percentage error; pass "
+    f"smaller ones for an MSE): each in (0, 100], at most {MAX_DELTAS}."
+)
 # What every spec model shares: unknown fields refused, no NaN or infinity anywhere.
 SPEC_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 

@@ -20,6 +20,7 @@ from tunecost.service.analysis.estimator import (
     Pair,
     Status,
     TargetNoise,
+    answering,
     cell,
     cost_cell,
     cost_to,
@@ -454,7 +455,8 @@ def build(
     if correction not in METHODS:
         raise ValueError(f"unknown correction {correction!r}: one of {', '.join(METHODS)}")
     loaded = {s.landscape_id: s for s in subjects}
-    groups = {k: v for k, v in groups.items() if k[0] in loaded and v}
+    # a delta the replay did not record is read off the stored curves (estimator.answering)
+    groups = {k: [answering(r, deltas) for r in v] for k, v in groups.items() if k[0] in loaded and v}
     facts = []
     for s in subjects:
         runs = [r for (i, _), group in groups.items() if i == s.landscape_id for r in group]

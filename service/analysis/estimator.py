@@ -72,6 +72,26 @@ def retarget(run: Run, shift: float, deltas: list[float]) -> Run:
     return dataclasses.replace(run, trials_to=reached, cost_to=costs, target_shift=shift)
 
 
+class UnrecordedDelta(ValueError):
+    """A delta a run did not record whose costs its stored record cannot give (a run stored
+    before replays kept each trial's costs)."""
+
+
+def answering(run: Run, deltas: list[float]) -> Run:
+    """The run with trials-to-delta (and, with curves, costs) for each of ``deltas``: one the
+    replay did not record is read off the run's curve, exactly as the replay counts it (the
+    first t with s(t) <= delta), and its costs off each trial's costs (``Run.at``)."""
+    if all(delta_key(d) in run.trials_to for d in deltas):
+        return run
+    if run.cost_to is not None and run.at is None:
+        raise UnrecordedDelta(
+            f"run {run.searcher}/{run.seed} recorded deltas {', '.join(run.trials_to)} and not each "
+            "trial's costs, so no other delta can be answered from it"
+        )
+    wanted = sorted({*deltas, *(float(k) for k in run.trials_to)})
+    return retarget(run, run.target_shift, wanted)
+
+
 def replicates(runs: list[Run]) -> list[list[int]] | None:
     """The runs' indices grouped by the replicate each ran on, ordered by their first replay
     seed; None unless every run names one and there are two or more."""

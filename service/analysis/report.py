@@ -314,8 +314,8 @@ def tuning_cost_table(
     if comparison.suite is not None:
         parts.append(
             Text(
-                f"across {len(comparison.suite.tasks)} tasks ({', '.join(comparison.suite.tasks)}): random-effects "
-                "meta-analysis of the per-task ratios (Hartung-Knapp-Sidik-Jonkman), about tasks like these\n"
+                f"across {len(comparison.suite.tasks)} tasks ({', '.join(comparison.suite.tasks)}): the mean "
+                "of the per-task ratios, t on their spread, about tasks like these\n"
                 + "\n".join(f"  {v.text}" for v in comparison.suite.verdicts)
                 + "\n"
             )

@@ -11,10 +11,10 @@ restricted mean of trials-to-delta):
   there, tau from 1 to 10. A cell that does not reach delta (fewer than half its runs did) is
   infinitely far: within no tau. The **benchmark score** is AlgoPerf's: the profile's integral
   from tau = 1 to 4, over 3 (1: the best everywhere; 0: never within 4x of the best).
-* **Overall verdicts against a baseline**: a random-effects meta-analysis of the per-task log
-  ratios (each task's ratio pooled over its searchers for the headline family; one searcher's
-  for the per-searcher family), with the Hartung-Knapp-Sidik-Jonkman interval
-  (:func:`tunecost.service.analysis.statistics.random_effects`): it speaks of tasks *like these*, and
+* **Overall verdicts against a baseline**: the mean of the per-task log ratios (each task's
+  ratio pooled over its searchers for the headline family; one searcher's for the per-searcher
+  family), with Student's t on their spread
+  (:func:`tunecost.service.analysis.statistics.across_tasks`): it speaks of tasks *like these*, and
   says so; below :data:`FEW_TASKS` tasks it warns that the interval is wide. A task where the
   pair is budget-bound (neither side reached delta in half its runs) has no ratio and sits out.
   Each family is corrected on its own (Holm by default), intervals at the corrected level.
@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from tunecost.service.analysis.estimator import Pair, Status, cell, own_best_noise, pair, paired, pooled_pairs
 from tunecost.service.analysis.replay import Run
-from tunecost.service.analysis.statistics import METHODS, Meta, correct_lines, random_effects
+from tunecost.service.analysis.statistics import METHODS, Meta, across_tasks, correct_lines
 
 TAUS = [round(float(t), 4) for t in np.geomspace(1.0, 10.0, 25)]
 SCORE_TAU = 4.0  # AlgoPerf's r_max: the benchmark score integrates the profile over [1, 4]
@@ -79,10 +79,10 @@ class OverallVerdict(BaseModel):
     optimizer: str
     baseline: str
     ratio: float | None = Field(
-        description="Random-effects mean ratio over tasks; null: under two tasks have one."
+        description="Geometric mean ratio over tasks; null: under two tasks have one."
     )
     ci: tuple[float | None, float | None] = Field(
-        description="Hartung-Knapp-Sidik-Jonkman interval at `confidence` (the corrected level)."
+        description="Student t interval over the tasks' log ratios at `confidence` (the corrected level)."
     )
     confidence: float | None = None
     p_value: float | None = Field(description="Two-sided t-test (k - 1 df) of mean ratio = 1.")
@@ -187,7 +187,7 @@ def overall_verdicts(
     baseline: str,
     correction: str = "holm",
 ) -> list[OverallVerdict]:
-    """Per optimizer and delta, the random-effects answer over the tasks' ratios pooled over the
+    """Per optimizer and delta, the answer over the tasks' ratios pooled over the
     searchers (the headline family), and one per searcher (the second family)."""
     optimizers = [o for o in _shared(tasks) if o != baseline]
     found: dict[str, list[tuple[str, float, str, Meta | None]]] = {"headline": [], "per searcher": []}
@@ -199,7 +199,7 @@ def overall_verdicts(
                     have = [pooled_pairs(list(r.values())) for r in per_task if r]
                 else:
                     have = [r[searcher].ratio for r in per_task if searcher in r]
-                meta = random_effects(have) if len(have) >= 2 else None
+                meta = across_tasks(have) if len(have) >= 2 else None
                 family = "headline" if searcher == ALL_SEARCHERS else "per searcher"
                 found[family].append((searcher, delta, optimizer, meta))
     out: list[OverallVerdict] = []
@@ -246,7 +246,7 @@ def _overall_text(v: OverallVerdict, total: int) -> str:
     family = f", {v.correction} over {v.comparisons}" if v.comparisons > 1 else ""
     text += (
         f" {v.ratio:.2f}× [{lo:.2f}, {hi:.2f}] over {v.tasks} tasks like these — {decision} "
-        f"(p={v.p_value:.2g}, adjusted {v.p_adjusted:.2g}{family}; {level} random-effects interval; "
+        f"(p={v.p_value:.2g}, adjusted {v.p_adjusted:.2g}{family}; {level} interval over tasks; "
         f"between-task spread τ={v.tau:.2f})"
     )
     if v.tasks < FEW_TASKS:

@@ -10,8 +10,10 @@ from fastapi.testclient import TestClient
 from tests import db
 from tunecost.api.app import create_app
 from tunecost.search_spaces import GridSpace
+from tunecost.service.analysis.comparison import Subject, build
 from tunecost.service.analysis.costs import Cost
-from tunecost.service.analysis.replay import Board, Curves, PrunerSpec, replay
+from tunecost.service.analysis.estimator import UnrecordedDelta
+from tunecost.service.analysis.replay import Board, Curves, PrunerSpec, Run, replay
 from tunecost.service.kinds.replay import ReplaySpec
 from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings
@@ -79,6 +81,32 @@ def test_a_pruner_stops_bad_trials_early_and_pays_only_their_epochs() -> None:
         runs = [replay("tpe", board, 0, 24, [1.0], pruner=PrunerSpec(name=name)) for _ in range(2)]
         assert runs[0].totals[Cost.EPOCHS] <= EPOCHS * 24 and len(runs[0].curve) == 24
         assert runs[0].curve == runs[1].curve and runs[0].pruned == runs[1].pruned, "one seed, one run"
+
+
+def test_a_delta_the_replay_did_not_record_is_answered_from_its_curves_as_if_recorded() -> None:
+    """A comparison asked at a delta its replay never stored reads it off the stored runs'
+    curves and costs, giving what a replay that recorded it gives; a stored run with no
+    per-trial costs cannot, and says so."""
+    errors, observed, stored = _landscape(3)
+    board = Board(GRID, errors, observed, stored)
+    subjects = [Subject(1, "t", "adam", "adam", "validation error", "%", "points", errors, [0, 1])]
+
+    def runs(deltas: list[float]) -> dict[tuple[int, str], list[Run]]:
+        return {(1, s): [replay(s, board, seed, 20, deltas) for seed in range(6)] for s in ("random", "tpe")}
+
+    recorded, unrecorded = (
+        build(1, [0.25, 3.0], subjects, runs([0.25, 3.0])),
+        build(1, [0.25, 3.0], subjects, runs([1.0])),
+    )
+    assert recorded.model_dump() == unrecorded.model_dump()
+    assert any(r.reached > 0 and r.trials < 20 for r in unrecorded.rows)  # not "never reached"
+    old = runs([1.0])
+    for group in old.values():
+        for r in group:
+            r.at = None  # stored before replays kept each trial's costs
+    with pytest.raises(UnrecordedDelta, match="no other delta"):
+        build(1, [0.25], subjects, old)
+    assert build(1, [1.0], subjects, old).rows  # its own deltas still answer
 
 
 def test_four_workers_take_a_quarter_of_the_wall_clock() -> None:

@@ -11,10 +11,10 @@ from tunecost.search_spaces import GridSpace
 from tunecost.service.analysis.comparison import Subject, build, lr_sensitivity, verdict
 from tunecost.service.analysis.replay import Board, Run, replay
 from tunecost.service.analysis.statistics import (
+    across_tasks,
     correct,
     estimate,
     paired_ratio,
-    random_effects,
     random_search_expected_best,
     random_search_reach_probability,
     restricted,
@@ -263,27 +263,46 @@ def test_a_pair_that_rarely_reached_delta_gets_no_verdict_not_a_precise_tie() ->
     assert "no verdict" in v.text and "the budget of 50 trials, not the optimizer, sets both costs" in v.text
 
 
-def test_across_tasks_the_random_effects_interval_covers_the_mean_ratio_of_tasks_like_these() -> None:
+def test_across_tasks_the_interval_covers_the_mean_ratio_of_tasks_like_these() -> None:
     """Tasks' true log ratios spread around a mean (0.3 between them, or 0); each task's runs
-    drawn geometric at 40 seeds; the share of 600 meta-analysis intervals that hold the mean."""
+    drawn geometric, at 40 seeds each or at 6, 40 and 400 in turn (tasks of unequal precision,
+    where a precision-weighted random-effects interval held 76-89%); the share of 600 intervals
+    that hold the mean."""
     rng = np.random.default_rng(4)
     mean = np.log(0.7)
-    for k, spread, low, high in (
-        (3, 0.3, 0.93, 1.0),
-        (4, 0.3, 0.93, 1.0),
-        (8, 0.3, 0.93, 1.0),
-        (4, 0.0, 0.0, 0.97),
+    for k, spread, seeds, low, high in (
+        (3, 0.3, (40,), 0.93, 1.0),
+        (4, 0.3, (40,), 0.93, 1.0),
+        (8, 0.3, (40,), 0.93, 1.0),
+        (4, 0.0, (40,), 0.0, 0.97),
+        (3, 0.3, (6, 40, 400), 0.93, 1.0),
+        (4, 0.3, (6, 400), 0.93, 1.0),
     ):
         covered = 0
         for _ in range(600):
             ratios = []
-            for theta in rng.normal(mean, spread, k):
+            for i, theta in enumerate(rng.normal(mean, spread, k)):
                 pb = rng.uniform(0.03, 0.2)
                 pa = min(pb / np.exp(theta), 0.95)
-                ratios.append(paired_ratio(rng.geometric(pa, 40), rng.geometric(pb, 40)))
-            lo, hi = random_effects(ratios).interval()
+                n = seeds[i % len(seeds)]
+                ratios.append(paired_ratio(rng.geometric(pa, n), rng.geometric(pb, n)))
+            lo, hi = across_tasks(ratios).interval()
             covered += lo <= np.exp(mean) <= hi
-        assert low <= covered / 600 <= high, (k, spread, covered / 600)
+        assert low <= covered / 600 <= high, (k, spread, seeds, covered / 600)
+
+
+def test_across_tasks_is_students_one_sample_t_on_the_log_ratios() -> None:
+    from scipy.stats import ttest_1samp
+
+    rng = np.random.default_rng(5)
+    ratios = [paired_ratio(rng.geometric(0.1, 20), rng.geometric(0.15, 20)) for _ in range(5)]
+    meta = across_tasks(ratios)
+    t = ttest_1samp([r.log for r in ratios], 0.0)
+    lo, hi = t.confidence_interval(0.9)
+    assert meta.p_value == pytest.approx(t.pvalue) and meta.k == 5 and meta.tau >= 0
+    assert meta.interval(0.1) == pytest.approx((np.exp(lo), np.exp(hi)))
+    with pytest.raises(ValueError, match="at least two tasks"):
+        across_tasks(ratios[:1])
 
 
 def test_the_benchmark_score_is_algoperfs_integral_of_the_profile() -> None:

@@ -161,6 +161,11 @@ def test_replay_and_comparisons(settings: Settings) -> None:
             ("all searchers", 0.5),
             ("gld", 0.5),
         ]
+        unrecorded = client.get("/v1/comparisons", params={"job_id": replay.id, "deltas": "0.25,1"}).json()
+        assert {r["delta"] for r in unrecorded["rows"]} == {0.25, 1.0}  # 0.25: read off the stored curves
+        assert [r for r in unrecorded["rows"] if r["delta"] == 1.0] == [
+            r.model_dump(mode="json") for r in result.rows if r.delta == 1.0
+        ]
         for bad_deltas in ("nan", "inf", "-1", "0", "101", ",".join(str(0.1 * k) for k in range(1, 22))):
             refused = client.get("/v1/comparisons", params={"job_id": replay.id, "deltas": bad_deltas})
             assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "deltas"]

@@ -3,13 +3,13 @@ noise, replicates, pruner and workers, baseline and correction) and its result."
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from tunecost.search_spaces import SEARCHERS, SpaceError, validate_options
 from tunecost.service.analysis.replay import PrunerSpec
-from tunecost.service.specs import MAX_INT, SPEC_CONFIG, Id, SearcherName
+from tunecost.service.specs import DELTAS_HELP, MAX_INT, SPEC_CONFIG, Deltas, Id, SearcherName
 
 
 class ReplaySpec(BaseModel):
@@ -48,13 +48,7 @@ class ReplaySpec(BaseModel):
         strict=True,
         description="Distinct configs each run may evaluate (at most the grid size).",
     )
-    deltas: list[Annotated[float, Field(gt=0, le=100)]] = Field(
-        default_factory=lambda: [0.5, 1.0],
-        min_length=1,
-        max_length=20,
-        description="Suboptimality thresholds, in the landscapes' delta unit (points of a percentage "
-        "error; pass smaller ones for an MSE).",
-    )
+    deltas: Deltas = Field(default_factory=lambda: [0.5, 1.0], description=DELTAS_HELP)
     searcher_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-searcher options."
     )
@@ -119,13 +113,6 @@ class ReplaySpec(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("searchers must be distinct")
         return value
-
-    @field_validator("deltas")
-    @classmethod
-    def _positive_deltas(cls, value: list[float]) -> list[float]:
-        if any(d <= 0 for d in value):
-            raise ValueError("deltas must be > 0")
-        return sorted(set(value))
 
     @field_validator("replicates")
     @classmethod
