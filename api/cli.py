@@ -125,6 +125,14 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _numbers(option: str, value: str) -> list[float]:
+    try:
+        return [float(v) for v in _csv(value)]
+    except ValueError:
+        _fail(f"{option} must be comma-separated numbers, got {value!r}")
+        raise  # unreachable: _fail exits
+
+
 class _Bars:
     """Progress of the embedded commands as tqdm bars on stderr, one per job."""
 
@@ -579,6 +587,10 @@ def study(
     ] = "grid,random,tpe,cmaes,gld,cgld",
     seeds: Annotated[int, typer.Option(help="Replay seeds per searcher and optimizer.")] = 100,
     budget: Annotated[int, typer.Option(help="Distinct trials per replay run.")] = 100,
+    deltas: Annotated[
+        str,
+        typer.Option(help="Comma-separated suboptimality thresholds δ, in points of the task's metric."),
+    ] = "0.5,1",
     sweep_seeds: Annotated[str, typer.Option(help="Comma-separated training seeds of each sweep.")] = "0",
     replicates: Annotated[
         int | None,
@@ -667,6 +679,7 @@ def study(
         searchers=_csv(searchers),
         seeds=seeds,
         budget=budget,
+        deltas=_numbers("--deltas", deltas),
         sweep_seeds=[int(s) for s in _csv(sweep_seeds)],
         replicates=replicates,
         refine_seeds=None if refine_seeds is None else [int(s) for s in _csv(refine_seeds)],

@@ -45,6 +45,11 @@ class BestConfig(BaseModel):
     )
     recipe_hash: str | None = Field(None, description="The recipe it is the best for; null: any.")
     default_recipe: bool = Field(False, description="The task's default recipe, since none was asked.")
+    on_grid_edge: bool | None = Field(
+        None,
+        description="A landscape's best node lies on its grid's edge: the optimum may lie outside "
+        "the grid, so widen it. Null: a search trial, which has no grid.",
+    )
 
 
 def best_config(session: Session, task: str, optimizer: str, *, recipe_hash: str | None = None) -> BestConfig:
@@ -110,6 +115,7 @@ def recommended(session: Session, task: str, optimizer: str, recipe_hash: str | 
             seeds=ref["seeds"],
             error_std=ref.get("std"),
             fresh=True,
+            on_grid_edge=_on_edge(fresh, ref["alpha"], ref["epsilon"]),
             **said,
         )
     if landscapes:
@@ -127,10 +133,20 @@ def recommended(session: Session, task: str, optimizer: str, recipe_hash: str | 
                 landscape_id=ls.id,
                 seeds=[s for s, e in zip(ls.seeds, point.errors, strict=False) if e is not None],
                 error_std=point.error_std,
+                on_grid_edge=_on_edge(ls, point.alpha, point.epsilon),
                 **said,
             )
     found = best_config(session, task, optimizer, recipe_hash=recipe_hash)
     return found.model_copy(update=said)
+
+
+def _on_edge(landscape: Landscape, alpha: float, epsilon: float) -> bool:
+    """Whether (alpha, epsilon) lies on the edge of the landscape's grid (an axis of more than one value)."""
+    axes = ({p.alpha for p in landscape.points}, {p.epsilon for p in landscape.points})
+    return any(
+        len(values) > 1 and v in (min(values), max(values))
+        for v, values in zip((alpha, epsilon), axes, strict=True)
+    )
 
 
 def best_known_error(

@@ -30,7 +30,14 @@ from tunecost.service.kinds.sweep import Reference, Refine, SweepSpec
 from tunecost.service.models import Job
 from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings
-from tunecost.service.specs import OptimizerName, SearcherName, TaskName, validated_recipe
+from tunecost.service.specs import (
+    DELTAS_HELP,
+    Deltas,
+    OptimizerName,
+    SearcherName,
+    TaskName,
+    validated_recipe,
+)
 from tunecost.service.states import JobState
 from tunecost.workers.catalog import TASKS
 
@@ -65,6 +72,7 @@ class StudyPlan(BaseModel):
     searchers: list[SearcherName] = Field(default_factory=lambda: list(SEARCHERS), min_length=1)
     seeds: int = Field(100, ge=1, le=10_000, description="Replay seeds per searcher and optimizer.")
     budget: int = Field(100, ge=1, description="Distinct trials per replay run.")
+    deltas: Deltas = Field(default_factory=lambda: [0.5, 1.0], description=DELTAS_HELP)
     sweep_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     replicates: int | None = Field(
         None,
@@ -320,6 +328,7 @@ def run_study(
         searchers=plan.searchers,
         seeds=plan.seeds,
         budget=plan.budget,
+        deltas=plan.deltas,
         noise=plan.noise,
         baseline=plan.baseline or plan.optimizers[0],
         correction=plan.correction,
@@ -351,6 +360,7 @@ def run_study(
                 searchers=plan.early_stopping_searchers,
                 seeds=plan.seeds,
                 budget=plan.budget,
+                deltas=plan.deltas,
                 noise=plan.noise,
                 baseline=plan.baseline or plan.optimizers[0],
                 correction=plan.correction,

@@ -34,6 +34,8 @@ def test_study_sweeps_replays_prints_and_draws(env: Path) -> None:
         "6",
         "--budget",
         "40",
+        "--deltas",
+        "2,0.5",
         "--out",
         str(out),
     ]
@@ -49,7 +51,7 @@ def test_study_sweeps_replays_prints_and_draws(env: Path) -> None:
         "landscape_avagrad",
         "suboptimality_curves",
         "trials_to_0.5",
-        "trials_to_1",
+        "trials_to_2",  # --deltas: the replays' own
     ):
         assert (out / f"{name}.png").stat().st_size > 5_000 and (out / f"{name}.svg").is_file()
 
@@ -83,9 +85,11 @@ def test_study_sweeps_replays_prints_and_draws(env: Path) -> None:
         (["--fidelity", "halving"], "--fidelity must be 'full' or 'successive-halving'"),
         (["--fidelity", "successive-halving", "--task", "synthetic-bowl"], "trains no epochs"),
         (["--fidelity", "successive-halving", "--eta", "1"], "eta"),
+        (["--deltas", "0.5,x"], "--deltas must be comma-separated numbers"),
+        (["--deltas", "0,1"], "deltas.0: Input should be greater than 0"),
     ],
 )
-def test_study_refuses_a_bad_fidelity_in_one_line(
+def test_study_refuses_a_bad_fidelity_or_delta_in_one_line(
     args: list[str], says: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TUNECOST_DATABASE_URL", database_url)
@@ -116,6 +120,7 @@ def test_the_study_command_s_defaults_are_the_study_plan_s() -> None:
         "searchers": ",".join(plan.searchers),
         "seeds": plan.seeds,
         "budget": plan.budget,
+        "deltas": ",".join(f"{d:g}" for d in plan.deltas),
         "sweep_seeds": ",".join(map(str, plan.sweep_seeds)),
         "replicates": plan.replicates,
         "refine_seeds": plan.refine_seeds,

@@ -751,8 +751,13 @@ def _target_noise(a: Subject, base: Subject, question: str, target: float | None
 def cautions(delta: float, subjects: list[Subject]) -> list[str]:
     """Why a verdict at ``delta`` needs care: delta below the landscapes' seed noise (which
     nodes lie within delta of e* is then itself noise), or below their resolution; spaces of
-    different sizes (an optimizer without epsilon is tuned over alpha alone)."""
-    out = []
+    different sizes (an optimizer without epsilon is tuned over alpha alone); a best node on its
+    grid's edge (the optimum, and so e*, may lie outside the grid)."""
+    out = [
+        f"{s.label}'s best node lies on its grid's edge: its optimum, and e*, may lie outside the grid"
+        for s in subjects
+        if on_grid_edge(s.errors)
+    ]
     unit = "pts" if subjects[0].delta_unit == "points" else subjects[0].delta_unit
     noise = max((s.noise_std_median for s in subjects if s.noise_std_median is not None), default=None)
     if noise is not None and delta < noise:
@@ -773,6 +778,14 @@ def cautions(delta: float, subjects: list[Subject]) -> list[str]:
             + "; the smaller space is part of the smaller cost"
         )
     return out
+
+
+def on_grid_edge(errors: np.ndarray) -> bool:
+    """Whether the best node (lowest mean) lies on the edge of an axis with more than one value."""
+    if not np.isfinite(errors).any():
+        return False
+    at = np.unravel_index(int(np.nanargmin(errors)), errors.shape)
+    return any(n > 1 and i in (0, n - 1) for i, n in zip(at, errors.shape, strict=True))
 
 
 def resolution(scores: np.ndarray) -> float | None:

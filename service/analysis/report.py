@@ -624,13 +624,18 @@ def html_page(
     if comparison.profiles:
         parts.append("</ul><h2>Scores</h2><pre>" + escape(_scores_text(comparison)) + "</pre><ul>")
     parts.append("</ul><h2>Landscapes</h2><table><tr><th>optimizer</th><th>task</th><th>metric</th>")
-    parts.append("<th>best (e*)</th><th>seed noise (median std)</th><th>seeds</th><th>compute</th></tr>")
+    parts.append(
+        "<th>best node's mean</th><th>e* (fresh seeds)</th><th>seed noise (median std)</th><th>seeds</th>"
+        "<th>compute</th></tr>"
+    )
     for f in comparison.landscapes:
         noise = "–" if f.noise_std_median is None else f"{f.noise_std_median:.2f} {escape(unit)}"
+        fresh = format_score(f.e_star, f.unit, 2) if f.e_star_fresh and f.e_star is not None else "–"
         compute = compute_text(f).removeprefix("; ") or "–"
         parts.append(
             f"<tr><td>{escape(f.label)}</td><td>{escape(f.task)}</td><td>{escape(f.metric)}</td>"
-            f"<td>{escape(format_score(f.best_error, f.unit, 2))}</td><td>{noise}</td><td>{len(f.seeds)}</td>"
+            f"<td>{escape(format_score(f.best_error, f.unit, 2))}</td><td>{escape(fresh)}</td>"
+            f"<td>{noise}</td><td>{len(f.seeds)}</td>"
             f"<td>{escape(compute)}</td></tr>"
         )
     with_costs = any(r.costs is not None for r in comparison.rows)

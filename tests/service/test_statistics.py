@@ -358,7 +358,7 @@ def test_a_delta_finer_than_the_landscape_can_tell_is_said_in_the_verdict_and_th
     rng = np.random.default_rng(6)
     subjects, groups = [], {}
     for k, (optimizer, noise, step) in enumerate((("adam", 0.8, 100 / 91), ("avagrad", 0.3, 100 / 91))):
-        errors = np.linspace(2.0, 30.0, 12).reshape(3, 4)
+        errors = np.linspace(2.0, 30.0, 12).reshape(3, 4)[[1, 0, 2]][:, [1, 0, 2, 3]]  # best inside
         subjects.append(
             Subject(
                 k + 1,
@@ -404,6 +404,33 @@ def test_a_delta_finer_than_the_landscape_can_tell_is_said_in_the_verdict_and_th
     )
     lines = headline(build(1, [0.5, 1.0], subjects, groups))
     assert lines[2] == "  Caution at δ = 1: δ is finer than the metric's resolution (one step is 1.10 pts)."
+
+
+def test_a_best_node_on_its_grid_s_edge_is_said_in_every_verdict_that_reads_it_and_the_headline() -> None:
+    """avagrad's best node sits at the largest epsilon of its grid (the main job's case): its
+    optimum, and so the e* every verdict is scored to, may lie outside the grid."""
+    from tunecost.service.analysis.comparison import on_grid_edge
+    from tunecost.service.analysis.report import headline
+
+    inside, edge = _bowl((4, 4), 2.0), _bowl((4, 8), 2.0)
+    assert not on_grid_edge(inside) and on_grid_edge(edge)
+    assert not on_grid_edge(inside[:1, :]) and on_grid_edge(edge[:1, :])  # an axis of one value has no edge
+    rng = np.random.default_rng(8)
+    subjects = [
+        Subject(k + 1, "t", o, o, "validation error", "%", "points", e, [0])
+        for k, (o, e) in enumerate((("adam", inside), ("avagrad", edge)))
+    ]
+    groups = {
+        (k + 1, "random"): [
+            Run("random", seed=s, budget=50, curve=[5.0], trials_to={"1.0": int(t)}, stalled=False)
+            for s, t in enumerate(rng.integers(1, 30, 20))
+        ]
+        for k in range(2)
+    }
+    comparison = build(1, [1.0], subjects, groups)
+    said = "avagrad's best node lies on its grid's edge: its optimum, and e*, may lie outside the grid"
+    assert comparison.verdicts and all(said in v.cautions and said in v.text for v in comparison.verdicts)
+    assert any(said in line for line in headline(comparison))
 
 
 def _bowl(center: tuple[int, int], width: float, size: int = 9) -> np.ndarray:
