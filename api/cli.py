@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import httpx
 import typer
@@ -49,7 +49,7 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
 
@@ -130,7 +130,6 @@ def _numbers(option: str, value: str) -> list[float]:
         return [float(v) for v in _csv(value)]
     except ValueError:
         _fail(f"{option} must be comma-separated numbers, got {value!r}")
-        raise  # unreachable: _fail exits
 
 
 class _Bars:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tunecost.service.analysis.comparison import at_grid_edge
 from tunecost.service.errors import NotFound
 from tunecost.service.kinds.base import BestPoint, Progress
 from tunecost.service.landscapes import best_point, metric_of
@@ -141,12 +142,9 @@ def recommended(session: Session, task: str, optimizer: str, recipe_hash: str | 
 
 
 def _on_edge(landscape: Landscape, alpha: float, epsilon: float) -> bool:
-    """Whether (alpha, epsilon) lies on the edge of the landscape's grid (an axis of more than one value)."""
-    axes = ({p.alpha for p in landscape.points}, {p.epsilon for p in landscape.points})
-    return any(
-        len(values) > 1 and v in (min(values), max(values))
-        for v, values in zip((alpha, epsilon), axes, strict=True)
-    )
+    """Whether (alpha, epsilon) lies on the edge of the landscape's grid."""
+    axes = ([p.alpha for p in landscape.points], [p.epsilon for p in landscape.points])
+    return at_grid_edge((alpha, epsilon), axes)
 
 
 def best_known_error(

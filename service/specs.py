@@ -81,6 +81,7 @@ Seeds = Annotated[list[Seed], AfterValidator(_distinct_seeds)]
 Id = Annotated[int, Field(ge=1, le=MAX_INT, strict=True)]
 
 MAX_DELTAS = 20  # each delta costs a pass over a replay's runs
+DEFAULT_DELTAS = (0.5, 1.0)
 
 
 def _distinct_sorted(value: list[float]) -> list[float]:

@@ -31,6 +31,7 @@ from tunecost.service.models import Job
 from tunecost.service.runner import JobRunner
 from tunecost.service.settings import Settings
 from tunecost.service.specs import (
+    DEFAULT_DELTAS,
     DELTAS_HELP,
     Deltas,
     OptimizerName,
@@ -72,7 +73,7 @@ class StudyPlan(BaseModel):
     searchers: list[SearcherName] = Field(default_factory=lambda: list(SEARCHERS), min_length=1)
     seeds: int = Field(100, ge=1, le=10_000, description="Replay seeds per searcher and optimizer.")
     budget: int = Field(100, ge=1, description="Distinct trials per replay run.")
-    deltas: Deltas = Field(default_factory=lambda: [0.5, 1.0], description=DELTAS_HELP)
+    deltas: Deltas = Field(default_factory=lambda: list(DEFAULT_DELTAS), description=DELTAS_HELP)
     sweep_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     replicates: int | None = Field(
         None,

@@ -9,6 +9,7 @@ and calls :func:`build`."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -780,12 +781,21 @@ def cautions(delta: float, subjects: list[Subject]) -> list[str]:
     return out
 
 
+def at_grid_edge(point: Sequence[float], axes: Sequence[Sequence[float]]) -> bool:
+    """Whether ``point`` lies at an end of one of ``axes`` that has more than one value: the
+    one rule for "on the grid's edge", by index or by value."""
+    return any(
+        len(set(values)) > 1 and v in (min(values), max(values))
+        for v, values in zip(point, axes, strict=True)
+    )
+
+
 def on_grid_edge(errors: np.ndarray) -> bool:
-    """Whether the best node (lowest mean) lies on the edge of an axis with more than one value."""
+    """Whether the best node (lowest mean) lies on the grid's edge (:func:`at_grid_edge`)."""
     if not np.isfinite(errors).any():
         return False
     at = np.unravel_index(int(np.nanargmin(errors)), errors.shape)
-    return any(n > 1 and i in (0, n - 1) for i, n in zip(at, errors.shape, strict=True))
+    return at_grid_edge([int(i) for i in at], [range(n) for n in errors.shape])
 
 
 def resolution(scores: np.ndarray) -> float | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tunecost.service.analysis.comparison import Comparison
+from tunecost.service.analysis.comparison import Comparison, on_grid_edge
 from tunecost.service.analysis.costs import COSTS
 from tunecost.service.analysis.landscape import LandscapeDetail
 from tunecost.workers.catalog import Metric, format_score
@@ -118,7 +118,7 @@ def landscape_figure(
     ax.set_yticks(range(0, len(epsilons), 2), [f"{e:g}" for e in epsilons[::2]], fontsize=7)
     ax.set(xlabel="α (learning rate)", ylabel="ε")
     i, j = (int(x) for x in np.unravel_index(np.nanargmin(errors), errors.shape))
-    on_edge = i in (0, len(alphas) - 1) or j in (0, len(epsilons) - 1)
+    on_edge = on_grid_edge(errors)  # the rule the verdicts' caution uses
     label = f"best {format_score(e_star, metric.unit, 2)} at α={alphas[i]:g}, ε={epsilons[j]:g}" + (
         " — on the grid's edge" if on_edge else ""
     )

@@ -266,8 +266,9 @@ def across_tasks(ratios: Sequence[Ratio]) -> Meta:
     precision-weighted random-effects interval (Paule-Mandel tau^2 with the
     Hartung-Knapp-Sidik-Jonkman variance, statsmodels' ``combine_effects``) does need them, and
     with a few tasks of unequal precision (tunecost's own differ 20-fold in interval width) its
-    weights, estimated, make it too narrow: 76-89% at 3 and 4 tasks where 95% is claimed; the
-    plain mean holds 94-99% in every cell (``benchmarks/coverage.py``, part 3). ``tau`` is
+    weights, estimated, make it too narrow: 75-89% at 3 and 4 tasks where 95% is claimed; the
+    plain mean holds 93.4-99.6% in every cell of 2 to 8 tasks (``benchmarks/coverage.py``,
+    part 3). ``tau`` is
     still Paule-Mandel's estimate, reported beside the interval."""
     # statsmodels: only where an across-task answer is made (it imports pandas)
     from statsmodels.stats.meta_analysis import combine_effects

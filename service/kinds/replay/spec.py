@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from tunecost.search_spaces import SEARCHERS, SpaceError, validate_options
 from tunecost.service.analysis.replay import PrunerSpec
-from tunecost.service.specs import DELTAS_HELP, MAX_INT, SPEC_CONFIG, Deltas, Id, SearcherName
+from tunecost.service.specs import DEFAULT_DELTAS, DELTAS_HELP, MAX_INT, SPEC_CONFIG, Deltas, Id, SearcherName
 
 
 class ReplaySpec(BaseModel):
@@ -48,7 +48,7 @@ class ReplaySpec(BaseModel):
         strict=True,
         description="Distinct configs each run may evaluate (at most the grid size).",
     )
-    deltas: Deltas = Field(default_factory=lambda: [0.5, 1.0], description=DELTAS_HELP)
+    deltas: Deltas = Field(default_factory=lambda: list(DEFAULT_DELTAS), description=DELTAS_HELP)
     searcher_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-searcher options."
     )
